@@ -1,0 +1,71 @@
+"""One exception hierarchy for every user-facing failure.
+
+Library code raises these; only the CLI edge turns them into a one-line message
+and a named exit code (see ``ExitCode``). Anything else escaping is a bug.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FINDINGS = 1  # the command ran and found failures (failing rule cases, lint errors)
+    USAGE = 2  # bad input, configuration, locked database, network
+
+
+class SignalsError(Exception):
+    """Base class: ``str(err)`` is the one-line message, ``hint`` says what to do."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class FeedError(SignalsError):
+    """A feed could not be read or parsed. ``source`` names the file or URL."""
+
+    def __init__(self, message: str, *, source: str, line: int | None = None, hint: str | None = None):
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {message}", hint=hint)
+        self.source = source
+        self.line = line
+
+
+class RuleFileError(SignalsError):
+    """A rule file is invalid; carries path, line and column for ``file:line: message`` output."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None, column: int | None = None,
+                 hint: str | None = None):
+        where = path + (f":{line}" if line else "") + (f":{column}" if line and column else "")
+        super().__init__(f"{where}: {message}", hint=hint)
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class ReferenceDataError(SignalsError):
+    """Instrument / alias reference data is missing or inconsistent."""
+
+
+class StoreError(SignalsError):
+    """The DuckDB file cannot be used (not a database, newer schema, read-only …)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the DuckDB file."""
+
+
+class PriceError(SignalsError):
+    """Prices could not be fetched or loaded."""
+
+
+class CalendarRangeError(SignalsError):
+    """A date lies outside what an exchange calendar (and the price data) can tell."""
+
+
+class StudyError(SignalsError):
+    """The event study cannot run with the given parameters or data."""

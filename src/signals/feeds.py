@@ -1,0 +1,572 @@
+"""Read RSS 2.0, RSS 1.0/RDF and Atom feeds from files, globs, directories, stdin and URLs.
+
+Every input is read into memory, vetted and parsed as a whole before any of its articles is
+yielded, so a caller can write one transaction per file: a feed yields all its articles or raises
+``FeedError`` first. The pipeline for one document:
+
+1. decode with the declared (or BOM / HTTP) encoding and re-encode as UTF-8, because expat cannot
+   read GBK/GB18030, which Chinese publishers still use;
+2. parse once with defusedxml, which refuses entity declarations (billion laughs) and external
+   entities (XXE), and reports malformed XML with its line;
+3. let feedparser map the RSS/RDF/Atom dialects onto one entry shape;
+4. turn HTML into plain paragraphs and parse dates ourselves (feedparser's ``*_parsed`` fields read a
+   zone-less date as UTC and ``CST`` as US Central).
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import gzip
+import hashlib
+import io
+import re
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import feedparser
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser, ParseError
+
+from signals.errors import FeedError
+
+__all__ = ["FEED_SUFFIXES", "Article", "html_to_text", "parse_date", "parse_feed_bytes", "read_feeds"]
+
+Warn = Callable[[str], None]
+
+FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
+_FEED_ROOTS = {"rss", "RDF", "feed"}  # local names of RSS 2.0 / RSS 1.0 / Atom document elements
+_EXPAT_UNDEFINED_ENTITY = 11
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    source: str
+    url: str | None
+    guid: str | None
+    title: str
+    body: str
+    published_utc: datetime | None
+    utc_offset_minutes: int | None
+    content_hash: str
+    feed: str
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+def read_feeds(
+    inputs: str | Path | Iterable[str | Path],
+    *,
+    default_tz: str = "Asia/Shanghai",
+    on_warning: Warn | None = None,
+    timeout: float = 20.0,
+    max_bytes: int = 50_000_000,
+) -> Iterator[Article]:
+    """Yield the articles of every input, one document at a time.
+
+    ``inputs`` are file paths, glob patterns, directories (their *.xml/*.rss/*.atom/*.rdf files,
+    sorted, not recursive), ``"-"`` for stdin, or http(s) URLs. Raises ``FeedError`` for an input
+    that cannot be read or parsed, before yielding any of that input's articles.
+    """
+    _zone(default_tz)  # a bad zone name is a usage error, reported before any work
+    for name, load in _expand_inputs(inputs, timeout=timeout, max_bytes=max_bytes):
+        data, charset = load()
+        articles = parse_feed_bytes(
+            data, source_name=name, default_tz=default_tz, on_warning=on_warning, fallback_encoding=charset
+        )
+        yield from articles
+
+
+def _expand_inputs(
+    inputs: str | Path | Iterable[str | Path], *, timeout: float, max_bytes: int
+) -> Iterator[tuple[str, Callable[[], tuple[bytes, str | None]]]]:
+    """Resolve inputs to (name, loader) pairs; loaders run lazily so one bad file fails late."""
+    if isinstance(inputs, str | Path):
+        inputs = [inputs]
+    for raw in inputs:
+        spec = str(raw)
+        if spec == "-":
+            yield "<stdin>", lambda: (_read_capped(sys.stdin.buffer, "<stdin>", max_bytes), None)
+        elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", spec):
+            if urllib.parse.urlsplit(spec).scheme.lower() not in ("http", "https"):
+                raise FeedError("only http:// and https:// URLs can be fetched", source=spec)
+            yield spec, lambda url=spec: _fetch_url(url, timeout=timeout, max_bytes=max_bytes)
+        else:
+            for path in _expand_path(spec):
+                yield str(path), lambda p=path: (_read_file(p, max_bytes), None)
+
+
+def _expand_path(spec: str) -> list[Path]:
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FEED_SUFFIXES)
+        if not files:
+            raise FeedError(f"directory holds no {'/'.join(FEED_SUFFIXES)} files", source=spec)
+        return files
+    if path.exists():
+        return [path]
+    if glob.has_magic(spec):
+        matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+        if not matches:
+            raise FeedError("no files match this pattern", source=spec)
+        return matches
+    raise FeedError("no such file or directory", source=spec)
+
+
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return _read_capped(handle, str(path), max_bytes)
+    except OSError as err:
+        raise FeedError(f"cannot read: {err.strerror or err}", source=str(path)) from err
+
+
+def _read_capped(handle: Any, source: str, max_bytes: int) -> bytes:
+    data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FeedError(f"larger than the {max_bytes:,}-byte limit", source=source,
+                        hint="raise max_bytes if this feed is genuinely that large")
+    return data
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect must not lead a fetch to ftp:// or file://."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise FeedError(f"redirected to a non-HTTP URL {newurl}", source=req.full_url)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _fetch_url(url: str, *, timeout: float, max_bytes: int) -> tuple[bytes, str | None]:
+    """GET a feed with a timeout and a size cap; returns the body and the HTTP charset, if any."""
+    request = urllib.request.Request(url, headers={
+        "User-Agent": "signals-feed-reader/0.1 (+https://github.com/)",
+        "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, "
+                  "text/xml;q=0.9, */*;q=0.1",
+    })
+    opener = urllib.request.build_opener(_HttpOnlyRedirects)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            body = _read_capped(response, url, max_bytes)
+            content_type = response.headers.get_content_type()
+            charset = response.headers.get_content_charset()
+            if response.headers.get("Content-Encoding", "").lower() == "gzip":
+                body = _read_capped(gzip.GzipFile(fileobj=io.BytesIO(body)), url, max_bytes)
+    except urllib.error.HTTPError as err:
+        raise FeedError(f"HTTP {err.code} {err.reason}", source=url) from err
+    except urllib.error.URLError as err:
+        raise FeedError(f"cannot fetch: {err.reason}", source=url,
+                        hint="check the URL and your network connection") from err
+    except TimeoutError as err:
+        raise FeedError(f"no answer within {timeout:g} s", source=url) from err
+    except (OSError, EOFError) as err:
+        raise FeedError(f"cannot fetch: {err}", source=url) from err
+    if "html" in content_type and _looks_like_html(body):
+        raise FeedError(f"the server returned an HTML page ({content_type}), not a feed", source=url,
+                        hint="use the feed's own URL (often linked as RSS on the page)")
+    return body, charset
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+# --------------------------------------------------------------------------------------------
+# One document
+# --------------------------------------------------------------------------------------------
+
+
+def parse_feed_bytes(
+    data: bytes,
+    *,
+    source_name: str,
+    default_tz: str = "Asia/Shanghai",
+    on_warning: Warn | None = None,
+    fallback_encoding: str | None = None,
+) -> list[Article]:
+    """Parse one feed document into articles; raises ``FeedError`` and nothing else on bad input.
+
+    ``source_name`` is the file or URL the bytes came from: it names errors and fills
+    ``Article.feed``. ``fallback_encoding`` (an HTTP charset) applies when the document declares none.
+    """
+    warn = on_warning or (lambda _message: None)
+    zone = _zone(default_tz)
+    utf8 = _to_utf8(data, source_name, fallback_encoding, warn)
+    lenient = _vet_xml(utf8, source_name)
+    parsed = _run_feedparser(utf8, source_name)
+    if lenient is not None:
+        if not parsed.entries:
+            raise lenient
+        warn(f"{lenient}; kept the {len(parsed.entries)} items a lenient parse recovered")
+    return _articles(parsed, source_name, zone, warn)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise FeedError(f"unknown time zone {name!r}", source="default_tz",
+                        hint="use an IANA name such as Asia/Shanghai") from err
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_DECLARATION_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""")
+# C0 controls are illegal in XML 1.0; a stray one should not cost a whole feed.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# GB2312 and GBK labels are routinely used for text with characters only GB18030 (a superset) has.
+_ENCODING_UPGRADES = {"gb2312": "gb18030", "gbk": "gb18030", "euc_cn": "gb18030"}
+
+
+def _to_utf8(data: bytes, source: str, fallback: str | None, warn: Warn) -> bytes:
+    """Decode with the BOM, the XML declaration, the HTTP charset or UTF-8 (in that order)."""
+    if not data.strip():
+        raise FeedError("empty file", source=source)
+    encoding = _sniff_encoding(data) or fallback or "utf-8"
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError as err:
+        raise FeedError(f"unknown character encoding {encoding!r}", source=source) from err
+    codec = _ENCODING_UPGRADES.get(codec, codec)
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise FeedError(f"not valid {encoding} text (byte offset {err.start})", source=source, line=line,
+                        hint="the file is binary, truncated or mislabelled; check its encoding") from err
+    text, removed = _CONTROL_CHARS.subn("", text)
+    if removed:
+        warn(f"{source}: removed {removed} control character(s) that XML does not allow")
+    # The text is UTF-8 from here on, so the declaration must say so or expat would re-decode it.
+    return _DECLARATION_ENCODING.sub(r"\g<1>utf-8\g<3>", text, count=1).encode("utf-8")
+
+
+def _sniff_encoding(data: bytes) -> str | None:
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    if data.startswith(b"<\x00"):
+        return "utf-16-le"
+    if data.startswith(b"\x00<"):
+        return "utf-16-be"
+    declared = _DECLARED_ENCODING.match(data[:512])
+    return declared.group(1).decode("ascii") if declared else None
+
+
+class _RootOnly:
+    """ElementTree target that keeps only the document element's name: vetting builds no tree."""
+
+    def __init__(self) -> None:
+        self.root: str | None = None
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if self.root is None:
+            self.root = tag.rpartition("}")[2]
+
+    def end(self, tag: str) -> None:
+        pass
+
+    def data(self, data: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _vet_xml(data: bytes, source: str) -> FeedError | None:
+    """Refuse hostile or malformed XML and non-feeds.
+
+    Returns (instead of raising) the error for the one benign, common flaw, an undefined HTML
+    entity such as ``&nbsp;``, so the caller can keep what feedparser's lenient mode recovers.
+    """
+    target = _RootOnly()
+    parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    try:
+        parser.feed(data)
+        parser.close()
+    except DefusedXmlException as err:
+        line = parser.parser.CurrentLineNumber
+        raise FeedError(f"refused hostile XML ({type(err).__name__}: {err})", source=source, line=line,
+                        hint="feeds must not declare entities or load external resources") from err
+    except ParseError as err:
+        line = err.position[0] if err.position else None
+        message = re.sub(r":\s*line \d+, column \d+$", "", str(err))
+        error = FeedError(f"malformed XML: {message}", source=source, line=line,
+                          hint="the file is not well-formed XML; re-download it or fix the line shown")
+        if err.code == _EXPAT_UNDEFINED_ENTITY and target.root in _FEED_ROOTS:
+            return error
+        raise error from err
+    if target.root not in _FEED_ROOTS:
+        raise FeedError(f"not an RSS or Atom feed (document element <{target.root}>)", source=source,
+                        hint="an HTML page is not a feed; use the feed's own URL or file")
+    return None
+
+
+def _run_feedparser(data: bytes, source: str) -> Any:
+    # A stream, never bytes or str: feedparser treats a str or bytes that names a file as a path.
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    try:
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True,
+                                  resolve_relative_uris=False)
+    except Exception as err:  # a third-party parser crash on odd input is still a bad feed, not a bug
+        raise FeedError(f"feed parser failed: {type(err).__name__}: {err}", source=source) from err
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not parsed.entries and not _is_benign(problem):
+        line = problem.getLineNumber() if hasattr(problem, "getLineNumber") else None
+        raise FeedError(f"malformed feed: {problem}", source=source, line=line)
+    return parsed
+
+
+def _is_benign(problem: object) -> bool:
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    return isinstance(problem, benign)
+
+
+# --------------------------------------------------------------------------------------------
+# Entries -> articles
+# --------------------------------------------------------------------------------------------
+
+
+def _articles(parsed: Any, source_name: str, zone: ZoneInfo, warn: Warn) -> list[Article]:
+    source = _source_label(parsed.feed, source_name)
+    by_id: dict[str, Article] = {}
+    for number, entry in enumerate(parsed.entries, 1):
+        article = _article(entry, number, source, source_name, zone, warn)
+        if article is None:
+            continue
+        if article.id in by_id:
+            key = article.guid or article.url or article.content_hash
+            warn(f"{source_name}: item {number} repeats id {key!r}; keeping the later one")
+            del by_id[article.id]  # re-insert so the kept copy sits where the later item was
+        by_id[article.id] = article
+    return list(by_id.values())
+
+
+def _article(entry: Any, number: int, source: str, feed: str, zone: ZoneInfo, warn: Warn) -> Article | None:
+    title = _detail_text(entry.get("title_detail"), entry.get("title", ""), single_line=True)
+    body = _entry_body(entry)
+    url = _clean(entry.get("link"))
+    guid = _clean(entry.get("id"))
+    label = f"{feed}: item {number} ({title[:40] or url or guid or 'untitled'})"
+    if not (title or body or url or guid):
+        warn(f"{feed}: item {number} has no title, link, id or text; skipped")
+        return None
+    published, offset = _entry_date(entry, zone, label, warn)
+    content_hash = hashlib.sha1(f"{title}\n\n{body}".encode()).hexdigest()
+    identity = guid or url or content_hash
+    article_id = hashlib.sha1(f"{source}\x00{identity}".encode()).hexdigest()[:16]
+    return Article(article_id, source, url, guid, title, body, published, offset, content_hash, feed)
+
+
+def _source_label(channel: Any, source_name: str) -> str:
+    """The channel title, else the host of the channel link or URL, else the file's stem."""
+    title = _detail_text(channel.get("title_detail"), channel.get("title", ""), single_line=True)
+    if title:
+        return title
+    for candidate in (channel.get("link"), source_name):
+        host = urllib.parse.urlsplit(candidate or "").hostname
+        if host:
+            return host
+    return Path(source_name).stem or source_name
+
+
+def _entry_body(entry: Any) -> str:
+    # content:encoded / Atom <content> carry the full text; <description>/<summary> may be a teaser.
+    for detail in [*entry.get("content", []), entry.get("summary_detail")]:
+        if detail and detail.get("value", "").strip():
+            return _detail_text(detail, detail["value"])
+    return ""
+
+
+def _detail_text(detail: Any, fallback: str, *, single_line: bool = False) -> str:
+    value = detail.get("value", fallback) if detail else fallback
+    kind = (detail.get("type") if detail else None) or "text/plain"
+    text = html_to_text(value) if "html" in kind else _plain_paragraphs(value)
+    return _normalise_space(text.replace("\n\n", " ")) if single_line else text
+
+
+def _entry_date(entry: Any, zone: ZoneInfo, label: str, warn: Warn) -> tuple[datetime | None, int | None]:
+    raw = entry.get("published") or entry.get("updated") or entry.get("created")
+    if not raw or not str(raw).strip():
+        warn(f"{label}: no publication date")
+        return None, None
+    parsed = parse_date(str(raw), zone)
+    if parsed is None:
+        warn(f"{label}: cannot read the date {str(raw).strip()!r}")
+        return None, None
+    return parsed
+
+
+def _clean(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+# --------------------------------------------------------------------------------------------
+# HTML -> plain text
+# --------------------------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset({
+    "p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+    "pre", "table", "tr", "section", "article", "header", "footer", "aside", "figure", "figcaption", "hr",
+    "address", "nav", "main",
+})
+_SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template"})
+_SPACES = re.compile(r"[ \t\r\n\f\v\xa0]+")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[str] = []
+        self._current: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.flush()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:  # <br/>, <hr/>: a self-closed skip tag must not open a skip region
+            self.flush()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCK_TAGS:
+            self.flush()
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self._current.append(data)
+
+    def flush(self) -> None:
+        text = _normalise_space("".join(self._current))
+        if text:
+            self.paragraphs.append(text)
+        self._current = []
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: block elements become paragraphs joined by a blank line."""
+    extractor = _TextExtractor()
+    extractor.feed(markup)
+    extractor.close()
+    extractor.flush()
+    return "\n\n".join(extractor.paragraphs)
+
+
+def _plain_paragraphs(text: str) -> str:
+    paragraphs = (_normalise_space(chunk) for chunk in re.split(r"\n[ \t\r\f\v]*\n", text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _normalise_space(text: str) -> str:
+    # str.strip() also trims U+3000 indents; inside the text full-width characters stay as written.
+    return _SPACES.sub(" ", _INVISIBLE.sub("", text)).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+# Zone abbreviations seen in feeds. "CST" is deliberately absent: it depends on the source (below).
+_NAMED_ZONES = {
+    "GMT": 0, "UT": 0, "UTC": 0, "Z": 0,
+    "EST": -300, "EDT": -240, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
+    "HKT": 480, "SGT": 480, "BJT": 480, "JST": 540, "KST": 540, "CET": 60, "CEST": 120, "BST": 60,
+}
+_CHINA_OFFSET = 480
+_US_CENTRAL_OFFSET = -360
+
+_ZONE = r"(?P<zone>Z|[+-]\d{2}:?\d{2}|[+-]\d{2}|(?:GMT|UTC|UT)\s*[+-]\d{1,2}(?::?\d{2})?|[A-Za-z]{1,5})"
+_TIME = r"(?P<hour>\d{1,2})[:时](?P<minute>\d{2})(?:[:分](?P<second>\d{2})(?P<fraction>[.,]\d+)?秒?)?"
+_RFC822 = re.compile(
+    r"(?:[A-Za-z]{3,9},?\s*)?(?P<day>\d{1,2})[\s-]+(?P<month>[A-Za-z]{3})[A-Za-z]*\.?[\s-]+(?P<year>\d{2,4})"
+    rf"(?:\s+{_TIME})?\s*{_ZONE}?"
+)
+_NUMERIC = re.compile(
+    r"(?P<year>\d{4})(?:[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})|年\s*(?P<cmonth>\d{1,2})\s*月\s*"
+    r"(?P<cday>\d{1,2})\s*日)"
+    rf"(?:(?:T|\s*)\s*{_TIME})?\s*{_ZONE}?"
+)
+
+
+def parse_date(text: str, default_tz: str | ZoneInfo = "Asia/Shanghai") -> tuple[datetime, int] | None:
+    """Parse a feed date into (aware UTC datetime, UTC offset in minutes the text meant).
+
+    Handles RFC 822 (``Thu, 29 Jan 2026 21:52:24 +0800``), ISO 8601 with or without a zone, and the
+    Chinese forms ``2026年9月25日 14:30``, ``2026-09-25 14:30:00``, ``2026/09/25 14:30``. Zone-less
+    times are local to ``default_tz``; ``CST`` means China Standard Time when ``default_tz`` is a
+    UTC+8 zone and US Central otherwise. Returns None when the text is not a date we can trust.
+    """
+    zone = default_tz if isinstance(default_tz, ZoneInfo) else ZoneInfo(default_tz)
+    cleaned = text.strip()
+    match = _RFC822.fullmatch(cleaned) or _NUMERIC.fullmatch(cleaned)
+    if match is None:
+        return None
+    fields = match.groupdict()
+    try:
+        if fields.get("cmonth"):
+            year, month, day = int(fields["year"]), int(fields["cmonth"]), int(fields["cday"])
+        else:
+            year, month, day = int(fields["year"]), _month(fields["month"]), int(fields["day"])
+        if len(fields["year"]) == 2:  # RFC 822 two-digit years
+            year += 2000 if year < 70 else 1900
+        second = min(int(fields["second"] or 0), 59)  # a leap second lands on :59
+        micro = int((fields["fraction"] or ".0")[1:7].ljust(6, "0"))  # sub-microsecond digits dropped
+        hour, minute = int(fields["hour"] or 0), int(fields["minute"] or 0)
+        local = datetime(year, month, day, hour, minute, second, micro)
+        offset = _zone_offset(fields["zone"], zone, local)
+        if offset is None:
+            return None
+        aware = local.replace(tzinfo=timezone(timedelta(minutes=offset)))
+        return aware.astimezone(UTC), offset
+    except (ValueError, KeyError, OverflowError):  # impossible dates, or instants beyond year 1..9999
+        return None
+
+
+def _month(value: str) -> int:
+    return int(value) if value.isdigit() else _MONTHS[value.lower()]
+
+
+def _zone_offset(zone_text: str | None, default: ZoneInfo, local: datetime) -> int | None:
+    if not zone_text:
+        delta = local.replace(tzinfo=default).utcoffset()
+        return int(delta.total_seconds() // 60) if delta is not None else None
+    name = zone_text.upper().replace(" ", "")
+    if name == "CST":
+        china = local.replace(tzinfo=default).utcoffset() == timedelta(minutes=_CHINA_OFFSET)
+        return _CHINA_OFFSET if china else _US_CENTRAL_OFFSET
+    if name in _NAMED_ZONES:
+        return _NAMED_ZONES[name]
+    numeric = re.fullmatch(r"(?:GMT|UTC|UT)?([+-])(\d{1,2}):?(\d{2})?", name)
+    if numeric is None:
+        return None  # an unknown abbreviation: guessing would shift the event by hours
+    sign, hours, minutes = numeric.groups()
+    if int(hours) > 14 or int(minutes or 0) > 59:
+        return None
+    return (1 if sign == "+" else -1) * (int(hours) * 60 + int(minutes or 0))

@@ -1,0 +1,70 @@
+"""The `signals` command line: thin commands over `signals.api`.
+
+Each command parses options, calls one library function and renders the result. Errors from the
+library (`SignalsError`) become one line plus a hint on stderr and a named exit code; `--debug`
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from signals import __version__
+from signals.errors import ExitCode, SignalsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db", type=click.Path(dir_okay=False), envvar="SIGNALS_DB", default="signals.duckdb",
+              show_default=True, help="DuckDB file to read and write (env SIGNALS_DB).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, prog_name="signals")
+@click.pass_context
+def cli(ctx: click.Context, db: str, debug: bool) -> None:
+    """Turn Chinese financial news into market events and test them against prices.
+
+    \b
+    Quick start:
+      signals extract data/sample/wallstreetcn-2026-01-29.xml
+      signals prices load data/sample/prices/
+      signals backtest --window 5d --offline
+    """
+    ctx.obj = {"db": db, "debug": debug}
+
+
+def _register() -> None:
+    # imported here so each command module stays small and `signals --help` stays fast
+    from signals.cli import backtest, entities, evaluate, extract, prices, rules
+
+    for module in (extract, backtest, prices, rules, entities, evaluate):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point (the script calls ``sys.exit(main())``): run, map errors to exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="signals", standalone_mode=False)
+    except SignalsError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        return int(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return int(ExitCode.FINDINGS)
+    except KeyboardInterrupt:
+        click.echo("interrupted: the database is unchanged by the interrupted command", err=True)
+        return 130
+    return int(ExitCode.OK)

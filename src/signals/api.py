@@ -1,0 +1,345 @@
+"""The plain-function API: one function per user task. The CLI is a thin layer over these.
+
+Every function takes plain values, opens the database for the duration of the call only (DuckDB
+locks the file while it is open) and returns data (dataclasses holding DataFrames) — nothing here
+prints. Heavy imports (yfinance, calendars, matplotlib) happen inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import pandas as pd
+
+from signals import store
+
+BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
+
+Progress = Callable[[int], None]  # called with the number of items just finished
+Warn = Callable[[str], None]
+
+
+# --- extract ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExtractResult:
+    events: pd.DataFrame  # the events of new or edited articles, ready to print
+    articles_read: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    articles_unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def summary(self) -> str:
+        stored = "found (dry run, nothing stored)" if self.dry_run else "stored"
+        return (f"{self.articles_read} articles read ({self.articles_new} new, "
+                f"{self.articles_updated} updated, {self.articles_unchanged} unchanged); "
+                f"{len(self.events)} events {stored}")
+
+
+def _batched(items: Iterable, n: int) -> Iterator[list]:
+    it = iter(items)
+    while batch := list(islice(it, n)):
+        yield batch
+
+
+def _event_id(ev) -> str:
+    key = "\x00".join(str(x) for x in (ev.article_id, ev.rule_id, ev.ticker or ev.subject or "",
+                                        ev.span_start, ev.span_end, ev.type))
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _is_tradable(ticker: str | None, instrument) -> bool:
+    if not ticker or ticker.startswith("@"):
+        return False
+    return instrument is None or getattr(instrument, "tradable", True)
+
+
+def event_frames(events: Sequence, linker, *, rulebook_hash: str, extracted_at: dt.datetime
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events and their event-instrument pairs (subject + macro exposures) as store-ready frames."""
+    ev_rows, pair_rows = [], []
+    for ev in events:
+        event_id = _event_id(ev)
+        row = {c: getattr(ev, c, None) for c in store.EVENT_COLUMNS}
+        row.update(id=event_id, rulebook_hash=rulebook_hash, extracted_at=extracted_at,
+                   days_since_previous=None)
+        for name in ("magnitude", "magnitude_low", "magnitude_high"):
+            row[name] = None if row[name] is None else float(row[name])
+        ev_rows.append(row)
+        targets: dict[str, tuple[str, int]] = {}
+        if ev.ticker and _is_tradable(ev.ticker, linker.instrument(ev.ticker)):
+            targets[ev.ticker] = ("subject", int(ev.direction))
+        for ticker, sign in getattr(ev, "exposures", ()) or ():
+            targets.setdefault(ticker, ("exposure", int(ev.direction) * int(sign)))
+        for ticker, (role, sign) in targets.items():
+            inst = linker.instrument(ticker)
+            pair_rows.append({
+                "event_id": event_id, "ticker": ticker, "role": role, "expected_sign": sign,
+                "market": getattr(inst, "market", None), "benchmark": getattr(inst, "benchmark", None),
+                "day0": None, "day0_reason": None,
+            })
+    events_df = pd.DataFrame.from_records(ev_rows, columns=store.EVENT_COLUMNS)
+    events_df = events_df.drop_duplicates("id", keep="first")
+    pairs_df = pd.DataFrame.from_records(pair_rows, columns=store.PAIR_COLUMNS)
+    pairs_df = pairs_df.drop_duplicates(["event_id", "ticker"], keep="first")
+    return events_df, pairs_df
+
+
+def articles_frame(articles: Sequence, fetched_at: dt.datetime) -> pd.DataFrame:
+    rows = [{c: getattr(a, c, None) for c in store.ARTICLE_COLUMNS} | {"fetched_at": fetched_at}
+            for a in articles]
+    return pd.DataFrame.from_records(rows, columns=store.ARTICLE_COLUMNS)
+
+
+DISPLAY_SQL = """
+SELECT a.published_utc, e.ticker, e.subject, e.type, e.direction, e.magnitude, e.magnitude_low,
+       e.magnitude_high, e.unit, e.magnitude_bound, e.modality, e.source, e.relevance, e.confidence,
+       e.evidence, e.rule_id, e.id AS event_id, e.article_id, a.title, a.url,
+       e.days_since_previous, e.event_key, e.span_start, e.span_end
+FROM events e JOIN articles a ON a.id = e.article_id
+WHERE e.article_id IN (SELECT unnest(?::VARCHAR[]))
+ORDER BY a.published_utc NULLS LAST, e.article_id, e.span_start, e.rule_id
+"""
+
+
+def _extract_batch(batch: list, rulebook, linker) -> list:
+    from signals.extract import extract_article
+
+    out = []
+    for article in batch:
+        out.extend(extract_article(article, rulebook, linker))
+    return out
+
+
+def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
+                  rules_dir: str | os.PathLike | None = None, dry_run: bool = False,
+                  default_tz: str = "Asia/Shanghai", progress: Progress | None = None,
+                  on_warning: Warn | None = None) -> ExtractResult:
+    """Ingest feeds, extract events from new or edited articles, store both in one transaction.
+
+    A feed that cannot be parsed aborts the whole command before anything is written.
+    """
+    from signals.entities import Linker
+    from signals.feeds import read_feeds
+    from signals.rules import Rulebook
+
+    warnings: list[str] = []
+
+    def warn(msg: str) -> None:
+        warnings.append(msg)
+        if on_warning:
+            on_warning(msg)
+
+    rulebook = Rulebook.load(rules_dir) if rules_dir else Rulebook.load()
+    linker = Linker.from_data()
+    now = dt.datetime.now(dt.UTC)
+    articles = read_feeds(list(inputs), default_tz=default_tz, on_warning=warn)
+    result = ExtractResult(events=pd.DataFrame(), warnings=warnings, dry_run=dry_run)
+
+    if dry_run:
+        frames = []
+        for batch in _batched(articles, BATCH_ARTICLES):
+            batch = list({a.id: a for a in batch}.values())
+            result.articles_read += len(batch)
+            result.articles_new += len(batch)
+            events_df, _ = event_frames(_extract_batch(batch, rulebook, linker), linker,
+                                        rulebook_hash=rulebook.version_hash, extracted_at=now)
+            meta = pd.DataFrame({"article_id": [a.id for a in batch], "title": [a.title for a in batch],
+                                 "url": [a.url for a in batch],
+                                 "published_utc": [a.published_utc for a in batch]})
+            events_df = events_df.merge(meta, on="article_id", how="left")
+            frames.append(events_df.rename(columns={"id": "event_id"}))
+            if progress:
+                progress(len(batch))
+        result.events = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return result
+
+    changed_all: list[str] = []
+    with store.opened(db) as con:
+        with store.transaction(con):
+            for batch in _batched(articles, BATCH_ARTICLES):
+                batch = list({a.id: a for a in batch}.values())  # a repeated guid: the last one wins
+                result.articles_read += len(batch)
+                up = store.upsert_articles(con, articles_frame(batch, now))
+                result.articles_new += len(up.new)
+                result.articles_updated += len(up.updated)
+                result.articles_unchanged += up.unchanged
+                changed = set(up.changed)
+                todo = [a for a in batch if a.id in changed]
+                events_df, pairs_df = event_frames(_extract_batch(todo, rulebook, linker), linker,
+                                                   rulebook_hash=rulebook.version_hash, extracted_at=now)
+                store.insert_events(con, events_df, pairs_df)
+                changed_all.extend(up.changed)
+                if progress:
+                    progress(len(batch))
+            for msg in _assign_day0(con):
+                warn(msg)
+        result.events = con.execute(DISPLAY_SQL, [changed_all]).df()
+    return result
+
+
+def _assign_day0(con) -> list[str]:
+    from signals.calendar import assign_day0
+
+    return assign_day0(con) or []
+
+
+# --- prices -------------------------------------------------------------------------------------
+
+
+def load_prices(paths: Sequence[str], *, db: str | os.PathLike | None = None):
+    """Load CSV/Parquet price files (long or wide) into the price cache."""
+    from signals.prices import load_files
+
+    expanded: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            expanded.extend(str(f) for f in sorted(path.iterdir())
+                            if f.suffix.lower() in (".csv", ".parquet", ".pq"))
+        else:
+            expanded.append(p)
+    with store.opened(db) as con:
+        report = load_files(con, expanded)
+        _assign_day0(con)  # sessions from price data can now settle days 0 beyond a calendar horizon
+    return report
+
+
+def fetch_prices(tickers: Sequence[str] = (), *, db: str | os.PathLike | None = None,
+                 start: dt.date | None = None, end: dt.date | None = None, offline: bool = False,
+                 progress: Progress | None = None):
+    """Fill the price cache for ``tickers`` (default: every ticker and benchmark of stored events)."""
+    from signals.prices import YFinanceSource, ensure_prices, tickers_for_events
+
+    with store.opened(db) as con:
+        wanted = list(tickers) or tickers_for_events(con)
+        if start is None or end is None:
+            lo, hi = _event_date_range(con)
+            start = start or lo
+            end = end or hi
+        return ensure_prices(con, wanted, start, end, source=YFinanceSource(), offline=offline,
+                             progress=progress)
+
+
+def _event_date_range(con, *, before_days: int = 400, after_days: int = 40) -> tuple[dt.date, dt.date]:
+    """Price range the event study needs: a year-plus of estimation before, the window after."""
+    lo, hi = con.execute(
+        "SELECT min(a.published_utc)::DATE, max(a.published_utc)::DATE "
+        "FROM events e JOIN articles a ON a.id = e.article_id"
+    ).fetchone()
+    today = dt.date.today()
+    lo = lo or today
+    hi = hi or today
+    return lo - dt.timedelta(days=before_days), min(hi + dt.timedelta(days=after_days), today)
+
+
+def price_status(*, db: str | os.PathLike | None = None) -> pd.DataFrame:
+    from signals.prices import price_status as status
+
+    with store.opened(db, read_only=True) as con:
+        return status(con)
+
+
+# --- backtest -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BacktestResult:
+    study: object  # signals.study.StudyResult
+    fetch_report: object | None
+    warnings: list[str]
+    plot_path: str | None = None
+
+
+def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: str = "market",
+             by: Sequence[str] = ("type",), estimation: tuple[int, int] = (-250, -11),
+             min_estimation: int = 100, dedupe: bool = True, offline: bool = False,
+             plot: str | None = None, progress: Progress | None = None) -> BacktestResult:
+    """Make sure prices are cached (unless offline), settle days 0, run the event study."""
+    from signals.study import plot_caar, run_study
+
+    warnings: list[str] = []
+    report = None
+    if not offline:
+        report = fetch_prices(db=db, progress=progress)
+    with store.opened(db) as con:
+        warnings.extend(_assign_day0(con))
+        result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
+                           min_estimation=min_estimation, dedupe=dedupe)
+    if plot:
+        plot_caar(result, plot)
+    return BacktestResult(study=result, fetch_report=report, warnings=warnings, plot_path=plot)
+
+
+# --- rules, entities, evaluation ---------------------------------------------------------------
+
+
+def _rulebook(rules_dir: str | os.PathLike | None):
+    from signals.rules import Rulebook
+
+    return Rulebook.load(rules_dir) if rules_dir else Rulebook.load()
+
+
+def list_rules(rules_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The rulebook as a table: one row per rule."""
+    rows = []
+    for rule in _rulebook(rules_dir).rules:
+        rows.append({
+            "id": rule.id, "type": rule.type, "status": rule.status, "version": rule.version,
+            "triggers": " ".join(rule.triggers), "examples": len(rule.examples), "title": rule.title,
+        })
+    return pd.DataFrame(rows)
+
+
+def lint_rules(rules_dir: str | os.PathLike | None = None) -> list:
+    from signals.rules import default_rules_dir, lint
+
+    return lint(rules_dir or default_rules_dir())
+
+
+def test_rules(rules_dir: str | os.PathLike | None = None) -> list:
+    from signals.entities import Linker
+    from signals.rules import run_cases
+
+    return run_cases(_rulebook(rules_dir), Linker.from_data())
+
+
+def lookup_entity(name: str) -> pd.DataFrame:
+    from signals.entities import Linker
+
+    return pd.DataFrame([_instrument_row(i) for i in Linker.from_data().lookup(name)])
+
+
+def find_entities(text: str) -> pd.DataFrame:
+    from signals.entities import Linker
+
+    rows = []
+    for m in Linker.from_data().find(text):
+        rows.append({"start": m.start, "end": m.end, "text": m.text, "confidence": m.confidence,
+                     "role_hint": m.role_hint, **_instrument_row(m.instrument)})
+    return pd.DataFrame(rows)
+
+
+def _instrument_row(inst) -> dict:
+    return {"ticker": inst.ticker, "name": inst.name, "kind": inst.kind, "market": inst.market,
+            "currency": inst.currency, "benchmark": inst.benchmark,
+            "alt_tickers": " ".join(getattr(inst, "alt_tickers", ()) or ())}
+
+
+def evaluate_gold(gold_path: str | os.PathLike, *, rules_dir: str | os.PathLike | None = None):
+    """Extraction quality against a gold JSONL file (no database writes)."""
+    from signals.evaluate import evaluate_extraction
+
+    if rules_dir:
+        return evaluate_extraction(gold_path, rules_dir=rules_dir)
+    return evaluate_extraction(gold_path)

@@ -1,0 +1,68 @@
+"""`signals backtest`"""
+
+from __future__ import annotations
+
+import click
+
+from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.cli.progress import progress_bar
+
+SUMMARY_COLUMNS = ["group", "n", "caar", "median_car", "share_positive", "mean_signed_car", "hit_rate",
+                   "t_cs", "p_cs", "z_patell", "p_patell", "t_bmp", "p_bmp", "t_kp", "p_kp", "z_rank",
+                   "p_rank", "z_sign", "p_sign"]
+BY_CHOICES = ["type", "direction", "rule", "rule_id", "source", "modality", "market", "topic", "role"]
+
+
+@click.command("backtest")
+@click.option("--window", default="5d", show_default=True,
+              help="Event window: Nd = days 0..N-1, or -A:+B relative trading days.")
+@click.option("--model", type=click.Choice(["market", "market-adjusted", "mean", "raw"]), default="market",
+              show_default=True, help="Normal-return model.")
+@click.option("--by", "by", multiple=True, type=click.Choice(BY_CHOICES), default=("type",),
+              show_default=True, help="Group results by these fields (repeatable).")
+@click.option("--estimation", default="-250:-11", show_default=True,
+              help="Estimation window in relative trading days.")
+@click.option("--min-estimation", type=click.IntRange(min=3), default=100, show_default=True,
+              help="Fewest valid estimation-window returns for a pair to be kept.")
+@click.option("--no-dedupe", is_flag=True, help="Keep every event, even the same ticker on the same day 0.")
+@click.option("--offline", is_flag=True, help="Use cached prices only; never touch the network.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Draw CAAR by day to this PNG.")
+@output_options
+@click.pass_obj
+def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation: str, min_estimation: int,
+            no_dedupe: bool, offline: bool, plot: str | None, fmt: str | None, output: str | None) -> None:
+    """Run an event study of stored events against their prices.
+
+    Fetches and caches missing prices with yfinance (unless --offline), then prints CAAR and test
+    statistics per group and stores per-pair results in the event_returns table.
+    """
+    from signals.api import backtest
+    from signals.output import render
+    from signals.study import parse_window_pair
+
+    est = parse_window_pair(estimation)
+    by = tuple("rule_id" if b == "rule" else b for b in by)
+    with progress_bar("fetching prices", unit="tickers") as advance:
+        result = backtest(db=obj["db"], window=window, model=model, by=by, estimation=est,
+                          min_estimation=min_estimation, dedupe=not no_dedupe, offline=offline, plot=plot,
+                          progress=advance)
+    study = result.study
+    with output_stream(output) as stream:
+        fmt = resolve_format(fmt, stream)
+        summary = study.summary
+        columns = [c for c in SUMMARY_COLUMNS if c in summary.columns] or None
+        if columns and "group" not in summary.columns:
+            columns = [*by, *columns[1:]]
+        render(summary, fmt, stream=stream, columns=columns if fmt in ("table", "csv") else None,
+               title=f"event study: window {window}, model {model}")
+    for note in [*result.warnings, *study.notes]:
+        status(f"note: {note}")
+    if result.fetch_report is not None and getattr(result.fetch_report, "failures", None):
+        for ticker, reason in result.fetch_report.failures.items():
+            status(f"warning: no prices for {ticker}: {reason}")
+    if len(study.dropped):
+        reasons = study.dropped["reason"].value_counts().to_dict()
+        status("dropped pairs: " + ", ".join(f"{k} {v}" for k, v in reasons.items())
+               + " (see the run's dropped list: --format json)")
+    status(f"{len(study.pairs)} event-ticker pairs studied; run {study.run_id} stored in event_returns"
+           + (f"; plot written to {plot}" if plot else ""))

@@ -1,0 +1,63 @@
+"""`signals prices load|fetch|status`"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.cli.progress import progress_bar
+
+
+@click.group("prices")
+def command() -> None:
+    """Fill and inspect the price cache (yfinance or local CSV/Parquet files)."""
+
+
+@command.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.pass_obj
+def load(obj: dict, paths: tuple[str, ...]) -> None:
+    """Load CSV/Parquet price files or directories (long: ticker,date,open,...; or wide: date + a
+    close column per ticker) into the cache."""
+    from signals.api import load_prices
+
+    report = load_prices(paths, db=obj["db"])
+    for warning in getattr(report, "warnings", []) or []:
+        status(f"warning: {warning}")
+    status(str(report))
+
+
+@command.command("fetch")
+@click.argument("tickers", nargs=-1)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First date (YYYY-MM-DD).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last date, inclusive.")
+@click.option("--offline", is_flag=True, help="Only report what is missing; never touch the network.")
+@click.pass_obj
+def fetch(obj: dict, tickers: tuple[str, ...], start: dt.datetime | None, end: dt.datetime | None,
+          offline: bool) -> None:
+    """Fetch daily prices with yfinance for TICKERS (default: every ticker and benchmark of stored
+    events), asking only for ranges not already cached."""
+    from signals.api import fetch_prices
+
+    with progress_bar("fetching", unit="tickers") as advance:
+        report = fetch_prices(tickers, db=obj["db"], start=start.date() if start else None,
+                              end=end.date() if end else None, offline=offline, progress=advance)
+    for ticker, reason in (getattr(report, "failures", None) or {}).items():
+        status(f"warning: {ticker}: {reason}")
+    status(str(report))
+    if getattr(report, "failures", None):
+        raise click.exceptions.Exit(1)
+
+
+@command.command("status")
+@output_options
+@click.pass_obj
+def status_cmd(obj: dict, fmt: str | None, output: str | None) -> None:
+    """Show cached price coverage per ticker."""
+    from signals.api import price_status
+    from signals.output import render
+
+    with output_stream(output) as stream:
+        render(price_status(db=obj["db"]), resolve_format(fmt, stream), stream=stream, title="prices")

@@ -1,0 +1,41 @@
+"""Shared fixtures. Tests never touch the network; live tests run only with SIGNALS_LIVE_TESTS=1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+SAMPLE_PRICES = ROOT / "data" / "sample" / "prices"
+
+# Deterministic, bounded property tests: no wall-clock deadlines on a shared 2-core CI machine.
+settings.register_profile("default", deadline=None, max_examples=100,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", deadline=None, max_examples=100, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("SIGNALS_LIVE_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="live network test: set SIGNALS_LIVE_TESTS=1 to run")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the user's database or waits long on a locked file."""
+    monkeypatch.delenv("SIGNALS_DB", raising=False)
+    monkeypatch.setenv("SIGNALS_DB_WAIT", "0")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "test.duckdb"

@@ -1,0 +1,139 @@
+"""The DuckDB store: schema, comments, idempotent upserts, migrations guard, locks, transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from signals import store
+from signals.errors import StoreError, StoreLockedError
+
+NOW = dt.datetime(2026, 1, 29, 13, 52, tzinfo=dt.UTC)
+
+
+def article(id_: str = "a1", content_hash: str = "h1", title: str = "美联储维持利率不变") -> dict:
+    return dict(id=id_, source="华尔街见闻", url=f"https://example.com/{id_}", guid=id_, title=title,
+                body="正文", published_utc=NOW, utc_offset_minutes=480, fetched_at=NOW,
+                content_hash=content_hash, feed="feed.xml")
+
+
+def event(id_: str = "e1", article_id: str = "a1", key: str = "rate_hold|@FED|0") -> dict:
+    row = dict.fromkeys(store.EVENT_COLUMNS)
+    row.update(id=id_, article_id=article_id, rule_id="monetary.rate_hold", rule_version=1, rulebook_hash="x",
+               type="rate_hold", topic="monetary", subject="美联储", ticker="@FED", direction=0,
+               modality="fact", evidence="美联储维持利率不变", span_start=0, span_end=4, in_title=True,
+               confidence=0.9, relevance=100, event_key=key, extracted_at=NOW)
+    return row
+
+
+def pair(event_id: str = "e1", ticker: str = "^GSPC") -> dict:
+    return dict(event_id=event_id, ticker=ticker, role="exposure", expected_sign=0, market="XNYS",
+                benchmark=None, day0=None, day0_reason=None)
+
+
+def test_new_file_has_schema_version_and_commented_columns(db_path: Path) -> None:
+    with store.opened(db_path) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+        uncommented = con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND NOT internal AND (comment IS NULL OR comment = '') "
+            "AND table_name NOT IN (SELECT view_name FROM duckdb_views())"
+        ).fetchall()
+        assert uncommented == []
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert {"articles", "events", "event_instruments", "schema_meta"} <= tables
+
+
+def test_reingest_is_idempotent_and_edit_updates(db_path: Path) -> None:
+    with store.opened(db_path) as con:
+        with store.transaction(con):
+            first = store.upsert_articles(con, pd.DataFrame([article()]))
+            store.insert_events(con, pd.DataFrame([event()]), pd.DataFrame([pair()]))
+        with store.transaction(con):
+            again = store.upsert_articles(con, pd.DataFrame([article()]))
+        assert (first.new, again.new, again.updated, again.unchanged) == (["a1"], [], [], 1)
+        assert store.counts(con) == {"articles": 1, "events": 1, "event_instruments": 1}
+
+        with store.transaction(con):
+            edited = store.upsert_articles(con, pd.DataFrame([article(content_hash="h2", title="新标题")]))
+        assert edited.updated == ["a1"]
+        # the edited article's events are dropped for re-extraction
+        assert store.counts(con) == {"articles": 1, "events": 0, "event_instruments": 0}
+        assert con.execute("SELECT title FROM articles").fetchone()[0] == "新标题"
+
+
+def test_duplicate_ids_in_one_batch_keep_the_last(db_path: Path) -> None:
+    with store.opened(db_path) as con, store.transaction(con):
+        res = store.upsert_articles(con, pd.DataFrame([article(title="旧"), article(title="新")]))
+        assert res.new == ["a1"]
+        assert con.execute("SELECT title FROM articles").fetchone()[0] == "新"
+
+
+def test_novelty_counts_days_since_previous_event_with_same_key(db_path: Path) -> None:
+    later = article("a2")
+    later["published_utc"] = NOW + dt.timedelta(days=3)
+    with store.opened(db_path) as con, store.transaction(con):
+        store.upsert_articles(con, pd.DataFrame([article(), later]))
+        store.insert_events(con, pd.DataFrame([event("e2", "a2")]), pd.DataFrame([pair("e2")]))
+        store.insert_events(con, pd.DataFrame([event("e1", "a1")]), pd.DataFrame([pair("e1")]))
+        gaps = dict(con.execute("SELECT id, days_since_previous FROM events").fetchall())
+    assert gaps == {"e1": None, "e2": 3.0}
+
+
+def test_failed_transaction_leaves_file_unchanged(db_path: Path) -> None:
+    with store.opened(db_path) as con:
+        with pytest.raises(RuntimeError), store.transaction(con):
+            store.upsert_articles(con, pd.DataFrame([article()]))
+            raise RuntimeError("crash mid-write")
+        assert store.counts(con)["articles"] == 0
+
+
+def test_newer_schema_is_refused(db_path: Path) -> None:
+    with store.opened(db_path) as con:
+        con.execute("UPDATE schema_meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer signals"):
+        store.connect(db_path)
+
+
+def test_not_a_duckdb_file(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("just some text, not a database\n" * 100)
+    with pytest.raises(StoreError, match="not a DuckDB database"):
+        store.connect(bogus)
+
+
+def test_foreign_duckdb_file_is_not_taken_over(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE trades (x INTEGER)")
+    con.close()
+    with pytest.raises(StoreError, match="not a signals database"):
+        store.connect(other)
+
+
+def test_read_only_open_of_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        store.connect(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_locked_file_names_the_holder(db_path: Path) -> None:
+    store.connect(db_path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
+         str(db_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreLockedError, match=rf"in use by process {holder.pid}"):
+            store.connect(db_path, wait=0)
+    finally:
+        holder.communicate("")
+    store.connect(db_path, wait=0).close()  # free again once the holder exits

@@ -1,0 +1,133 @@
+"""End to end through the command line, on the bundled sample feed and prices."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from signals.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+SAMPLE_PRICES = ROOT / "data" / "sample" / "prices"
+
+
+def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("articles", "events", "event_instruments")}
+    finally:
+        con.close()
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for name in ("extract", "backtest", "prices", "rules", "entities", "eval"):
+        assert name in out
+
+
+def test_extract_sample_stores_events_and_is_idempotent(capsys, db_path: Path) -> None:
+    code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--format", "jsonl")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert len(events) >= 20
+    assert "52 articles read (52 new, 0 updated, 0 unchanged)" in err
+    counts = table_counts(db_path)
+    assert counts["articles"] == 52 and counts["events"] == len(events)
+    # the Fed's hold is in the sample's first headline; it must come out linked
+    assert any(e["type"] == "rate_hold" and e["ticker"] == "@FED" for e in events)
+
+    code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--format", "jsonl")
+    assert code == 0
+    assert out == ""
+    assert "52 articles read (0 new, 0 updated, 52 unchanged); 0 events stored" in err
+    assert table_counts(db_path) == counts
+
+
+def test_dry_run_stores_nothing(capsys, db_path: Path) -> None:
+    code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--dry-run", "-f", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and {"ticker", "type", "direction", "evidence"} <= set(rows[0])
+    assert not db_path.exists()
+
+
+def test_malformed_feed_fails_cleanly_and_writes_nothing(capsys, db_path: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.xml"
+    bad.write_text("<rss><channel><item><title>美联储降息</title></channel></rss>", encoding="utf-8")
+    code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), str(bad))
+    assert code == 2
+    assert "broken.xml" in err and "Traceback" not in err
+    assert table_counts(db_path) == {"articles": 0, "events": 0, "event_instruments": 0}
+
+
+def test_locked_database_is_a_clear_error(capsys, db_path: Path) -> None:
+    run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--format", "jsonl")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
+         str(db_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED))
+    finally:
+        holder.communicate("")
+    assert code == 2
+    assert f"is in use by process {holder.pid}" in err
+    assert "Traceback" not in err
+
+
+def test_missing_feed_file_is_a_usage_error(capsys, db_path: Path) -> None:
+    code, _, err = run(capsys, "--db", str(db_path), "extract", "no/such/feed.xml")
+    assert code == 2
+    assert "no/such/feed.xml" in err
+
+
+def test_backtest_offline_on_sample(capsys, db_path: Path, tmp_path: Path) -> None:
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))
+    assert code == 0, err
+    plot = tmp_path / "car.png"
+    code, out, err = run(capsys, "--db", str(db_path), "backtest", "--window", "5d", "--offline",
+                         "--min-estimation", "60", "--format", "json", "--plot", str(plot))
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary, "no groups in the event study summary"
+    assert sum(row["n"] for row in summary) >= 5
+    assert plot.exists() and plot.stat().st_size > 10_000
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM event_returns").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def test_rules_lint_and_test_pass_on_bundled_rulebook(capsys) -> None:
+    code, out, err = run(capsys, "rules", "lint")
+    assert code == 0, out + err
+    code, out, err = run(capsys, "rules", "test")
+    assert code == 0, out + err
+    assert " 0 failed" in err
+
+
+def test_entities_lookup(capsys) -> None:
+    code, out, _ = run(capsys, "entities", "lookup", "茅台", "-f", "json")
+    assert code == 0
+    assert json.loads(out)[0]["ticker"] == "600519.SS"

@@ -1,0 +1,714 @@
+"""Price sources behind one interface, and the DuckDB price cache.
+
+Why it looks like this:
+- Every source (Yahoo via yfinance, CSV/Parquet files) returns the same long frame
+  (ticker, date, open, high, low, close, adj_close, volume), so tests and offline runs use files
+  and nothing downstream knows where prices came from.
+- ``price_requests`` logs what was asked of a source; ``ensure_prices`` asks only for the ranges
+  nobody asked for yet, so a second run touches the network for new days only.
+- yfinance reports a failed ticker as NaN columns plus a log line instead of raising, and does not
+  retry rate limits: ``YFinanceSource`` reads those log lines, names failed tickers and retries
+  the transient ones with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import duckdb
+import pandas as pd
+
+from signals.errors import PriceError
+
+PRICE_COLUMNS = ["ticker", "date", "open", "high", "low", "close", "adj_close", "volume"]
+_VALUE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
+_PRICE_FIELDS = ["open", "high", "low", "close", "adj_close"]
+
+Progress = Callable[[int], None]  # called with the number of tickers just finished
+
+
+# --- tickers -------------------------------------------------------------------------------------
+
+_SH_SUFFIX = re.compile(r"^(\d{6})\.(SH|SS)$")
+_EXCHANGE_PREFIX = re.compile(r"^(SH|SZ|BJ)(\d{6})$")
+_HK = re.compile(r"^(\d{1,5})(\.HK)?$")
+_SHARE_CLASS = re.compile(r"^([A-Z]{1,5})[./]([A-C])$")  # BRK.B; one-letter A-C is never a Yahoo venue
+_PREFIX_SUFFIX = {"SH": "SS", "SZ": "SZ", "BJ": "BJ"}
+
+
+def normalize_ticker(raw: str) -> str:
+    """Vendor spellings to the Yahoo symbol: 600519.SH/SH600519 -> 600519.SS, 00700/700.HK -> 0700.HK,
+    BRK/B, BRK.B -> BRK-B. Bare six-digit codes stay as they are: 000001 is both Ping An Bank (SZ)
+    and the SSE Composite (SS), and guessing would be silent.
+    """
+    t = raw.strip().upper()
+    if m := _SH_SUFFIX.match(t):
+        return f"{m.group(1)}.SS"
+    if m := _EXCHANGE_PREFIX.match(t):
+        return f"{m.group(2)}.{_PREFIX_SUFFIX[m.group(1)]}"
+    if (m := _HK.match(t)) and (m.group(2) or len(m.group(1)) == 5):
+        return f"{int(m.group(1)):04d}.HK"
+    if m := _SHARE_CLASS.match(t):
+        return f"{m.group(1)}-{m.group(2)}"
+    return t
+
+
+# --- the source interface ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Rows a source returned (long format, PRICE_COLUMNS) and the tickers it failed on, with why.
+
+    A ticker in neither is *empty*: the source answered but had no rows in the range (holidays,
+    not listed yet).
+    """
+
+    frame: pd.DataFrame
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class PriceSource(Protocol):
+    name: str
+
+    def fetch(self, tickers: Sequence[str], start: dt.date, end: dt.date) -> FetchResult:
+        """Daily bars for ``tickers`` from ``start`` to ``end``, both inclusive."""
+        ...
+
+
+def empty_frame() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in PRICE_COLUMNS})
+    frame["ticker"] = frame["ticker"].astype("object")
+    frame["date"] = pd.Series(dtype="datetime64[s]")
+    return frame
+
+
+# --- yfinance ------------------------------------------------------------------------------------
+
+# Error texts worth another try: rate limits and network trouble, not unknown tickers.
+_TRANSIENT = ("ratelimit", "rate limit", "too many requests", "timed out", "timeout", "connection",
+              "temporarily", "502", "503", "504", "curl: (")
+# yfinance's answer for a real ticker with no bars in the range (holidays, before listing).
+_NO_ROWS = "no price data found"
+_YF_FAILED_LINE = re.compile(r"^(\[.*?\]): (.*)$", re.S)
+_YF_COLUMNS = {"open": "open", "high": "high", "low": "low", "close": "close", "adj close": "adj_close",
+               "adj_close": "adj_close", "volume": "volume"}
+
+
+def _is_transient(message: str) -> bool:
+    text = message.lower()
+    return any(k in text for k in _TRANSIENT)
+
+
+class _YFErrorLog(logging.Handler):
+    """Collects the per-ticker failures yfinance logs (``['AAA', 'BBB']: reason``) during a download."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.errors: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = _YF_FAILED_LINE.match(record.getMessage())
+        if not m:
+            return
+        with contextlib.suppress(ValueError, SyntaxError):
+            for ticker in ast.literal_eval(m.group(1)):
+                self.errors[str(ticker).upper()] = m.group(2).strip()
+
+
+@contextlib.contextmanager
+def _capture_yf_errors() -> Iterator[_YFErrorLog]:
+    logger = logging.getLogger("yfinance")
+    handler = _YFErrorLog()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def yfinance_frame_to_long(data: pd.DataFrame | None, tickers: Sequence[str]) -> pd.DataFrame:
+    """yf.download(group_by="ticker") output (columns Ticker x Price) to the long PRICE_COLUMNS frame.
+
+    Rows without a close are dropped: yfinance pads every ticker to the union of all tickers'
+    dates, so a Shanghai stock gets NaN rows on US-only trading days, and failed tickers are all NaN.
+    """
+    if data is None or data.empty:
+        return empty_frame()
+    if not isinstance(data.columns, pd.MultiIndex):
+        if len(tickers) != 1:
+            raise PriceError("yfinance returned single-level columns for several tickers")
+        data = pd.concat({tickers[0]: data}, axis=1)
+    names = list(data.columns.names)
+    level = names.index("Ticker") if "Ticker" in names else 0
+    parts = []
+    for ticker in data.columns.get_level_values(level).unique():
+        sub = data.xs(ticker, axis=1, level=level)
+        sub = sub.rename(columns=lambda c: _YF_COLUMNS.get(str(c).strip().lower(), str(c)))
+        sub = sub.reindex(columns=_VALUE_COLUMNS)
+        sub = sub[sub["close"].notna()]
+        if sub.empty:
+            continue
+        index = pd.DatetimeIndex(sub.index)
+        if index.tz is not None:
+            index = index.tz_localize(None)  # the exchange's wall-clock date is the trading date
+        parts.append(sub.assign(ticker=str(ticker).upper(), date=index.normalize()).reset_index(drop=True))
+    if not parts:
+        return empty_frame()
+    frame = pd.concat(parts, ignore_index=True)[PRICE_COLUMNS]
+    frame[_VALUE_COLUMNS] = frame[_VALUE_COLUMNS].astype("float64")
+    return frame
+
+
+class YFinanceSource:
+    """Yahoo Finance daily bars via ``yf.download``, close and adjusted close both kept.
+
+    ``download`` and ``sleep`` are injectable so tests replay recorded frames without the network.
+    """
+
+    name = "yfinance"
+
+    def __init__(self, *, download: Callable[..., pd.DataFrame] | None = None,
+                 sleep: Callable[[float], None] = time.sleep, retries: int = 4, backoff: float = 2.0,
+                 chunk_size: int = 100) -> None:
+        self._download = download
+        self._sleep = sleep
+        self.retries = retries
+        self.backoff = backoff
+        self.chunk_size = chunk_size
+
+    def _downloader(self) -> Callable[..., pd.DataFrame]:
+        if self._download is None:
+            import yfinance as yf  # slow import: only when prices are really fetched
+
+            self._download = yf.download
+        return self._download
+
+    def _download_once(self, tickers: list[str], start: dt.date, end: dt.date
+                       ) -> tuple[pd.DataFrame, dict[str, str]]:
+        download = self._downloader()
+        with _capture_yf_errors() as log:
+            try:
+                data = download(tickers, start=start.isoformat(),
+                                end=(end + dt.timedelta(days=1)).isoformat(),  # yfinance's end is exclusive
+                                auto_adjust=False, actions=False, group_by="ticker", threads=True,
+                                progress=False)
+            except Exception as exc:  # yfinance raises many types; the message decides retry or not
+                reason = f"{type(exc).__name__}: {exc}"
+                return empty_frame(), {t: reason for t in tickers}
+        return yfinance_frame_to_long(data, tickers), log.errors
+
+    def fetch(self, tickers: Sequence[str], start: dt.date, end: dt.date) -> FetchResult:
+        frames: list[pd.DataFrame] = []
+        failures: dict[str, str] = {}
+        wanted = list(dict.fromkeys(t.upper() for t in tickers))
+        for i in range(0, len(wanted), self.chunk_size):
+            frame, failed = self._fetch_chunk(wanted[i:i + self.chunk_size], start, end)
+            frames.append(frame)
+            failures.update(failed)
+        frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+        return FetchResult(frame, failures)
+
+    def _fetch_chunk(self, tickers: list[str], start: dt.date, end: dt.date
+                     ) -> tuple[pd.DataFrame, dict[str, str]]:
+        frames: list[pd.DataFrame] = []
+        failures: dict[str, str] = {}
+        pending = tickers
+        for attempt in range(self.retries + 1):
+            frame, errors = self._download_once(pending, start, end)
+            frames.append(frame)
+            got = set(frame["ticker"])
+            retry = []
+            for t in pending:
+                reason = errors.get(t)
+                if t in got or reason is None or _NO_ROWS in reason.lower():
+                    continue  # rows, or an honest "nothing in this range"
+                if _is_transient(reason) and attempt < self.retries:
+                    retry.append(t)
+                else:
+                    failures[t] = reason if attempt == 0 else f"{reason} (after {attempt + 1} attempts)"
+            if not retry:
+                break
+            self._sleep(self.backoff * 2 ** attempt)
+            pending = retry
+        return pd.concat(frames, ignore_index=True), failures
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+_HEADER_ALIASES = {"symbol": "ticker", "ticker": "ticker", "date": "date", "open": "open", "high": "high",
+                   "low": "low", "close": "close", "adj_close": "adj_close", "adjclose": "adj_close",
+                   "adjusted_close": "adj_close", "volume": "volume"}
+_DATE_HEAD = re.compile(r"^\s*(\d{4})[-/]?(\d{1,2})[-/]?(\d{1,2})(?:$|[ T])")
+
+
+def _header_key(name: object) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+@dataclass(frozen=True)
+class _Table:
+    frame: pd.DataFrame  # PRICE_COLUMNS plus "line": source line (CSV) or row number (Parquet)
+    warnings: list[str]
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
+    """Raw table and what a row position is called in messages (CSV line or Parquet row)."""
+    if not path.exists():
+        raise PriceError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path), "row"
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True), "line"
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise PriceError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    raise PriceError(f"{path}: unknown price file type {suffix!r}", hint="use .csv or .parquet")
+
+
+def _parse_dates(values: pd.Series, path: Path, lines: pd.Series, unit: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        parsed = values.dt.normalize()
+    else:
+        text = values.astype("string").fillna("")
+        parts = text.str.extract(_DATE_HEAD)
+        iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
+        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise PriceError(f"{path}:{unit} {lines.iloc[i]}: unparseable date {values.iloc[i]!r}",
+                         hint="write dates as YYYY-MM-DD")
+    return parsed.astype("datetime64[s]")
+
+
+def _parse_numbers(frame: pd.DataFrame, columns: list[str], path: Path, unit: str) -> pd.DataFrame:
+    for col in columns:
+        raw = frame[col]
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            frame[col] = raw.astype("float64")  # Parquet: already typed
+            continue
+        text = raw.astype("string").str.strip().replace({"": pd.NA, "null": pd.NA, "NaN": pd.NA,
+                                                         "nan": pd.NA, "None": pd.NA})
+        nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        bad = nums.isna() & text.notna()
+        if bad.any():
+            i = bad.to_numpy().nonzero()[0][0]
+            raise PriceError(f"{path}:{unit} {frame['line'].iloc[i]}: {col} {raw.iloc[i]!r} is not a number")
+        frame[col] = nums.astype("float64")
+    return frame
+
+
+def _long_from_wide(raw: pd.DataFrame, columns: dict[str, str], path: Path, unit: str) -> pd.DataFrame:
+    """date + one column of closes per ticker -> long rows; blank cells are days that ticker did not trade."""
+    date_col = next(orig for orig, key in columns.items() if key == "date")
+    value_cols = [c for c in raw.columns if c != date_col]
+    if not value_cols:
+        raise PriceError(f"{path}: no price columns besides {date_col!r}")
+    frame = raw[[date_col, *value_cols]].copy()
+    frame["line"] = _positions(len(frame), unit)
+    frame = _parse_numbers(frame, value_cols, path, unit)
+    frame = frame.rename(columns={date_col: "date"})
+    long = frame.melt(id_vars=["date", "line"], var_name="ticker", value_name="close")
+    long = long.dropna(subset=["close"])
+    long["ticker"] = long["ticker"].astype(str)
+    for col in ("open", "high", "low", "adj_close", "volume"):
+        long[col] = float("nan")
+    return long.reset_index(drop=True)
+
+
+def _positions(n: int, unit: str) -> pd.Series:
+    # CSV line numbers count the header line; Parquet rows are 1-based
+    return pd.Series(range(2, n + 2) if unit == "line" else range(1, n + 1))
+
+
+def read_price_file(path: str | Path) -> _Table:
+    """One CSV/Parquet price file, long or wide, validated and normalised to PRICE_COLUMNS + line."""
+    path = Path(path)
+    raw, unit = _read_table(path)
+    columns = {c: _HEADER_ALIASES.get(_header_key(c), "") for c in raw.columns}
+    keys = set(columns.values())
+    warnings: list[str] = []
+    if "date" not in keys:
+        raise PriceError(f"{path}: no date column", hint="long format: ticker,date,open,high,low,close,"
+                         "adj_close,volume; wide format: date plus one column of closes per ticker")
+    if "ticker" in keys:
+        if "close" not in keys:
+            raise PriceError(f"{path}: no close column")
+        ignored = [c for c, k in columns.items() if not k]
+        if ignored:
+            warnings.append(f"{path}: ignored columns {', '.join(map(str, ignored))}")
+        frame = raw[[c for c, k in columns.items() if k]].rename(columns=columns).copy()
+        for col in _VALUE_COLUMNS:
+            if col not in frame:
+                frame[col] = None
+        frame["line"] = _positions(len(frame), unit)
+        frame = _parse_numbers(frame, _VALUE_COLUMNS, path, unit)
+        frame["ticker"] = frame["ticker"].astype("string").fillna("").str.strip()
+        blank = frame["ticker"] == ""
+        if blank.any():
+            raise PriceError(f"{path}:{unit} {frame['line'][blank].iloc[0]}: empty ticker")
+        no_close = frame["close"].isna()
+        if no_close.any():
+            warnings.append(f"{path}: {int(no_close.sum())} rows without a close skipped "
+                            f"(first at {unit} {frame['line'][no_close].iloc[0]})")
+            frame = frame[~no_close]
+    else:
+        frame = _long_from_wide(raw, columns, path, unit)
+    frame["date"] = _parse_dates(frame["date"], path, frame["line"], unit)
+    frame = _normalize_tickers(frame, path, warnings)
+    _check_duplicates(frame, path, unit)
+    _check_positive(frame, path, unit, warnings)
+    frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+    return _Table(frame[[*PRICE_COLUMNS, "line"]], warnings)
+
+
+def _normalize_tickers(frame: pd.DataFrame, path: Path, warnings: list[str]) -> pd.DataFrame:
+    originals = frame["ticker"].astype(str)
+    mapping = {t: normalize_ticker(t) for t in originals.unique()}
+    renamed = sorted(f"{a} -> {b}" for a, b in mapping.items() if a != b and a.upper() != b)
+    if renamed:
+        warnings.append(f"{path}: tickers renamed to Yahoo symbols: {', '.join(renamed)}")
+    frame["ticker"] = originals.map(mapping)
+    return frame
+
+
+def _check_duplicates(frame: pd.DataFrame, path: Path, unit: str) -> None:
+    dup = frame.duplicated(["ticker", "date"], keep="first")
+    if dup.any():
+        row = frame[dup].iloc[0]
+        first = frame[(frame["ticker"] == row["ticker"]) & (frame["date"] == row["date"])]["line"].iloc[0]
+        raise PriceError(f"{path}:{unit} {row['line']}: duplicate row for {row['ticker']} on "
+                         f"{row['date'].date()} (first at {unit} {first})")
+
+
+def _check_positive(frame: pd.DataFrame, path: Path, unit: str, warnings: list[str]) -> None:
+    """Prices must be > 0, except futures: WTI (CL=F) really settled at -37.63 on 2020-04-20."""
+    bad = (frame[_PRICE_FIELDS] <= 0).any(axis=1)
+    if not bad.any():
+        return
+    futures = frame["ticker"].str.endswith("=F")
+    for ticker, rows in frame[bad & futures].groupby("ticker"):
+        days = ", ".join(str(d.date()) for d in rows["date"][:3])
+        warnings.append(f"{path}: {ticker} has {len(rows)} non-positive futures prices (kept: {days})")
+    wrong = frame[bad & ~futures]
+    if not wrong.empty:
+        row = wrong.iloc[0]
+        field_name = next(c for c in _PRICE_FIELDS if row[c] <= 0)
+        raise PriceError(f"{path}:{unit} {row['line']}: non-positive {field_name} {row[field_name]} for "
+                         f"{row['ticker']} on {row['date'].date()}")
+
+
+class FileSource:
+    """Prices from CSV/Parquet files (long or wide format); files are read once, on first use."""
+
+    name = "file"
+
+    def __init__(self, paths: Iterable[str | Path]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self._tables: list[tuple[Path, _Table]] | None = None
+
+    def tables(self) -> list[tuple[Path, _Table]]:
+        if self._tables is None:
+            self._tables = [(p, read_price_file(p)) for p in self.paths]
+        return self._tables
+
+    def fetch(self, tickers: Sequence[str], start: dt.date, end: dt.date) -> FetchResult:
+        frames = [t.frame for _, t in self.tables()]
+        all_rows = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+        # a later file wins for a (ticker, date) that two files hold, like load_files
+        all_rows = all_rows.drop_duplicates(["ticker", "date"], keep="last")
+        wanted = [normalize_ticker(t) for t in tickers]
+        known = set(all_rows["ticker"])
+        names = ", ".join(p.name for p in self.paths) or "no files"
+        failures = {t: f"not in {names}" for t in wanted if t not in known}
+        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+        rows = all_rows[all_rows["ticker"].isin(wanted) & all_rows["date"].between(lo, hi)]
+        return FetchResult(rows[PRICE_COLUMNS].reset_index(drop=True), failures)
+
+
+# --- the cache -----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction of our own, or join the caller's if one is already open."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        yield con  # the caller's transaction commits or rolls back
+        return
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def store_prices(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source: str,
+                 fetched_at: dt.datetime | None = None) -> int:
+    """INSERT OR REPLACE the long frame in one statement; returns rows written."""
+    if frame.empty:
+        return 0
+    rows = frame[PRICE_COLUMNS].copy()
+    rows["source"] = source
+    rows["fetched_at"] = fetched_at or _now()
+    con.register("_incoming_prices", rows)
+    try:
+        con.execute(
+            "INSERT OR REPLACE INTO prices SELECT ticker, date::DATE, open, high, low, close, adj_close, "
+            "volume, source, fetched_at FROM _incoming_prices"
+        )
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_incoming_prices")
+    return len(rows)
+
+
+def _log_requests(con: duckdb.DuckDBPyConnection, requests: list[dict]) -> None:
+    if not requests:
+        return
+    frame = pd.DataFrame.from_records(requests, columns=["ticker", "start_date", "end_date", "source",
+                                                         "requested_at", "status", "message"])
+    con.register("_incoming_requests", frame)
+    try:
+        con.execute("INSERT INTO price_requests SELECT ticker, start_date::DATE, end_date::DATE, source, "
+                    "requested_at, status, message FROM _incoming_requests")
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_incoming_requests")
+
+
+@dataclass
+class LoadReport:
+    files: list[str]
+    tickers: pd.DataFrame  # ticker, rows, first, last, file
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return int(self.tickers["rows"].sum()) if not self.tickers.empty else 0
+
+    @property
+    def summary(self) -> str:
+        return f"{self.rows} price rows for {len(self.tickers)} tickers loaded from {len(self.files)} files"
+
+
+def load_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path]) -> LoadReport:
+    """Validate every file first, then store all of them in one transaction (all or nothing)."""
+    tables = FileSource(paths).tables()
+    warnings = [w for _, t in tables for w in t.warnings]
+    seen: dict[str, str] = {}
+    summaries = []
+    now = _now()
+    requests = []
+    for path, table in tables:
+        for ticker, rows in table.frame.groupby("ticker", sort=True):
+            if ticker in seen:
+                warnings.append(f"{ticker} is in both {seen[ticker]} and {path}; {path} wins on shared dates")
+            seen[ticker] = str(path)
+            first, last = rows["date"].min().date(), rows["date"].max().date()
+            summaries.append({"ticker": ticker, "rows": len(rows), "first": first, "last": last,
+                              "file": str(path)})
+            requests.append({"ticker": ticker, "start_date": first, "end_date": last,
+                             "source": f"file:{path.name}", "requested_at": now, "status": "ok",
+                             "message": f"{len(rows)} rows from {path}"})
+    with write_transaction(con):
+        for path, table in tables:
+            store_prices(con, table.frame, f"file:{path.name}", now)
+        _log_requests(con, requests)
+    report = pd.DataFrame.from_records(summaries, columns=["ticker", "rows", "first", "last", "file"])
+    return LoadReport([str(p) for p, _ in tables], report, warnings)
+
+
+Range = tuple[dt.date, dt.date]
+
+
+def _covered(con: duckdb.DuckDBPyConnection, tickers: list[str]) -> dict[str, list[Range]]:
+    """Date ranges already answered per ticker: ok/empty requests (only up to the day before they
+    were asked, since later days did not exist yet) and the span of stored rows."""
+    rows = con.execute(
+        """
+        SELECT ticker, start_date, least(end_date, (requested_at AT TIME ZONE 'UTC')::DATE - 1)
+        FROM price_requests
+        WHERE status IN ('ok', 'empty') AND ticker IN (SELECT unnest(?::VARCHAR[]))
+        UNION ALL
+        SELECT ticker, min(date), max(date) FROM prices
+        WHERE ticker IN (SELECT unnest(?::VARCHAR[])) GROUP BY ticker
+        """,
+        [tickers, tickers],
+    ).fetchall()
+    out: dict[str, list[Range]] = {}
+    for ticker, lo, hi in rows:
+        if lo <= hi:
+            out.setdefault(ticker, []).append((lo, hi))
+    return out
+
+
+def subtract_ranges(want: Range, have: Iterable[Range]) -> list[Range]:
+    """Parts of ``want`` (inclusive dates) not inside any of ``have``."""
+    gaps = []
+    cursor, end = want
+    for lo, hi in sorted(have):
+        if hi < cursor:
+            continue
+        if lo > end:
+            break
+        if lo > cursor:
+            gaps.append((cursor, lo - dt.timedelta(days=1)))
+        cursor = max(cursor, hi + dt.timedelta(days=1))
+        if cursor > end:
+            break
+    if cursor <= end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def missing_ranges(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start: dt.date,
+                   end: dt.date) -> dict[str, list[Range]]:
+    """Per ticker, the ranges within [start, end] the cache cannot answer (tickers fully covered omitted)."""
+    tickers = list(dict.fromkeys(tickers))
+    covered = _covered(con, tickers)
+    out = {}
+    for t in tickers:
+        gaps = subtract_ranges((start, end), covered.get(t, []))
+        if gaps:
+            out[t] = gaps
+    return out
+
+
+@dataclass
+class FetchReport:
+    source: str
+    offline: bool
+    requested: list[tuple[str, dt.date, dt.date]] = field(default_factory=list)
+    rows: int = 0
+    cached: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, list[Range]] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        out = [f"{t}: {reason}" for t, reason in sorted(self.failures.items())]
+        if self.offline and self.missing:
+            out.append(f"offline: prices missing for {len(self.missing)} tickers: "
+                       + ", ".join(_describe_missing(self.missing)))
+        return out
+
+    @property
+    def summary(self) -> str:
+        if self.offline:
+            return (f"offline: {len(self.cached)} tickers cached, {len(self.missing)} with missing ranges "
+                    "(not fetched)")
+        text = (f"{self.rows} price rows stored from {self.source} ({len(self.requested)} ranges asked, "
+                f"{len(self.cached)} tickers already cached)")
+        if self.failures:
+            text += f"; failed: {', '.join(sorted(self.failures))}"
+        return text
+
+
+def _describe_missing(missing: dict[str, list[Range]], limit: int = 10) -> list[str]:
+    items = [f"{t} {lo}..{hi}" for t, ranges in sorted(missing.items()) for lo, hi in ranges]
+    return items[:limit] + ([f"… {len(items) - limit} more"] if len(items) > limit else [])
+
+
+def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start: dt.date, end: dt.date,
+                  *, source: PriceSource, offline: bool = False,
+                  progress: Progress | None = None) -> FetchReport:
+    """Fill the cache for ``tickers`` over [start, end], asking ``source`` only for uncovered ranges.
+
+    Tickers sharing a gap are fetched in one batch. Each batch is committed on its own, so a network
+    failure halfway keeps what arrived. ``offline=True`` asks nothing and reports what is missing.
+    """
+    if start > end:
+        raise PriceError(f"price range starts after it ends: {start} > {end}")
+    tickers = [t for t in dict.fromkeys(tickers) if t and not t.startswith("@")]  # @FED: not tradable
+    missing = missing_ranges(con, tickers, start, end)
+    report = FetchReport(source=source.name, offline=offline,
+                         cached=[t for t in tickers if t not in missing])
+    if offline:
+        report.missing = missing
+        return report
+    batches: dict[Range, list[str]] = {}
+    for ticker, gaps in missing.items():
+        for gap in gaps:
+            batches.setdefault(gap, []).append(ticker)
+    for (lo, hi), batch in sorted(batches.items()):
+        _fetch_batch(con, source, batch, lo, hi, report)
+        if progress:
+            progress(len(batch))
+    still = missing_ranges(con, list(report.failures), start, end)
+    report.missing = still
+    return report
+
+
+def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: list[str], lo: dt.date,
+                 hi: dt.date, report: FetchReport) -> None:
+    asked_at = _now()
+    result = source.fetch(batch, lo, hi)
+    frame = result.frame[result.frame["ticker"].isin(batch)]
+    frame = frame[frame["date"].between(pd.Timestamp(lo), pd.Timestamp(hi))]
+    frame = frame.drop_duplicates(["ticker", "date"], keep="last")
+    counts = frame.groupby("ticker").size().to_dict()
+    requests = []
+    for t in batch:
+        report.requested.append((t, lo, hi))
+        if t in result.failures and not counts.get(t):
+            status, message = "failed", result.failures[t]
+            report.failures[t] = f"{lo}..{hi}: {message}"
+        elif counts.get(t):
+            status, message = "ok", f"{counts[t]} rows"
+        else:
+            status, message = "empty", "no rows in range"
+            report.empty.append(t)
+        requests.append({"ticker": t, "start_date": lo, "end_date": hi, "source": source.name,
+                         "requested_at": asked_at, "status": status, "message": message})
+    with write_transaction(con):
+        report.rows += store_prices(con, frame, source.name, asked_at)
+        _log_requests(con, requests)
+
+
+# --- queries ---------------------------------------------------------------------------------------
+
+
+def price_status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per cached ticker: first and last date, row count and the sources it came from."""
+    return con.execute(
+        """
+        SELECT ticker, min(date) AS "first", max(date) AS "last", count(*) AS "rows",
+               string_agg(DISTINCT source, ', ' ORDER BY source) AS source
+        FROM prices GROUP BY ticker ORDER BY ticker
+        """
+    ).df()
+
+
+def tickers_for_events(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every tradable ticker and benchmark the stored event-instrument pairs need prices for."""
+    rows = con.execute(
+        """
+        SELECT DISTINCT t FROM (
+            SELECT ticker AS t FROM event_instruments
+            UNION SELECT benchmark FROM event_instruments
+        ) WHERE t IS NOT NULL AND t NOT LIKE '@%' ORDER BY t
+        """
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,673 @@
+"""Event study in DuckDB SQL: abnormal returns, CAR/BHAR and test statistics per group.
+
+Every step is one set-based statement over all event x instrument pairs at once (no Python loop
+over events), so a million pairs with 250-day estimation windows stay within a minute:
+- returns are computed once per (ticker, benchmark) series, with running sums, so each pair's
+  estimation-window OLS is two row look-ups (differences of running sums), not a scan;
+- only the rank and sign tests and the cross-correlation estimate need estimation-window rows per
+  pair; they are built by one equi-join on a global row number.
+Formulas and conventions: docs/method.md. Tables and views: sql/020_study.sql, docs/sql.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from signals import store
+from signals.errors import StudyError
+
+MODELS = ("market", "market-adjusted", "mean", "raw")
+_NEEDS_BENCHMARK = {"market", "market-adjusted"}
+
+# by= name -> column of the candidate pairs (events joined with event_instruments)
+GROUP_COLUMNS = {
+    "type": "type", "direction": "direction", "rule_id": "rule_id", "rule": "rule_id",
+    "source": "source", "modality": "modality", "market": "market", "topic": "topic", "role": "role",
+}
+
+# Benchmarks often missing from free price sources, and what to use instead (in order).
+BENCHMARK_FALLBACKS: dict[str, list[str]] = {
+    "000300.SS": ["000001.SS"],
+    "000905.SS": ["000001.SS"],
+    "000688.SS": ["000001.SS"],
+    "399001.SZ": ["000001.SS"],
+    "399006.SZ": ["399001.SZ", "000001.SS"],
+    "^HSCE": ["^HSI"],
+    "^NDX": ["^IXIC", "^GSPC"],
+    "^IXIC": ["^GSPC"],
+    "^DJI": ["^GSPC"],
+    "^SPX": ["^GSPC"],
+    "^TWII": ["^GSPC"],
+}
+
+DROP_REASONS = (
+    "no_day0", "duplicate", "no_prices", "missing_benchmark", "day0_after_last_price",
+    "day0_shift_too_long", "short_estimation", "degenerate_estimation", "incomplete_event_window",
+)
+
+_WINDOW_DAYS = re.compile(r"\s*(\d+)\s*d\s*")
+_WINDOW_RANGE = re.compile(r"\s*([+-]?\d+)\s*:\s*([+-]?\d+)\s*")
+_MAX_REL_DAY = 5000  # relative days are SMALLINT in event_returns
+
+
+def parse_window(spec: str | tuple[int, int] | Sequence[int]) -> tuple[int, int]:
+    """``"5d"`` -> (0, 4); ``"-1:+5"`` -> (-1, 5); a (start, end) pair is checked and returned.
+
+    Both ends are inclusive relative trading days; day 0 is the first price row on/after day0.
+    """
+    if isinstance(spec, str):
+        if m := _WINDOW_DAYS.fullmatch(spec):
+            days = int(m.group(1))
+            if days < 1:
+                raise StudyError(f"window {spec!r} has no days", hint='use e.g. "5d" (days 0..+4)')
+            start, end = 0, days - 1
+        elif m := _WINDOW_RANGE.fullmatch(spec):
+            start, end = int(m.group(1)), int(m.group(2))
+        else:
+            raise StudyError(f"cannot read window {spec!r}",
+                             hint='write "5d" for days 0..+4 or "-1:+5" for days -1..+5')
+    else:
+        try:
+            start, end = (int(x) for x in spec)
+        except (TypeError, ValueError):
+            raise StudyError(f"cannot read window {spec!r}", hint="give two integers (start, end)") from None
+    if start > end:
+        raise StudyError(f"window {spec!r} starts after it ends ({start} > {end})")
+    if max(abs(start), abs(end)) > _MAX_REL_DAY:
+        raise StudyError(f"window {spec!r} reaches beyond ±{_MAX_REL_DAY} trading days")
+    return start, end
+
+
+def _check_params(window: tuple[int, int], model: str, estimation: Sequence[int],
+                  min_estimation: int) -> tuple[int, int]:
+    if model not in MODELS:
+        raise StudyError(f"unknown model {model!r}", hint=f"use one of {', '.join(MODELS)}")
+    est = parse_window(tuple(estimation))
+    if est[1] >= window[0]:
+        raise StudyError(f"estimation window {est} must end before the event window {window} starts",
+                         hint="e.g. estimation (-250, -11) with window -1:+5")
+    if min_estimation < 5:
+        raise StudyError(f"min_estimation={min_estimation} is too small",
+                         hint="the Patell variance needs at least 5 estimation days")
+    if min_estimation > est[1] - est[0] + 1:
+        raise StudyError(f"min_estimation={min_estimation} exceeds the estimation window length "
+                         f"{est[1] - est[0] + 1}")
+    return est
+
+
+def group_columns(by: str | Iterable[str]) -> list[str]:
+    """Validate ``by`` (names or a comma list; ``rule`` means rule_id) -> pair column names."""
+    names = [b.strip() for b in by.split(",")] if isinstance(by, str) else [str(b).strip() for b in by]
+    cols: list[str] = []
+    for name in filter(None, names):
+        if name not in GROUP_COLUMNS:
+            raise StudyError(f"cannot group by {name!r}", hint=f"use any of {', '.join(GROUP_COLUMNS)}")
+        if GROUP_COLUMNS[name] not in cols:
+            cols.append(GROUP_COLUMNS[name])
+    return cols
+
+
+@dataclass
+class StudyResult:
+    """Everything a run produced; ``pairs``/``daily``/``summary`` are keyed by event pair, not firm."""
+
+    run_id: str
+    params: dict
+    summary: pd.DataFrame
+    pairs: pd.DataFrame
+    daily: pd.DataFrame
+    dropped: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def by(self) -> list[str]:
+        return list(self.params["by"])
+
+
+# --- SQL steps ------------------------------------------------------------------------------------
+
+_TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_series", "_st_rows",
+         "_st_bounds", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_grp")
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
+    qualified = {c: ("ei." if c in ("market", "role") else "e.") + c for c in cols}
+    key = ("concat_ws(' | ', " + ", ".join(f"coalesce(CAST({qualified[c]} AS VARCHAR), '-')" for c in cols)
+           + ")") if cols else "'all'"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _st_cand AS
+        SELECT row_number() OVER (ORDER BY ei.event_id, ei.ticker)::INTEGER AS pid,
+               ei.event_id, ei.ticker, ei.role, ei.expected_sign, ei.market, ei.benchmark, ei.day0,
+               ei.day0_reason, e.type, e.direction, e.rule_id, e.source, e.modality, e.topic, e.relevance,
+               {key} AS group_key,
+               -- same news in several articles counts once: highest relevance, then earliest
+               row_number() OVER dup AS dup_rank,
+               first_value(ei.event_id) OVER dup AS dup_keep
+        FROM event_instruments ei
+        JOIN events e ON e.id = ei.event_id
+        LEFT JOIN articles a ON a.id = e.article_id
+        WINDOW dup AS (PARTITION BY ei.ticker, ei.day0
+                       ORDER BY e.relevance DESC, a.published_utc ASC NULLS LAST, ei.event_id)
+    """)
+    con.execute("CREATE OR REPLACE TEMP TABLE _st_dropped (pid INTEGER, reason VARCHAR, detail VARCHAR)")
+    con.execute("""
+        INSERT INTO _st_dropped
+        SELECT pid, 'no_day0', coalesce(day0_reason, 'day0 is NULL') FROM _st_cand WHERE day0 IS NULL
+    """)
+
+
+def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool) -> None:
+    """Pick each pair's model and the benchmark whose prices exist (following BENCHMARK_FALLBACKS)."""
+    benchmarks = [r[0] for r in con.execute(
+        "SELECT DISTINCT benchmark FROM _st_cand WHERE benchmark IS NOT NULL").fetchall()]
+    chain = [(b, rank, cand) for b in benchmarks
+             for rank, cand in enumerate([b, *BENCHMARK_FALLBACKS.get(b, [])])]
+    fb = pd.DataFrame(chain, columns=["benchmark", "rank", "candidate"]).astype(
+        {"benchmark": "string", "rank": "int64", "candidate": "string"})
+    con.register("_st_fb_df", fb)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_fb AS SELECT * FROM _st_fb_df")
+    finally:
+        con.unregister("_st_fb_df")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_have AS
+        SELECT ticker FROM prices
+        WHERE coalesce(adj_close, close) > 0
+          AND ticker IN (SELECT ticker FROM _st_cand UNION SELECT candidate FROM _st_fb)
+        GROUP BY ticker
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_bmap AS
+        SELECT f.benchmark, arg_min(f.candidate, f.rank) AS benchmark_used
+        FROM _st_fb f JOIN _st_have h ON h.ticker = f.candidate
+        GROUP BY f.benchmark
+    """)
+    needs = model in _NEEDS_BENCHMARK
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _st_live AS
+        SELECT c.pid, c.ticker, c.day0, c.benchmark,
+               CASE WHEN {needs} AND c.benchmark IS NULL THEN 'raw' ELSE '{model}' END AS model_used,
+               CASE WHEN {needs} THEN m.benchmark_used END AS benchmark_used
+        FROM _st_cand c LEFT JOIN _st_bmap m USING (benchmark)
+        WHERE c.day0 IS NOT NULL
+    """)
+    if dedupe:
+        _drop(con, "duplicate", "'same ticker and day0 as kept event ' || c.dup_keep",
+              "c.dup_rank > 1")
+    _drop(con, "no_prices", "'no price rows for ' || l.ticker",
+          "l.ticker NOT IN (SELECT ticker FROM _st_have)")
+    _drop(con, "missing_benchmark",
+          "'no prices for benchmark ' || l.benchmark || ' or its fallbacks'",
+          f"{needs} AND l.benchmark IS NOT NULL AND l.benchmark_used IS NULL")
+
+
+def _drop(con: duckdb.DuckDBPyConnection, reason: str, detail: str, where: str,
+          table: str = "_st_live", alias: str = "l") -> None:
+    """Move pairs matching ``where`` from ``table`` to the dropped list with ``reason``."""
+    con.execute(f"""
+        INSERT INTO _st_dropped
+        SELECT {alias}.pid, '{reason}', {detail}
+        FROM {table} {alias} JOIN _st_cand c USING (pid)
+        WHERE {alias}.pid NOT IN (SELECT pid FROM _st_dropped) AND ({where})
+    """)
+
+
+def _series(con: duckdb.DuckDBPyConnection) -> None:
+    """Daily returns per (ticker, benchmark) series with running sums for the estimation OLS.
+
+    Trading-day index = row number of the ticker's own price rows. The benchmark return of a row is
+    the benchmark price on the row's date over its price on (or before) the ticker's previous row
+    date: after a suspension that is the benchmark return compounded over the same calendar span.
+    """
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_series AS
+        SELECT row_number() OVER (ORDER BY ticker, bench)::INTEGER AS sid, ticker, bench
+        FROM (SELECT DISTINCT ticker, benchmark_used AS bench FROM _st_live
+              WHERE pid NOT IN (SELECT pid FROM _st_dropped))
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_rows AS
+        WITH px AS (
+            SELECT ticker, date, coalesce(adj_close, close) AS p FROM prices
+            WHERE coalesce(adj_close, close) > 0
+              AND ticker IN (SELECT ticker FROM _st_series UNION SELECT bench FROM _st_series)
+        ), own AS (
+            SELECT ticker, date, p / lag(p) OVER w - 1 AS r, lag(date) OVER w AS prev_date,
+                   row_number() OVER w AS idx
+            FROM px WHERE ticker IN (SELECT ticker FROM _st_series)
+            WINDOW w AS (PARTITION BY ticker ORDER BY date)
+        ), bx AS (
+            SELECT ticker, date, p, row_number() OVER (PARTITION BY ticker ORDER BY date) AS bidx
+            FROM px WHERE ticker IN (SELECT bench FROM _st_series)
+        ), joined AS (
+            SELECT s.sid, s.bench, o.idx, o.date, o.r,
+                   b1.p / b0.p - 1 AS m,
+                   (b1.bidx - b0.bidx - 1)::INTEGER AS gap
+            FROM _st_series s
+            JOIN own o ON o.ticker = s.ticker
+            LEFT JOIN bx b1 ON b1.ticker = s.bench AND b1.date = o.date
+            ASOF LEFT JOIN bx b0 ON b0.ticker = s.bench AND o.prev_date >= b0.date
+        ), flagged AS (
+            SELECT *, r IS NOT NULL AND (bench IS NULL OR m IS NOT NULL) AS valid FROM joined
+        )
+        SELECT row_number() OVER (ORDER BY sid, idx) AS g, sid, idx, date, r, m, gap, valid,
+               count(*) FILTER (WHERE valid) OVER run AS cn,
+               coalesce(sum(r) FILTER (WHERE valid) OVER run, 0) AS cr,
+               coalesce(sum(m) FILTER (WHERE valid) OVER run, 0) AS cm,
+               coalesce(sum(r * r) FILTER (WHERE valid) OVER run, 0) AS crr,
+               coalesce(sum(m * m) FILTER (WHERE valid) OVER run, 0) AS cmm,
+               coalesce(sum(r * m) FILTER (WHERE valid) OVER run, 0) AS crm
+        FROM flagged
+        WINDOW run AS (PARTITION BY sid ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_bounds AS
+        SELECT sid, min(g) AS g_first, max(g) AS g_last FROM _st_rows GROUP BY sid
+    """)
+
+
+def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int) -> None:
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_loc AS
+        SELECT l.pid, s.sid, l.ticker, l.model_used, l.benchmark_used, r.g AS g0, r.idx AS idx0,
+               r.date AS day0_used, date_diff('day', l.day0, r.date)::INTEGER AS shift
+        FROM _st_live l
+        JOIN _st_series s ON s.ticker = l.ticker AND s.bench IS NOT DISTINCT FROM l.benchmark_used
+        ASOF LEFT JOIN _st_rows r ON r.sid = s.sid AND l.day0 <= r.date
+        WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
+    """)
+    _drop(con, "day0_after_last_price", "'last price row is before day0 ' || strftime(c.day0, '%Y-%m-%d')",
+          "l.g0 IS NULL", table="_st_loc")
+    _drop(con, "day0_shift_too_long",
+          f"'first price row is ' || l.shift || ' days after day0 (max {max_shift})'",
+          f"l.shift > {max_shift}", table="_st_loc")
+
+
+def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int) -> None:
+    """Per-pair estimation-window model from differences of the series' running sums."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _st_fit AS
+        WITH w AS (
+            SELECT l.*, b.g_first, greatest(l.g0 + ({est[0]}), b.g_first) AS lo,
+                   least(l.g0 + ({est[1]}), b.g_last) AS hi
+            FROM _st_loc l JOIN _st_bounds b USING (sid)
+            WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
+        ), s AS (
+            SELECT w.*,
+                   CASE WHEN w.hi >= w.lo THEN h.cn - coalesce(z.cn, 0) ELSE 0 END AS n,
+                   h.cr - coalesce(z.cr, 0) AS sy, h.cm - coalesce(z.cm, 0) AS sx,
+                   h.crr - coalesce(z.crr, 0) AS syy, h.cmm - coalesce(z.cmm, 0) AS sxx,
+                   h.crm - coalesce(z.crm, 0) AS sxy
+            FROM w
+            LEFT JOIN _st_rows h ON h.g = w.hi AND w.hi >= w.lo
+            LEFT JOIN _st_rows z ON z.g = w.lo - 1 AND w.lo > w.g_first
+        ), c AS (
+            -- centred sums; d = r - m for the market-adjusted model
+            SELECT *, sxx - sx * sx / n AS cxx, sxy - sx * sy / n AS cxy, syy - sy * sy / n AS cyy,
+                   (syy + sxx - 2 * sxy) - (sy - sx) * (sy - sx) / n AS cdd
+            FROM s WHERE n > 0
+        ), m AS (
+            SELECT *, CASE WHEN model_used = 'market' AND cxx > 0 THEN cxy / cxx END AS b_ols FROM c
+        )
+        SELECT pid, sid, ticker, model_used, benchmark_used, g0, idx0, day0_used, shift, n,
+               sx / n AS mx, cxx,
+               CASE model_used WHEN 'market' THEN sy / n - b_ols * sx / n WHEN 'mean' THEN sy / n
+                    ELSE 0 END AS ka,
+               CASE model_used WHEN 'market' THEN b_ols WHEN 'market-adjusted' THEN 1 ELSE 0 END AS kb,
+               -- mean estimation AR: 0 for OLS fits, not for raw / market-adjusted
+               CASE model_used WHEN 'raw' THEN sy / n WHEN 'market-adjusted' THEN (sy - sx) / n
+                    ELSE 0 END AS abar,
+               CASE model_used WHEN 'market' THEN n - 2 ELSE n - 1 END AS df,
+               CASE model_used WHEN 'market' THEN (cyy - b_ols * cxy) / (n - 2)
+                               WHEN 'market-adjusted' THEN cdd / (n - 1)
+                               ELSE cyy / (n - 1) END AS s2
+        FROM m
+    """)
+    con.execute("""
+        INSERT INTO _st_dropped SELECT pid, 'short_estimation', 'no valid estimation days'
+        FROM _st_loc WHERE pid NOT IN (SELECT pid FROM _st_dropped) AND pid NOT IN (SELECT pid FROM _st_fit)
+    """)
+    _drop(con, "short_estimation", f"'n_est=' || l.n || ' < {min_est}'", f"l.n < {min_est}", table="_st_fit")
+    _drop(con, "degenerate_estimation", "'zero variance of returns or benchmark in the estimation window'",
+          "NOT (l.s2 > 0) OR (l.model_used = 'market' AND l.kb IS NULL)", table="_st_fit")
+
+
+def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
+    length = win[1] - win[0] + 1
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _st_ev AS
+        SELECT f.pid, t.rel::SMALLINT AS rel, r.date, r.r AS ret, r.m AS bench_ret,
+               f.ka + f.kb * coalesce(r.m, 0) AS expected_ret,
+               r.r - (f.ka + f.kb * coalesce(r.m, 0)) AS ar,
+               -- Patell forecast-error variance: s2 (1 + 1/n + (Rm - mean Rm)^2 / Sxx) for OLS
+               (r.r - (f.ka + f.kb * coalesce(r.m, 0))) / sqrt(f.s2 * (1
+                   + CASE WHEN f.model_used IN ('market', 'mean') THEN 1.0 / f.n ELSE 0 END
+                   + CASE WHEN f.model_used = 'market' THEN (r.m - f.mx) ^ 2 / f.cxx ELSE 0 END)) AS sar,
+               r.gap
+        FROM _st_fit f
+        CROSS JOIN range({win[0]}, {win[1] + 1}) t(rel)
+        JOIN _st_rows r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
+        WHERE f.pid NOT IN (SELECT pid FROM _st_dropped)
+    """)
+    _drop(con, "incomplete_event_window",
+          f"'only ' || coalesce(k.days, 0) || ' of {length} event-window returns available'",
+          f"coalesce(k.days, 0) < {length}",
+          table="(SELECT f.pid, k.days FROM _st_fit f "
+                "LEFT JOIN (SELECT pid, count(*) AS days FROM _st_ev GROUP BY pid) k USING (pid))",
+          alias="k")
+    con.execute("DELETE FROM _st_ev WHERE pid IN (SELECT pid FROM _st_dropped)")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _st_res AS
+        WITH agg AS (
+            SELECT pid, sum(ar) AS car, product(1 + ret) - product(1 + expected_ret) AS bhar,
+                   sum(sar) / sqrt({length}) AS scar, sum(gap)::INTEGER AS gap_sessions
+            FROM _st_ev GROUP BY pid
+        ), j AS (
+            SELECT f.*, a.car, a.bhar, a.scar, a.gap_sessions, c.expected_sign, c.group_key
+            FROM _st_fit f JOIN agg a USING (pid) JOIN _st_cand c USING (pid)
+        )
+        SELECT *,
+               dense_rank() OVER (ORDER BY group_key)::INTEGER AS gid,
+               coalesce(idx0 - lag(idx0) OVER tk <= {length - 1}, false)
+                 OR coalesce(lead(idx0) OVER tk - idx0 <= {length - 1}, false) AS "overlaps"
+        FROM j
+        WINDOW tk AS (PARTITION BY ticker ORDER BY idx0, pid)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_ev AS
+        SELECT e.*, sum(e.ar) OVER (PARTITION BY e.pid ORDER BY e.rel) AS car FROM _st_ev e
+    """)
+
+
+def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int]) -> None:
+    """Estimation + event-window AR per pair and day: needed by the rank, sign and KP estimates."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _st_ar AS
+        SELECT f.pid, f.gid, t.rel::SMALLINT AS rel, r.date,
+               r.r - (f.ka + f.kb * coalesce(r.m, 0)) AS ar
+        FROM _st_res f
+        CROSS JOIN (SELECT range AS rel FROM range({est[0]}, {win[1] + 1})
+                    WHERE range <= {est[1]} OR range >= {win[0]}) t
+        JOIN _st_rows r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
+    """)
+
+
+_SUMMARY_SQL = """
+WITH p AS (SELECT * FROM _st_res),
+base AS (
+    SELECT gid, any_value(group_key) AS group_key, count(*) AS n,
+           avg(car) AS caar, median(car) AS median_car, stddev_samp(car) AS sd_car,
+           avg(bhar) AS mean_bhar,
+           avg(CASE WHEN car > 0 THEN 1.0 ELSE 0.0 END) AS share_positive,
+           avg(car * expected_sign) FILTER (WHERE expected_sign <> 0) AS mean_signed_car,
+           avg(CASE WHEN sign(car) = expected_sign THEN 1.0 ELSE 0.0 END)
+               FILTER (WHERE expected_sign <> 0) AS hit_rate,
+           count(*) FILTER (WHERE expected_sign <> 0) AS n_signed,
+           sum(scar) AS sum_scar, avg(scar) AS mean_scar, stddev_samp(scar) AS sd_scar,
+           sum(df / (df - 2.0)) AS patell_var,
+           count(*) FILTER (WHERE car > 0) AS n_positive,
+           count(*) FILTER (WHERE "overlaps") AS n_overlapping
+    FROM p GROUP BY gid
+),
+est AS (
+    -- share of positive estimation-window ARs per pair (generalised sign test)
+    SELECT a.pid, avg(CASE WHEN a.ar > 0 THEN 1.0 ELSE 0.0 END) AS pos
+    FROM _st_ar a WHERE a.rel <= {est_hi} GROUP BY a.pid
+),
+sign AS (
+    SELECT p.gid, avg(est.pos) AS p_hat FROM p JOIN est USING (pid) GROUP BY p.gid
+),
+ranked AS (
+    -- Corrado-Zivney: average rank over the pair's estimation + event days, scaled to (0, 1)
+    SELECT a.gid, a.rel,
+           (rank() OVER w + cume_dist() OVER w * (p.n + {length})) / 2.0 / (p.n + {length} + 1) - 0.5 AS u
+    FROM _st_ar a JOIN p USING (pid)
+    WINDOW w AS (PARTITION BY a.pid ORDER BY a.ar)
+),
+ubar AS (SELECT gid, rel, avg(u) AS ubar FROM ranked GROUP BY gid, rel),
+corrado AS (
+    SELECT gid, sum(ubar) FILTER (WHERE rel >= {win_lo}) / (sqrt({length}) * sqrt(avg(ubar * ubar)))
+               AS corrado_z
+    FROM ubar GROUP BY gid
+),
+resid AS (
+    -- standardised, demeaned estimation residuals summed per calendar date (Kolari-Pynnönen)
+    SELECT a.gid, a.date, sum(z) AS s, sum(z * z) AS q, count(*) AS m
+    FROM (SELECT a.gid, a.date, (a.ar - p.abar) / sqrt(p.s2) AS z
+          FROM _st_ar a JOIN p USING (pid) WHERE a.rel <= {est_hi}) a
+    GROUP BY a.gid, a.date
+),
+kp AS (
+    SELECT gid,
+           CASE WHEN sum(m * (m - 1)) > 0
+                THEN (sum(s * s - q) / sum(m * (m - 1))) / (sum(q) / sum(m)) END AS r_bar
+    FROM resid GROUP BY gid
+)
+SELECT base.*, sign.p_hat, corrado.corrado_z, kp.r_bar
+FROM base LEFT JOIN sign USING (gid) LEFT JOIN corrado USING (gid) LEFT JOIN kp USING (gid)
+ORDER BY group_key
+"""
+
+
+def _summary(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int],
+             cols: list[str]) -> pd.DataFrame:
+    length = win[1] - win[0] + 1
+    raw = con.execute(_SUMMARY_SQL.format(est_hi=est[1], win_lo=win[0], length=length)).df()
+    return _finish_summary(raw, _group_values(con, cols))
+
+
+def _group_values(con: duckdb.DuckDBPyConnection, cols: list[str]) -> pd.DataFrame:
+    select = ", ".join(f"any_value(c.{col}) AS {col}" for col in cols)
+    return con.execute(
+        f"SELECT r.gid{', ' + select if select else ''} FROM _st_res r JOIN _st_cand c USING (pid) "
+        "GROUP BY r.gid").df()
+
+
+def _finish_summary(raw: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """Test statistics and two-sided p-values from the per-group aggregates."""
+    from scipy import stats
+
+    s = raw.merge(groups, on="gid", how="left")
+    n = s["n"].astype(float)
+    dof = (n - 1).where(n > 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s["t_cs"] = s["caar"] / (s["sd_car"] / np.sqrt(n))
+        s["patell_z"] = s["sum_scar"] / np.sqrt(s["patell_var"])
+        s["bmp_t"] = s["mean_scar"] / (s["sd_scar"] / np.sqrt(n))
+        r_bar = s["r_bar"].fillna(0.0).clip(lower=0.0)  # never let the adjustment inflate the test
+        s["kp_r_bar"] = r_bar
+        s["kp_t"] = s["bmp_t"] * np.sqrt((1 - r_bar) / (1 + (n - 1) * r_bar))
+        p = s["p_hat"]
+        s["gsign_z"] = (s["n_positive"] - n * p) / np.sqrt(n * p * (1 - p))
+    # two-sided p-values: t(N-1) for the cross-sectional tests, N(0,1) for the others
+    for stat, p_col, dist in (("t_cs", "p_t", "t"), ("bmp_t", "p_bmp", "t"), ("kp_t", "p_kp", "t"),
+                              ("patell_z", "p_patell", "z"), ("corrado_z", "p_corrado", "z"),
+                              ("gsign_z", "p_gsign", "z")):
+        s[stat] = s[stat].replace([np.inf, -np.inf], np.nan)
+        tail = stats.t.sf(np.abs(s[stat]), dof) if dist == "t" else stats.norm.sf(np.abs(s[stat]))
+        s[p_col] = 2 * tail
+    group_cols = [c for c in groups.columns if c != "gid"]
+    order = [*group_cols, "group_key", "n", "caar", "median_car", "share_positive", "mean_bhar",
+             "mean_signed_car", "hit_rate", "n_signed", "n_overlapping",
+             "t_cs", "p_t", "patell_z", "p_patell", "bmp_t", "p_bmp", "kp_r_bar", "kp_t", "p_kp",
+             "corrado_z", "p_corrado", "p_hat", "gsign_z", "p_gsign"]
+    return s[order].reset_index(drop=True)
+
+
+def _daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    from scipy import stats
+
+    d = con.execute("""
+        SELECT r.group_key, e.rel AS rel_day, count(*) AS n, avg(e.ar) AS aar, avg(e.car) AS caar,
+               stddev_samp(e.car) AS sd_car
+        FROM _st_ev e JOIN _st_res r USING (pid)
+        GROUP BY r.group_key, e.rel ORDER BY r.group_key, e.rel
+    """).df()
+    n = d["n"].astype(float)
+    half = stats.t.ppf(0.975, (n - 1).where(n > 1)) * d["sd_car"] / np.sqrt(n)
+    d["caar_low"] = d["caar"] - half
+    d["caar_high"] = d["caar"] + half
+    return d.drop(columns="sd_car")
+
+
+_PAIR_COLUMNS = """
+    c.event_id, c.ticker, c.type, c.direction, c.rule_id, c.source, c.modality, c.market, c.topic,
+    c.role, c.expected_sign, c.group_key, c.day0, r.day0_used, r.shift AS day0_shift_days,
+    r.model_used, c.benchmark, r.benchmark_used,
+    CASE WHEN r.model_used IN ('market', 'mean') THEN r.ka END AS alpha,
+    CASE WHEN r.model_used = 'market' THEN r.kb END AS beta,
+    sqrt(r.s2) AS sigma, r.n::INTEGER AS n_est, r.car, r.bhar, r.scar,
+    CASE WHEN c.expected_sign <> 0 THEN r.car * c.expected_sign END AS signed_car,
+    r.gap_sessions, r."overlaps"
+"""
+
+
+def _pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(f"SELECT {_PAIR_COLUMNS} FROM _st_res r JOIN _st_cand c USING (pid) "
+                       "ORDER BY c.event_id, c.ticker").df()
+
+
+def _dropped(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("""
+        SELECT c.event_id, c.ticker, c.day0, d.reason, d.detail
+        FROM _st_dropped d JOIN _st_cand c USING (pid) ORDER BY c.event_id, c.ticker
+    """).df()
+
+
+def _notes(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, dropped: pd.DataFrame,
+           n_candidates: int) -> list[str]:
+    notes = [f"{len(pairs)} of {n_candidates} event-instrument pairs studied"]
+    fb = pairs[pairs["benchmark_used"].notna() & (pairs["benchmark_used"] != pairs["benchmark"])]
+    for (asked, used), g in fb.groupby(["benchmark", "benchmark_used"]):
+        notes.append(f"benchmark {asked} has no prices: used {used} for {len(g)} pairs")
+    raw = pairs[(pairs["model_used"] == "raw") & pairs["benchmark"].isna()]
+    if len(raw) and (pairs["model_used"] != "raw").any():
+        notes.append(f"{len(raw)} pairs have no benchmark (commodity, FX, index): raw returns used")
+    shifted = int((pairs["day0_shift_days"] > 0).sum())
+    if shifted:
+        notes.append(f"day 0 moved to the next price row for {shifted} pairs (see day0_shift_days)")
+    gaps = int((pairs["gap_sessions"].fillna(0) > 0).sum())
+    if gaps:
+        notes.append(f"{gaps} pairs had suspended sessions in the event window (benchmark compounded)")
+    overlaps = int(pairs["overlaps"].sum())
+    if overlaps:
+        notes.append(f"{overlaps} pairs have overlapping event windows of the same ticker")
+    for reason, k in dropped["reason"].value_counts().sort_index().items():
+        notes.append(f"dropped {k} pairs: {reason}")
+    return notes
+
+
+def _store(con: duckdb.DuckDBPyConnection, run_id: str, params: dict, counts: dict,
+           notes: list[str]) -> None:
+    with store.transaction(con):
+        con.execute("INSERT INTO study_runs VALUES (?, ?, ?, ?, ?)",
+                    [run_id, dt.datetime.now(dt.UTC), json.dumps(params), json.dumps(counts), notes])
+        con.execute(f"INSERT INTO study_pairs SELECT ?, {_PAIR_COLUMNS} FROM _st_res r JOIN _st_cand c "
+                    "USING (pid)", [run_id])
+        con.execute("""
+            INSERT INTO event_returns
+            SELECT ?, c.event_id, c.ticker, e.rel, e.date, e.ret, e.bench_ret, e.expected_ret, e.ar,
+                   e.car, e.sar, e.gap
+            FROM _st_ev e JOIN _st_cand c USING (pid)
+        """, [run_id])
+        con.execute("""
+            INSERT INTO study_dropped
+            SELECT ?, c.event_id, c.ticker, c.day0, d.reason, d.detail
+            FROM _st_dropped d JOIN _st_cand c USING (pid)
+        """, [run_id])
+
+
+def _new_run_id() -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] = "5d",
+              model: str = "market", by: str | Iterable[str] = ("type",),
+              estimation: Sequence[int] = (-250, -11), min_estimation: int = 100, dedupe: bool = True,
+              store_results: bool = True, max_day0_shift: int = 7) -> StudyResult:
+    """Run an event study over every event-instrument pair with a day 0 in ``con``.
+
+    Raises ``StudyError`` for bad parameters or when no pair can be studied (the dropped list
+    says why). With ``store_results`` the run is written to study_runs / study_pairs /
+    event_returns / study_dropped in one transaction.
+    """
+    win = parse_window(window)
+    est = _check_params(win, model, estimation, min_estimation)
+    cols = group_columns(by)
+    params = {"window": list(win), "model": model, "by": cols, "estimation": list(est),
+              "min_estimation": min_estimation, "dedupe": dedupe, "max_day0_shift": max_day0_shift}
+    try:
+        _candidates(con, cols)
+        _resolve_benchmarks(con, model, dedupe)
+        _series(con)
+        _locate_day0(con, max_day0_shift)
+        _fit(con, est, min_estimation)
+        _event_window(con, win)
+        pairs, dropped = _pairs(con), _dropped(con)
+        n_candidates = con.execute("SELECT count(*) FROM _st_cand").fetchone()[0]
+        if pairs.empty:
+            reasons = dropped["reason"].value_counts().to_dict()
+            raise StudyError(f"no event-instrument pair could be studied ({n_candidates} candidates, "
+                             f"dropped: {reasons or 'none'})",
+                             hint="load prices for the tickers (signals prices fetch) or widen the window")
+        _rank_sign_tables(con, est, win)
+        summary = _summary(con, est, win, cols)
+        daily = _daily(con)
+        notes = _notes(con, pairs, dropped, n_candidates)
+        counts = {"candidates": int(n_candidates), "studied": len(pairs), "dropped": len(dropped),
+                  "dropped_by_reason": {str(k): int(v) for k, v in dropped["reason"].value_counts().items()}}
+        run_id = _new_run_id()
+        if store_results:
+            _store(con, run_id, params, counts, notes)
+    except duckdb.Error as exc:
+        raise StudyError(f"event study query failed: {str(exc).splitlines()[0]}") from exc
+    finally:
+        for name in _TEMP:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+    return StudyResult(run_id=run_id, params=params, summary=summary, pairs=pairs, daily=daily,
+                       dropped=dropped, notes=notes)
+
+
+# --- plotting ---------------------------------------------------------------------------------------
+
+def plot_caar(result: StudyResult, path: str | Path) -> Path:
+    """CAAR by relative day per group with its 95% band, saved to ``path`` (PNG/SVG/PDF by suffix)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    try:
+        for key, g in result.daily.groupby("group_key", sort=True):
+            n = int(g["n"].max())
+            (line,) = ax.plot(g["rel_day"], g["caar"] * 100, marker="o", ms=3, label=f"{key} (N={n})")
+            ax.fill_between(g["rel_day"], g["caar_low"] * 100, g["caar_high"] * 100,
+                            color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axvline(0, color="grey", linewidth=0.6, linestyle=":")
+        start, end = result.params["window"]
+        ax.set_title(f"CAAR, days {start:+d}..{end:+d}, {result.params['model']} model "
+                     f"(95% band), run {result.run_id}", fontsize=10)
+        ax.set_xlabel("trading day relative to day 0")
+        ax.set_ylabel("CAAR (%)")
+        ax.legend(fontsize=8, loc="best")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path

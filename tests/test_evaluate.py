@@ -174,6 +174,23 @@ def test_magnitude_tolerance_is_half_a_percent_of_gold(g, e, agree):
     assert magnitudes_agree(g, e) is agree
 
 
+@dataclass(frozen=True)
+class RangeEv(Ev):
+    magnitude_low: float | None = None
+    magnitude_high: float | None = None
+
+
+def test_a_range_is_compared_by_its_midpoint():
+    # gold writes 四川黄金's 69.23%-93.40% as 81.315; an extractor keeping the range still agrees
+    g = [gold("earnings_preannounce_up", "四川黄金", "001337.SZ", 1, 81.315, "pct")]
+    as_range = RangeEv("earnings_preannounce_up", "四川黄金", "001337.SZ", 1, None, "pct",
+                       magnitude_low=69.23, magnitude_high=93.40)
+    upper_only = RangeEv("earnings_preannounce_up", "四川黄金", "001337.SZ", 1, 93.40, "pct",
+                         magnitude_low=69.23, magnitude_high=93.40)
+    assert evaluate([record("a", *g)], lambda t, p: [as_range]).magnitude_accuracy == 1.0
+    assert evaluate([record("a", *g)], lambda t, p: [upper_only]).magnitude_accuracy == 0.0
+
+
 def test_matching_is_one_to_one():
     golds = [gold("price_surge", "白银", None, 1), gold("price_surge", "白银", None, 1)]
     assert len(match_events(golds, [Ev("price_surge", "白银", None, 1)])) == 1

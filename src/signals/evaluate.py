@@ -226,13 +226,21 @@ def magnitudes_agree(gold: float | None, extracted: float | None) -> bool:
     return abs(extracted - gold) <= MAGNITUDE_REL_TOLERANCE * abs(gold)
 
 
+def extracted_magnitude(event: ExtractedEvent) -> float | None:
+    """The point magnitude, or the midpoint of a range (gold records ranges by their midpoint)."""
+    if event.magnitude is not None:
+        return event.magnitude
+    low, high = getattr(event, "magnitude_low", None), getattr(event, "magnitude_high", None)
+    return (low + high) / 2 if low is not None and high is not None else None
+
+
 def _pair_quality(gold: GoldEvent, extracted: ExtractedEvent) -> tuple[bool, ...]:
     # Prefer the pairing that agrees most, so two events of one type are not cross-matched.
     return (
         gold.ticker is not None and extracted.ticker == gold.ticker,
         extracted.direction == gold.direction,
         extracted.modality == gold.modality,
-        magnitudes_agree(gold.magnitude, extracted.magnitude),
+        magnitudes_agree(gold.magnitude, extracted_magnitude(extracted)),
     )
 
 
@@ -299,7 +307,7 @@ def _accuracy(flags: Sequence[bool]) -> float | None:
 
 def extracted_to_dict(event: ExtractedEvent) -> dict[str, Any]:
     return {"type": event.type, "subject": event.subject, "ticker": event.ticker,
-            "direction": event.direction, "magnitude": event.magnitude, "unit": event.unit,
+            "direction": event.direction, "magnitude": extracted_magnitude(event), "unit": event.unit,
             "modality": event.modality}
 
 
@@ -316,7 +324,7 @@ class MatchedPair:
             fields.append("direction")
         if self.extracted.modality != self.gold.modality:
             fields.append("modality")
-        if not magnitudes_agree(self.gold.magnitude, self.extracted.magnitude):
+        if not magnitudes_agree(self.gold.magnitude, extracted_magnitude(self.extracted)):
             fields.append("magnitude")
         if self.extracted.unit != self.gold.unit:
             fields.append("unit")
@@ -354,7 +362,8 @@ class Report:
 
     @property
     def magnitude_accuracy(self) -> float | None:
-        return _accuracy([magnitudes_agree(p.gold.magnitude, p.extracted.magnitude) for p in self.matched])
+        return _accuracy([magnitudes_agree(p.gold.magnitude, extracted_magnitude(p.extracted))
+                          for p in self.matched])
 
     @property
     def unit_accuracy(self) -> float | None:
@@ -411,15 +420,16 @@ def evaluate(records: Iterable[GoldRecord], extractor: Extractor) -> Report:
                   false_positives=tuple(false_positives), false_negatives=tuple(false_negatives))
 
 
-def evaluate_extraction(gold_path: str | Path = DEFAULT_GOLD_PATH) -> Report:
-    """Score the real extractor (default rulebook and reference data) against a gold file."""
+def evaluate_extraction(gold_path: str | Path = DEFAULT_GOLD_PATH, *,
+                        rules_dir: str | Path | None = None) -> Report:
+    """Score the real extractor (bundled or given rulebook, bundled reference data) against a gold file."""
     # imported here: the rulebook and the alias matcher are heavy and only this path needs them
     from signals.entities import Linker
     from signals.extract import extract_text
     from signals.rules import Rulebook
 
     records = load_gold(gold_path)
-    rulebook = Rulebook.load()
+    rulebook = Rulebook.load(rules_dir)
     linker = Linker.from_data()
 
     def extractor(text: str, published: str | None) -> Sequence[ExtractedEvent]:

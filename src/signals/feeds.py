@@ -206,13 +206,16 @@ def parse_feed_bytes(
     """
     warn = on_warning or (lambda _message: None)
     zone = _zone(default_tz)
+    if _looks_like_html(data):
+        raise FeedError("this is an HTML page, not a feed", source=source_name,
+                        hint="use the feed's own URL or file (often linked as RSS on the page)")
     utf8 = _to_utf8(data, source_name, fallback_encoding, warn)
     lenient = _vet_xml(utf8, source_name)
     parsed = _run_feedparser(utf8, source_name)
     if lenient is not None:
         if not parsed.entries:
             raise lenient
-        warn(f"{lenient}; kept the {len(parsed.entries)} items a lenient parse recovered")
+        warn(f"{lenient}; kept the {len(parsed.entries)} item(s) a lenient parse recovered")
     return _articles(parsed, source_name, zone, warn)
 
 
@@ -303,9 +306,10 @@ def _vet_xml(data: bytes, source: str) -> FeedError | None:
         parser.feed(data)
         parser.close()
     except DefusedXmlException as err:
-        line = parser.parser.CurrentLineNumber
-        raise FeedError(f"refused hostile XML ({type(err).__name__}: {err})", source=source, line=line,
-                        hint="feeds must not declare entities or load external resources") from err
+        raise FeedError(f"refused unsafe XML: {_describe_unsafe(err)}", source=source,
+                        line=parser.parser.CurrentLineNumber,
+                        hint="feeds must not declare entities or load external resources; "
+                             "this is how entity-expansion and XXE attacks work") from err
     except ParseError as err:
         line = err.position[0] if err.position else None
         message = re.sub(r":\s*line \d+, column \d+$", "", str(err))
@@ -318,6 +322,13 @@ def _vet_xml(data: bytes, source: str) -> FeedError | None:
         raise FeedError(f"not an RSS or Atom feed (document element <{target.root}>)", source=source,
                         hint="an HTML page is not a feed; use the feed's own URL or file")
     return None
+
+
+def _describe_unsafe(err: DefusedXmlException) -> str:
+    name = getattr(err, "name", None)
+    system_id = getattr(err, "sysid", None) or getattr(err, "system_id", None)
+    what = f"declares the entity {name!r}" if name else "refers to an external resource"
+    return what + (f" loaded from {system_id}" if system_id else "")
 
 
 def _run_feedparser(data: bytes, source: str) -> Any:

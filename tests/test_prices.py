@@ -1,0 +1,405 @@
+"""Price sources and the DuckDB price cache (no network: yfinance is replaced by recorded frames)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from signals import store
+from signals.errors import PriceError
+from signals.prices import (
+    FetchResult,
+    FileSource,
+    PriceSource,
+    YFinanceSource,
+    ensure_prices,
+    load_files,
+    missing_ranges,
+    normalize_ticker,
+    price_status,
+    read_price_file,
+    subtract_ranges,
+    tickers_for_events,
+    yfinance_frame_to_long,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "prices"
+SAMPLE = Path(__file__).parents[1] / "data" / "sample" / "prices"
+D = dt.date
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "prices.duckdb")
+    yield c
+    c.close()
+
+
+# --- tickers ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("600519.SH", "600519.SS"),
+    ("600519.ss", "600519.SS"),
+    ("SH600519", "600519.SS"),
+    ("sz000001", "000001.SZ"),
+    ("BJ430047", "430047.BJ"),
+    ("00700", "0700.HK"),
+    ("700.HK", "0700.HK"),
+    ("00700.HK", "0700.HK"),
+    ("09988.HK", "9988.HK"),
+    ("BRK/B", "BRK-B"),
+    ("BRK.B", "BRK-B"),
+    ("brk.b", "BRK-B"),
+    (" nvda ", "NVDA"),
+    ("GLEN.L", "GLEN.L"),  # one-letter venue suffix, not a share class
+    ("7203.T", "7203.T"),
+    ("^GSPC", "^GSPC"),
+    ("GC=F", "GC=F"),
+    ("000001", "000001"),  # Ping An Bank or the SSE Composite: not guessed
+])
+def test_normalize_ticker(raw, expected):
+    assert normalize_ticker(raw) == expected
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def test_long_file_with_vendor_headers_is_normalised_and_sorted():
+    table = read_price_file(FIXTURES / "long_vendor.csv")
+    f = table.frame
+    assert list(f["ticker"]) == ["600519.SS"] * 3 + ["META"] + ["NVDA"] * 3
+    moutai = f[f["ticker"] == "600519.SS"]
+    assert [d.date() for d in moutai["date"]] == [D(2026, 1, 28), D(2026, 1, 29), D(2026, 1, 30)]
+    assert list(moutai["close"]) == [1323.69, 1437.72, 1401.0]
+    assert list(moutai["line"]) == [3, 2, 4]  # where each row was in the file
+    meta = f[f["ticker"] == "META"].iloc[0]
+    assert meta["close"] == 738.31 and math.isnan(meta["adj_close"]) and meta["volume"] == 59852903
+    assert any("600519.SH -> 600519.SS" in w for w in table.warnings)
+
+
+def test_wide_file_gives_closes_only_and_skips_blank_cells():
+    f = read_price_file(FIXTURES / "wide_closes.csv").frame
+    assert f.groupby("ticker").size().to_dict() == {"000001.SS": 3, "META": 8, "NVDA": 8}
+    sse = f[f["ticker"] == "000001.SS"]
+    assert [d.date() for d in sse["date"]] == [D(2026, 2, 12), D(2026, 2, 13), D(2026, 2, 24)]
+    assert sse["close"].iloc[-1] == 4117.4091796875
+    assert f[["open", "high", "low", "adj_close", "volume"]].isna().all().all()
+
+
+@pytest.mark.parametrize(("name", "needle"), [
+    ("bad_duplicate.csv", "bad_duplicate.csv:line 4: duplicate row for META on 2026-01-29 (first at line 3)"),
+    ("bad_nonpositive.csv", "bad_nonpositive.csv:line 3: non-positive close 0.0 for META on 2026-01-29"),
+    ("bad_date.csv", "bad_date.csv:line 3: unparseable date '29/01/2026'"),
+])
+def test_bad_files_name_file_line_ticker_and_date(name, needle):
+    with pytest.raises(PriceError) as err:
+        read_price_file(FIXTURES / name)
+    assert needle in str(err.value)
+
+
+def test_negative_futures_prices_are_kept_with_a_warning():
+    table = read_price_file(FIXTURES / "futures_negative.csv")
+    assert table.frame["close"].tolist() == [18.270000457763672, -37.630001068115234, 10.010000228881836]
+    assert table.warnings == [f"{FIXTURES / 'futures_negative.csv'}: CL=F has 2 non-positive futures "
+                              "prices (kept: 2020-04-20, 2020-04-21)"]
+
+
+def test_parquet_long_file_reads_like_csv(tmp_path):
+    csv = read_price_file(FIXTURES / "long_vendor.csv").frame
+    raw = pd.read_csv(FIXTURES / "long_vendor.csv")
+    raw["Date"] = pd.to_datetime(raw["Date"])
+    raw.to_parquet(tmp_path / "long.parquet")
+    pq = read_price_file(tmp_path / "long.parquet").frame
+    pd.testing.assert_frame_equal(pq.drop(columns="line"), csv.drop(columns="line"))
+
+
+def test_unknown_file_type_and_missing_file_are_price_errors(tmp_path):
+    (tmp_path / "p.xlsx").write_text("x")
+    with pytest.raises(PriceError, match="unknown price file type"):
+        read_price_file(tmp_path / "p.xlsx")
+    with pytest.raises(PriceError, match="no such file"):
+        read_price_file(tmp_path / "nope.csv")
+
+
+def test_load_files_stores_rows_and_is_idempotent(con):
+    paths = [FIXTURES / "long_vendor.csv", FIXTURES / "wide_closes.csv"]
+    report = load_files(con, paths)
+    assert report.rows == 7 + 19
+    assert report.tickers[report.tickers["ticker"] == "NVDA"]["rows"].tolist() == [3, 8]  # per file
+    assert any("NVDA is in both" in w for w in report.warnings)
+    load_files(con, paths)
+    status = price_status(con).set_index("ticker")
+    assert status.loc["NVDA", "rows"] == 11
+    assert status.loc["NVDA", "first"].date() == D(2026, 1, 28)
+    assert status.loc["NVDA", "source"] == "file:long_vendor.csv, file:wide_closes.csv"
+    close = con.execute("SELECT close, adj_close FROM prices WHERE ticker = '600519.SS' "
+                        "AND date = DATE '2026-01-29'").fetchone()
+    assert close == (1437.72, 1437.72)
+
+
+def test_load_files_is_all_or_nothing(con):
+    with pytest.raises(PriceError):
+        load_files(con, [FIXTURES / "long_vendor.csv", FIXTURES / "bad_duplicate.csv"])
+    assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0
+
+
+def test_sample_prices_load_and_match_their_sources_file():
+    sources = (SAMPLE / "SOURCES.md").read_text(encoding="utf-8")
+    files = sorted(SAMPLE.glob("*.csv"))
+    assert len(files) == 35
+    for f in files:
+        assert f"| {f.name} |" in sources
+    assert "000300.SS" in sources and "not available" in sources
+    nvda = read_price_file(SAMPLE / "NVDA.csv").frame
+    row = nvda[nvda["date"] == pd.Timestamp("2026-01-29")].iloc[0]
+    assert row["close"] == 192.27548217773438
+
+
+# --- the cache -------------------------------------------------------------------------------------
+
+
+class CountingSource:
+    """A FileSource that records every range it is asked for."""
+
+    name = "fixture"
+
+    def __init__(self, paths):
+        self.inner = FileSource(paths)
+        self.calls: list[tuple[tuple[str, ...], dt.date, dt.date]] = []
+
+    def fetch(self, tickers, start, end):
+        self.calls.append((tuple(sorted(tickers)), start, end))
+        return self.inner.fetch(tickers, start, end)
+
+
+def test_sources_satisfy_the_protocol():
+    assert isinstance(FileSource([]), PriceSource)
+    assert isinstance(YFinanceSource(download=lambda *a, **k: None), PriceSource)
+
+
+def test_second_run_asks_only_for_missing_ranges(con):
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    first = ensure_prices(con, ["NVDA", "META"], D(2026, 2, 12), D(2026, 2, 18), source=src)
+    assert src.calls == [(("META", "NVDA"), D(2026, 2, 12), D(2026, 2, 18))]
+    assert first.rows == 8 and first.failures == {}
+    again = ensure_prices(con, ["NVDA", "META"], D(2026, 2, 12), D(2026, 2, 18), source=src)
+    assert len(src.calls) == 1 and again.cached == ["NVDA", "META"] and again.requested == []
+    ensure_prices(con, ["NVDA", "META"], D(2026, 2, 10), D(2026, 2, 24), source=src)
+    assert src.calls[1:] == [(("META", "NVDA"), D(2026, 2, 10), D(2026, 2, 11)),
+                             (("META", "NVDA"), D(2026, 2, 19), D(2026, 2, 24))]
+    assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == 16
+    statuses = con.execute("SELECT status, count(*) FROM price_requests GROUP BY 1 ORDER BY 1").fetchall()
+    assert statuses == [("empty", 2), ("ok", 4)]  # Feb 10-11 are not in the file: empty, not failed
+
+
+def test_offline_reports_missing_without_asking(con):
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    load_files(con, [FIXTURES / "long_vendor.csv"])
+    report = ensure_prices(con, ["NVDA", "META"], D(2026, 1, 28), D(2026, 2, 3), source=src, offline=True)
+    assert src.calls == []
+    assert report.missing == {"NVDA": [(D(2026, 1, 31), D(2026, 2, 3))],
+                              "META": [(D(2026, 1, 28), D(2026, 1, 28)), (D(2026, 1, 30), D(2026, 2, 3))]}
+    assert "offline" in report.summary and "NVDA 2026-01-31..2026-02-03" in report.warnings[0]
+
+
+def test_failed_tickers_are_named_and_asked_again(con):
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    progress: list[int] = []
+    report = ensure_prices(con, ["NVDA", "NOPE"], D(2026, 2, 12), D(2026, 2, 13), source=src,
+                           progress=progress.append)
+    assert report.failures == {"NOPE": "2026-02-12..2026-02-13: not in wide_closes.csv"}
+    assert report.missing == {"NOPE": [(D(2026, 2, 12), D(2026, 2, 13))]}
+    assert report.rows == 2 and progress == [2]
+    ensure_prices(con, ["NVDA", "NOPE"], D(2026, 2, 12), D(2026, 2, 13), source=src)
+    assert src.calls[-1] == (("NOPE",), D(2026, 2, 12), D(2026, 2, 13))
+
+
+def test_requests_only_cover_days_before_they_were_made(con):
+    today = dt.date.today()
+    con.execute("INSERT INTO price_requests VALUES ('NVDA', ?, ?, 'yfinance', now(), 'ok', '1 rows')",
+                [today - dt.timedelta(days=5), today])
+    gaps = missing_ranges(con, ["NVDA"], today - dt.timedelta(days=5), today)
+    assert gaps == {"NVDA": [(today, today)]}  # today's bar was not final when asked
+
+
+def test_policy_bodies_are_never_fetched(con):
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    ensure_prices(con, ["@FED", "NVDA"], D(2026, 2, 12), D(2026, 2, 12), source=src)
+    assert src.calls == [(("NVDA",), D(2026, 2, 12), D(2026, 2, 12))]
+
+
+ranges = st.tuples(st.dates(D(2026, 1, 1), D(2026, 3, 1)), st.integers(0, 20)).map(
+    lambda p: (p[0], p[0] + dt.timedelta(days=p[1])))
+
+
+@given(want=ranges, have=st.lists(ranges, max_size=5))
+def test_subtract_ranges_leaves_exactly_the_uncovered_days(want, have):
+    gaps = subtract_ranges(want, have)
+    days = {want[0] + dt.timedelta(days=i) for i in range((want[1] - want[0]).days + 1)}
+    covered = {d for lo, hi in have for d in days if lo <= d <= hi}
+    in_gaps = [lo + dt.timedelta(days=i) for lo, hi in gaps for i in range((hi - lo).days + 1)]
+    assert sorted(in_gaps) == sorted(days - covered)
+    assert all(a[1] < b[0] - dt.timedelta(days=1) for a, b in itertools.pairwise(gaps))
+
+
+def test_tickers_for_events_lists_tickers_and_benchmarks(con):
+    con.execute("""INSERT INTO event_instruments VALUES
+        ('e1', 'NVDA', 'subject', 1, 'XNAS', '^GSPC', NULL, NULL),
+        ('e1', '600519.SS', 'exposure', -1, 'XSHG', '000001.SS', NULL, NULL),
+        ('e2', 'NVDA', 'subject', 1, 'XNAS', '^GSPC', NULL, NULL),
+        ('e3', 'GC=F', 'exposure', 1, 'CMES', NULL, NULL, NULL),
+        ('e4', '@FED', 'subject', 1, NULL, NULL, NULL, NULL)""")
+    assert tickers_for_events(con) == ["000001.SS", "600519.SS", "GC=F", "NVDA", "^GSPC"]
+
+
+# --- yfinance (recorded frames, no network) ---------------------------------------------------------
+
+FIELDS = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+
+
+def yf_frame(data: dict[str, dict[str, list[float]]], dates: list[str]) -> pd.DataFrame:
+    """The shape yf.download(group_by="ticker", auto_adjust=False) returns: columns (Ticker, Price),
+    every ticker padded with NaN to the union of all dates; failed tickers all NaN."""
+    index = pd.DatetimeIndex(pd.to_datetime(dates), name="Date")
+    cols, values = [], []
+    for ticker, fields in data.items():
+        for f in FIELDS:
+            cols.append((ticker, f))
+            values.append(fields.get(f, [np.nan] * len(dates)))
+    columns = pd.MultiIndex.from_tuples(cols, names=["Ticker", "Price"])
+    return pd.DataFrame(np.array(values, dtype="float64").T, index=index, columns=columns)
+
+
+NAN = float("nan")
+TZ_MISSING = {"YFTzMissingError('possibly delisted; no timezone found')": ["BADTICKER"]}
+RECORDED = yf_frame({
+    # 2026-01-29/30 are sessions in both markets; 2026-02-16 is a US holiday and Shanghai's New Year
+    "NVDA": {"Open": [191.11, 190.98], "High": [193.24, 194.25], "Low": [185.83, 189.24],
+             "Close": [192.51, 191.13], "Adj Close": [192.28, 190.90], "Volume": [171764400, 179489500]},
+    "600519.SS": {"Open": [1335.0, 1435.0], "High": [1445.0, 1435.0], "Low": [1329.06, 1401.0],
+                  "Close": [1437.72, 1401.0], "Adj Close": [1437.72, 1401.0], "Volume": [18953440, 9447974]},
+    "BADTICKER": {},
+}, ["2026-01-29", "2026-01-30"])
+
+
+class FakeDownload:
+    """Replays a list of answers: a DataFrame (optionally with yfinance's per-ticker error log lines)
+    or an exception to raise."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls: list[tuple[list[str], dict]] = []
+
+    def __call__(self, tickers, **kwargs):
+        self.calls.append((list(tickers), kwargs))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        frame, errors = answer if isinstance(answer, tuple) else (answer, {})
+        log = logging.getLogger("yfinance")
+        for reason, syms in errors.items():  # exactly how yf.download reports failures
+            log.error(f"{syms}: {reason}")
+        return frame
+
+
+def test_yfinance_frame_to_long_drops_padding_and_failed_tickers():
+    padded = yf_frame({"NVDA": {"Close": [192.51, NAN, 191.13], "Adj Close": [192.28, NAN, 190.90]},
+                       "600519.SS": {"Close": [1437.72, 1401.0, NAN]}},
+                      ["2026-01-29", "2026-01-30", "2026-02-02"])
+    long = yfinance_frame_to_long(padded, ["NVDA", "600519.SS"])
+    assert sorted(zip(long["ticker"], long["date"].dt.date, long["close"], strict=True)) == [
+        ("600519.SS", D(2026, 1, 29), 1437.72), ("600519.SS", D(2026, 1, 30), 1401.0),
+        ("NVDA", D(2026, 1, 29), 192.51), ("NVDA", D(2026, 2, 2), 191.13)]
+
+
+def test_yfinance_source_keeps_close_and_adj_close_and_names_failures():
+    fake = FakeDownload((RECORDED, TZ_MISSING))
+    sleeps: list[float] = []
+    result = YFinanceSource(download=fake, sleep=sleeps.append).fetch(
+        ["NVDA", "600519.SS", "BADTICKER"], D(2026, 1, 29), D(2026, 1, 30))
+    tickers, kwargs = fake.calls[0]
+    assert tickers == ["NVDA", "600519.SS", "BADTICKER"]
+    assert kwargs == {"start": "2026-01-29", "end": "2026-01-31", "auto_adjust": False, "actions": False,
+                      "group_by": "ticker", "threads": True, "progress": False}
+    nvda = result.frame[result.frame["ticker"] == "NVDA"].set_index("date")
+    assert nvda.loc["2026-01-29", ["close", "adj_close"]].tolist() == [192.51, 192.28]
+    assert len(result.frame) == 4
+    assert result.failures == {"BADTICKER": "YFTzMissingError('possibly delisted; no timezone found')"}
+    assert sleeps == []
+
+
+def test_yfinance_no_rows_in_range_is_empty_not_failed():
+    fake = FakeDownload((yf_frame({"NVDA": {}}, []),
+                         {"YFPricesMissingError('possibly delisted; no price data found  "
+                          "(1d 2026-02-16 -> 2026-02-17)')": ["NVDA"]}))
+    source = YFinanceSource(download=fake, sleep=lambda s: None)
+    result = source.fetch(["NVDA"], D(2026, 2, 16), D(2026, 2, 16))
+    assert result.frame.empty and result.failures == {}
+
+
+def test_yfinance_rate_limit_is_retried_with_exponential_backoff():
+    from yfinance.exceptions import YFRateLimitError
+
+    fake = FakeDownload(YFRateLimitError(), YFRateLimitError(), (RECORDED, {}))
+    sleeps: list[float] = []
+    result = YFinanceSource(download=fake, sleep=sleeps.append, backoff=2.0).fetch(
+        ["NVDA", "600519.SS"], D(2026, 1, 29), D(2026, 1, 30))
+    assert sleeps == [2.0, 4.0]
+    assert len(fake.calls) == 3 and set(result.frame["ticker"]) == {"NVDA", "600519.SS"}
+    assert result.failures == {}
+
+
+def test_yfinance_retries_only_the_tickers_that_hit_a_transient_error():
+    first = yf_frame({"NVDA": {"Close": [192.51], "Adj Close": [192.28]}, "600519.SS": {}}, ["2026-01-29"])
+    second = yf_frame({"600519.SS": {"Close": [1437.72], "Adj Close": [1437.72]}}, ["2026-01-29"])
+    fake = FakeDownload((first, {"YFRateLimitError('Too Many Requests. Rate limited. Try after a while.')":
+                                 ["600519.SS"]}), (second, {}))
+    result = YFinanceSource(download=fake, sleep=lambda s: None).fetch(
+        ["NVDA", "600519.SS"], D(2026, 1, 29), D(2026, 1, 29))
+    assert [c[0] for c in fake.calls] == [["NVDA", "600519.SS"], ["600519.SS"]]
+    assert sorted(result.frame["ticker"]) == ["600519.SS", "NVDA"] and result.failures == {}
+
+
+def test_yfinance_gives_up_after_the_last_retry_and_says_so():
+    fake = FakeDownload(*[ConnectionError("Connection reset by peer")] * 3)
+    sleeps: list[float] = []
+    result = YFinanceSource(download=fake, sleep=sleeps.append, retries=2, backoff=1.0).fetch(
+        ["NVDA"], D(2026, 1, 29), D(2026, 1, 29))
+    assert sleeps == [1.0, 2.0]
+    assert result.failures == {"NVDA": "ConnectionError: Connection reset by peer (after 3 attempts)"}
+
+
+def test_ensure_prices_with_yfinance_stores_good_tickers_and_reports_bad(con):
+    fake = FakeDownload((RECORDED, TZ_MISSING))
+    report = ensure_prices(con, ["NVDA", "600519.SS", "BADTICKER"], D(2026, 1, 29), D(2026, 1, 30),
+                           source=YFinanceSource(download=fake, sleep=lambda s: None))
+    assert report.rows == 4
+    assert list(report.failures) == ["BADTICKER"]
+    assert report.warnings == ["BADTICKER: 2026-01-29..2026-01-30: "
+                               "YFTzMissingError('possibly delisted; no timezone found')"]
+    rows = con.execute("SELECT ticker, source, count(*) FROM prices GROUP BY ALL ORDER BY 1").fetchall()
+    assert rows == [("600519.SS", "yfinance", 2), ("NVDA", "yfinance", 2)]
+
+
+def test_fetch_result_defaults_to_no_failures():
+    assert FetchResult(pd.DataFrame()).failures == {}
+
+
+@pytest.mark.live
+@pytest.mark.skipif(os.environ.get("SIGNALS_LIVE_TESTS") != "1", reason="set SIGNALS_LIVE_TESTS=1")
+def test_live_yfinance_download():
+    result = YFinanceSource().fetch(["NVDA", "600519.SS"], D(2026, 1, 26), D(2026, 1, 30))
+    got = result.frame.groupby("ticker").size().to_dict()
+    assert got == {"600519.SS": 5, "NVDA": 5}
+    assert (result.frame["adj_close"] > 0).all()

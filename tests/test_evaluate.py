@@ -302,3 +302,10 @@ def test_sample_gold_file_is_complete_and_valid():
     assert {e.type for e in events} <= TAXONOMY
     assert {e.unit for e in events if e.unit} <= UNITS
     assert len(events) >= 52  # a day of market news carries events; an empty gold set would score nothing
+
+
+def test_gold_taxonomy_is_the_rulebook_taxonomy():
+    # the gold file is validated against evaluate.TAXONOMY; a type added to the rules must be added here too
+    from signals.rules import TAXONOMY as RULE_TAXONOMY
+
+    assert set(RULE_TAXONOMY) == TAXONOMY

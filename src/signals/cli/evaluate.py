@@ -14,8 +14,9 @@ from signals.cli.options import output_stream
 @click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Rule directory (default: the bundled rules/).")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+              show_default=True, help="table for people; json for one object with precision, recall, f1.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the report to this file instead of stdout.")
 def command(gold: str, rules_dir: str | None, fmt: str, output: str | None) -> None:
     """Score extraction against a gold JSONL file: precision, recall, F1, per type.
 

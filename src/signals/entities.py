@@ -1,0 +1,412 @@
+"""Instrument reference data and entity linking: text -> ``Mention`` of an ``Instrument``.
+
+Reference data lives in ``data/instruments/`` (built by ``scripts/build_instruments.py``; see
+docs/entities.md). One Aho-Corasick automaton (leftmost-longest) finds every alias in one pass; each match
+is then checked (ASCII word boundaries, case, blocked words) and resolved with small context rules:
+A/H listings by market words nearby, common words (苹果, 大众, 铜) by cue words, currencies not when
+they are the unit of an amount, institutions as speakers when a speech verb follows.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import ahocorasick_rs
+
+from signals.errors import ReferenceDataError
+
+# Mentions below this confidence are candidates, not links: consumers should treat them as unresolved.
+MIN_CONFIDENCE = 0.5
+AMBIGUOUS_CONFIDENCE = 0.3
+_ORIGIN_CONFIDENCE = {"curated": 0.95, "name": 0.95, "variant": 0.85, "english": 0.85, "code": 0.9,
+                      "ticker": 0.8}
+_ORIGIN_RANK = {"block": 0, "curated": 1, "name": 2, "variant": 3, "english": 3, "code": 4, "ticker": 4}
+_CUE_WINDOW = 15  # characters either side searched for positive cues and market words
+_NEGATIVE_WINDOW = 6  # negative cues must sit right next to the word (苹果价格, 铜牌)
+_SPEECH_WINDOW = 12
+# cue sets for official names that are everyday words (机器人, 太平洋): the cue must sit right next to
+# the word, and other occurrences of the word in the text prove nothing
+_STRICT_CUE_SETS = {"listed": 6}
+_SENTENCE_END = re.compile(r"[。！？；!?;\n]")
+_AMOUNT_BEFORE = set("0123456789万亿千百兆十几数多")  # 600亿美元: the currency is a unit here
+_CODE_PREFIXES = ("SH", "SZ", "BJ")
+_CODE_SUFFIXES = {"SH": "SS", "SS": "SS", "SZ": "SZ", "BJ": "BJ", "HK": "HK"}
+_MARKET_CUES = {"XHKG": "hk_market", "XNYS": "us_market", "XNAS": "us_market", "XASE": "us_market",
+                "XSHG": "a_market", "XSHE": "a_market", "XBSE": "a_market"}
+
+# Full-width ASCII -> half-width and ASCII upper -> lower, one character for one (spans stay valid).
+_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FOLD_LOWER = _FOLD | {c: c + 32 for c in range(ord("A"), ord("Z") + 1)} | {
+    c: c - 0xFEE0 + 32 for c in range(0xFF21, 0xFF3B)}
+
+
+@dataclass(frozen=True)
+class Instrument:
+    ticker: str  # Yahoo symbol; policy bodies and unlisted institutions use a pseudo-id such as @FED
+    name: str
+    kind: str  # equity, index, commodity, fx, rate, policy_body, institution
+    market: str | None  # ISO MIC, CMES for futures, FX for currencies and crypto
+    currency: str | None
+    benchmark: str | None
+    alt_tickers: tuple[str, ...] = ()
+    full_name: str | None = None
+    english_name: str | None = None
+    tradable: bool = True
+    speaker: bool = False  # publishes research or policy statements that the news quotes
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    text: str
+    instrument: Instrument
+    confidence: float
+    role_hint: str | None = None  # "speaker" (大摩表示), "product" (茅台酒 批价)
+    alternatives: tuple[str, ...] = ()  # other tickers the words could mean when ambiguous
+
+
+class _Entry(NamedTuple):  # a NamedTuple: tens of thousands are built at load time
+    alias: str
+    tickers: tuple[str, ...]  # several only for compounds such as 金|铜
+    origin: str
+    needs_context: str
+    case_sensitive: bool
+    parts: tuple[tuple[int, int], ...] | None  # offsets of each compound part inside the alias
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+# ---- tickers --------------------------------------------------------------------------------------
+_EXCHANGE_SUFFIXES = {"SS", "SZ", "BJ", "HK", "T", "KS", "KQ", "TW", "L", "DE", "PA", "AS", "SW", "MI", "MC",
+                      "CO", "ST", "HE", "OL", "AX", "SR", "NS", "NYB"}
+_VENUE_SUFFIX = {"SH": "SS", "XSHG": "SS", "SSE": "SS", "XSHE": "SZ", "SZSE": "SZ", "BSE": "BJ", "XBSE": "BJ",
+                 "XHKG": "HK"}
+
+
+def _a_share_suffix(code: str) -> str:
+    if code.startswith(("6", "9")) and not code.startswith("92"):
+        return "SS"
+    if code.startswith(("0", "2", "3")):
+        return "SZ"
+    return "BJ"  # 4xxxxx, 8xxxxx and the new 92xxxx codes
+
+
+def normalize_ticker(symbol: str) -> str:
+    """Yahoo form of a vendor symbol: 600519.SH -> 600519.SS, SH600519 -> 600519.SS, 00700 -> 0700.HK,
+    700.HK -> 0700.HK, BRK/B and BRK.B -> BRK-B. A bare 6-digit code gets its exchange from its first
+    digits (000001 -> 000001.SZ, the bank; the index is 000001.SS)."""
+    s = _fold(symbol).strip().upper().replace(" ", "")
+    if not s or not re.fullmatch(r"[\^@A-Z0-9.=\-/&]+", s):
+        raise ReferenceDataError(f"cannot read ticker {symbol!r}",
+                                 hint="use a Yahoo symbol such as 600519.SS")
+    if m := re.fullmatch(r"(SH|SZ|BJ)(\d{6})", s):
+        return f"{m[2]}.{_VENUE_SUFFIX.get(m[1], m[1])}"
+    if m := re.fullmatch(r"(\d{6})\.([A-Z]+)", s):
+        suffix = _VENUE_SUFFIX.get(m[2], m[2])
+        return f"{m[1]}.{suffix}"
+    if re.fullmatch(r"\d{6}", s):
+        return f"{s}.{_a_share_suffix(s)}"
+    m = re.fullmatch(r"(?:HK)?(\d{1,5})(?:\.HK)?", s)
+    if m and (s.endswith(".HK") or s.startswith("HK") or len(m[1]) == 5):
+        return f"{int(m[1]):04d}.HK"
+    m = re.fullmatch(r"([A-Z][A-Z0-9]*)[/.\-]([A-Z]{1,2})", s)
+    if m and m[2] not in _EXCHANGE_SUFFIXES:
+        return f"{m[1]}-{m[2]}"  # share class: BRK/B, BRK.B -> BRK-B
+    return s
+
+
+# ---- loading --------------------------------------------------------------------------------------
+def _data_dir(path: str | os.PathLike[str] | None) -> Path:
+    if path is None:
+        path = os.environ.get("SIGNALS_DATA_DIR") or Path(__file__).resolve().parents[2] / "data"
+    root = Path(path)
+    for candidate in (root, root / "instruments"):
+        if (candidate / "instruments.csv").is_file() and (candidate / "aliases.csv").is_file():
+            return candidate
+    raise ReferenceDataError(f"no instruments.csv and aliases.csv under {root}",
+                             hint="set SIGNALS_DATA_DIR or run scripts/build_instruments.py")
+
+
+def _read(path: Path, columns: tuple[str, ...]) -> list[list[str]]:
+    """Rows of a CSV whose header must be exactly ``columns``."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ReferenceDataError(f"{path}: {err}") from err
+    if not rows or tuple(rows[0]) != columns:
+        raise ReferenceDataError(f"{path}: expected columns {','.join(columns)}",
+                                 hint="run scripts/build_instruments.py")
+    if any(len(r) != len(columns) for r in rows[1:]):
+        raise ReferenceDataError(f"{path}: a row does not have {len(columns)} fields")
+    return rows[1:]
+
+
+_INSTRUMENT_COLUMNS = ("ticker", "name", "kind", "market", "currency", "benchmark", "full_name",
+                       "english_name", "alt_tickers", "tradable", "speaker")
+
+
+def _instrument(row: list[str]) -> Instrument:
+    ticker, name, kind, market, currency, benchmark, full_name, english_name, alt, tradable, speaker = row
+    return Instrument(
+        ticker=ticker, name=name, kind=kind, market=market or None, currency=currency or None,
+        benchmark=benchmark or None, alt_tickers=tuple(filter(None, alt.split(";"))),
+        full_name=full_name or None, english_name=english_name or None, tradable=tradable == "1",
+        speaker=speaker == "1")
+
+
+class _Instruments(dict[str, Instrument]):
+    """ticker -> Instrument, built on first access: making 15,000 frozen dataclasses up front would be
+    a third of the load time."""
+
+    def __init__(self, rows: dict[str, list[str]]) -> None:
+        super().__init__()
+        self._rows = rows
+
+    def __missing__(self, ticker: str) -> Instrument:
+        instrument = _instrument(self._rows[ticker])
+        self[ticker] = instrument
+        return instrument
+
+    def __contains__(self, ticker: object) -> bool:
+        return ticker in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self._rows)
+
+    def values(self):  # type: ignore[override]
+        return [self[t] for t in self._rows]
+
+
+def _entry(alias: str, ticker: str, origin: str, needs_context: str) -> _Entry:
+    plain = alias.replace("|", "")
+    parts = None
+    if "|" in alias:
+        offsets, pos = [], 0
+        for piece in alias.split("|"):
+            offsets.append((pos, pos + len(piece)))
+            pos += len(piece)
+        parts = tuple(offsets)
+    has_cjk = not plain.isascii()
+    case_sensitive = origin in ("ticker", "code") or (not has_cjk and len(plain) < 4)
+    return _Entry(plain, tuple(ticker.split("|")) if ticker else (), origin, needs_context, case_sensitive,
+                  parts)
+
+
+class Linker:
+    """Finds instrument mentions in Chinese financial text. Build with ``Linker.from_data()``."""
+
+    def __init__(self, instruments: Iterable[Instrument] | dict[str, Instrument],
+                 aliases: Iterable[tuple[str, str, str, str]] | Iterable[list[str]],
+                 cues: Iterable[tuple[str, str, str]] | Iterable[list[str]] = ()) -> None:
+        self.instruments: dict[str, Instrument] = (
+            instruments if isinstance(instruments, dict) else {i.ticker: i for i in instruments})
+        by_pattern: dict[str, list[_Entry]] = defaultdict(list)
+        for alias, ticker, origin, needs_context in aliases:
+            if origin not in _ORIGIN_RANK:
+                raise ReferenceDataError(f"alias {alias!r}: unknown origin {origin!r}")
+            entry = _entry(alias, ticker, origin, needs_context)
+            missing = [t for t in entry.tickers if t not in self.instruments]
+            if missing:
+                raise ReferenceDataError(f"alias {alias!r} points to unknown ticker {missing[0]}")
+            by_pattern[entry.alias.translate(_FOLD_LOWER)].append(entry)
+        for entries in by_pattern.values():
+            entries.sort(key=lambda e: _ORIGIN_RANK[e.origin])  # stable: file order breaks ties
+        self._patterns = list(by_pattern)
+        self._entries = [by_pattern[p] for p in self._patterns]
+        self._pattern_index = {p: i for i, p in enumerate(self._patterns)}
+        self._automaton = ahocorasick_rs.AhoCorasick(
+            self._patterns, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST)
+        self._cues: dict[tuple[str, str], tuple[str, ...]] = defaultdict(tuple)
+        for cue_set, polarity, cue in cues:
+            self._cues[(cue_set, polarity)] += (cue,)
+
+    @classmethod
+    def from_data(cls, path: str | os.PathLike[str] | None = None) -> Linker:
+        """The linker for ``path`` (data dir or data/instruments; default: env SIGNALS_DATA_DIR, then the
+        repository's data/). Built once per process and directory."""
+        return _cached_linker(_data_dir(path))
+
+    # ---- lookup ---------------------------------------------------------------------------------
+    def lookup(self, name: str) -> list[Instrument]:
+        """Instruments an exact alias or ticker names, best first (A-share before its H share)."""
+        text = _fold(name).strip()
+        if not text:
+            return []
+        found: list[Instrument] = []
+        try:
+            ticker = normalize_ticker(text)
+        except ReferenceDataError:
+            ticker = None
+        if ticker in self.instruments:
+            found.append(self.instruments[ticker])
+        for pattern in {text.translate(_FOLD_LOWER), text.replace(" ", "").translate(_FOLD_LOWER)}:
+            for entry in self._entries_for(pattern):
+                if entry.parts is None:
+                    found.extend(self.instruments[t] for t in entry.tickers)
+        return list(dict.fromkeys(found))
+
+    def _entries_for(self, pattern: str) -> list[_Entry]:
+        index = self._pattern_index.get(pattern)
+        return self._entries[index] if index is not None else []
+
+    # ---- find -----------------------------------------------------------------------------------
+    def find(self, text: str) -> list[Mention]:
+        """Mentions in ``text``: longest match, non-overlapping, sorted by start."""
+        folded = text.translate(_FOLD_LOWER)
+        mentions: list[Mention] = []
+        strict: set[int] = set()  # positions of mentions that the discourse rule must not raise
+        for index, start, end in self._automaton.find_matches_as_indexes(folded):
+            found = self._resolve(text, start, end, self._entries[index])
+            if any(e.needs_context in _STRICT_CUE_SETS for e in self._entries[index]):
+                strict.update(m.start for m in found)
+            mentions.extend(found)
+        return self._apply_discourse(mentions, strict)
+
+    def _resolve(self, text: str, start: int, end: int, entries: list[_Entry]) -> list[Mention]:
+        surface = _fold(text[start:end])
+        usable = [e for e in entries if (not e.case_sensitive or surface == e.alias)]
+        bounded = []
+        for e in usable:
+            span = self._bounded_span(text, start, end, e)
+            if span is not None:
+                bounded.append((e, span))
+        if not bounded or any(e.origin == "block" for e, _ in bounded):
+            return []
+        entry, (start, end, suffix) = bounded[0]
+        if entry.parts is not None:
+            return self._compound(text, start, entry)
+        candidates = list(dict.fromkeys(t for e, _ in bounded for t in e.tickers))
+        if suffix:
+            candidates = [t for t in candidates if t.endswith("." + suffix)] or candidates
+        ticker, confidence, alternatives = self._choose(text, start, end, candidates, entry, bounded)
+        instrument = self.instruments[ticker]
+        if instrument.kind == "fx" and start > 0 and text[start - 1] in _AMOUNT_BEFORE:
+            return []
+        role = None
+        if entry.needs_context == "product":
+            role, confidence = "product", min(confidence, 0.6)
+        elif entry.needs_context:
+            verdict = self._context(text, start, end, entry.needs_context)
+            if verdict is False:
+                return []
+            if verdict is None:
+                confidence = AMBIGUOUS_CONFIDENCE
+        if instrument.speaker and self._speaks(text, start, end):
+            role = "speaker"
+        return [Mention(start, end, text[start:end], instrument, confidence, role, alternatives)]
+
+    def _bounded_span(self, text: str, start: int, end: int, entry: _Entry) -> tuple[int, int, str] | None:
+        """ASCII aliases must not sit inside a longer ASCII word (NVDA in NVDAX). A-share codes may carry
+        an exchange prefix or suffix (SH600519, 600519.SH), which also tells which listing is meant."""
+        suffix = ""
+        if entry.origin == "code" and entry.alias.isdigit():
+            prefix = text[max(0, start - 2):start].upper()
+            if prefix in _CODE_PREFIXES and (start < 3 or not _is_word_char(text[start - 3])):
+                start, suffix = start - 2, _CODE_SUFFIXES[prefix]
+            m = re.match(r"\.(SH|SS|SZ|BJ|HK)(?![A-Za-z0-9])", text[end:end + 4], re.IGNORECASE)
+            if m:
+                end, suffix = end + m.end(), _CODE_SUFFIXES[m[1].upper()]
+        if _is_word_char(entry.alias[0]) and start > 0 and _is_word_char(text[start - 1]):
+            return None
+        if _is_word_char(entry.alias[-1]) and end < len(text) and _is_word_char(text[end]):
+            return None
+        return start, end, suffix
+
+    def _choose(self, text: str, start: int, end: int, candidates: list[str], entry: _Entry,
+                bounded: list[tuple[_Entry, tuple[int, int, str]]]) -> tuple[str, float, tuple[str, ...]]:
+        primary = candidates[0]
+        confidence = _ORIGIN_CONFIDENCE[entry.origin]
+        if len(candidates) == 1:
+            return primary, confidence, ()
+        related = set(self.instruments[primary].alt_tickers) | {primary}
+        if all(t in related for t in candidates):
+            # one company, several listings: the market named nearby decides, else the primary listing
+            for t in candidates:
+                cue_set = _MARKET_CUES.get(self.instruments[t].market or "")
+                if t != primary and cue_set and self._has_cue(text, start, end, cue_set, "positive"):
+                    return t, confidence, tuple(c for c in candidates if c != t)
+            return primary, confidence, tuple(candidates[1:])
+        best_rank = _ORIGIN_RANK[entry.origin]
+        tied = [t for e, _ in bounded if _ORIGIN_RANK[e.origin] == best_rank for t in e.tickers]
+        if len(set(tied)) == 1:
+            return primary, confidence * 0.9, tuple(candidates[1:])
+        for cue_set, kind in (("index", "index"),):
+            if self._has_cue(text, start, end, cue_set, "positive"):
+                for t in tied:
+                    if self.instruments[t].kind == kind:
+                        return t, 0.7, tuple(c for c in candidates if c != t)
+        return primary, AMBIGUOUS_CONFIDENCE, tuple(candidates[1:])
+
+    def _compound(self, text: str, start: int, entry: _Entry) -> list[Mention]:
+        end = start + len(entry.alias)
+        confidence = _ORIGIN_CONFIDENCE[entry.origin]
+        if entry.needs_context:
+            verdict = self._context(text, start, end, entry.needs_context)
+            if verdict is False:
+                return []
+            if verdict is None:
+                confidence = AMBIGUOUS_CONFIDENCE
+        return [Mention(start + a, start + b, text[start + a:start + b], self.instruments[t], confidence)
+                for (a, b), t in zip(entry.parts or (), entry.tickers, strict=True)]
+
+    def _has_cue(self, text: str, start: int, end: int, cue_set: str, polarity: str,
+                 window: int = _CUE_WINDOW) -> bool:
+        cues = self._cues.get((cue_set, polarity), ())
+        if not cues:
+            return False
+        around = text[max(0, start - window):start] + "\x00" + text[end:end + window]
+        return any(cue in around for cue in cues)
+
+    def _context(self, text: str, start: int, end: int, cue_set: str) -> bool | None:
+        """False: a negative cue says it is not the instrument; True: a positive cue; None: no cue."""
+        if self._has_cue(text, start, end, cue_set, "negative", _NEGATIVE_WINDOW):
+            return False
+        if not self._cues.get((cue_set, "positive")):
+            return True  # a set of negative cues only: the word links unless one is near
+        window = _STRICT_CUE_SETS.get(cue_set, _CUE_WINDOW)
+        return True if self._has_cue(text, start, end, cue_set, "positive", window) else None
+
+    def _speaks(self, text: str, start: int, end: int) -> bool:
+        if text[max(0, start - 2):start].endswith(("据", "根据")):
+            return True
+        after = _SENTENCE_END.split(text[end:end + _SPEECH_WINDOW], maxsplit=1)[0]
+        return any(cue in after for cue in self._cues.get(("speech", "positive"), ()))
+
+    @staticmethod
+    def _apply_discourse(mentions: list[Mention], strict: set[int]) -> list[Mention]:
+        """One sense per text: a word left ambiguous by its own context is raised to a link when the
+        same instrument is named with confidence elsewhere (大众 ... 大众汽车, 苹果 ... 苹果股价)."""
+        sure = {m.instrument.ticker for m in mentions if m.confidence >= MIN_CONFIDENCE}
+        return [Mention(m.start, m.end, m.text, m.instrument, 0.7, m.role_hint, m.alternatives)
+                if m.confidence < MIN_CONFIDENCE and not m.alternatives and m.start not in strict
+                and m.instrument.ticker in sure else m
+                for m in mentions]
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_linker(directory: Path) -> Linker:
+    rows = _read(directory / "instruments.csv", _INSTRUMENT_COLUMNS)
+    instruments = _Instruments({r[0]: r for r in rows})
+    aliases = _read(directory / "aliases.csv", ("alias", "ticker", "origin", "needs_context"))
+    rules = directory / "context_rules.csv"
+    cues = _read(rules, ("cue_set", "polarity", "cue")) if rules.is_file() else []
+    return Linker(instruments, aliases, cues)

@@ -259,7 +259,7 @@ class Builder:
                 self.alias(alias, ticker, "curated")
             self.english_alias(row["name_en"], ticker)
             for other in re.findall(r"also (\d{4}\.HK)", row["note"]):
-                inst.alt_tickers.add(other)
+                self.pair(ticker, other)
 
     def load_intl(self) -> None:
         stale = {"035720.KQ", "091990.KQ"}  # see SOURCES.md traps

@@ -1,0 +1,364 @@
+"""Entity linking: reference data, the feed's titles, tricky words, tickers, and invariants."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signals.entities import MIN_CONFIDENCE, Linker, normalize_ticker
+from signals.errors import ReferenceDataError
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "instruments"
+FIXTURES = Path(__file__).parent / "fixtures" / "entities"
+
+
+@pytest.fixture(scope="module")
+def linker() -> Linker:
+    return Linker.from_data()
+
+
+def linked(linker: Linker, text: str) -> list[tuple[str, str]]:
+    """(surface, ticker) of the confident mentions."""
+    return [(m.text, m.instrument.ticker) for m in linker.find(text) if m.confidence >= MIN_CONFIDENCE]
+
+
+def tickers(linker: Linker, text: str) -> set[str]:
+    return {t for _s, t in linked(linker, text)}
+
+
+# ---- the sample feed: expected tickers written by hand from the 52 titles ------------------------
+SEED_TITLES: dict[int, set[str]] = {
+    0: {"@FED", "MS"},  # 美联储; 大摩 speaking
+    1: {"BZ=F", "SI=F", "GC=F", "HG=F"},  # 布油 白银 黄金 伦铜 (特朗普 and 伊 are not instruments)
+    2: {"@FED"},
+    3: set(),  # 中国车企欧洲狂飙: 中国 is never a company
+    4: {"DX-Y.NYB", "GC=F"},  # 美元 (the asset) and 黄金
+    5: {"9988.HK"},  # 阿里巴巴; 字节跳动 is not listed
+    6: {"MSFT"},
+    7: {"AAPL"},  # 苹果 with 财报 next to it
+    8: {"NVDA"},  # 大盘 is left unlinked: which market depends on the article
+    9: {"TSLA"},  # 特拉斯 (sic) with 财报; 静候机器人 is not the stock 机器人
+    10: {"GC=F", "001337.SZ"},  # 金价, 四川黄金 (longest match beats 黄金)
+    11: {"SQM", "002466.SZ"},
+    12: {"002670.SZ"},  # 国盛证券
+    13: {"BX", "0017.HK"},  # 黑石集团, 新世界发展
+    14: {"VOW3.DE"},  # 大众: confirmed by the lead (大众汽车 / company cues)
+    15: {"600918.SS"},
+    16: {"HG=F", "GLEN.L"},  # 铜 with 供应, 嘉能可
+    17: set(),  # 菜鸟, 九识: not listed
+    18: {"C"},  # 花旗 speaking; 鲍威尔 is a person
+    19: {"MSFT", "META"},
+    20: {"GC=F", "HG=F"},  # 金铜
+    21: {"000001.SS", "600519.SS", "HSTECH.HK", "GC=F", "SI=F", "HG=F"},  # 沪指 茅台 恒科指 沪金银铜
+    22: {"@WGC", "GC=F"},  # 世界黄金协会 (not 黄金 inside it), 黄金需求
+    23: {"NVDA"},
+    24: {"JPY=X"},  # 日元
+    25: {"@PIMCO", "DX-Y.NYB", "^TNX"},  # PIMCO 美元 美债
+    26: set(),
+    27: {"ALI=F"},  # 原铝
+    28: {"000660.KS"},  # 海力士
+    29: {"SAP.DE"},
+    30: set(),
+    31: {"ASML.AS", "LRCX"},  # ASML, Lam Research; 1350亿美元 is an amount, not the dollar
+    32: {"000660.KS", "005930.KS"},  # SK海力士, 三星
+    33: {"7203.T"},
+    34: {"285A.T"},
+    35: {"NVDA"},
+    36: {"MS"},
+    37: {"MSCI", "GS", "^JKSE"},  # MSCI, 高盛, 印尼股市
+    38: {"285A.T", "SNDK"},
+    39: {"TSLA"},
+    40: set(),  # Anthropic is not listed; AI and CEO are not tickers
+    41: {"NVDA", "MSFT", "AMZN"},  # 600亿美元 / 7300亿美元 are amounts
+    42: set(),
+    43: set(),
+    44: {"META"},
+    45: {"MSFT"},
+    46: set(),
+    47: {"TSLA"},
+    48: {"@FED"},
+    49: {"005930.KS"},  # 93.8万亿韩元 is an amount, not KRW=X
+    50: set(),
+    51: {"NOW"},  # ServiceNow
+}
+
+
+def seed_items() -> list[dict[str, str]]:
+    with (FIXTURES / "seed_items.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_seed_fixture_has_the_52_titles():
+    assert len(seed_items()) == 52 == len(SEED_TITLES)
+
+
+@pytest.mark.parametrize("index", sorted(SEED_TITLES))
+def test_seed_title_links(linker, index):
+    item = seed_items()[index]
+    title = item["title"]
+    text = title + "\n\n" + item["lead"]  # how extract sees an article
+    in_title = {m.instrument.ticker for m in linker.find(text)
+                if m.end <= len(title) and m.confidence >= MIN_CONFIDENCE}
+    assert in_title == SEED_TITLES[index], title
+
+
+@pytest.mark.parametrize(("index", "surface"),
+                         [(0, "大摩"), (18, "花旗"), (36, "大摩"), (22, "世界黄金协会")])
+def test_seed_speakers(linker, index, surface):
+    title = seed_items()[index]["title"]
+    roles = {m.text: m.role_hint for m in linker.find(title)}
+    assert roles[surface] == "speaker"
+
+
+# ---- precision on tricky words ---------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("苹果发布新款iPhone,股价上涨", {"AAPL"}),
+    ("苹果价格连续上涨", set()),
+    ("苹果期货主力合约跌停", set()),
+    ("山东苹果丰收", set()),
+    ("中国平安发布年报", {"601318.SS"}),
+    ("平安银行发布年报", {"000001.SZ"}),
+    ("平安夜的祝福", set()),
+    ("茅台发布年报", {"600519.SS"}),
+    ("比亚迪发布新车", {"002594.SZ"}),
+    ("港股比亚迪大涨", {"1211.HK"}),
+    ("比亚迪股份(01211.HK)收涨", {"1211.HK"}),
+    ("中芯国际发布财报", {"688981.SS"}),
+    ("港股中芯国际大涨", {"0981.HK"}),
+    ("上证指数(000001.SH)收涨", {"000001.SS"}),
+    ("平安银行(000001.SZ)收涨", {"000001.SZ"}),
+    ("SH600519今日上涨", {"600519.SS"}),
+    ("中金所发布公告", set()),
+    ("中金发布研报", {"601995.SS"}),
+    ("中国经济和美国经济", set()),
+    ("投资600亿美元建厂", set()),
+    ("美元走强", {"DX-Y.NYB"}),
+    ("NVDAX and NVDA", {"NVDA"}),
+    ("MS and C said", set()),
+    ("宁王大涨", {"300750.SZ"}),
+    ("黄金周消费火爆", set()),
+    ("核糖体研究", set()),
+    ("人形机器人产业链", set()),
+    ("大众消费回暖", set()),
+    ("大众汽车裁员", {"VOW3.DE"}),
+])
+def test_tricky_words(linker, text, expected):
+    assert tickers(linker, text) == expected
+
+
+def test_big_brokers_are_speakers_not_subjects(linker):
+    mentions = linker.find("据大摩研报,宁德时代目标价上调")
+    roles = {m.instrument.ticker: m.role_hint for m in mentions}
+    assert roles == {"MS": "speaker", "300750.SZ": None}
+    def gs_roles(text: str) -> list[str | None]:
+        return [m.role_hint for m in linker.find(text) if m.instrument.ticker == "GS"]
+
+    assert gs_roles("高盛认为金价仍将上涨") == ["speaker"]
+    assert gs_roles("高盛第三季度营收增长") == [None]
+
+
+def test_moutai_liquor_is_the_product_not_the_company(linker):
+    mentions = linker.find("飞天茅台批价下跌,茅台酒价格承压")
+    product = [m for m in mentions if m.instrument.ticker == "600519.SS"]
+    assert [(m.text, m.role_hint) for m in product] == [("飞天茅台", "product"), ("茅台酒", "product")]
+    assert [m.role_hint for m in linker.find("贵州茅台涨逾8%")] == [None]
+
+
+def test_a_h_pair_lists_the_other_listing(linker):
+    (m,) = linker.find("比亚迪发布新车")
+    assert m.instrument.ticker == "002594.SZ"
+    assert "1211.HK" in m.instrument.alt_tickers
+    assert m.alternatives == ("1211.HK",)
+
+
+def test_bare_000001_is_ambiguous_not_guessed(linker):
+    (m,) = linker.find("000001")
+    assert m.confidence < MIN_CONFIDENCE
+    assert {m.instrument.ticker, *m.alternatives} == {"000001.SS", "000001.SZ"}
+    code = [x for x in linker.find("上证指数收于4100点,000001") if x.text == "000001"]
+    assert [(x.instrument.ticker, x.confidence >= MIN_CONFIDENCE) for x in code] == [("000001.SS", True)]
+
+
+def test_common_word_without_cue_is_a_low_confidence_candidate(linker):
+    (m,) = linker.find("巨象转身,大众展开反击战")
+    assert m.instrument.ticker == "VOW3.DE"
+    assert m.confidence < MIN_CONFIDENCE
+    raised = [x for x in linker.find("巨象转身,大众展开反击战。大众汽车公布销量") if x.text == "大众"]
+    assert raised[0].confidence >= MIN_CONFIDENCE
+
+
+def test_spans_point_into_the_original_text(linker):
+    text = "据悉，ＮＶＤＡ与英伟达同涨"  # full-width ASCII is matched as half-width
+    for m in linker.find(text):
+        assert text[m.start:m.end] == m.text
+    assert [m.instrument.ticker for m in linker.find(text)] == ["NVDA", "NVDA"]
+
+
+# ---- lookup and tickers -----------------------------------------------------------------------
+@pytest.mark.parametrize(("vendor", "yahoo"), [
+    ("600519.SH", "600519.SS"), ("SH600519", "600519.SS"), ("600519.XSHG", "600519.SS"),
+    ("000001.XSHE", "000001.SZ"), ("000001", "000001.SZ"), ("920118", "920118.BJ"),
+    ("00700", "0700.HK"), ("700.HK", "0700.HK"), ("00700.HK", "0700.HK"), ("09988", "9988.HK"),
+    ("BRK/B", "BRK-B"), ("BRK.B", "BRK-B"), ("brk-b", "BRK-B"), ("NVDA", "NVDA"), ("７２０３.Ｔ", "7203.T"),
+    ("BP.L", "BP.L"), ("^GSPC", "^GSPC"), ("GC=F", "GC=F"), ("005930.KS", "005930.KS"),
+])
+def test_normalize_ticker(vendor, yahoo):
+    assert normalize_ticker(vendor) == yahoo
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "苹果", "NV DA!"])
+def test_normalize_ticker_rejects_garbage(bad):
+    with pytest.raises(ReferenceDataError):
+        normalize_ticker(bad)
+
+
+def test_lookup(linker):
+    assert [i.ticker for i in linker.lookup("比亚迪")] == ["002594.SZ", "1211.HK"]
+    assert [i.ticker for i in linker.lookup("600519.SH")] == ["600519.SS"]
+    assert linker.lookup("00700")[0].ticker == "0700.HK"
+    assert linker.lookup("腾讯")[0].ticker == "0700.HK"
+    assert linker.lookup("ＢＲＫ／Ｂ")[0].ticker == "BRK-B"
+    assert linker.lookup("美联储")[0].tradable is False
+    assert linker.lookup("中国") == [] and linker.lookup("平安") == [] and linker.lookup("") == []
+
+
+# ---- reference data ---------------------------------------------------------------------------
+def read_rows(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_build_is_reproducible():
+    script = ROOT / "scripts" / "build_instruments.py"
+    spec = importlib.util.spec_from_file_location("build_instruments", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    try:
+        spec.loader.exec_module(module)
+        assert module.main(["--check"]) == 0
+    finally:
+        del sys.modules[spec.name]
+
+
+def test_instrument_fields_are_consistent():
+    rows = read_rows("instruments.csv")
+    by_ticker = {r["ticker"]: r for r in rows}
+    assert len(by_ticker) == len(rows)
+    kinds = {"equity", "index", "commodity", "fx", "rate", "policy_body", "institution"}
+    assert {r["kind"] for r in rows} <= kinds
+    expected = {".SS": ("XSHG", "000300.SS"), ".SZ": ("XSHE", "000300.SS"), ".BJ": ("XBSE", "000300.SS"),
+                ".HK": ("XHKG", "^HSI"), ".KS": ("XKRX", "^KS11"), ".T": ("XTKS", "^N225")}
+    for r in rows:
+        if r["kind"] == "equity":
+            for suffix, (mic, bench) in expected.items():
+                if r["ticker"].endswith(suffix):
+                    assert (r["market"], r["benchmark"]) == (mic, bench), r
+        else:
+            assert r["benchmark"] == "", r
+        for other in filter(None, r["alt_tickers"].split(";")):
+            assert r["ticker"] in by_ticker[other]["alt_tickers"].split(";"), (r["ticker"], other)
+    assert by_ticker["000001.SS"]["kind"] == "index" and by_ticker["000001.SZ"]["name"] == "平安银行"
+    assert by_ticker["GC=F"]["market"] == "CMES" and by_ticker["JPY=X"]["market"] == "FX"
+    assert by_ticker["@FED"]["tradable"] == "0" and by_ticker["@FED"]["kind"] == "policy_body"
+    assert by_ticker["NVDA"]["market"] == "XNAS" and by_ticker["NVDA"]["benchmark"] == "^GSPC"
+    assert "BRK-B" in by_ticker and "BRK/B" not in by_ticker
+    assert not any(t.startswith("8") and t.endswith(".HK") and len(t) == 8 for t in by_ticker)  # no RMB lines
+    assert "091990.KQ" not in by_ticker and "035720.KS" in by_ticker  # stale KR rows dropped
+
+
+def test_aliases_never_include_common_words():
+    rows = read_rows("aliases.csv")
+    for word in ("中国", "美国", "中金所", "平安", "大盘", "MS", "C", "AI"):
+        assert {r["origin"] for r in rows if r["alias"] == word} <= {"block"}, word
+
+
+# ---- properties -------------------------------------------------------------------------------
+def linkable_equities(linker: Linker) -> list[tuple[str, str]]:
+    """(short name, ticker) of equities whose official short name links on its own."""
+    rows = read_rows("aliases.csv")
+    owners: dict[str, set[str]] = defaultdict(set)
+    context = set()
+    for r in rows:
+        owners[r["alias"]].add(r["ticker"])
+        if r["needs_context"] or r["origin"] == "block":
+            context.add(r["alias"])
+    pairs = []
+    for r in read_rows("instruments.csv"):
+        name = r["name"]
+        if r["kind"] == "equity" and not name.isascii() and name not in context and len(owners[name]) == 1:
+            pairs.append((name, r["ticker"]))
+    return sorted(pairs)
+
+
+def test_500_random_short_names_link_to_their_instrument(linker):
+    sample = random.Random(20260129).sample(linkable_equities(linker), 500)
+    failures = []
+    for name, ticker in sample:
+        mentions = linker.find(f"{name}宣布回购股份")
+        if not mentions or mentions[0].instrument.ticker != ticker or mentions[0].start != 0:
+            failures.append((name, ticker, [(m.text, m.instrument.ticker) for m in mentions]))
+    assert failures == []
+
+
+def test_shared_short_name_goes_to_the_designated_primary(linker):
+    # 招商银行 is both 600036.SS and 3968.HK: the A-share is primary, the H share an alternative
+    (m,) = linker.find("招商银行宣布回购股份")
+    assert m.instrument.ticker == "600036.SS" and m.alternatives == ("3968.HK",)
+
+
+SENTENCES = ["英伟达与微软宣布合作", "沪指收涨，贵州茅台大涨", "据大摩研报，比亚迪目标价上调",
+             "金价突破5500美元"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(SENTENCES), st.text(alphabet="。，、 \n的了", max_size=30))
+def test_unrelated_text_before_a_sentence_only_shifts_spans(sentence, filler):
+    linker = Linker.from_data()
+    plain = [(m.start, m.instrument.ticker, m.role_hint) for m in linker.find(sentence)]
+    shifted = [(m.start - len(filler), m.instrument.ticker, m.role_hint)
+               for m in linker.find(filler + sentence)]
+    assert shifted == plain
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(["NVDA与AAPL", "SAP股价", "MSCI警告", "Lam Research电话会", "600519.SH"]))
+def test_full_width_and_half_width_link_alike(text):
+    linker = Linker.from_data()
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+    expected = [m.instrument.ticker for m in linker.find(text)]
+    assert [m.instrument.ticker for m in linker.find(wide)] == expected
+
+
+# ---- loading -----------------------------------------------------------------------------------
+def test_linker_is_cached_per_directory():
+    assert Linker.from_data() is Linker.from_data()
+
+
+def test_data_dir_from_environment(tmp_path, monkeypatch):
+    (tmp_path / "instruments.csv").write_text(
+        "ticker,name,kind,market,currency,benchmark,full_name,english_name,alt_tickers,tradable,speaker\n"
+        "TEST,测试公司,equity,XNYS,USD,,,,,1,0\n", encoding="utf-8")
+    (tmp_path / "aliases.csv").write_text("alias,ticker,origin,needs_context\n测试公司,TEST,name,\n",
+                                          encoding="utf-8")
+    monkeypatch.setenv("SIGNALS_DATA_DIR", str(tmp_path))
+    linker = Linker.from_data()
+    assert [m.instrument.ticker for m in linker.find("测试公司公告")] == ["TEST"]
+
+
+def test_missing_or_broken_data_is_a_reference_error(tmp_path):
+    with pytest.raises(ReferenceDataError, match=r"no instruments\.csv"):
+        Linker.from_data(tmp_path)
+    (tmp_path / "instruments.csv").write_text("ticker,name\nX,Y\n", encoding="utf-8")
+    (tmp_path / "aliases.csv").write_text("alias,ticker,origin,needs_context\n", encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match="expected columns"):
+        Linker.from_data(tmp_path)

@@ -1,0 +1,526 @@
+"""Text + rulebook + linker -> Event records. Pure: no I/O, no database.
+
+One Aho-Corasick pass finds every trigger of every rule; a rule's regexes then run only on the
+sentence around its trigger hits. For each hit the engine reads, from the clause and sentence around
+it: the subject (an entity), the direction, the magnitude, the modality (fact / expected / negated)
+and the speaking institution (source). docs/rules.md explains each step with examples.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import regex
+
+from signals.numbers import find_magnitudes
+from signals.rules import MONEY_UNITS, REGEX_TIMEOUT_S, TAXONOMY, Rule, Rulebook
+
+if TYPE_CHECKING:
+    from signals.entities import Linker, Mention
+    from signals.feeds import Article
+    from signals.numbers import Magnitude
+
+
+@dataclass(frozen=True)
+class Event:
+    article_id: str
+    rule_id: str
+    rule_version: int
+    type: str
+    topic: str
+    subject: str | None
+    ticker: str | None
+    entity_kind: str | None
+    link_confidence: float | None
+    direction: int
+    magnitude: float | None
+    magnitude_low: float | None
+    magnitude_high: float | None
+    unit: str | None
+    magnitude_bound: str | None
+    modality: str
+    source: str | None
+    evidence: str
+    span_start: int
+    span_end: int
+    in_title: bool
+    confidence: float
+    relevance: int
+    event_key: str
+    exposures: tuple[tuple[str, int], ...]
+
+
+# Full-width ASCII (digits, letters, %, ., +, -) is 1:1 with half-width, so spans stay valid.
+_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in "，：；！？（）"}
+_HALF_WIDTH[0x3000] = 0x20
+SENTENCE_ENDS = frozenset("。！？；!?;\n")
+CLAUSE_ENDS = frozenset("，,：:")
+# Families whose events stand without a named subject (a rate cut of an unnamed central bank is news).
+SUBJECT_OPTIONAL = frozenset({"monetary", "trade"})
+
+# Modality cues, searched in the clause text before the trigger. `将` is future only when followed by
+# a time or an auxiliary, because `将X下调至Y` is the disposal construction (= 把), not a forecast.
+_DOUBLE_NEGATIVE = regex.compile(r"不排除|不能排除|并非不")
+_NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并未|尚未|未(?!来|知|经)|暂停|暂缓|否认|没有"
+                         r"|无意|拒绝|难以|叫停|取消|不$|没$|无$")
+_EXPECTED = regex.compile(
+    r"预计|预期|预测|预估|预判|筹划|或将|或许|或会|押注|计划|拟|有望|可能|料将|料|倾向|呼吁|敦促|希望|考虑|准备|"
+    r"若|如果|假如|一旦|据悉|传闻|消息人士|威胁|酝酿|寻求|讨论|"
+    r"将(?=于|在|会|要|再|进一步|继续|逐步|正式|首次|年内|今年|明年|下周|本周|[0-9一二三四五六七八九十]+月|$)|"
+    r"或$|会$|要$"
+)
+
+
+def _normalise(text: str) -> str:
+    return text.translate(_HALF_WIDTH)
+
+
+def _units_match(mag: Magnitude, units: tuple[str, ...]) -> bool:
+    return not units or mag.unit in units
+
+
+@dataclass
+class _Hit:
+    rule: Rule
+    start: int  # the trigger span
+    end: int
+    match: Any | None  # regex match when the rule has patterns
+
+
+class _Doc:
+    """One text prepared once: normalised, split, linked."""
+
+    def __init__(self, raw: str, title_len: int, linker: Linker) -> None:
+        self.raw = raw
+        self.text = _normalise(raw)
+        self.title_len = title_len  # 0 when there is no title
+        self.sentences = self._split(self.text)
+        self.sentence_starts = [s for s, _ in self.sentences]
+        body_start = title_len + 2 if title_len else 0
+        self.paragraph_starts = [body_start] + [
+            m.end() for m in regex.finditer(r"\n\s*\n", self.text, pos=body_start)
+        ]
+        self.mentions: list[Mention] = list(linker.find(self.text))
+        self.mention_starts = [m.start for m in self.mentions]
+        self._magnitudes: dict[int, list[Magnitude]] = {}
+
+    @staticmethod
+    def _split(text: str) -> list[tuple[int, int]]:
+        out, start = [], 0
+        for i, ch in enumerate(text):
+            if ch in SENTENCE_ENDS:
+                if i + 1 > start:
+                    out.append((start, i + 1))
+                start = i + 1
+        if start < len(text):
+            out.append((start, len(text)))
+        return out or [(0, 0)]
+
+    def sentence_of(self, pos: int) -> int:
+        return max(0, bisect.bisect_right(self.sentence_starts, pos) - 1)
+
+    def clause_of(self, pos: int, sentence: tuple[int, int]) -> tuple[int, int]:
+        s, e = sentence
+        start, end = s, e
+        for i in range(pos - 1, s - 1, -1):
+            if self.text[i] in CLAUSE_ENDS:
+                start = i + 1
+                break
+        for i in range(pos, e):
+            if self.text[i] in CLAUSE_ENDS:
+                end = i
+                break
+        return start, end
+
+    def in_title(self, pos: int) -> bool:
+        return pos < self.title_len
+
+    def paragraph_of(self, pos: int) -> int:
+        return max(0, bisect.bisect_right(self.paragraph_starts, pos) - 1)
+
+    def mentions_in(self, start: int, end: int) -> list[Mention]:
+        i = bisect.bisect_left(self.mention_starts, start)
+        out = []
+        while i < len(self.mentions) and self.mentions[i].start < end:
+            if self.mentions[i].end <= end:
+                out.append(self.mentions[i])
+            i += 1
+        return out
+
+    def magnitudes(self, sentence_index: int) -> list[Magnitude]:
+        if sentence_index not in self._magnitudes:
+            s, e = self.sentences[sentence_index]
+            self._magnitudes[sentence_index] = [_shift(m, s) for m in find_magnitudes(self.text[s:e])]
+        return self._magnitudes[sentence_index]
+
+
+@dataclass(frozen=True)
+class _Mag:
+    value: float | None
+    low: float | None
+    high: float | None
+    unit: str
+    bound: str
+    start: int
+    end: int
+
+
+def _shift(m: Magnitude, offset: int) -> _Mag:
+    def f(x: Any) -> float | None:
+        return None if x is None else abs(float(x))
+
+    low, high = f(m.low), f(m.high)
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    return _Mag(f(m.value), low, high, m.unit, m.bound, m.start + offset, m.end + offset)
+
+
+# --------------------------------------------------------------------------------------------
+# Finding hits
+# --------------------------------------------------------------------------------------------
+
+
+def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
+    """Trigger hits -> rule hits. Pattern rules run once per (rule, sentence) with a timeout."""
+    trigger_hits: dict[int, list[tuple[int, int]]] = {}
+    for start, end, rule_indices in rulebook.find_triggers(doc.text):
+        for ri in rule_indices:
+            trigger_hits.setdefault(ri, []).append((start, end))
+    hits: list[_Hit] = []
+    for ri in sorted(trigger_hits):
+        rule = rulebook.rules[ri]
+        spans = sorted(trigger_hits[ri])
+        if not rule.patterns:
+            hits.extend(_Hit(rule, s, e, None) for s, e in spans)
+            continue
+        done: set[int] = set()
+        for s, _ in spans:
+            si = doc.sentence_of(s)
+            if si in done:
+                continue
+            done.add(si)
+            hits.extend(_pattern_hits(doc, rule, si, spans, rulebook, article_id))
+    return [h for h in _drop_overlaps(hits) if not _excluded(doc, h, rulebook, article_id)]
+
+
+def _pattern_hits(doc: _Doc, rule: Rule, si: int, spans: list[tuple[int, int]], rulebook: Rulebook,
+                  article_id: str) -> Iterable[_Hit]:
+    s, e = doc.sentences[si]
+    for pattern in rule.patterns:
+        try:
+            matches = list(pattern.finditer(doc.text, s, e, timeout=REGEX_TIMEOUT_S))
+        except TimeoutError:
+            rulebook.warn(rule.id, f"pattern {pattern.pattern!r} timed out in article {article_id or '?'}")
+            continue
+        for m in matches:
+            if "trigger" in pattern.groupindex and m.start("trigger") >= 0:
+                ts, te = m.span("trigger")
+            else:  # the rule's own trigger inside the match marks the event, else the match itself
+                inside = [sp for sp in spans if sp[0] >= m.start() and sp[1] <= m.end()]
+                ts, te = inside[0] if inside else m.span()
+            yield _Hit(rule, ts, te, m)
+
+
+def _drop_overlaps(hits: list[_Hit]) -> list[_Hit]:
+    """Within one rule keep the longest of overlapping hits (降息 inside 降息25个基点 is one event)."""
+    kept: list[_Hit] = []
+    by_rule: dict[str, list[_Hit]] = {}
+    for h in sorted(hits, key=lambda h: (h.rule.id, -(h.end - h.start), h.start)):
+        others = by_rule.setdefault(h.rule.id, [])
+        if any(h.start < o.end and o.start < h.end for o in others):
+            continue
+        others.append(h)
+        kept.append(h)
+    return kept
+
+
+def _excluded(doc: _Doc, hit: _Hit, rulebook: Rulebook, article_id: str) -> bool:
+    if not hit.rule.exclude:
+        return False
+    sentence = doc.sentences[doc.sentence_of(hit.start)]
+    cs, ce = doc.clause_of(hit.start, sentence)
+    for pattern in hit.rule.exclude:
+        try:
+            if pattern.search(doc.text, cs, ce, timeout=REGEX_TIMEOUT_S):
+                return True
+        except TimeoutError:
+            rulebook.warn(hit.rule.id, f"exclude {pattern.pattern!r} timed out in article "
+                                       f"{article_id or '?'}")
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Reading one hit
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Subject:
+    text: str | None
+    ticker: str | None
+    kind: str | None
+    link_confidence: float | None
+    start: int | None
+
+
+def _eligible(m: Mention, kinds: tuple[str, ...], family: str) -> bool:
+    kind = m.instrument.kind
+    if m.role_hint == "speaker" and kind != "policy_body" and "institution" not in kinds:
+        return False  # 大摩/高盛 speaking are the source, never the subject by default
+    if family == "analyst" and m.instrument.speaker:
+        return False  # brokers act on other companies' stocks: 瑞银坚持其对特斯拉的评级
+    return not kinds or kind in kinds
+
+
+# A mention right after 与/和/在/于 is a counterparty or a place (宁德时代与特斯拉签订, 在港交所停牌):
+# the nearest-before search passes over it when a stronger candidate precedes it in the clause.
+_WEAK_BEFORE = frozenset("与和同跟在于向")
+
+
+def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int) -> Mention | None:
+    before = [m for m in pool if m.end <= anchor]
+    strong = [m for m in before if not (m.start and doc.text[m.start - 1] in _WEAK_BEFORE)]
+    return (strong or before or [None])[-1]
+
+
+def _from_mention(doc: _Doc, m: Mention) -> _Subject:
+    return _Subject(doc.raw[m.start:m.end], m.instrument.ticker, m.instrument.kind, m.confidence, m.start)
+
+
+def _list_before(doc: _Doc, ms: list[Mention], anchor: int) -> list[Mention]:
+    """The enumeration ending nearest before the trigger: 五粮液、山西汾酒等 -> both."""
+    before = [m for m in ms if m.end <= anchor]
+    if not before:
+        return []
+    chain = [before[-1]]
+    for m in reversed(before[:-1]):
+        gap = doc.text[m.end:chain[-1].start]
+        if not regex.fullmatch(r"[、和及与跟\s/,]*", gap):
+            break
+        chain.append(m)
+    return list(reversed(chain))
+
+
+def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
+              clause: tuple[int, int]) -> list[_Subject]:
+    spec, family = hit.rule.subject, hit.rule.family
+    if spec.mode == "fixed":
+        return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
+    if spec.mode == "group" and hit.match is not None and hit.match.start(spec.group) >= 0:
+        # the entity inside the group (伯克希尔减持[比亚迪H股]); without one, fall back to nearest
+        linked = [m for m in doc.mentions_in(*hit.match.span(spec.group)) if _eligible(m, spec.kinds, family)]
+        if linked:
+            return [_from_mention(doc, linked[0])]
+    anchor_s, anchor_e = hit.start, hit.end
+    in_clause = [m for m in doc.mentions_in(*clause) if _eligible(m, spec.kinds, family)
+                 and not (m.start < anchor_e and anchor_s < m.end)]
+    if spec.each:
+        chain = _list_before(doc, in_clause, anchor_s)
+        if chain:
+            return [_from_mention(doc, m) for m in chain]
+    in_sentence = [m for m in doc.mentions_in(*sentence) if _eligible(m, spec.kinds, family)
+                   and not (m.start < anchor_e and anchor_s < m.end)]
+    for pool in (in_clause, in_sentence):
+        before = _nearest_before(doc, pool, anchor_s)
+        if before:
+            return [_from_mention(doc, before)]
+        after = [m for m in pool if m.start >= anchor_e]
+        if after:
+            return [_from_mention(doc, after[0])]
+    if spec.title and not doc.in_title(anchor_s) and doc.title_len:
+        in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec.kinds, family)]
+        if in_title:
+            return [_from_mention(doc, in_title[0])]
+    if spec.name or spec.ticker:
+        return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
+    return [_Subject(None, None, None, None, None)]
+
+
+def _kind_of(linker: Linker, ticker: str | None) -> str | None:
+    if not ticker:
+        return None
+    for inst in linker.lookup(ticker):
+        if inst.ticker == ticker:
+            return inst.kind
+    return None
+
+
+def _direction(hit: _Hit) -> int:
+    spec = hit.rule.direction
+    if spec.group and hit.match is not None and hit.match.start(spec.group) >= 0:
+        text = hit.match.group(spec.group)
+        for key, value in spec.mapping:
+            if key in text:
+                return value
+    return spec.value
+
+
+def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
+    before = doc.text[clause[0]:hit.start]
+    if _DOUBLE_NEGATIVE.search(before):
+        return "fact" if hit.rule.modality == "fact" else "expected"
+    if _NEGATED.search(before):
+        return "negated"
+    if hit.rule.modality != "fact" and _EXPECTED.search(before):
+        return "expected"
+    return "fact"
+
+
+def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
+    spec = hit.rule.magnitude
+    if spec is None:
+        return None
+    pool = [m for m in doc.magnitudes(si) if _units_match(m, spec.units)]
+    if spec.group and hit.match is not None and hit.match.start(spec.group) >= 0:
+        gs, ge = hit.match.span(spec.group)
+        candidates = [m for m in pool if m.start >= gs and m.end <= ge]
+    else:
+        region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause
+        limit = max(region[1], hit.match.end() if hit.match is not None else region[1])
+        candidates = [m for m in pool if hit.start <= m.start < limit]
+        if not candidates and spec.where in ("around", "sentence"):
+            before = [m for m in pool if region[0] <= m.start and m.end <= hit.start]
+            candidates = before[-1:]
+    if not candidates:
+        return None
+    mag = candidates[-1] if spec.pick == "last" else candidates[0]
+    return _convert(mag, spec.as_unit)
+
+
+def _convert(mag: _Mag, as_unit: str | None) -> _Mag:
+    if as_unit == "price" and mag.unit in MONEY_UNITS:
+        return _Mag(mag.value, mag.low, mag.high, "price", mag.bound, mag.start, mag.end)
+    if as_unit == "bp" and mag.unit in ("pct", "pp", "ppt", "pct_point"):
+        def bp(x: float | None) -> float | None:
+            return None if x is None else round(x * 100, 6)
+        return _Mag(bp(mag.value), bp(mag.low), bp(mag.high), "bp", mag.bound, mag.start, mag.end)
+    return mag
+
+
+def _passes_min(mag: _Mag | None, hit: _Hit) -> bool:
+    spec = hit.rule.magnitude
+    if spec is None:
+        return True
+    if mag is None:
+        return not spec.required
+    size = mag.value if mag.value is not None else mag.low
+    return spec.min is None or (size is not None and size >= spec.min)
+
+
+def _source(doc: _Doc, hit: _Hit, sentence: tuple[int, int], subject: _Subject) -> str | None:
+    """The speaking institution in the sentence (nearest before the trigger), else in the lead.
+
+    A mention counts when the linker saw it speak (大摩表示, 据高盛); for broker actions any research
+    house before the trigger is the actor (高盛将微软目标价下调), so it counts too."""
+    broker = hit.rule.family == "analyst"
+
+    def speakers(start: int, end: int, actors: bool) -> list[Mention]:
+        return [m for m in doc.mentions_in(start, end) if m.start != subject.start
+                and (m.role_hint == "speaker" or (actors and m.instrument.speaker and m.end <= hit.start))]
+
+    here = speakers(*sentence, broker)
+    before = [m for m in here if m.end <= hit.start]
+    pick = before[-1] if before else (here[0] if here else None)
+    if pick is None:
+        lead_end = doc.paragraph_starts[1] if len(doc.paragraph_starts) > 1 else len(doc.text)
+        lead = speakers(0, lead_end, False)
+        pick = lead[0] if lead else None
+    return doc.raw[pick.start:pick.end] if pick else None
+
+
+def _relevance(doc: _Doc, hit: _Hit, subject: _Subject) -> int:
+    if doc.in_title(hit.start):
+        return 100
+    if subject.ticker or subject.text:
+        for m in doc.mentions_in(0, doc.title_len):
+            same = m.instrument.ticker == subject.ticker if subject.ticker else m.text == subject.text
+            if same:
+                return 100
+    return max(20, 80 - 10 * doc.paragraph_of(hit.start))
+
+
+def _confidence(rule: Rule, subject: _Subject) -> float:
+    if subject.link_confidence is not None:
+        factor = 0.5 + 0.5 * subject.link_confidence
+    elif subject.ticker:
+        factor = 1.0  # fixed subject from the rule
+    else:
+        factor = 0.8 if subject.text else 0.6
+    return round(rule.confidence * factor, 3)
+
+
+def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> list[Event]:
+    si = doc.sentence_of(hit.start)
+    sentence = doc.sentences[si]
+    clause = doc.clause_of(hit.start, sentence)
+    rule = hit.rule
+    subjects = _subjects(doc, hit, linker, sentence, clause)
+    mag = _magnitude(doc, hit, si, clause)
+    if not _passes_min(mag, hit):
+        return []
+    modality = _modality(doc, hit, clause)
+    base = _direction(hit)
+    direction = -base if modality == "negated" else base
+    sign = -1 if modality == "negated" else 1
+    evidence = doc.raw[sentence[0]:sentence[1]].strip()
+    events = []
+    for subject in subjects:
+        if subject.text is None and rule.family not in SUBJECT_OPTIONAL:
+            continue
+        exposures = tuple((t, s * sign) for t, s in rule.exposures_for(subject.ticker))
+        events.append(Event(
+            article_id=article_id, rule_id=rule.id, rule_version=rule.version, type=rule.type,
+            topic=TAXONOMY[rule.type].family, subject=subject.text, ticker=subject.ticker,
+            entity_kind=subject.kind, link_confidence=subject.link_confidence, direction=direction,
+            magnitude=mag.value if mag else None, magnitude_low=mag.low if mag else None,
+            magnitude_high=mag.high if mag else None, unit=mag.unit if mag else None,
+            magnitude_bound=mag.bound if mag else None, modality=modality,
+            source=_source(doc, hit, sentence, subject), evidence=evidence, span_start=hit.start,
+            span_end=hit.end, in_title=doc.in_title(hit.start), confidence=_confidence(rule, subject),
+            relevance=_relevance(doc, hit, subject),
+            event_key=f"{rule.type}|{subject.ticker or subject.text or ''}|{direction}", exposures=exposures,
+        ))
+    return events
+
+
+def _dedupe(events: list[Event]) -> list[Event]:
+    """One event per event_key in an article: the most relevant, then the earliest (title) span.
+
+    A headline rarely carries the number, so a kept event without a magnitude takes it from the
+    most relevant duplicate that has one (标题: 业绩预增; 正文: 同比增长40%至60%)."""
+    groups: dict[str, list[Event]] = {}
+    for ev in sorted(events, key=lambda e: (-e.relevance, e.span_start, e.rule_id)):
+        groups.setdefault(ev.event_key, []).append(ev)
+    kept = []
+    for group in groups.values():
+        ev = group[0]
+        if ev.unit is None:
+            donor = next((d for d in group if d.unit is not None), None)
+            if donor is not None:
+                ev = replace(ev, magnitude=donor.magnitude, magnitude_low=donor.magnitude_low,
+                             magnitude_high=donor.magnitude_high, unit=donor.unit,
+                             magnitude_bound=donor.magnitude_bound)
+        kept.append(ev)
+    return sorted(kept, key=lambda e: (e.span_start, e.span_end, e.type, e.subject or "", e.rule_id))
+
+
+def extract_text(text: str, *, title: str = "", rulebook: Rulebook, linker: Linker,
+                 article_id: str = "") -> list[Event]:
+    """Events in ``text``; with ``title`` the text is the body and spans index ``title + "\\n\\n" + text``."""
+    full = f"{title}\n\n{text}" if title else text
+    doc = _Doc(full, len(title), linker)
+    events: list[Event] = []
+    for hit in _find_hits(doc, rulebook, article_id):
+        events.extend(_events_for_hit(doc, hit, linker, article_id))
+    return _dedupe(events)
+
+
+def extract_article(article: Article, rulebook: Rulebook, linker: Linker) -> list[Event]:
+    return extract_text(article.body, title=article.title, rulebook=rulebook, linker=linker,
+                        article_id=article.id)
+
+
+__all__ = ["Event", "extract_article", "extract_text"]

@@ -1,0 +1,782 @@
+"""Load, lint and compile the YAML rulebook in ``rules/``; run the rules' own example cases.
+
+A rule maps Chinese phrases to one taxonomy event type. Its literal ``triggers`` go into ONE
+Aho-Corasick automaton for the whole rulebook; a rule's regex ``patterns`` only ever run on the
+sentence around a trigger hit, so extraction costs one automaton pass plus a few small regex calls.
+The file format is documented in docs/rules.md, the event types in docs/taxonomy.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ahocorasick_rs
+import regex
+import yaml
+
+from signals.errors import RuleFileError
+
+if TYPE_CHECKING:
+    from signals.entities import Linker
+    from signals.extract import Event
+
+# --------------------------------------------------------------------------------------------
+# Taxonomy: every event type, its family (the Event ``topic``) and its default price direction.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    family: str
+    direction: int  # default sign for the subject's price (monetary: broad equity market)
+    description: str
+
+
+def _types(family: str, *rows: tuple[str, int, str]) -> dict[str, EventType]:
+    return {name: EventType(name, family, d, desc) for name, d, desc in rows}
+
+
+TAXONOMY: dict[str, EventType] = {
+    **_types(
+        "monetary",
+        ("rate_cut", 1, "central bank lowers a policy rate (降息, 下调LPR/政策利率)"),
+        ("rate_hike", -1, "central bank raises a policy rate (加息)"),
+        ("rate_hold", 0, "central bank keeps rates unchanged (维持利率不变, 按兵不动)"),
+        ("rrr_cut", 1, "reserve requirement ratio cut (降准)"),
+        ("rrr_hike", -1, "reserve requirement ratio hike (上调存款准备金率)"),
+        ("fx_intervention", 0, "authorities intervene in the currency market (干预汇市)"),
+    ),
+    **_types(
+        "trade",
+        ("tariff_increase", -1, "new or higher tariffs (加征关税)"),
+        ("tariff_decrease", 1, "tariffs cut, suspended or exempted (下调/暂停/豁免关税)"),
+    ),
+    **_types(
+        "earnings",
+        ("earnings_preannounce_up", 1, "profit pre-announced up (预增, 同比增长X%)"),
+        ("earnings_preannounce_down", -1, "profit pre-announced down (预减, 同比下降X%)"),
+        ("turnaround_profit", 1, "back to profit (扭亏为盈)"),
+        ("loss_warning", -1, "loss expected (预亏, 由盈转亏)"),
+        ("earnings_beat", 1, "results above expectations (超预期)"),
+        ("earnings_miss", -1, "results below expectations (不及预期)"),
+        ("guidance_raise", 1, "company raises its outlook (上调业绩指引)"),
+        ("guidance_cut", -1, "company lowers its outlook (下调业绩指引)"),
+    ),
+    **_types(
+        "corporate",
+        ("buyback", 1, "share repurchase (回购)"),
+        ("dividend", 1, "cash dividend or special dividend (分红, 派息)"),
+        ("stake_increase", 1, "insider / major holder buys (增持)"),
+        ("stake_decrease", -1, "insider / major holder sells (减持)"),
+        ("acquisition", 1, "the subject acquires (收购, 并购)"),
+        ("divestment", 0, "the subject sells a business or asset (出售资产, 剥离)"),
+        ("contract_win", 1, "wins a bid or signs a major contract (中标, 签订合同)"),
+        ("capex_increase", 1, "raises capital spending (加大资本开支)"),
+        ("production_halt", -1, "stops production (停产)"),
+        ("production_cut", -1, "cuts output (减产)"),
+        ("capacity_expansion", 1, "expands capacity (扩产, 扩建)"),
+        ("product_launch", 1, "launches a product (发布, 推出)"),
+        ("management_change", 0, "chair / CEO resigns or is appointed (辞职, 换帅)"),
+        ("layoffs", -1, "job cuts (裁员)"),
+        ("regulatory_probe", -1, "investigation by a regulator (立案调查)"),
+        ("default", -1, "debt default (违约, 未能按期兑付)"),
+    ),
+    **_types(
+        "analyst",
+        ("target_price_raise", 1, "broker raises its target price (上调目标价)"),
+        ("target_price_cut", -1, "broker cuts its target price (下调目标价)"),
+        ("rating_upgrade", 1, "broker upgrades its rating (上调评级)"),
+        ("rating_downgrade", -1, "broker downgrades its rating (下调评级)"),
+        ("rating_reiterate", 0, "broker keeps its rating (维持评级)"),
+    ),
+    **_types(
+        "market",
+        ("price_surge", 1, "a named instrument jumps (大涨, 暴涨, 涨超5%)"),
+        ("price_plunge", -1, "a named instrument falls hard (暴跌, 跳水, 跌超5%)"),
+        ("record_high", 1, "all-time high (创历史新高)"),
+        ("limit_up", 1, "A-share daily limit up (涨停)"),
+        ("limit_down", -1, "A-share daily limit down (跌停)"),
+        ("trading_halt", 0, "trading suspended (停牌)"),
+    ),
+    **_types(
+        "commodity",
+        ("supply_disruption", 1, "supply of a commodity is disrupted (供应中断, 矿山停产, 减产)"),
+    ),
+}
+
+FAMILIES = ("monetary", "trade", "earnings", "analyst", "corporate", "market", "commodity")
+STATUSES = ("experimental", "test", "stable")
+
+# Which instrument kinds may be a rule's subject when the rule does not say (docs/rules.md).
+DEFAULT_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
+    "monetary": ("policy_body",),
+    "trade": ("policy_body", "equity", "index"),
+    "earnings": ("equity",),
+    "corporate": ("equity",),
+    "analyst": ("equity", "index"),
+    "market": ("equity", "index", "commodity", "fx", "rate"),
+    "commodity": ("commodity",),
+}
+
+MONEY_UNITS = ("CNY", "USD", "HKD", "EUR", "JPY", "KRW", "GBP", "TWD")
+REGEX_TIMEOUT_S = 0.1
+
+# --------------------------------------------------------------------------------------------
+# Compiled rule records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubjectSpec:
+    mode: str = "nearest"  # nearest | group | fixed
+    kinds: tuple[str, ...] = ()
+    group: str | None = None
+    ticker: str | None = None  # fixed subject, or the fallback when `nearest` finds nothing
+    name: str | None = None
+    title: bool = True  # body sentences may take their subject from the title
+    each: bool = False  # one event per entity of a list (五粮液、山西汾酒等涨停)
+
+
+@dataclass(frozen=True)
+class DirectionSpec:
+    value: int = 0
+    group: str | None = None
+    mapping: tuple[tuple[str, int], ...] = ()  # longest key first
+
+
+@dataclass(frozen=True)
+class MagnitudeSpec:
+    group: str | None = None
+    units: tuple[str, ...] = ()
+    where: str = "after"  # after | around (after the trigger, else before it, in the clause) | sentence
+    pick: str = "first"  # first | last
+    as_unit: str | None = None  # relabel: money -> price (target prices), pct points -> bp
+    required: bool = False
+    min: float | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    kind: str  # match | no_match | todo
+    index: int
+    text: str
+    title: str = ""
+    events: tuple[dict[str, Any], ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    version: int
+    title: str
+    status: str
+    type: str
+    family: str
+    triggers: tuple[str, ...]
+    patterns: tuple[Any, ...]  # compiled regex patterns
+    exclude: tuple[Any, ...]
+    subject: SubjectSpec
+    direction: DirectionSpec
+    magnitude: MagnitudeSpec | None
+    modality: str | None  # None: from cues; "fact": ignore expectation cues (pre-announcements)
+    exposures: dict[str, tuple[tuple[str, int], ...]]  # subject ticker or "*" -> (ticker, sign)
+    confidence: float
+    references: tuple[str, ...] = ()
+    known_false_positives: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+    path: str = ""
+    line: int | None = None
+
+    def exposures_for(self, ticker: str | None) -> tuple[tuple[str, int], ...]:
+        if ticker and ticker in self.exposures:
+            return self.exposures[ticker]
+        return self.exposures.get("*", ())
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    path: str
+    line: int | None
+    column: int | None
+    rule_id: str | None
+    message: str
+    fatal: bool = True  # fatal issues stop Rulebook.load; the others only fail `rules lint`
+
+    def __str__(self) -> str:
+        where = self.path + (f":{self.line}" if self.line else "")
+        where += f":{self.column}" if self.line and self.column else ""
+        return f"{where}: {f'[{self.rule_id}] ' if self.rule_id else ''}{self.message}"
+
+
+@dataclass(frozen=True)
+class RuleWarning:
+    rule_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    rule_id: str
+    index: int
+    kind: str
+    passed: bool
+    message: str
+
+
+# --------------------------------------------------------------------------------------------
+# YAML with positions: mappings and sequences remember where each value starts.
+# --------------------------------------------------------------------------------------------
+
+
+class _Map(dict):
+    line: int | None = None
+    col: int | None = None
+    marks: dict[str, tuple[int, int]]
+
+
+class _Seq(list):
+    line: int | None = None
+    col: int | None = None
+    marks: list[tuple[int, int]]
+
+
+class _MarkedLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _MarkedLoader, node: yaml.MappingNode) -> _Map:
+    out = _Map()
+    out.line, out.col = node.start_mark.line + 1, node.start_mark.column + 1
+    out.marks = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in out:  # YAML silently keeps the last duplicate key; an analyst would not expect that
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
+                                                    key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.marks[str(key)] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+    return out
+
+
+def _construct_seq(loader: _MarkedLoader, node: yaml.SequenceNode) -> _Seq:
+    out = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+    out.line, out.col = node.start_mark.line + 1, node.start_mark.column + 1
+    out.marks = [(c.start_mark.line + 1, c.start_mark.column + 1) for c in node.value]
+    return out
+
+
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+def _mark(obj: Any, key: str | int | None = None) -> tuple[int | None, int | None]:
+    """Line and column of ``obj[key]`` (or of ``obj`` itself) when the loader recorded it."""
+    if key is not None:
+        if isinstance(obj, _Map) and str(key) in obj.marks:
+            return obj.marks[str(key)]
+        if isinstance(obj, _Seq) and isinstance(key, int) and key < len(obj.marks):
+            return obj.marks[key]
+    return getattr(obj, "line", None), getattr(obj, "col", None)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation + compilation in one walk: every problem becomes a LintIssue, nothing raises.
+# --------------------------------------------------------------------------------------------
+
+FILE_FIELDS = {"family", "description", "rules"}
+RULE_FIELDS = {
+    "id", "version", "title", "status", "type", "confidence", "triggers", "patterns", "exclude",
+    "subject", "direction", "magnitude", "modality", "exposures", "references",
+    "known_false_positives", "examples", "description", "notes",
+}
+REQUIRED_RULE_FIELDS = ("id", "version", "title", "status", "type", "triggers", "examples")
+SUBJECT_FIELDS = {"from", "kinds", "group", "ticker", "name", "title", "each"}
+DIRECTION_FIELDS = {"group", "map", "default"}
+MAGNITUDE_FIELDS = {"group", "units", "where", "pick", "as", "required", "min"}
+EXAMPLE_FIELDS = {"text", "title", "events", "reason"}
+EXAMPLE_KINDS = ("match", "no_match", "todo")
+EVENT_KEYS = {
+    "type", "subject", "ticker", "entity_kind", "direction", "magnitude", "magnitude_low",
+    "magnitude_high", "unit", "magnitude_bound", "modality", "source", "in_title", "relevance",
+    "topic", "exposures", "rule_id",
+}
+KNOWN_KINDS = {"equity", "index", "commodity", "fx", "rate", "policy_body", "institution", "crypto", "etf"}
+
+# A group holding an unbounded quantifier that is itself repeated: (a+)+, (?:\w*x)*, (a|b+){2,}.
+_QUANT_AFTER_GROUP = regex.compile(r"\A(?:[+*]|\{\d*,\d*\}|\{\d{2,}\})")
+
+
+def catastrophic_reason(pattern: str) -> str | None:
+    """Heuristic: find nested unbounded quantifiers, the classic catastrophic-backtracking shape."""
+    stack: list[bool] = []  # per open group: does it contain an unbounded quantifier?
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            stack.append(False)
+        elif ch == ")" and stack:
+            inner_unbounded = stack.pop()
+            after = pattern[i + 1:]
+            m = _QUANT_AFTER_GROUP.match(after)
+            repeated = bool(m and (m.group() in "+*" or m.group().endswith(",}")))
+            if inner_unbounded and repeated:
+                shown = pattern[max(0, i - 20):i + 1 + len(m.group())]
+                return f"nested quantifier {shown!r} can backtrack catastrophically"
+            if stack and (inner_unbounded or repeated):
+                stack[-1] = True
+        elif stack and (ch in "+*" or (ch == "{" and regex.match(r"\{\d*,\}", pattern[i:]))):
+            stack[-1] = True
+        i += 1
+    return None
+
+
+class _Collector:
+    """Accumulates issues for one file while compiling its rules."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.issues: list[LintIssue] = []
+
+    def add(self, obj: Any, key: str | int | None, rule_id: str | None, message: str,
+            *, fatal: bool = True) -> None:
+        line, col = _mark(obj, key)
+        self.issues.append(LintIssue(self.path, line, col, rule_id, message, fatal))
+
+
+def _as_str_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _compile_patterns(raw: Any, key: str, rule_id: str, out: _Collector, container: Any) -> list[Any]:
+    items = _as_str_list(raw) if raw is not None else []
+    if items is None:
+        out.add(container, key, rule_id, f"`{key}` must be a list of regex strings")
+        return []
+    compiled = []
+    for i, source in enumerate(items):
+        try:
+            compiled.append(regex.compile(source))
+        except regex.error as exc:
+            out.add(raw if isinstance(raw, _Seq) else container, i if isinstance(raw, _Seq) else key,
+                    rule_id, f"{key}[{i}] does not compile: {exc}")
+            continue
+        reason = catastrophic_reason(source)
+        if reason:
+            out.add(raw if isinstance(raw, _Seq) else container, i if isinstance(raw, _Seq) else key,
+                    rule_id, f"{key}[{i}]: {reason}")
+    return compiled
+
+
+def _parse_subject(raw: Any, family: str, groups: set[str], rid: str, out: _Collector,
+                   rule: _Map) -> SubjectSpec:
+    default_kinds = DEFAULT_SUBJECT_KINDS.get(family, ())
+    if raw is None or raw == "nearest":
+        return SubjectSpec(kinds=default_kinds)
+    if not isinstance(raw, dict):
+        out.add(rule, "subject", rid, "`subject` must be `nearest` or a mapping")
+        return SubjectSpec(kinds=default_kinds)
+    for k in raw:
+        if k not in SUBJECT_FIELDS:
+            allowed = ", ".join(sorted(SUBJECT_FIELDS))
+            out.add(raw, k, rid, f"unknown field `subject.{k}` (allowed: {allowed})")
+    mode = raw.get("from", "fixed" if raw.get("ticker") and "kinds" not in raw else "nearest")
+    if mode not in ("nearest", "group", "fixed"):
+        out.add(raw, "from", rid, f"`subject.from` must be nearest, group or fixed, not {mode!r}")
+    kinds = _as_str_list(raw.get("kinds")) if "kinds" in raw else list(default_kinds)
+    if kinds is None or any(k not in KNOWN_KINDS for k in kinds):
+        out.add(raw, "kinds", rid, f"`subject.kinds` must list kinds from {sorted(KNOWN_KINDS)}")
+        kinds = list(default_kinds)
+    group = raw.get("group")
+    if mode == "group" and group not in groups:
+        out.add(raw, "group", rid, f"subject group {group!r} is not a named group of any pattern")
+    if mode == "fixed" and not raw.get("name"):
+        out.add(raw, "from", rid, "a fixed subject needs `name` (and usually `ticker`)")
+    return SubjectSpec(mode=mode, kinds=tuple(kinds), group=group, ticker=raw.get("ticker"),
+                       name=raw.get("name"), title=bool(raw.get("title", True)),
+                       each=bool(raw.get("each", False)))
+
+
+def _parse_direction(raw: Any, default: int, groups: set[str], rid: str, out: _Collector,
+                     rule: _Map) -> DirectionSpec:
+    if raw is None:
+        return DirectionSpec(value=default)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw in (-1, 0, 1):
+        return DirectionSpec(value=raw)
+    if not isinstance(raw, dict):
+        out.add(rule, "direction", rid, "`direction` must be -1, 0, 1 or {group, map}")
+        return DirectionSpec(value=default)
+    for k in raw:
+        if k not in DIRECTION_FIELDS:
+            out.add(raw, k, rid, f"unknown field `direction.{k}`")
+    group, mapping = raw.get("group"), raw.get("map")
+    if group not in groups:
+        out.add(raw, "group", rid, f"direction group {group!r} is not a named group of any pattern")
+    if not isinstance(mapping, dict) or not all(v in (-1, 0, 1) for v in mapping.values()):
+        out.add(raw, "map", rid, "`direction.map` must map group text to -1, 0 or 1")
+        mapping = {}
+    pairs = sorted(((str(k), int(v)) for k, v in mapping.items()), key=lambda kv: -len(kv[0]))
+    return DirectionSpec(value=int(raw.get("default", default)), group=group, mapping=tuple(pairs))
+
+
+def _parse_magnitude(raw: Any, groups: set[str], rid: str, out: _Collector,
+                     rule: _Map) -> MagnitudeSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        out.add(rule, "magnitude", rid, "`magnitude` must be a mapping")
+        return None
+    for k in raw:
+        if k not in MAGNITUDE_FIELDS:
+            out.add(raw, k, rid, f"unknown field `magnitude.{k}`")
+    group = raw.get("group")
+    if group is not None and group not in groups:
+        out.add(raw, "group", rid, f"magnitude group {group!r} is not a named group of any pattern")
+    units = _as_str_list(raw.get("units", [])) or []
+    expanded: list[str] = []
+    for u in units:
+        expanded.extend(MONEY_UNITS if u == "money" else (u,))
+    where, pick = raw.get("where", "after"), raw.get("pick", "first")
+    if where not in ("after", "around", "sentence"):
+        out.add(raw, "where", rid, "`magnitude.where` must be after, around or sentence")
+    if pick not in ("first", "last"):
+        out.add(raw, "pick", rid, "`magnitude.pick` must be first or last")
+    minimum = raw.get("min")
+    return MagnitudeSpec(group=group, units=tuple(expanded), where=where, pick=pick,
+                         as_unit=raw.get("as"), required=bool(raw.get("required", minimum is not None)),
+                         min=float(minimum) if minimum is not None else None)
+
+
+def _parse_exposures(raw: Any, rid: str, out: _Collector,
+                     rule: _Map) -> dict[str, tuple[tuple[str, int], ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        out.add(rule, "exposures", rid,
+                "`exposures` must map ticker -> sign, or subject ticker -> {ticker: sign}")
+        return {}
+    if all(isinstance(v, int) for v in raw.values()):
+        raw = {"*": raw}
+    result: dict[str, tuple[tuple[str, int], ...]] = {}
+    for subject, table in raw.items():
+        if not isinstance(table, dict) or not all(v in (-1, 0, 1) for v in table.values()):
+            out.add(raw, subject, rid, f"exposures for {subject!r} must map ticker -> -1/0/1")
+            continue
+        result[str(subject)] = tuple((str(t), int(s)) for t, s in table.items())
+    return result
+
+
+def _parse_examples(raw: Any, rid: str, out: _Collector, rule: _Map) -> list[Example]:
+    if not isinstance(raw, dict):
+        out.add(rule, "examples", rid, "`examples` must be a mapping with match / no_match / todo lists")
+        return []
+    examples: list[Example] = []
+    index = 0
+    for k in raw:
+        if k not in EXAMPLE_KINDS:
+            out.add(raw, k, rid, f"unknown example kind `{k}` (allowed: match, no_match, todo)")
+    for kind in EXAMPLE_KINDS:
+        items = raw.get(kind) or []
+        if not isinstance(items, list):
+            out.add(raw, kind, rid, f"`examples.{kind}` must be a list")
+            continue
+        for i, item in enumerate(items):
+            line, _ = _mark(items, i)
+            if isinstance(item, str):
+                item = {"text": item}
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                out.add(items, i, rid, f"examples.{kind}[{i}] needs a `text`")
+                continue
+            for k in item:
+                if k not in EXAMPLE_FIELDS:
+                    out.add(item, k, rid, f"unknown field `{k}` in examples.{kind}[{i}]")
+            events = item.get("events")
+            if events is None:
+                events = [{}] if kind != "no_match" else []
+            if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+                out.add(item, "events", rid, f"examples.{kind}[{i}].events must be a list of mappings")
+                events = []
+            for e in events:
+                for key in e:
+                    if key not in EVENT_KEYS:
+                        out.add(e, key, rid, f"examples.{kind}[{i}]: unknown event key `{key}`")
+            examples.append(Example(kind, index, item["text"], str(item.get("title", "")),
+                                    tuple(dict(e) for e in events), line))
+            index += 1
+    if not any(e.kind == "match" for e in examples):
+        out.add(rule, "examples", rid, "rule has no positive example (examples.match)", fatal=False)
+    return examples
+
+
+def _compile_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
+    if not isinstance(raw, dict):
+        out.add(raw, None, None, "each rule must be a mapping")
+        return None
+    rid = raw.get("id") if isinstance(raw.get("id"), str) else None
+    n_before = sum(i.fatal for i in out.issues)
+    for k in raw:
+        if k not in RULE_FIELDS:
+            out.add(raw, k, rid, f"unknown field `{k}` (allowed: {', '.join(sorted(RULE_FIELDS))})")
+    for k in REQUIRED_RULE_FIELDS:
+        if k not in raw:
+            out.add(raw, None, rid, f"missing required field `{k}`")
+    if rid is not None and not regex.fullmatch(r"[a-z]+\.[a-z0-9_]+", rid):
+        out.add(raw, "id", rid, "`id` must look like family.snake_case_name")
+    version = raw.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        out.add(raw, "version", rid, "`version` must be a positive integer")
+        version = 1
+    status = raw.get("status", "experimental")
+    if status not in STATUSES:
+        out.add(raw, "status", rid, f"`status` must be one of {', '.join(STATUSES)}, not {status!r}")
+    etype = raw.get("type")
+    info = TAXONOMY.get(etype) if isinstance(etype, str) else None
+    if "type" in raw and info is None:
+        out.add(raw, "type", rid, f"unknown type {etype!r} (see docs/taxonomy.md)")
+    confidence = raw.get("confidence", 0.8)
+    if not isinstance(confidence, int | float) or not 0 < confidence <= 1:
+        out.add(raw, "confidence", rid, "`confidence` must be a number in (0, 1]")
+        confidence = 0.8
+
+    triggers = _as_str_list(raw.get("triggers")) if "triggers" in raw else []
+    if triggers is None or ("triggers" in raw and not triggers) or any(not t for t in triggers or []):
+        out.add(raw, "triggers", rid, "`triggers` must be a non-empty list of non-empty strings")
+        triggers = []
+    seen: set[str] = set()
+    for i, t in enumerate(triggers):
+        if t in seen:
+            out.add(raw["triggers"], i, rid, f"duplicate trigger {t!r}", fatal=False)
+        seen.add(t)
+
+    patterns = _compile_patterns(raw.get("patterns"), "patterns", rid or "?", out, raw)
+    exclude = _compile_patterns(raw.get("exclude"), "exclude", rid or "?", out, raw)
+    groups = {g for p in patterns for g in p.groupindex}
+    family = info.family if info else "market"
+    subject = _parse_subject(raw.get("subject"), family, groups, rid or "?", out, raw)
+    default_direction = info.direction if info else 0
+    direction = _parse_direction(raw.get("direction"), default_direction, groups, rid or "?", out, raw)
+    magnitude = _parse_magnitude(raw.get("magnitude"), groups, rid or "?", out, raw)
+    modality = raw.get("modality")
+    if modality not in (None, "fact"):
+        out.add(raw, "modality", rid, "`modality` may only be `fact` (ignore expectation cues)")
+    exposures = _parse_exposures(raw.get("exposures"), rid or "?", out, raw)
+    examples = _parse_examples(raw.get("examples", {}), rid or "?", out, raw) if "examples" in raw else []
+    refs = _as_str_list(raw.get("references", [])) or []
+    fps = _as_str_list(raw.get("known_false_positives", [])) or []
+
+    if sum(i.fatal for i in out.issues) > n_before or rid is None or info is None:
+        return None
+    return Rule(
+        id=rid, version=version, title=str(raw.get("title", "")), status=status, type=etype,
+        family=info.family, triggers=tuple(dict.fromkeys(triggers)), patterns=tuple(patterns),
+        exclude=tuple(exclude), subject=subject, direction=direction, magnitude=magnitude,
+        modality=modality, exposures=exposures, confidence=float(confidence), references=tuple(refs),
+        known_false_positives=tuple(fps), examples=tuple(examples), path=path, line=raw.line
+        if isinstance(raw, _Map) else None,
+    )
+
+
+def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str, int | None, int | None]]]:
+    """Rules of one file, its issues, and (id, line, col) of every rule id for duplicate checks."""
+    out = _Collector(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        out.issues.append(LintIssue(str(path), None, None, None, f"cannot read rule file: {exc}"))
+        return [], out.issues, []
+    try:
+        doc = yaml.load(text, Loader=_MarkedLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        out.issues.append(LintIssue(str(path), mark.line + 1 if mark else None,
+                                    mark.column + 1 if mark else None, None, f"invalid YAML: {problem}"))
+        return [], out.issues, []
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
+        out.add(doc, None, None, "a rule file is a mapping with a `rules:` list")
+        return [], out.issues, []
+    for k in doc:
+        if k not in FILE_FIELDS:
+            out.add(doc, k, None, f"unknown top-level field `{k}` (allowed: family, description, rules)")
+    rules, ids = [], []
+    for raw in doc["rules"]:
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            ids.append((raw["id"], *_mark(raw, "id")))
+        rule = _compile_rule(raw, str(path), out)
+        if rule:
+            rules.append(rule)
+    return rules, out.issues, ids
+
+
+def _rule_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise RuleFileError("no such rule file or directory", path=str(path),
+                            hint="pass the rules/ directory or a .yaml file, or set SIGNALS_RULES_DIR")
+    return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+
+
+def default_rules_dir() -> Path:
+    env = os.environ.get("SIGNALS_RULES_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def _load_all(path: str | os.PathLike[str] | None) -> tuple[list[Path], list[Rule], list[LintIssue]]:
+    root = Path(path) if path is not None else default_rules_dir()
+    files = _rule_files(root)
+    rules: list[Rule] = []
+    issues: list[LintIssue] = []
+    first_seen: dict[str, str] = {}
+    for f in files:
+        file_rules, file_issues, ids = _load_file(f)
+        issues.extend(file_issues)
+        for rid, line, col in ids:
+            if rid in first_seen:
+                message = f"duplicate rule id {rid!r} (first defined in {first_seen[rid]})"
+                issues.append(LintIssue(str(f), line, col, rid, message))
+            else:
+                first_seen[rid] = f"{f}:{line}"
+        known = {r.id for r in rules}
+        rules.extend(r for r in file_rules if r.id not in known)
+    return files, rules, issues
+
+
+def lint(path: str | os.PathLike[str] | None = None) -> list[LintIssue]:
+    """Every problem of the rulebook at ``path`` in one pass (fatal and non-fatal)."""
+    return _load_all(path)[2]
+
+
+# --------------------------------------------------------------------------------------------
+# The rulebook: compiled rules + one automaton over every trigger.
+# --------------------------------------------------------------------------------------------
+
+
+class Rulebook:
+    """Compiled rules; ``find_triggers`` is the single Aho-Corasick pass extraction starts from."""
+
+    def __init__(self, rules: list[Rule], *, version_hash: str = "",
+                 on_warning: Callable[[RuleWarning], None] | None = None) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.by_id = {r.id: r for r in self.rules}
+        self.version_hash = version_hash
+        self.warnings: list[RuleWarning] = []
+        self.on_warning = on_warning
+        trigger_rules: dict[str, list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            for t in rule.triggers:
+                trigger_rules.setdefault(t, []).append(i)
+        self._triggers = list(trigger_rules)
+        self._trigger_rules = [tuple(trigger_rules[t]) for t in self._triggers]
+        # Standard match kind: overlapping hits, so 降息 and 降息25个基点 both reach their rules
+        self._automaton = (ahocorasick_rs.AhoCorasick(self._triggers,
+                                                      matchkind=ahocorasick_rs.MatchKind.Standard)
+                           if self._triggers else None)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, *,
+             on_warning: Callable[[RuleWarning], None] | None = None) -> Rulebook:
+        """Load and compile; raise RuleFileError (file:line:col) for the first fatal problem."""
+        files, rules, issues = _load_all(path)
+        for issue in issues:
+            if issue.fatal:
+                msg = f"[{issue.rule_id}] {issue.message}" if issue.rule_id else issue.message
+                raise RuleFileError(msg, path=issue.path, line=issue.line, column=issue.column,
+                                    hint="run `signals rules lint` to see every problem")
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        return cls(rules, version_hash=digest.hexdigest()[:16], on_warning=on_warning)
+
+    def find_triggers(self, text: str) -> Iterator[tuple[int, int, tuple[int, ...]]]:
+        """(start, end, rule indices) for every trigger occurrence, overlapping ones included."""
+        if self._automaton is None:
+            return
+        for idx, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
+            yield start, end, self._trigger_rules[idx]
+
+    def warn(self, rule_id: str, message: str) -> None:
+        w = RuleWarning(rule_id, message)
+        self.warnings.append(w)
+        if self.on_warning:
+            self.on_warning(w)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+# --------------------------------------------------------------------------------------------
+# Rule example cases (`signals rules test` and tests/test_rule_cases.py share this)
+# --------------------------------------------------------------------------------------------
+
+
+def iter_cases(rulebook: Rulebook) -> Iterator[tuple[Rule, Example]]:
+    for rule in rulebook.rules:
+        for ex in rule.examples:
+            yield rule, ex
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    numeric = isinstance(expected, int | float) and not isinstance(expected, bool)
+    if numeric and isinstance(actual, int | float):
+        return abs(float(expected) - float(actual)) <= 1e-9 * max(1.0, abs(float(expected)))
+    if isinstance(expected, list) and isinstance(actual, tuple):
+        return [tuple(x) if isinstance(x, list) else x for x in expected] == list(actual)
+    return expected == actual
+
+
+def _describe(ev: Event) -> str:
+    return (f"{ev.type}(subject={ev.subject!r}, ticker={ev.ticker!r}, direction={ev.direction}, "
+            f"magnitude={ev.magnitude}, unit={ev.unit!r}, modality={ev.modality!r})")
+
+
+def check_case(rule: Rule, example: Example, rulebook: Rulebook, linker: Linker) -> CaseResult:
+    """Run one example through the whole rulebook and compare with what the rule file expects."""
+    from signals.extract import extract_text
+
+    events = extract_text(example.text, title=example.title, rulebook=rulebook, linker=linker)
+    problems: list[str] = []
+    if example.kind == "no_match":
+        bad = [e for e in events if e.type == rule.type or e.rule_id == rule.id]
+        if bad:
+            problems.append("expected no event, got " + "; ".join(_describe(e) for e in bad))
+    else:
+        for want in example.events:
+            want = {"type": rule.type, **want}
+            if not any(all(_same(v, getattr(e, k, None)) for k, v in want.items()) for e in events):
+                got = "; ".join(_describe(e) for e in events) or "no events"
+                problems.append(f"missing {want} — got {got}")
+    return CaseResult(rule.id, example.index, example.kind, not problems, "; ".join(problems) or "ok")
+
+
+def run_cases(rulebook: Rulebook, linker: Linker) -> list[CaseResult]:
+    """Every example of every rule. ``todo`` cases are known misses: a failure there is expected."""
+    return [check_case(rule, ex, rulebook, linker) for rule, ex in iter_cases(rulebook)]
+
+
+__all__ = [
+    "DEFAULT_SUBJECT_KINDS", "FAMILIES", "TAXONOMY", "CaseResult", "EventType", "Example", "LintIssue",
+    "Rule", "RuleWarning", "Rulebook", "catastrophic_reason", "check_case", "default_rules_dir", "iter_cases",
+    "lint", "run_cases",
+]
+

@@ -318,7 +318,7 @@ def _alt(words: list[str] | tuple[str, ...]) -> str:
 
 # A few unit characters start unrelated words right after a number: 成本 (cost), 股东, 元旦.
 _UNIT_GUARDS = {
-    "成": "(?![本交员立为功长果绩份分品熟效就都型色])",
+    "成": "(?![本交员立为功长果绩份分品熟效就都型色]|不变)",
     "股": "(?![东价市指份票息权本])",
     "元": "(?!旦|宇宙|器件|素)",
     "点": "(?![0-9半钟整多])",
@@ -378,10 +378,15 @@ _DATE = regex.compile(
 )
 _DOUBLING = regex.compile(r"翻了?(?:(?P<n>[一两二三四五1-5])番|一?倍|番)")
 _START = regex.compile(rf"(?P<date>{_DATE.pattern})|(?P<fan>{_DOUBLING.pattern})|(?P<atom>{_ATOM.pattern})")
+# Every alternative of _START begins with one of these; scanning for them first is ~5x faster than
+# letting the big alternation try every position.
+_FIRST_CHAR = regex.compile(rf"[0-9{_CN_CHARS}翻+\-UH$¥￥€£]")
 _RANGE_SEP = regex.compile(r"[ \t]?(?:-|~|—|–|至|到)[ \t]?")
 # 上下游 and 多数 / 多头 / 多家 are words, not qualifiers.
 _SUFFIX_RE = regex.compile(rf"[ \t]?(?P<q>{_alt(list(_SUFFIX_QUALIFIERS))})(?<!上下(?=[游午班文]))"
                            r"(?<!多(?=[数种样少头元家个次名年国项只位]))")
+_NAME_BEFORE = regex.compile(r"(?:[A-Za-z][-_ ,.]{0,2}|[/\\:#@=_])$")
+_NAME_AFTER = regex.compile(r"\s?[A-Za-z]|[-.][A-Za-z]|[/:、_]|\.(?![0-9])")
 _PREFIXES_LONGEST_FIRST = sorted(_PREFIX_QUALIFIERS, key=len, reverse=True)
 _YEARS = range(1900, 2101)
 
@@ -492,13 +497,11 @@ def _looks_like_a_name(text: str, a: _Atom) -> bool:
     articles/3764500, +0800, 标普500, 10-K, list markers such as ``2.`` and ``(1)``."""
     before = text[max(0, a.start - 6):a.start]
     after = text[a.core_end:a.core_end + 2]
-    if regex.search(r"(?:[A-Za-z][-_ ,.]{0,2}|[/\\:#@=_])$", before):
-        return True
-    if a.mult is None and regex.match(r"\s?[A-Za-z]|[-.][A-Za-z]|[/:、_]|\.(?![0-9])", after):
+    if _NAME_BEFORE.search(before) or (a.mult is None and _NAME_AFTER.match(after)):
         return True
     if before.endswith("(") and after.startswith(")"):
         return True  # (1) list markers
-    if regex.match(r"0[0-9]", text[a.core_start:a.core_end]):
+    if text.startswith("0", a.core_start) and text[a.core_start + 1:a.core_start + 2].isdigit():
         return True  # 000001, +0800: codes and offsets
     return a.mult is None and a.kind is None and before.endswith(_INDEX_PREFIXES)
 
@@ -617,14 +620,18 @@ def find_magnitudes(text: str) -> list[Magnitude]:
     norm = fold_width(text)
     out: list[Magnitude] = []
     pos = floor = 0
-    while (m := _START.search(norm, pos)) is not None:
+    while (hit := _FIRST_CHAR.search(norm, pos)) is not None:
+        m = _START.match(norm, hit.start())
+        if m is None:
+            pos = hit.start() + 1
+            continue
         if m.group("date") is not None:
             pos = m.end()
             continue
         if m.group("fan") is not None:
             found: Magnitude | int = _doubling(norm, text, m, floor)
         else:
-            atom = _atom_from(_ATOM.match(norm, m.start()))
+            atom = _atom_from(m)  # the atom alternative's groups are _ATOM's groups
             found = _magnitude(norm, text, atom, floor) if atom else m.start() + 1
         if isinstance(found, int):
             pos = max(found, m.start() + 1)

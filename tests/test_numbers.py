@@ -1,0 +1,430 @@
+"""Chinese financial magnitudes: exact expected values for the known traps, plus hypothesis properties."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signals.numbers import (
+    CURRENCY_WORDS,
+    PERCENT_UNITS,
+    UNITS,
+    Magnitude,
+    find_magnitudes,
+    find_price_change,
+    fold_width,
+    parse_magnitude,
+    parse_number,
+    to_chinese_numeral,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "numbers"
+
+
+def one(text: str) -> Magnitude:
+    found = find_magnitudes(text)
+    assert len(found) == 1, f"{text!r} -> {found}"
+    return found[0]
+
+
+def point(text: str) -> tuple[D | None, str, str]:
+    m = one(text)
+    return m.value, m.unit, m.bound
+
+
+def span(text: str) -> tuple[D | None, D | None, str, str]:
+    m = one(text)
+    return m.low, m.high, m.unit, m.bound
+
+
+# --------------------------------------------------------------------------------------------
+# parse_number
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1,234.5", D("1234.5")), ("１，２３４．５", D("1234.5")), ("42", D(42)), ("0.25", D("0.25")),
+    ("1.2万亿", D(1_200_000_000_000)), ("3千万", D(30_000_000)), ("4.66亿", D(466_000_000)),
+    ("十五", D(15)), ("二十五", D(25)), ("一百零五", D(105)), ("两千", D(2000)), ("一万零五", D(10005)),
+    ("三千五", D(3500)), ("两万五", D(25000)), ("一亿三千万", D(130_000_000)), ("一万亿", D(10**12)),
+    ("十二万亿五千亿", D(12_500_000_000_000)), ("二〇二六", D(2026)), ("三点五", D("3.5")),
+    ("一点二万亿", D(1_200_000_000_000)), ("壹佰贰拾叁", D(123)), ("1万2千", D(12000)), ("-3.5", D("-3.5")),
+    ("负三", D(-3)), ("百万", D(1_000_000)),
+])
+def test_parse_number(text: str, expected: D) -> None:
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "百分之十二", "12%", "1,23", "十十", "亿", "3美元", "1.2.3"])
+def test_parse_number_rejects_non_numbers(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+def test_parse_number_keeps_decimal_precision() -> None:
+    assert str(parse_number("4.66亿")) == "466000000"
+    assert parse_number("0.1") + parse_number("0.2") == D("0.3")
+
+
+@pytest.mark.parametrize(("n", "text"), [
+    (0, "零"), (10, "十"), (15, "十五"), (105, "一百零五"), (110, "一百一十"), (1010, "一千零一十"),
+    (10005, "一万零五"), (150000, "十五万"), (100050000, "一亿零五万"), (10**12, "一万亿"), (-3, "负三"),
+])
+def test_to_chinese_numeral(n: int, text: str) -> None:
+    assert to_chinese_numeral(n) == text
+
+
+def test_to_chinese_numeral_range() -> None:
+    with pytest.raises(ValueError):
+        to_chinese_numeral(10**16)
+
+
+# --------------------------------------------------------------------------------------------
+# Rates, money, quantities
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("25个基点", (D(25), "bp", "exact")),
+    ("50基点", (D(50), "bp", "exact")),
+    ("25bp", (D(25), "bp", "exact")),
+    ("0.5个百分点", (D(50), "bp", "exact")),
+    ("降准0.25个百分点", (D(25), "bp", "exact")),
+    ("两个百分点", (D(200), "bp", "exact")),
+    ("1.2万亿元", (D(1_200_000_000_000), "CNY", "exact")),
+    ("93.8万亿韩元", (D(93_800_000_000_000), "KRW", "exact")),
+    ("600亿美元", (D(60_000_000_000), "USD", "exact")),
+    ("4.66亿元", (D(466_000_000), "CNY", "exact")),
+    ("人民币4.2亿元人民币", (D(420_000_000), "CNY", "exact")),
+    ("180港元", (D(180), "HKD", "exact")),
+    ("100亿日元", (D(10_000_000_000), "JPY", "exact")),
+    ("5亿欧元", (D(500_000_000), "EUR", "exact")),
+    ("3亿英镑", (D(300_000_000), "GBP", "exact")),
+    ("50美分", (D("0.5"), "USD", "exact")),
+    ("HK$180", (D(180), "HKD", "exact")),
+    ("3000万股", (D(30_000_000), "shares", "exact")),
+    ("5万吨", (D(50_000), "tonnes", "exact")),
+    ("100万桶/日", (D(1_000_000), "barrels", "exact")),
+    ("5580美元/盎司", (D(5580), "USD", "exact")),
+    ("1000万盎司", (D(10_000_000), "ounces", "exact")),
+    ("报5327点", (D(5327), "points", "exact")),
+    ("1330万辆", (D(13_300_000), "count", "exact")),
+    ("1.63亿月活跃用户", (D(163_000_000), "count", "exact")),
+    ("3600股飘绿", (D(3600), "count", "exact")),
+    ("12%", (D(12), "pct", "exact")),
+    ("12％", (D(12), "pct", "exact")),
+    ("百分之十二", (D(12), "pct", "exact")),
+    ("百分之三点五", (D("3.5"), "pct", "exact")),
+    ("千分之五", (D("0.5"), "pct", "exact")),
+    ("下滑94%", (D(94), "pct", "exact")),
+    ("-3.5%", (D("-3.5"), "pct", "exact")),
+    ("同比-3.5%", (D("-3.5"), "pct", "exact")),
+    ("三成", (D(30), "pct", "exact")),
+    ("两成", (D(20), "pct", "exact")),
+    ("5成", (D(50), "pct", "exact")),
+    ("翻倍", (D(2), "multiple", "exact")),
+    ("翻番", (D(2), "multiple", "exact")),
+    ("翻了一番", (D(2), "multiple", "exact")),
+    ("翻两番", (D(4), "multiple", "exact")),
+    ("3倍", (D(3), "multiple", "exact")),
+    ("两倍", (D(2), "multiple", "exact")),
+])
+def test_point_magnitudes(text: str, expected: tuple[D, str, str]) -> None:
+    assert point(text) == expected
+
+
+def test_magnitude_record() -> None:
+    m = one("营收达4.66亿元。")
+    assert m == Magnitude(D(466_000_000), None, None, "CNY", "exact", False, 3, 9, "4.66亿元")
+
+
+# --------------------------------------------------------------------------------------------
+# Ranges
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("69.23%-93.40%", (D("69.23"), D("93.40"), "pct", "range")),
+    ("69.23%至93.40%", (D("69.23"), D("93.40"), "pct", "range")),
+    ("净利润同比增长69.23%-93.40%", (D("69.23"), D("93.40"), "pct", "range")),
+    ("10亿至12亿元", (D(10**9), D(12 * 10**8), "CNY", "range")),
+    ("1.5-2亿美元", (D(15 * 10**7), D(2 * 10**8), "USD", "range")),
+    ("3万至5万欧元", (D(30_000), D(50_000), "EUR", "range")),
+    ("2到3倍", (D(2), D(3), "multiple", "range")),
+    ("四到六成", (D(40), D(60), "pct", "range")),
+    ("百分之五到百分之十", (D(5), D(10), "pct", "range")),
+    ("百分之五到十", (D(5), D(10), "pct", "range")),
+    ("1150亿–1350亿美元", (D(115 * 10**9), D(135 * 10**9), "USD", "range")),
+    ("81万至87万吨", (D(810_000), D(870_000), "tonnes", "range")),
+    ("3.50%-3.75%", (D("3.5"), D("3.75"), "pct", "range")),
+    ("-5%至-3%", (D(-5), D(-3), "pct", "range")),
+    ("$5-10", (D(5), D(10), "USD", "range")),
+    ("400-500台", (D(400), D(500), "count", "range")),
+])
+def test_ranges(text: str, expected: tuple[D, D, str, str]) -> None:
+    assert span(text) == expected
+    assert one(text).value is None
+
+
+def test_descending_range_is_swapped_and_noted() -> None:
+    m = one("10%-5%")
+    assert (m.low, m.high, m.swapped) == (D(5), D(10), True)
+    assert one("5%-10%").swapped is False
+
+
+def test_adjacent_numerals_are_an_approximate_range() -> None:
+    m = one("三四成")
+    assert (m.low, m.high, m.unit, m.bound, m.approximate) == (D(30), D(40), "pct", "range", True)
+    assert span("两三倍") == (D(2), D(3), "multiple", "range")
+
+
+def test_range_qualifiers() -> None:
+    m = one("约3至4美元")
+    assert (m.low, m.high, m.unit, m.bound, m.approximate, m.text) == (D(3), D(4), "USD", "range", True,
+                                                                       "约3至4美元")
+    assert one("2-3倍左右").approximate is True
+    assert one("12%-17%之间").text == "12%-17%之间"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a move then a level, not a range: the units differ or the level has none
+    ("涨1.28%至64.02美元", [(D("1.28"), "pct"), (D("64.02"), "USD")]),
+    ("下跌0.4%至152.83", [(D("0.4"), "pct"), (D("152.83"), "count")]),
+    ("上涨2个基点,至4.27%", [(D(2), "bp"), (D("4.27"), "pct")]),
+])
+def test_not_ranges(text: str, expected: list[tuple[D, str]]) -> None:
+    assert [(m.value, m.unit) for m in find_magnitudes(text)] == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Bounds and qualifiers
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "bound", "approximate"), [
+    ("约5%", "about", True), ("大约5%", "about", True), ("近5%", "about", True), ("接近5%", "about", True),
+    ("5%左右", "about", True), ("5%上下", "about", True),
+    ("超5%", "at_least", False), ("超过5%", "at_least", False), ("逾5%", "at_least", False),
+    ("逾越5%", "at_least", False), ("超逾5%", "at_least", False), ("不低于5%", "at_least", False),
+    ("不少于5%", "at_least", False), ("至少5%", "at_least", False), ("5%以上", "at_least", False),
+    ("不超过5%", "at_most", False), ("不高于5%", "at_most", False), ("至多5%", "at_most", False),
+    ("5%以下", "at_most", False), ("5%", "exact", False),
+])
+def test_qualifiers(text: str, bound: str, approximate: bool) -> None:
+    m = one(text)
+    assert (m.value, m.unit, m.bound, m.approximate, m.text) == (D(5), "pct", bound, approximate, text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("100多亿美元", (D(10**10), "USD", "at_least")),
+    ("1万余吨", (D(10_000), "tonnes", "at_least")),
+    ("3倍多", (D(3), "multiple", "at_least")),
+    ("近翻倍", (D(2), "multiple", "about")),
+    ("涨超5.7%", (D("5.7"), "pct", "at_least")),
+])
+def test_more_than(text: str, expected: tuple[D, str, str]) -> None:
+    assert point(text) == expected
+
+
+def test_qualifier_tails_of_other_words_are_ignored() -> None:
+    # 违约 (default) ends in 约, 最近 in 近: neither makes the amount approximate.
+    assert point("违约30亿元") == (D(3 * 10**9), "CNY", "exact")
+    assert point("最近5%") == (D(5), "pct", "exact")
+
+
+# --------------------------------------------------------------------------------------------
+# Not magnitudes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "2026年1月29日", "1月29日", "2026年", "2025年", "21:52", "21：52", "Q3", "第三季度", "三季度", "第一",
+    "2026-01-29", "2026/1/29", "2025-2026", "3至4月", "12个月", "3个交易日", "10年期", "2026财年",
+    "标普500指数", "沪深300", "日经225", "600519.SH", "000001", "+0800", "GPT-4", "5G", "H20芯片",
+    "一度", "三星", "百度", "万科", "两次", "十五五规划", "数十亿", "一股热潮", "下午3点", "7500万公里",
+    "3纳米", "articles/3764500", "Thu, 29 Jan", "(1)", "第1-3点", "一成不变",
+])
+def test_not_magnitudes(text: str) -> None:
+    assert find_magnitudes(text) == []
+
+
+def test_bare_numbers_are_counts() -> None:
+    assert point("100") == (D(100), "count", "exact")
+    assert point("用户达1500万") == (D(15_000_000), "count", "exact")
+    assert point("两万亿") == (D(2 * 10**12), "count", "exact")
+
+
+def test_sentence_with_dates_and_amounts() -> None:
+    text = "2026年1月29日，贵州茅台公告称，2025年净利润约862亿元，同比增长9%，Q4营收增长超10%。"
+    assert [(m.value, m.unit, m.bound) for m in find_magnitudes(text)] == [
+        (D(86_200_000_000), "CNY", "about"), (D(9), "pct", "exact"), (D(10), "pct", "at_least"),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Price changes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "old", "new", "currency", "change_pct", "direction"), [
+    ("将12个月目标价从655美元下调至600美元", D(655), D(600), "USD", D("-8.40"), -1),
+    ("从655美元下调至600美元", D(655), D(600), "USD", D("-8.40"), -1),
+    ("目标价由150港元上调至180港元", D(150), D(180), "HKD", D("20.00"), 1),
+    ("目标价从150上调至180港元", D(150), D(180), "HKD", D("20.00"), 1),
+    ("目标价上调至600美元", None, D(600), "USD", None, 1),
+    ("进而将目标价下调至600美元", None, D(600), "USD", None, -1),
+    ("目标价2000元", None, D(2000), "CNY", None, 0),
+    ("并将目标价定为250美元", None, D(250), "USD", None, 0),
+    ("目标价从６５５美元下调至６００美元", D(655), D(600), "USD", D("-8.40"), -1),
+])
+def test_price_change(text: str, old: D | None, new: D, currency: str, change_pct: D | None,
+                      direction: int) -> None:
+    pc = find_price_change(text)
+    assert pc is not None
+    assert (pc.old, pc.new, pc.currency, pc.change_pct, pc.direction, pc.unit) == (
+        old, new, currency, change_pct, direction, "price")
+    assert text[pc.start:pc.end] == pc.text
+
+
+@pytest.mark.parametrize("text", ["目标市盈率从32倍下调至28倍", "利率下调至3%", "营收增长5%", ""])
+def test_no_price_change(text: str) -> None:
+    assert find_price_change(text) is None
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary and helpers
+# --------------------------------------------------------------------------------------------
+
+
+def test_vocabulary() -> None:
+    assert {CURRENCY_WORDS[w] for w in ("元", "人民币")} == {"CNY"}
+    assert (CURRENCY_WORDS["美元"], CURRENCY_WORDS["港元"], CURRENCY_WORDS["港币"], CURRENCY_WORDS["欧元"],
+            CURRENCY_WORDS["日元"], CURRENCY_WORDS["韩元"], CURRENCY_WORDS["英镑"]) == (
+        "USD", "HKD", "HKD", "EUR", "JPY", "KRW", "GBP")
+    assert {"pct", "bp"} == PERCENT_UNITS
+    assert PERCENT_UNITS <= UNITS and set(CURRENCY_WORDS.values()) <= UNITS
+
+
+def test_parse_magnitude() -> None:
+    expected = Magnitude(D(25), None, None, "bp", "exact", False, 2, 7, "25个基点")
+    assert parse_magnitude("降息25个基点") == expected
+    assert parse_magnitude("没有数字") is None
+
+
+def test_fold_width_keeps_length() -> None:
+    text = "涨１２．５％，报１，２３４点"
+    assert len(fold_width(text)) == len(text)
+    assert fold_width(text) == "涨12.5%,报1,234点"
+
+
+_EXCERPT_EXPECTED = [
+    ("0.2%", D("0.2"), None, None, "pct", "exact"),
+    ("53274.71点", D("53274.71"), None, None, "points", "exact"),
+    ("0.3%", D("0.3"), None, None, "pct", "exact"),
+    ("约3至4美元", None, D(3), D(4), "USD", "range"),
+    ("72美元", D(72), None, None, "USD", "exact"),
+    ("25个基点", D(25), None, None, "bp", "exact"),
+    ("3.50%-3.75%", None, D("3.5"), D("3.75"), "pct", "range"),
+    ("近8万辆", D(80000), None, None, "count", "about"),
+    ("90%以上", D(90), None, None, "pct", "at_least"),
+    ("1.63亿", D(163_000_000), None, None, "count", "exact"),
+    ("655美元", D(655), None, None, "USD", "exact"),
+    ("600美元", D(600), None, None, "USD", "exact"),
+    ("69.23%-93.40%", None, D("69.23"), D("93.40"), "pct", "range"),
+    ("93%", D(93), None, None, "pct", "exact"),
+    ("4.2亿元至4.8亿元人民币", None, D(420_000_000), D(480_000_000), "CNY", "range"),
+    ("2.48亿元", D(248_000_000), None, None, "CNY", "exact"),
+    ("69.23%至93.40%", None, D("69.23"), D("93.40"), "pct", "range"),
+    ("四到六成", None, D(40), D(60), "pct", "range"),
+]
+
+
+def test_real_feed_excerpt() -> None:
+    """Lines of a real wallstreetcn day: headers (Thu, 29 Jan 2026 21:52:24 +0800), URLs, dates, 12个月,
+    日经225 and 1月29日 give nothing; every amount is found with its exact value."""
+    text = (FIXTURES / "wallstreetcn_excerpt.txt").read_text(encoding="utf-8")
+    found = [(m.text, m.value, m.low, m.high, m.unit, m.bound) for m in find_magnitudes(text)]
+    assert found == _EXCERPT_EXPECTED
+
+
+# --------------------------------------------------------------------------------------------
+# Properties
+# --------------------------------------------------------------------------------------------
+
+_FULL = str.maketrans("0123456789.%,-", "０１２３４５６７８９．％，－")
+_MULTIPLIERS = {"": 1, "万": 10**4, "亿": 10**8, "万亿": 10**12, "千万": 10**7, "百万": 10**6, "千亿": 10**11}
+_decimals = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=0, max_value=10**16 - 1))
+def test_chinese_numeral_round_trip(n: int) -> None:
+    assert parse_number(to_chinese_numeral(n)) == n
+
+
+@given(_decimals, st.sampled_from(sorted(_MULTIPLIERS)))
+def test_arabic_with_multiplier(x: D, mult: str) -> None:
+    assert parse_number(f"{x}{mult}") == x * _MULTIPLIERS[mult]
+
+
+@given(_decimals, st.sampled_from(sorted(_MULTIPLIERS)), st.sampled_from(["美元", "元", "%", "个基点", "倍"]))
+def test_full_width_equals_half_width(x: D, mult: str, unit: str) -> None:
+    half = f"营收增长{x}{mult}{unit}，"
+    full = half.translate(_FULL)
+    strip = [(m.value, m.low, m.high, m.unit, m.bound, m.start, m.end) for m in find_magnitudes(half)]
+    assert strip == [(m.value, m.low, m.high, m.unit, m.bound, m.start, m.end) for m in find_magnitudes(full)]
+    assert parse_number(f"{x}{mult}".translate(_FULL)) == parse_number(f"{x}{mult}")
+
+
+@given(_decimals, _decimals, st.sampled_from(["%", "亿美元", "倍", "万吨"]), st.sampled_from("-至到~"))
+def test_ranges_keep_low_le_high(a: D, b: D, unit: str, sep: str) -> None:
+    (m,) = find_magnitudes(f"预计增长{a}{unit}{sep}{b}{unit}。")
+    assert m.bound == "range" and m.low <= m.high
+    assert m.swapped == (a > b)
+    factor = D(10**8) if unit == "亿美元" else D(10**4) if unit == "万吨" else D(1)
+    assert (m.low, m.high) == (min(a, b) * factor, max(a, b) * factor)
+
+
+_ALPHABET = ("0123456789０１２３４５６７８９.,-%％~至到约超逾近以上下左右多余"
+             "一二两三四五六七八九十百千万亿零点成倍番翻个基百分之点元美港币股吨年月日第QAx/$: \n。，的了是")
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=_ALPHABET, max_size=60) | st.text(max_size=60))
+def test_find_magnitudes_never_raises(text: str) -> None:
+    found = find_magnitudes(text)
+    last = 0
+    for m in found:
+        assert last <= m.start < m.end <= len(text)
+        assert text[m.start:m.end] == m.text
+        assert m.unit in UNITS
+        assert m.bound in ("exact", "about", "at_least", "at_most", "range")
+        if m.bound == "range":
+            assert m.low is not None and m.high is not None and m.low <= m.high
+        last = m.end
+    find_price_change(text)
+
+
+_FILLER = st.text(alphabet="市场投资者认为公司发布公告表示经济显示美国欧洲央行政策会议消息", min_size=1,
+                  max_size=30)
+_SENTENCES = ["净利润同比增长69.23%-93.40%。", "降息25个基点。", "营收约4.66亿元。",
+              "产量下调至81万至87万吨。", "目标价上调至600美元。", "预增四到六成。"]
+
+
+@given(st.sampled_from(_SENTENCES), st.sampled_from(_SENTENCES), _FILLER, st.integers(0, 30))
+def test_unrelated_text_far_away_changes_nothing(first: str, second: str, filler: str, at: int) -> None:
+    gap = "他们说" * 4 + "，" + "然后" * 4
+    base = first + gap + second
+    at = min(at, len(gap) - 8)
+    cut = len(first) + 4 + at  # inside the gap, at least 4 characters from either sentence
+    moved = base[:cut] + filler + base[cut:]
+
+    def shape(text: str, shift_from: int, by: int) -> list[tuple]:
+        return [(m.value, m.low, m.high, m.unit, m.bound, m.text,
+                 m.start - (by if m.start >= shift_from else 0)) for m in find_magnitudes(text)]
+
+    assert shape(moved, cut, len(filler)) == shape(base, cut, 0)

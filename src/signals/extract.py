@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from signals.numbers import find_magnitudes
-from signals.rules import MONEY_UNITS, REGEX_TIMEOUT_S, TAXONOMY, Rule, Rulebook
+from signals.rules import MONEY_UNITS, TAXONOMY, Rule, Rulebook
 
 if TYPE_CHECKING:
     from signals.entities import Linker, Mention
@@ -211,7 +211,7 @@ def _pattern_hits(doc: _Doc, rule: Rule, si: int, spans: list[tuple[int, int]], 
     s, e = doc.sentences[si]
     for pattern in rule.patterns:
         try:
-            matches = list(pattern.finditer(doc.text, s, e, timeout=REGEX_TIMEOUT_S))
+            matches = list(pattern.finditer(doc.text, s, e, timeout=rulebook.regex_timeout))
         except TimeoutError:
             rulebook.warn(rule.id, f"pattern {pattern.pattern!r} timed out in article {article_id or '?'}")
             continue
@@ -244,7 +244,7 @@ def _excluded(doc: _Doc, hit: _Hit, rulebook: Rulebook, article_id: str) -> bool
     cs, ce = doc.clause_of(hit.start, sentence)
     for pattern in hit.rule.exclude:
         try:
-            if pattern.search(doc.text, cs, ce, timeout=REGEX_TIMEOUT_S):
+            if pattern.search(doc.text, cs, ce, timeout=rulebook.regex_timeout):
                 return True
         except TimeoutError:
             rulebook.warn(hit.rule.id, f"exclude {pattern.pattern!r} timed out in article "
@@ -358,8 +358,14 @@ def _direction(hit: _Hit) -> int:
     return spec.value
 
 
+# 将 right before a trigger that starts with its object (将|利率下调) is the disposal construction too.
+_DISPOSAL_OBJECT = regex.compile(r"利率|政策利率|基准利率|目标价|评级|关税|存款准备金率|准备金率|LPR")
+
+
 def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
     before = doc.text[clause[0]:hit.start]
+    if before.endswith("将") and _DISPOSAL_OBJECT.match(doc.text, hit.start):
+        before = before[:-1]
     if _DOUBLE_NEGATIVE.search(before):
         return "fact" if hit.rule.modality == "fact" else "expected"
     if _NEGATED.search(before):

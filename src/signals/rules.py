@@ -238,7 +238,8 @@ class CaseResult:
 class _Map(dict):
     line: int | None = None
     col: int | None = None
-    marks: dict[str, tuple[int, int]]
+    marks: dict[str, tuple[int, int]]  # where each value starts
+    key_marks: dict[str, tuple[int, int]]  # where each key starts (for unknown-field messages)
 
 
 class _Seq(list):
@@ -254,7 +255,7 @@ class _MarkedLoader(yaml.SafeLoader):
 def _construct_map(loader: _MarkedLoader, node: yaml.MappingNode) -> _Map:
     out = _Map()
     out.line, out.col = node.start_mark.line + 1, node.start_mark.column + 1
-    out.marks = {}
+    out.marks, out.key_marks = {}, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:  # YAML silently keeps the last duplicate key; an analyst would not expect that
@@ -262,6 +263,7 @@ def _construct_map(loader: _MarkedLoader, node: yaml.MappingNode) -> _Map:
                                                     key_node.start_mark)
         out[key] = loader.construct_object(value_node, deep=True)
         out.marks[str(key)] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+        out.key_marks[str(key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
     return out
 
 
@@ -353,8 +355,11 @@ class _Collector:
         self.issues: list[LintIssue] = []
 
     def add(self, obj: Any, key: str | int | None, rule_id: str | None, message: str,
-            *, fatal: bool = True) -> None:
-        line, col = _mark(obj, key)
+            *, fatal: bool = True, at_key: bool = False) -> None:
+        if at_key and isinstance(obj, _Map) and str(key) in obj.key_marks:
+            line, col = obj.key_marks[str(key)]
+        else:
+            line, col = _mark(obj, key)
         self.issues.append(LintIssue(self.path, line, col, rule_id, message, fatal))
 
 
@@ -397,7 +402,7 @@ def _parse_subject(raw: Any, family: str, groups: set[str], rid: str, out: _Coll
     for k in raw:
         if k not in SUBJECT_FIELDS:
             allowed = ", ".join(sorted(SUBJECT_FIELDS))
-            out.add(raw, k, rid, f"unknown field `subject.{k}` (allowed: {allowed})")
+            out.add(raw, k, rid, f"unknown field `subject.{k}` (allowed: {allowed})", at_key=True)
     mode = raw.get("from", "fixed" if raw.get("ticker") and "kinds" not in raw else "nearest")
     if mode not in ("nearest", "group", "fixed"):
         out.add(raw, "from", rid, f"`subject.from` must be nearest, group or fixed, not {mode!r}")
@@ -426,7 +431,7 @@ def _parse_direction(raw: Any, default: int, groups: set[str], rid: str, out: _C
         return DirectionSpec(value=default)
     for k in raw:
         if k not in DIRECTION_FIELDS:
-            out.add(raw, k, rid, f"unknown field `direction.{k}`")
+            out.add(raw, k, rid, f"unknown field `direction.{k}`", at_key=True)
     group, mapping = raw.get("group"), raw.get("map")
     if group not in groups:
         out.add(raw, "group", rid, f"direction group {group!r} is not a named group of any pattern")
@@ -446,7 +451,7 @@ def _parse_magnitude(raw: Any, groups: set[str], rid: str, out: _Collector,
         return None
     for k in raw:
         if k not in MAGNITUDE_FIELDS:
-            out.add(raw, k, rid, f"unknown field `magnitude.{k}`")
+            out.add(raw, k, rid, f"unknown field `magnitude.{k}`", at_key=True)
     group = raw.get("group")
     if group is not None and group not in groups:
         out.add(raw, "group", rid, f"magnitude group {group!r} is not a named group of any pattern")
@@ -492,7 +497,7 @@ def _parse_examples(raw: Any, rid: str, out: _Collector, rule: _Map) -> list[Exa
     index = 0
     for k in raw:
         if k not in EXAMPLE_KINDS:
-            out.add(raw, k, rid, f"unknown example kind `{k}` (allowed: match, no_match, todo)")
+            out.add(raw, k, rid, f"unknown example kind `{k}` (allowed: match, no_match, todo)", at_key=True)
     for kind in EXAMPLE_KINDS:
         items = raw.get(kind) or []
         if not isinstance(items, list):
@@ -507,7 +512,7 @@ def _parse_examples(raw: Any, rid: str, out: _Collector, rule: _Map) -> list[Exa
                 continue
             for k in item:
                 if k not in EXAMPLE_FIELDS:
-                    out.add(item, k, rid, f"unknown field `{k}` in examples.{kind}[{i}]")
+                    out.add(item, k, rid, f"unknown field `{k}` in examples.{kind}[{i}]", at_key=True)
             events = item.get("events")
             if events is None:
                 events = [{}] if kind != "no_match" else []
@@ -517,7 +522,7 @@ def _parse_examples(raw: Any, rid: str, out: _Collector, rule: _Map) -> list[Exa
             for e in events:
                 for key in e:
                     if key not in EVENT_KEYS:
-                        out.add(e, key, rid, f"examples.{kind}[{i}]: unknown event key `{key}`")
+                        out.add(e, key, rid, f"examples.{kind}[{i}]: unknown event key `{key}`", at_key=True)
             examples.append(Example(kind, index, item["text"], str(item.get("title", "")),
                                     tuple(dict(e) for e in events), line))
             index += 1
@@ -534,7 +539,8 @@ def _compile_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
     n_before = sum(i.fatal for i in out.issues)
     for k in raw:
         if k not in RULE_FIELDS:
-            out.add(raw, k, rid, f"unknown field `{k}` (allowed: {', '.join(sorted(RULE_FIELDS))})")
+            allowed = ", ".join(sorted(RULE_FIELDS))
+            out.add(raw, k, rid, f"unknown field `{k}` (allowed: {allowed})", at_key=True)
     for k in REQUIRED_RULE_FIELDS:
         if k not in raw:
             out.add(raw, None, rid, f"missing required field `{k}`")
@@ -615,7 +621,8 @@ def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str,
         return [], out.issues, []
     for k in doc:
         if k not in FILE_FIELDS:
-            out.add(doc, k, None, f"unknown top-level field `{k}` (allowed: family, description, rules)")
+            out.add(doc, k, None, f"unknown top-level field `{k}` (allowed: family, description, rules)",
+                    at_key=True)
     rules, ids = [], []
     for raw in doc["rules"]:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
@@ -650,7 +657,7 @@ def _load_all(path: str | os.PathLike[str] | None) -> tuple[list[Path], list[Rul
     first_seen: dict[str, str] = {}
     for f in files:
         file_rules, file_issues, ids = _load_file(f)
-        issues.extend(file_issues)
+        issues.extend(sorted(file_issues, key=lambda i: (i.line or 0, i.column or 0)))
         for rid, line, col in ids:
             if rid in first_seen:
                 message = f"duplicate rule id {rid!r} (first defined in {first_seen[rid]})"
@@ -676,8 +683,10 @@ class Rulebook:
     """Compiled rules; ``find_triggers`` is the single Aho-Corasick pass extraction starts from."""
 
     def __init__(self, rules: list[Rule], *, version_hash: str = "",
-                 on_warning: Callable[[RuleWarning], None] | None = None) -> None:
+                 on_warning: Callable[[RuleWarning], None] | None = None,
+                 regex_timeout: float = REGEX_TIMEOUT_S) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.regex_timeout = regex_timeout  # seconds per regex call; a timeout is a warning, not a crash
         self.by_id = {r.id: r for r in self.rules}
         self.version_hash = version_hash
         self.warnings: list[RuleWarning] = []
@@ -695,7 +704,8 @@ class Rulebook:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *,
-             on_warning: Callable[[RuleWarning], None] | None = None) -> Rulebook:
+             on_warning: Callable[[RuleWarning], None] | None = None,
+             regex_timeout: float = REGEX_TIMEOUT_S) -> Rulebook:
         """Load and compile; raise RuleFileError (file:line:col) for the first fatal problem."""
         files, rules, issues = _load_all(path)
         for issue in issues:
@@ -706,7 +716,8 @@ class Rulebook:
         digest = hashlib.sha256()
         for f in files:
             digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-        return cls(rules, version_hash=digest.hexdigest()[:16], on_warning=on_warning)
+        return cls(rules, version_hash=digest.hexdigest()[:16], on_warning=on_warning,
+                   regex_timeout=regex_timeout)
 
     def find_triggers(self, text: str) -> Iterator[tuple[int, int, tuple[int, ...]]]:
         """(start, end, rule indices) for every trigger occurrence, overlapping ones included."""

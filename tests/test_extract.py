@@ -1,0 +1,206 @@
+"""Extraction semantics by hand-written cases, plus hypothesis properties."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from signals.entities import Linker
+from signals.extract import Event, extract_article, extract_text
+from signals.rules import Rulebook
+
+BOOK = Rulebook.load()
+LINKER = Linker.from_data()
+
+
+def run(text: str, title: str = "") -> list[Event]:
+    return extract_text(text, title=title, rulebook=BOOK, linker=LINKER, article_id="t")
+
+
+def one(text: str, type_: str, title: str = "") -> Event:
+    found = [e for e in run(text, title) if e.type == type_]
+    assert len(found) == 1, found
+    return found[0]
+
+
+# -- direction and modality ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "direction", "modality"), [
+    ("美联储宣布降息25个基点。", 1, "fact"),
+    ("交易员预计美联储将于6月降息。", 1, "expected"),
+    ("美联储将利率下调25个基点。", 1, "fact"),  # 将 as 把: disposal, not future
+    ("Gundlach称美联储不会再降息。", -1, "negated"),
+    ("美联储并未降息。", -1, "negated"),
+    ("未来美联储降息25个基点。", 1, "fact"),  # 未来 is not a negation
+    ("市场不排除美联储降息。", 1, "expected"),
+])
+def test_rate_cut_direction_and_modality(text: str, direction: int, modality: str) -> None:
+    ev = one(text, "rate_cut")
+    assert (ev.direction, ev.modality, ev.ticker) == (direction, modality, "@FED")
+
+
+def test_negated_event_flips_exposures() -> None:
+    fact = one("美联储宣布降息。", "rate_cut")
+    negated = one("美联储不会降息。", "rate_cut")
+    assert dict(fact.exposures) == {"^GSPC": 1, "DX-Y.NYB": -1, "GC=F": 1, "^TNX": -1}
+    assert dict(negated.exposures) == {"^GSPC": -1, "DX-Y.NYB": 1, "GC=F": -1, "^TNX": 1}
+
+
+def test_pboc_exposures_come_from_the_subject() -> None:
+    ev = one("中国人民银行宣布降息10个基点。", "rate_cut")
+    assert ev.ticker == "@PBOC" and dict(ev.exposures)["000001.SS"] == 1
+
+
+def test_preannouncement_is_fact_despite_yuji() -> None:
+    ev = one("天齐锂业预计2025年净利润同比扭亏。", "turnaround_profit")
+    assert ev.modality == "fact"
+
+
+# -- magnitude ----------------------------------------------------------------------------------
+
+def test_decline_is_positive_magnitude_with_negative_direction() -> None:
+    ev = one("比亚迪发布业绩预告，预计全年归母净利润同比下滑94%。", "earnings_preannounce_down")
+    assert (ev.direction, ev.magnitude, ev.unit) == (-1, 94.0, "pct")
+
+
+def test_money_in_units_and_target_in_price() -> None:
+    ev = one("腾讯控股今日斥资4.66亿港元回购股份。", "buyback")
+    assert (ev.magnitude, ev.unit, ev.magnitude_bound) == (466000000.0, "HKD", "exact")
+    tp = one("高盛将微软的12个月目标价从655美元下调至600美元。", "target_price_cut")
+    assert (tp.magnitude, tp.unit, tp.ticker, tp.source) == (600.0, "price", "MSFT", "高盛")
+
+
+def test_rrr_in_basis_points_and_ranges() -> None:
+    assert one("央行下调存款准备金率0.5个百分点。", "rrr_cut").magnitude == 50.0
+    ev = one("中泰证券去年净利润预增四到六成。", "earnings_preannounce_up")
+    assert (ev.magnitude, ev.magnitude_low, ev.magnitude_high) == (None, 40.0, 60.0)
+    assert ev.magnitude_bound == "range"
+
+
+def test_small_moves_and_levels_are_not_events() -> None:
+    assert [e.type for e in run("黄金上涨2.7%至每盎司5564美元。")] == []
+    assert [e.type for e in run("美元指数下跌0.3%。")] == []
+    surge = one("贵州茅台大涨超8%。", "price_surge")
+    assert (surge.magnitude, surge.magnitude_bound) == (8.0, "at_least")
+
+
+# -- subject and source -------------------------------------------------------------------------
+
+def test_broker_is_source_not_subject() -> None:
+    ev = one("瑞银坚持其对特斯拉的“Sell”（卖出）评级。", "rating_reiterate")
+    assert (ev.subject, ev.source, ev.direction) == ("特斯拉", "瑞银", 0)
+
+
+def test_source_from_the_lead_paragraph() -> None:
+    body = "据摩根士丹利发布的最新研报，经济数据强劲。\n\n该行预计美联储将在6月降息。"
+    ev = one(body, "rate_cut", title="美联储前瞻")
+    assert ev.source == "摩根士丹利" and ev.ticker == "@FED"
+
+
+def test_analyst_rating_word_is_not_a_stake_change() -> None:
+    assert [e.type for e in run("摩根士丹利维持了对英伟达的“增持”评级。")] == ["rating_reiterate"]
+
+
+def test_list_subjects_each_get_an_event() -> None:
+    evs = [e for e in run("五粮液、山西汾酒等20余股涨停。") if e.type == "limit_up"]
+    assert [e.ticker for e in evs] == ["000858.SZ", "600809.SS"]
+
+
+def test_title_subject_for_a_body_sentence() -> None:
+    ev = one("公司今日斥资4.66亿港元回购股份。", "buyback", title="腾讯控股再度出手")
+    assert (ev.subject, ev.relevance, ev.in_title) == ("腾讯控股", 100, False)
+
+
+def test_unresolved_corporate_subject_gives_no_event() -> None:
+    assert run("某公司拟回购股份。") == []
+
+
+# -- relevance, spans, dedupe -------------------------------------------------------------------
+
+def test_relevance_by_position() -> None:
+    title = "市场综述"
+    body = "今日市场平稳。\n\n第二段没有事件。\n\n第三段也没有。\n\n第四段：比亚迪盘中一度跌停。"
+    ev = one(body, "limit_down", title=title)
+    assert ev.relevance == 50 and not ev.in_title
+    lead = one("比亚迪盘中一度跌停。", "limit_down", title=title)
+    assert lead.relevance == 80
+
+
+def test_span_points_at_the_trigger_in_title_plus_body() -> None:
+    title, body = "市场综述", "比亚迪盘中一度跌停。"
+    ev = one(body, "limit_down", title=title)
+    assert (title + "\n\n" + body)[ev.span_start:ev.span_end] == "跌停"
+    assert ev.evidence == body
+
+
+def test_title_and_body_dedupe_to_one_event_with_the_body_number() -> None:
+    evs = run("公司预计2025年归属于母公司股东的净利润同比增长40%至60%。", title="中泰证券发布业绩预增公告")
+    (ev,) = [e for e in evs if e.type == "earnings_preannounce_up"]
+    assert (ev.in_title, ev.relevance, ev.magnitude_low, ev.magnitude_high) == (True, 100, 40.0, 60.0)
+    assert ev.event_key == "earnings_preannounce_up|600918.SS|1"
+
+
+def test_confidence_combines_rule_and_link() -> None:
+    ev = one("比亚迪盘中一度跌停。", "limit_down")
+    rule = BOOK.by_id[ev.rule_id]
+    assert ev.confidence == round(rule.confidence * (0.5 + 0.5 * ev.link_confidence), 3)
+
+
+def test_extract_article_uses_title_and_id() -> None:
+    article = SimpleNamespace(id="abc", title="比亚迪跌停", body="原因不明。")
+    (ev,) = extract_article(article, BOOK, LINKER)
+    assert (ev.article_id, ev.in_title, ev.span_start) == ("abc", True, 3)
+
+
+def test_output_is_deterministic_and_ordered() -> None:
+    text = "贵州茅台大涨超8%，五粮液、山西汾酒等涨停；比亚迪跌停。"
+    first, second = run(text), run(text)
+    assert first == second
+    assert [e.span_start for e in first] == sorted(e.span_start for e in first)
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+SENTENCES = [
+    "高盛将贵州茅台目标价从2000元上调至2200元。", "美联储宣布降息25个基点。", "比亚迪盘中一度跌停。",
+    "中泰证券去年净利润预增四到六成。", "腾讯控股斥资4.66亿港元回购股份。", "英伟达收跌5.2%。",
+]
+FILLER = ["今天天气晴朗。", "会议将在北京举行。", "记者在现场看到人群。", "这是一段无关的文字。"]
+_TO_FULL = {ord(c): ord(c) + 0xFEE0 for c in "0123456789.%"}
+
+
+def _key(e: Event) -> tuple:
+    d = asdict(e)
+    for k in ("span_start", "span_end", "evidence", "relevance", "in_title"):
+        d.pop(k)
+    return tuple(sorted(d.items()))
+
+
+@given(st.sampled_from(SENTENCES))
+def test_full_width_digits_give_the_same_events(sentence: str) -> None:
+    half, full = run(sentence), run(sentence.translate(_TO_FULL))
+    assert half and [_key(e) for e in half] == [_key(e) for e in full]
+    assert [(e.span_start, e.span_end) for e in half] == [(e.span_start, e.span_end) for e in full]
+
+
+@given(st.sampled_from(SENTENCES), st.lists(st.sampled_from(FILLER), max_size=3), st.booleans())
+def test_unrelated_sentences_do_not_change_events(sentence: str, filler: list[str], before: bool) -> None:
+    noise = "".join(filler)
+    text = noise + sentence if before else sentence + noise
+    assert [_key(e) for e in run(text)] == [_key(e) for e in run(sentence)]
+
+
+NEAR_MISS = list("涨停跌降息加回购增减持目标价上调下调至元%0123456789，。；\n 美联储茅台比亚迪预计不会将")
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(NEAR_MISS) | st.characters(), max_size=200), st.text(max_size=30))
+def test_extract_never_raises(body: str, title: str) -> None:
+    for ev in extract_text(body, title=title, rulebook=BOOK, linker=LINKER):
+        assert 0 <= ev.relevance <= 100 and 0 < ev.confidence <= 1 and ev.direction in (-1, 0, 1)
+        full = f"{title}\n\n{body}" if title else body
+        assert 0 <= ev.span_start < ev.span_end <= len(full)

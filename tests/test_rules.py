@@ -1,0 +1,156 @@
+"""Loader and linter: exact file:line:column messages on small broken rule files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from signals.entities import Linker
+from signals.errors import RuleFileError
+from signals.extract import extract_text
+from signals.rules import TAXONOMY, Rule, Rulebook, catastrophic_reason, lint, run_cases
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _messages(path: Path) -> list[str]:
+    return [str(issue).replace(str(FIXTURES) + "/", "") for issue in lint(path)]
+
+
+def test_good_file_loads_and_keeps_metadata() -> None:
+    book = Rulebook.load(FIXTURES / "good.yaml")
+    (rule,) = book.rules
+    assert (rule.id, rule.version, rule.status) == ("corporate.test_buyback", 2, "stable")
+    assert rule.family == "corporate"
+    assert rule.triggers == ("回购",)
+    assert lint(FIXTURES / "good.yaml") == []
+    assert len(book.version_hash) == 16
+
+
+def test_version_hash_follows_file_content(tmp_path: Path) -> None:
+    text = (FIXTURES / "good.yaml").read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
+    first = Rulebook.load(tmp_path).version_hash
+    (tmp_path / "a.yaml").write_text(text.replace("version: 2", "version: 3"), encoding="utf-8")
+    assert Rulebook.load(tmp_path).version_hash != first
+
+
+def test_invalid_yaml_reports_line_and_column() -> None:
+    assert _messages(FIXTURES / "invalid_yaml.yaml") == [
+        "invalid_yaml.yaml:5:9: invalid YAML: expected ',' or ']', but got ':'"]
+    with pytest.raises(RuleFileError, match=r"invalid_yaml\.yaml:5:9: invalid YAML"):
+        Rulebook.load(FIXTURES / "invalid_yaml.yaml")
+
+
+def test_unknown_type() -> None:
+    assert _messages(FIXTURES / "unknown_type.yaml") == [
+        "unknown_type.yaml:7:11: [corporate.odd] unknown type 'share_split' (see docs/taxonomy.md)"]
+
+
+def test_bad_regex() -> None:
+    assert _messages(FIXTURES / "bad_regex.yaml") == [
+        "bad_regex.yaml:10:9: [analyst.broken_regex] patterns[0] does not compile: missing ) at position 17"]
+
+
+def test_duplicate_ids_across_files() -> None:
+    assert _messages(FIXTURES / "duplicate_ids") == [
+        "duplicate_ids/b.yaml:3:9: [market.dupe] duplicate rule id 'market.dupe' "
+        "(first defined in duplicate_ids/a.yaml:3)"]
+    with pytest.raises(RuleFileError, match=r"b\.yaml:3:9: \[market\.dupe\] duplicate rule id"):
+        Rulebook.load(FIXTURES / "duplicate_ids")
+
+
+def test_catastrophic_pattern() -> None:
+    assert _messages(FIXTURES / "catastrophic.yaml") == [
+        "catastrophic.yaml:10:9: [market.slow] patterns[0]: nested quantifier '(?:[^，。]+)+' "
+        "can backtrack catastrophically"]
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+", r"(?:\w*x)*", r"((ab)*c)+", r"(a|b+){2,}", r"(?:x{1,}y)+"])
+def test_catastrophic_heuristic_flags_nested_quantifiers(pattern: str) -> None:
+    assert catastrophic_reason(pattern) is not None
+
+
+@pytest.mark.parametrize("pattern", [r"(?:上调|下调)[^，。]{0,12}?目标价", r"(a+)?b", r"\(a+\)+", r"[(a+)]+",
+                                     r"(?:ab){2,5}", r"(a)+"])
+def test_catastrophic_heuristic_passes_bounded_patterns(pattern: str) -> None:
+    assert catastrophic_reason(pattern) is None
+
+
+def test_lint_collects_every_problem_in_one_pass() -> None:
+    assert _messages(FIXTURES / "many_problems") == [
+        "many_problems/rules.yaml:6:13: [market.first] `status` must be one of experimental, test, stable, "
+        "not 'shiny'",
+        "many_problems/rules.yaml:8:20: [market.first] duplicate trigger '涨停'",
+        "many_problems/rules.yaml:9:5: [market.first] unknown field `colour` (allowed: confidence, "
+        "description, direction, examples, exclude, exposures, id, known_false_positives, magnitude, "
+        "modality, notes, patterns, references, status, subject, title, triggers, type, version)",
+        "many_problems/rules.yaml:11:7: [market.first] rule has no positive example (examples.match)",
+        "many_problems/rules.yaml:16:11: [market.second] unknown type 'price_boom' (see docs/taxonomy.md)",
+        "many_problems/rules.yaml:18:16: [market.second] patterns[0] does not compile: "
+        "missing ) at position 3",
+    ]
+
+
+def test_load_raises_on_first_fatal_problem_only() -> None:
+    with pytest.raises(RuleFileError) as err:
+        Rulebook.load(FIXTURES / "many_problems")
+    assert str(err.value).endswith("rules.yaml:6:13: [market.first] `status` must be one of experimental, "
+                                   "test, stable, not 'shiny'")
+
+
+def test_missing_path_is_a_rule_file_error(tmp_path: Path) -> None:
+    with pytest.raises(RuleFileError, match="no such rule file"):
+        Rulebook.load(tmp_path / "nope")
+
+
+def test_env_overrides_default_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "x.yaml").write_text((FIXTURES / "good.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("SIGNALS_RULES_DIR", str(tmp_path))
+    assert [r.id for r in Rulebook.load().rules] == ["corporate.test_buyback"]
+
+
+def test_repo_rulebook_is_lint_clean_and_covers_the_taxonomy() -> None:
+    assert [str(i) for i in lint(REPO / "rules")] == []
+    book = Rulebook.load(REPO / "rules")
+    assert {r.type for r in book.rules} == set(TAXONOMY)
+    assert all(r.id.split(".")[0] == Path(r.path).stem for r in book.rules)
+
+
+def test_taxonomy_doc_lists_every_type() -> None:
+    doc = (REPO / "docs" / "taxonomy.md").read_text(encoding="utf-8")
+    assert [t for t in TAXONOMY if f"`{t}`" not in doc] == []
+
+
+def test_run_cases_reports_failures_with_rule_and_index(tmp_path: Path) -> None:
+    text = (FIXTURES / "good.yaml").read_text(encoding="utf-8")
+    text = text.replace("magnitude: 6000000000", "magnitude: 7")
+    (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
+    results = run_cases(Rulebook.load(tmp_path), Linker.from_data())
+    assert [(r.rule_id, r.index, r.kind, r.passed) for r in results] == [
+        ("corporate.test_buyback", 0, "match", False), ("corporate.test_buyback", 1, "no_match", True)]
+    assert "missing" in results[0].message and "magnitude=6000000000.0" in results[0].message
+
+
+def test_regex_timeout_is_reported_and_other_rules_still_run(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(
+        (FIXTURES / "good.yaml").read_text(encoding="utf-8")
+        + "  - id: corporate.slow\n    version: 1\n    title: slow\n    status: test\n    type: layoffs\n"
+          "    triggers: [回购]\n    patterns: ['(?:[^y]{0,9}?x){1,40}y']\n    examples:\n      match: [x]\n",
+        encoding="utf-8")
+    seen = []
+    book = Rulebook.load(tmp_path, on_warning=seen.append, regex_timeout=1e-7)
+    text = "贵州茅台回购股份" + "x" * 300
+    events = extract_text(text, rulebook=book, linker=Linker.from_data(), article_id="a1")
+    assert [e.rule_id for e in events] == ["corporate.test_buyback"]
+    assert [w.rule_id for w in book.warnings] == ["corporate.slow"] and seen == book.warnings
+    assert "timed out in article a1" in book.warnings[0].message
+
+
+def test_rules_are_frozen_records() -> None:
+    rule = Rulebook.load(FIXTURES / "good.yaml").rules[0]
+    assert isinstance(rule, Rule)
+    with pytest.raises(AttributeError):
+        rule.id = "x"  # type: ignore[misc]

@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 import duckdb
 import pandas as pd
 
+from signals import store
 from signals.errors import PriceError
 
 PRICE_COLUMNS = ["ticker", "date", "open", "high", "low", "close", "adj_close", "volume"]
@@ -443,20 +444,21 @@ class FileSource:
 # --- the cache -----------------------------------------------------------------------------------
 
 
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """DuckDB has no flag for this, and a failed BEGIN aborts the open transaction; but inside an
+    explicit transaction two statements share one transaction id, in autocommit they do not."""
+    first = con.execute("SELECT txid_current()").fetchone()[0]
+    return con.execute("SELECT txid_current()").fetchone()[0] == first
+
+
 @contextlib.contextmanager
 def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A transaction of our own, or join the caller's if one is already open."""
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        yield con  # the caller's transaction commits or rolls back
-        return
-    try:
+    """A transaction of our own, or join the caller's if one is already open (it commits or rolls back)."""
+    if in_transaction(con):
         yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+        return
+    with store.transaction(con):
+        yield con
 
 
 def _now() -> dt.datetime:

@@ -1,0 +1,335 @@
+"""Exchange calendars by ISO MIC, and day 0: the first session in which a news item could trade.
+
+Why it looks like this:
+- Sessions come from exchange_calendars (holidays from official notices), keyed by ISO MIC; a
+  calendar object takes about a second to build, so each is built once per process.
+- Day 0 is found with numpy ``searchsorted`` over each market's session open/close instants (UTC
+  nanoseconds): one pass per market, so a million event-instrument pairs take seconds.
+- Calendars end (XSHG's holiday data stops at 2026-12-31). Beyond the end we use the trading dates
+  stored in ``prices`` for that ticker and say so (reason ``price_sessions``); with neither, day 0
+  stays NULL with reason ``beyond_calendar_no_prices``. Trading days are never invented.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from warnings import catch_warnings, simplefilter
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from signals.errors import CalendarRangeError
+
+IN_SESSION = "in_session"
+BEFORE_OPEN = "before_open"
+AFTER_CLOSE = "after_close"
+NON_SESSION_DAY = "non_session_day"
+PRICE_SESSIONS = "price_sessions"
+BEYOND_CALENDAR = "beyond_calendar_no_prices"
+BEFORE_CALENDAR = "before_calendar"
+UNKNOWN_MARKET = "unknown_market"
+NO_MARKET = "no_market"
+NO_TIME = "no_publication_time"
+
+_REASONS = np.array([IN_SESSION, BEFORE_OPEN, AFTER_CLOSE, NON_SESSION_DAY, BEYOND_CALENDAR, BEFORE_CALENDAR],
+                    dtype=object)
+_IN, _BEFORE, _AFTER, _NONSESSION, _BEYOND, _BEFORE_CAL = range(6)
+
+# Markets that share another venue's sessions. FX trades round the clock on weekdays; "24/5" is
+# exchange_calendars' UTC Monday-Friday calendar (real FX opens Sunday 17:00 New York: an item in
+# those hours gets Monday rather than the late-Sunday session).
+CALENDAR_FOR_MIC = {
+    "XSHG": "XSHG", "XSHE": "XSHG", "XBSE": "XSHG",
+    "XHKG": "XHKG",
+    "XNYS": "XNYS", "XNAS": "XNYS", "XASE": "XNYS", "ARCX": "XNYS",
+    "XTKS": "XTKS",
+    "XKRX": "XKRX", "XKOS": "XKRX",
+    "XTAI": "XTAI",
+    "XLON": "XLON", "XETR": "XETR", "XPAR": "XPAR", "XAMS": "XAMS",
+    "CMES": "CMES",
+    "FX": "24/5",
+}
+
+
+def calendar_name(mic: str) -> str:
+    try:
+        return CALENDAR_FOR_MIC[mic.upper()]
+    except KeyError:
+        raise CalendarRangeError(
+            f"no trading calendar for market {mic!r}",
+            hint=f"known markets: {', '.join(sorted(CALENDAR_FOR_MIC))}",
+        ) from None
+
+
+def get_calendar(mic: str):
+    """The exchange_calendars object for ``mic`` (built once per process: construction is slow)."""
+    return _calendar(calendar_name(mic))
+
+
+@functools.cache
+def _calendar(name: str):
+    import exchange_calendars as xcals  # slow import: only when day 0 is computed
+
+    with catch_warnings():
+        # exchange_calendars 4.x still calls DatetimeIndex.weekday, deprecated in pandas 3: not ours to fix
+        simplefilter("ignore", FutureWarning)
+        simplefilter("ignore", DeprecationWarning)
+        return xcals.get_calendar(name)
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """One market's sessions as arrays: labels (datetime64[D]) and open/close instants (UTC ns)."""
+
+    tz: str
+    labels: np.ndarray
+    opens: np.ndarray
+    closes: np.ndarray
+    open_offset: pd.Timedelta  # open and close relative to local midnight of the session label,
+    close_offset: pd.Timedelta  # from the last calendar session: used for sessions from price dates
+
+    @property
+    def last(self) -> dt.date:
+        return pd.Timestamp(self.labels[-1]).date()
+
+    @property
+    def first(self) -> dt.date:
+        return pd.Timestamp(self.labels[0]).date()
+
+    def extended(self, dates: Sequence[dt.date] | np.ndarray) -> Sessions:
+        """These sessions plus trading dates after the last one (from stored prices), with opens and
+        closes at the last calendar session's local times."""
+        extra = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates, dtype="datetime64[D]")))
+        extra = extra[extra > pd.Timestamp(self.labels[-1])].unique().sort_values()
+        if extra.empty:
+            return self
+        opens = _local_to_utc_ns(extra + self.open_offset, self.tz)
+        closes = _local_to_utc_ns(extra + self.close_offset, self.tz)
+        return Sessions(self.tz, np.concatenate([self.labels, extra.values.astype("datetime64[D]")]),
+                        np.concatenate([self.opens, opens]), np.concatenate([self.closes, closes]),
+                        self.open_offset, self.close_offset)
+
+
+def _local_to_utc_ns(local: pd.DatetimeIndex, tz: str) -> np.ndarray:
+    aware = local.tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
+    return aware.tz_convert("UTC").as_unit("ns").asi8
+
+
+def sessions(mic: str) -> Sessions:
+    """``mic``'s sessions as arrays, built once per calendar."""
+    return _sessions(calendar_name(mic))
+
+
+@functools.cache
+def _sessions(name: str) -> Sessions:
+    cal = _calendar(name)
+    tz = str(cal.tz)
+    labels = cal.sessions.values.astype("datetime64[D]")
+    opens = pd.DatetimeIndex(cal.opens).as_unit("ns").asi8
+    closes = pd.DatetimeIndex(cal.closes).as_unit("ns").asi8
+    last_label = pd.Timestamp(labels[-1])
+    local_open = pd.Timestamp(cal.opens.iloc[-1]).tz_convert(tz).tz_localize(None)
+    local_close = pd.Timestamp(cal.closes.iloc[-1]).tz_convert(tz).tz_localize(None)
+    return Sessions(tz, labels, opens, closes, local_open - last_label, local_close - last_label)
+
+
+def _local_days(utc_ns: np.ndarray, tz: str) -> np.ndarray:
+    local = pd.DatetimeIndex(utc_ns.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
+    return local.tz_localize(None).values.astype("datetime64[D]")
+
+
+def locate(sess: Sessions, utc_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised day 0: (index of the day-0 session or -1, reason code) for each UTC instant.
+
+    A session is [open, close): news at the very close trades in the next session. Lunch breaks
+    are inside [open, close) on purpose: news at 12:00 Shanghai trades at the 13:00 re-open.
+    """
+    n = len(sess.closes)
+    i = np.searchsorted(sess.closes, utc_ns, side="right")  # first session closing after t
+    beyond = i >= n
+    j = np.minimum(i, n - 1)
+    days = _local_days(utc_ns, sess.tz)
+    prev = sess.labels[np.maximum(i - 1, 0)]
+    code = np.select(
+        [utc_ns >= sess.opens[j], days == sess.labels[j], (i > 0) & (prev == days)],
+        [_IN, _BEFORE, _AFTER],
+        default=_NONSESSION,
+    )
+    # before the first session we cannot tell whether the market traded in between
+    code = np.where((i == 0) & (utc_ns < sess.opens[0]) & (days < sess.labels[0]), _BEFORE_CAL, code)
+    code = np.where(beyond, _BEYOND, code)
+    index = np.where((code == _BEYOND) | (code == _BEFORE_CAL), -1, j)
+    return index, code
+
+
+@dataclass(frozen=True)
+class Day0:
+    date: dt.date | None
+    reason: str
+
+
+def _utc_ns(published_utc: dt.datetime) -> int:
+    if published_utc.tzinfo is None:
+        raise ValueError("published_utc must be timezone-aware")
+    return pd.Timestamp(published_utc).tz_convert("UTC").value
+
+
+def day0(published_utc: dt.datetime, mic: str, *,
+         price_dates: Sequence[dt.date] | None = None) -> Day0:
+    """The first session of ``mic`` in which news published at ``published_utc`` could trade.
+
+    Compared in the exchange's own time zone. ``price_dates`` (trading dates seen in stored prices)
+    settle instants beyond the calendar's last session (reason ``price_sessions``).
+    Raises CalendarRangeError when neither the calendar nor ``price_dates`` can tell.
+    """
+    base = sessions(mic)
+    t = np.array([_utc_ns(published_utc)], dtype=np.int64)
+    index, code = locate(base, t)
+    sess = base
+    if code[0] == _BEYOND and price_dates:
+        sess = base.extended(price_dates)
+        index, code = locate(sess, t)
+        if code[0] != _BEYOND:
+            return Day0(pd.Timestamp(sess.labels[index[0]]).date(), PRICE_SESSIONS)
+    if code[0] == _BEYOND:
+        raise CalendarRangeError(
+            f"{published_utc.isoformat()} is after the last {mic} session the calendar knows "
+            f"({base.last}) and no stored prices say which days traded",
+            hint="load prices covering that period (signals prices load/fetch), or wait for a newer "
+                 "exchange_calendars release",
+        )
+    if code[0] == _BEFORE_CAL:
+        raise CalendarRangeError(f"{published_utc.isoformat()} is before the first {mic} session the "
+                                 f"calendar knows ({base.first})")
+    return Day0(pd.Timestamp(sess.labels[index[0]]).date(), str(_REASONS[code[0]]))
+
+
+# --- the database ----------------------------------------------------------------------------------
+
+_PAIRS_SQL = """
+SELECT ei.event_id, ei.ticker, ei.market, a.published_utc
+FROM event_instruments ei
+JOIN events e ON e.id = ei.event_id
+JOIN articles a ON a.id = e.article_id
+{where}
+"""
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, only_missing: bool) -> pd.DataFrame:
+    where = "WHERE ei.day0 IS NULL" if only_missing else ""
+    frame = con.execute(_PAIRS_SQL.format(where=where)).df()
+    ts = pd.to_datetime(frame["published_utc"], utc=True).dt.as_unit("ns")
+    frame["t"] = ts.fillna(pd.Timestamp(0, tz="UTC")).astype("int64")  # NULL times are set aside later
+    return frame
+
+
+def _price_dates(con: duckdb.DuckDBPyConnection, tickers: list[str], after: dt.date) -> dict[str, np.ndarray]:
+    rows = con.execute(
+        "SELECT ticker, list(date ORDER BY date) FROM prices "
+        "WHERE ticker IN (SELECT unnest(?::VARCHAR[])) AND date > ? GROUP BY ticker",
+        [tickers, after],
+    ).fetchall()
+    return {t: np.array(dates, dtype="datetime64[D]") for t, dates in rows}
+
+
+def _assign_market(con: duckdb.DuckDBPyConnection, mic: str, group: pd.DataFrame,
+                   day: np.ndarray, reason: np.ndarray, warnings: list[str]) -> None:
+    """Fill ``day``/``reason`` at the rows of ``group`` (one market), falling back to price dates."""
+    base = sessions(mic)
+    rows = group.index.to_numpy()
+    t = group["t"].to_numpy(dtype=np.int64)
+    index, code = locate(base, t)
+    ok = index >= 0
+    day[rows[ok]] = base.labels[index[ok]]
+    reason[rows] = _REASONS[code]
+    beyond = code == _BEYOND
+    if not beyond.any():
+        return
+    tickers = group["ticker"].to_numpy()
+    late = sorted(set(tickers[beyond]))
+    dates = _price_dates(con, late, base.last)
+    settled, unsettled = [], []
+    for ticker in late:
+        sel = beyond & (tickers == ticker)
+        if ticker in dates:
+            ext = base.extended(dates[ticker])
+            idx, c = locate(ext, t[sel])
+            found = c != _BEYOND
+            day[rows[sel][found]] = ext.labels[idx[found]]
+            reason[rows[sel][found]] = PRICE_SESSIONS
+            if found.any():
+                settled.append(ticker)
+            if not found.all():
+                unsettled.append(ticker)
+        else:
+            unsettled.append(ticker)
+    if settled:
+        warnings.append(f"{mic}: calendar ends {base.last}; day 0 after that taken from stored price dates "
+                        f"for {', '.join(settled)}")
+    if unsettled:
+        count = int(sum(reason[rows] == BEYOND_CALENDAR))
+        warnings.append(f"{mic}: {count} event-instrument pairs lie after the calendar's last session "
+                        f"({base.last}) with no stored prices to tell the trading days "
+                        f"({', '.join(unsettled)}); day 0 left empty, load prices and rerun")
+
+
+def compute_day0(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """day0/day0_reason for a frame of (event_id, ticker, market, t: UTC ns, published_utc)."""
+    n = len(pairs)
+    day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    reason = np.full(n, None, dtype=object)
+    warnings: list[str] = []
+    pairs = pairs.reset_index(drop=True)
+    no_time = pairs["published_utc"].isna().to_numpy()
+    reason[no_time] = NO_TIME
+    market = pairs["market"].fillna("").astype(str).str.upper()
+    reason[(market == "").to_numpy() & ~no_time] = NO_MARKET
+    todo = pairs[~no_time & (market != "").to_numpy()]
+    for mic, group in todo.groupby(market[todo.index], sort=True):
+        if mic not in CALENDAR_FOR_MIC:
+            reason[group.index.to_numpy()] = UNKNOWN_MARKET
+            warnings.append(f"{len(group)} event-instrument pairs have market {mic!r}, which has no "
+                            f"trading calendar; day 0 left empty")
+            continue
+        _assign_market(con, mic, group, day, reason, warnings)
+    before = int((reason == BEFORE_CALENDAR).sum())
+    if before:
+        warnings.append(f"{before} event-instrument pairs were published before their calendar's first "
+                        f"session; day 0 left empty")
+    out = pairs[["event_id", "ticker"]].copy()
+    out["day0"] = day
+    out["day0_reason"] = reason
+    return out, warnings
+
+
+def assign_day0(con: duckdb.DuckDBPyConnection, *, only_missing: bool = True) -> list[str]:
+    """Fill event_instruments.day0/day0_reason in one bulk UPDATE; returns warnings to show the user.
+
+    ``only_missing`` recomputes pairs whose day 0 is still NULL (new pairs, and pairs past a calendar's
+    end that stored prices may now settle).
+    """
+    from signals.prices import write_transaction
+
+    pairs = _pairs(con, only_missing)
+    if pairs.empty:
+        return []
+    updates, warnings = compute_day0(con, pairs)
+    con.register("_day0_updates", updates)
+    try:
+        with write_transaction(con):
+            con.execute(
+                """
+                UPDATE event_instruments SET day0 = u.day0::DATE, day0_reason = u.day0_reason
+                FROM _day0_updates u
+                WHERE event_instruments.event_id = u.event_id AND event_instruments.ticker = u.ticker
+                """
+            )
+    finally:
+        with suppress(duckdb.Error):  # must not mask the original error in an aborted transaction
+            con.unregister("_day0_updates")
+    return warnings

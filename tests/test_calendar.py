@@ -1,0 +1,231 @@
+"""Exchange calendars and day 0, with hand-worked cases checked against the real holiday lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signals import store
+from signals.calendar import (
+    CALENDAR_FOR_MIC,
+    Day0,
+    assign_day0,
+    compute_day0,
+    day0,
+    get_calendar,
+    sessions,
+)
+from signals.errors import CalendarRangeError
+
+SH = ZoneInfo("Asia/Shanghai")
+NY = ZoneInfo("America/New_York")
+D = dt.date
+
+
+def at(tz, *args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=tz)
+
+
+# The sample feed's items at 21:52 +0800 on 2026-01-29 are 08:52 in New York (before the open)
+# and after the Shanghai close.
+@pytest.mark.parametrize(("published", "mic", "expected"), [
+    (at(SH, 2026, 1, 29, 21, 52, 24), "XNYS", Day0(D(2026, 1, 29), "before_open")),
+    (at(SH, 2026, 1, 29, 21, 52, 24), "XNAS", Day0(D(2026, 1, 29), "before_open")),
+    (at(SH, 2026, 1, 29, 21, 52, 24), "XSHG", Day0(D(2026, 1, 30), "after_close")),
+    (at(SH, 2026, 1, 29, 10, 30), "XSHG", Day0(D(2026, 1, 29), "in_session")),
+    (at(SH, 2026, 1, 29, 12, 0), "XSHG", Day0(D(2026, 1, 29), "in_session")),  # lunch break
+    (at(SH, 2026, 1, 29, 9, 0), "XSHE", Day0(D(2026, 1, 29), "before_open")),
+    (at(SH, 2026, 1, 29, 15, 0), "XSHG", Day0(D(2026, 1, 30), "after_close")),  # the close itself
+    # Chinese New Year: Shanghai closed 2026-02-16 .. 2026-02-23
+    (at(SH, 2026, 2, 13, 16, 0), "XSHG", Day0(D(2026, 2, 24), "after_close")),
+    (at(SH, 2026, 2, 17, 10, 0), "XSHG", Day0(D(2026, 2, 24), "non_session_day")),
+    (at(SH, 2026, 2, 23, 10, 0), "XSHG", Day0(D(2026, 2, 24), "non_session_day")),
+    # US holidays: MLK day 2026-01-19, Independence Day observed on Friday 2026-07-03
+    (at(NY, 2026, 1, 19, 11, 0), "XNYS", Day0(D(2026, 1, 20), "non_session_day")),
+    (at(NY, 2026, 7, 2, 17, 0), "XNYS", Day0(D(2026, 7, 6), "after_close")),
+    (at(NY, 2026, 7, 3, 10, 0), "XNYS", Day0(D(2026, 7, 6), "non_session_day")),
+    (at(NY, 2026, 1, 29, 9, 30), "XNYS", Day0(D(2026, 1, 29), "in_session")),
+    # Friday evening -> Monday
+    (at(NY, 2026, 1, 30, 20, 0), "XNYS", Day0(D(2026, 2, 2), "after_close")),
+    (at(SH, 2026, 1, 30, 20, 0), "XSHG", Day0(D(2026, 2, 2), "after_close")),
+    (at(SH, 2026, 1, 31, 9, 0), "XHKG", Day0(D(2026, 2, 2), "non_session_day")),
+    # CME futures: the Monday session opens Sunday 17:00 Chicago; Saturday news waits for it
+    (at(NY, 2026, 1, 31, 20, 0), "CMES", Day0(D(2026, 2, 2), "non_session_day")),
+    (at(NY, 2026, 1, 29, 20, 0), "CMES", Day0(D(2026, 1, 30), "in_session")),
+    # FX, 24/5 in UTC: Friday 20:00 New York is Saturday 01:00 UTC
+    (at(NY, 2026, 1, 30, 20, 0), "FX", Day0(D(2026, 2, 2), "non_session_day")),
+    (at(SH, 2026, 1, 29, 21, 52), "FX", Day0(D(2026, 1, 29), "in_session")),
+])
+def test_day0_hand_worked_cases(published, mic, expected):
+    assert day0(published, mic) == expected
+
+
+def test_the_calendar_holiday_lists_the_cases_rely_on():
+    shanghai = get_calendar("XSHG").sessions_in_range("2026-02-13", "2026-02-24")
+    assert [d.date() for d in shanghai] == [D(2026, 2, 13), D(2026, 2, 24)]
+    assert len(get_calendar("XSHG").sessions_in_range("2026-01-01", "2026-12-31")) == 242
+    ny = get_calendar("XNYS")
+    assert not ny.is_session("2026-01-19") and not ny.is_session("2026-07-03")
+
+
+def test_markets_share_calendars_and_objects_are_cached():
+    assert get_calendar("XSHE") is get_calendar("XSHG") is get_calendar("xbse")
+    assert get_calendar("XNAS") is get_calendar("XNYS")
+    assert sessions("XKOS") is sessions("XKRX")
+
+
+def test_unknown_market_and_naive_time_are_refused():
+    with pytest.raises(CalendarRangeError, match="no trading calendar for market 'XXXX'"):
+        day0(at(SH, 2026, 1, 29, 10, 0), "XXXX")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        day0(dt.datetime(2026, 1, 29, 10, 0), "XSHG")
+
+
+def test_beyond_the_shanghai_calendar_needs_price_dates():
+    assert get_calendar("XSHG").last_session == pd.Timestamp("2026-12-31")
+    with pytest.raises(CalendarRangeError, match=r"after the last XSHG session .* \(2026-12-31\)"):
+        day0(at(SH, 2027, 1, 5, 10, 0), "XSHG")
+    dates = [D(2027, 1, 4), D(2027, 1, 5), D(2027, 1, 6)]
+    assert day0(at(SH, 2027, 1, 1, 10, 0), "XSHG", price_dates=dates) == Day0(D(2027, 1, 4), "price_sessions")
+    assert day0(at(SH, 2027, 1, 5, 16, 0), "XSHG", price_dates=dates) == Day0(D(2027, 1, 6), "price_sessions")
+    # the last calendar session's evening: the next session is only known from prices
+    evening = at(SH, 2026, 12, 31, 16, 0)
+    assert day0(evening, "XSHG", price_dates=dates) == Day0(D(2027, 1, 4), "price_sessions")
+    with pytest.raises(CalendarRangeError):
+        day0(at(SH, 2027, 1, 6, 16, 0), "XSHG", price_dates=dates)  # prices end before the next session
+
+
+# --- property: day 0 agrees with exchange_calendars' own minute lookup ------------------------------
+
+MARKETS = ["XSHG", "XHKG", "XNYS", "XTKS", "XKRX", "XLON", "XETR", "CMES"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # exchange_calendars' own pandas 3 deprecations
+@settings(max_examples=300, deadline=None)
+@given(mic=st.sampled_from(MARKETS),
+       minute=st.integers(0, (dt.datetime(2026, 12, 1) - dt.datetime(2010, 1, 1)).days * 1440))
+def test_day0_is_the_first_session_trading_at_or_after_publication(mic, minute):
+    published = dt.datetime(2010, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
+    got = day0(published, mic)
+    cal = get_calendar(mic)
+    ts = pd.Timestamp(published)
+    assert cal.is_session(got.date)
+    if cal.is_open_on_minute(ts, ignore_breaks=True):
+        oracle = cal.minute_to_session(ts)  # trading (or lunch-break) minute: its own session
+        assert got.reason == "in_session"
+    else:
+        oracle = cal.minute_to_future_session(ts, 1) if ts >= cal.opens.iloc[0] else cal.first_session
+        assert got.reason in {"before_open", "after_close", "non_session_day"}
+    assert got.date == oracle.date()
+    local_day = ts.tz_convert(cal.tz).date()
+    if got.reason == "before_open":
+        assert got.date == local_day
+    if got.reason == "after_close":
+        assert cal.is_session(local_day) and got.date > local_day
+
+
+def test_vectorised_day0_matches_the_scalar_function():
+    rng = np.random.default_rng(7)
+    start = pd.Timestamp("2025-06-01", tz="UTC").value
+    t = start + rng.integers(0, 400 * 86_400, size=600) * 1_000_000_000
+    mics = rng.choice(["XSHG", "XNAS", "XHKG", "FX", "CMES"], size=600)
+    pairs = pd.DataFrame({"event_id": [f"e{i}" for i in range(600)], "ticker": "T", "market": mics,
+                          "published_utc": pd.to_datetime(t, utc=True), "t": t})
+    out, warnings = compute_day0(None, pairs)
+    assert warnings == []
+    for row, ts, mic in zip(out.itertuples(), pairs["published_utc"], mics, strict=True):
+        expected = day0(ts.to_pydatetime(), mic)
+        assert (pd.Timestamp(row.day0).date(), row.day0_reason) == (expected.date, expected.reason)
+
+
+# --- the database ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "cal.duckdb")
+    yield c
+    c.close()
+
+
+def add_event(con, event_id: str, published: dt.datetime | None, pairs: list[tuple[str, str | None]]):
+    article = f"a-{event_id}"
+    con.execute("INSERT INTO articles (id, source, title, body, published_utc, fetched_at, content_hash) "
+                "VALUES (?, '华尔街见闻', 't', 'b', ?, now(), 'h')", [article, published])
+    con.execute("INSERT INTO events (id, article_id, rule_id, rule_version, rulebook_hash, type, topic, "
+                "direction, modality, evidence, span_start, span_end, in_title, confidence, relevance, "
+                "event_key, extracted_at) VALUES (?, ?, 'r', 1, 'h', 'x', 'market', 1, 'fact', 'e', 0, 1, "
+                "true, 0.9, 80, 'k', now())", [event_id, article])
+    for ticker, market in pairs:
+        con.execute("INSERT INTO event_instruments VALUES (?, ?, 'subject', 1, ?, NULL, NULL, NULL)",
+                    [event_id, ticker, market])
+
+
+def stored(con) -> dict[tuple[str, str], tuple[dt.date | None, str | None]]:
+    rows = con.execute("SELECT event_id, ticker, day0, day0_reason FROM event_instruments").fetchall()
+    return {(e, t): (d, r) for e, t, d, r in rows}
+
+
+def test_assign_day0_fills_pairs_per_market(con):
+    add_event(con, "e1", at(SH, 2026, 1, 29, 21, 52, 24), [("NVDA", "XNAS"), ("600519.SS", "XSHG")])
+    add_event(con, "e2", at(SH, 2026, 2, 17, 10, 0), [("600519.SS", "XSHG"), ("X", "XMOON")])
+    add_event(con, "e3", None, [("NVDA", "XNAS")])
+    add_event(con, "e4", at(SH, 2026, 1, 29, 10, 0), [("GC=F", None)])
+    warnings = assign_day0(con)
+    assert stored(con) == {
+        ("e1", "NVDA"): (D(2026, 1, 29), "before_open"),
+        ("e1", "600519.SS"): (D(2026, 1, 30), "after_close"),
+        ("e2", "600519.SS"): (D(2026, 2, 24), "non_session_day"),
+        ("e2", "X"): (None, "unknown_market"),
+        ("e3", "NVDA"): (None, "no_publication_time"),
+        ("e4", "GC=F"): (None, "no_market"),
+    }
+    assert warnings == ["1 event-instrument pairs have market 'XMOON', which has no trading calendar; "
+                        "day 0 left empty"]
+
+
+def test_assign_day0_only_missing_keeps_settled_pairs(con):
+    add_event(con, "e1", at(SH, 2026, 1, 29, 10, 30), [("600519.SS", "XSHG")])
+    con.execute("UPDATE event_instruments SET day0 = DATE '2026-01-01', day0_reason = 'manual'")
+    assign_day0(con)
+    assert stored(con)[("e1", "600519.SS")] == (D(2026, 1, 1), "manual")
+    assign_day0(con, only_missing=False)
+    assert stored(con)[("e1", "600519.SS")] == (D(2026, 1, 29), "in_session")
+
+
+def test_january_2027_event_waits_for_prices_then_uses_their_sessions(con):
+    add_event(con, "e1", at(SH, 2027, 1, 4, 20, 0), [("600519.SS", "XSHG"), ("NVDA", "XNAS")])
+    warnings = assign_day0(con)
+    assert stored(con)[("e1", "600519.SS")] == (None, "beyond_calendar_no_prices")
+    assert stored(con)[("e1", "NVDA")] == (D(2027, 1, 4), "before_open")  # XNYS knows 2027
+    assert len(warnings) == 1 and "XSHG: 1 event-instrument pairs lie after the calendar's last session " \
+        "(2026-12-31)" in warnings[0] and "600519.SS" in warnings[0]
+    con.execute("""INSERT INTO prices VALUES
+        ('600519.SS', DATE '2027-01-04', 1400, 1410, 1390, 1405, 1405, 1, 'file:t.csv', now()),
+        ('600519.SS', DATE '2027-01-05', 1405, 1415, 1395, 1410, 1410, 1, 'file:t.csv', now())""")
+    warnings = assign_day0(con)
+    assert stored(con)[("e1", "600519.SS")] == (D(2027, 1, 5), "price_sessions")
+    assert warnings == ["XSHG: calendar ends 2026-12-31; day 0 after that taken from stored price dates "
+                        "for 600519.SS"]
+
+
+def test_assign_day0_joins_an_open_transaction(con):
+    add_event(con, "e1", at(SH, 2026, 1, 29, 10, 30), [("600519.SS", "XSHG")])
+    with pytest.raises(RuntimeError), store.transaction(con):
+        assign_day0(con)
+        assert stored(con)[("e1", "600519.SS")] == (D(2026, 1, 29), "in_session")
+        raise RuntimeError("roll back")
+    assert stored(con)[("e1", "600519.SS")] == (None, None)
+
+
+def test_every_documented_market_has_a_calendar():
+    for mic in ["XSHG", "XSHE", "XBSE", "XHKG", "XNYS", "XNAS", "XASE", "XTKS", "XKRX", "XKOS", "XTAI",
+                "XLON", "XETR", "XPAR", "XAMS", "CMES", "FX"]:
+        assert mic in CALENDAR_FOR_MIC
+        assert sessions(mic).last >= D(2026, 12, 31)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from signals.numbers import find_magnitudes
-from signals.rules import MONEY_UNITS, TAXONOMY, Rule, Rulebook
+from signals.rules import MONEY_UNITS, TAXONOMY, Rule, Rulebook, SubjectSpec
 
 if TYPE_CHECKING:
     from signals.entities import Linker, Mention
@@ -266,8 +266,10 @@ class _Subject:
     start: int | None
 
 
-def _eligible(m: Mention, kinds: tuple[str, ...], family: str) -> bool:
-    kind = m.instrument.kind
+def _eligible(m: Mention, spec: SubjectSpec, family: str) -> bool:
+    kind, kinds = m.instrument.kind, spec.kinds
+    if spec.tickers and m.instrument.ticker not in spec.tickers:
+        return False
     if m.role_hint == "speaker" and kind != "policy_body" and "institution" not in kinds:
         return False  # 大摩/高盛 speaking are the source, never the subject by default
     if family == "analyst" and m.instrument.speaker:
@@ -311,17 +313,17 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
     if spec.mode == "group" and hit.match is not None and hit.match.start(spec.group) >= 0:
         # the entity inside the group (伯克希尔减持[比亚迪H股]); without one, fall back to nearest
-        linked = [m for m in doc.mentions_in(*hit.match.span(spec.group)) if _eligible(m, spec.kinds, family)]
+        linked = [m for m in doc.mentions_in(*hit.match.span(spec.group)) if _eligible(m, spec, family)]
         if linked:
             return [_from_mention(doc, linked[0])]
     anchor_s, anchor_e = hit.start, hit.end
-    in_clause = [m for m in doc.mentions_in(*clause) if _eligible(m, spec.kinds, family)
+    in_clause = [m for m in doc.mentions_in(*clause) if _eligible(m, spec, family)
                  and not (m.start < anchor_e and anchor_s < m.end)]
     if spec.each:
         chain = _list_before(doc, in_clause, anchor_s)
         if chain:
             return [_from_mention(doc, m) for m in chain]
-    in_sentence = [m for m in doc.mentions_in(*sentence) if _eligible(m, spec.kinds, family)
+    in_sentence = [m for m in doc.mentions_in(*sentence) if _eligible(m, spec, family)
                    and not (m.start < anchor_e and anchor_s < m.end)]
     for pool in (in_clause, in_sentence):
         before = _nearest_before(doc, pool, anchor_s)
@@ -331,7 +333,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         if after:
             return [_from_mention(doc, after[0])]
     if spec.title and not doc.in_title(anchor_s) and doc.title_len:
-        in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec.kinds, family)]
+        in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
         if in_title:
             return [_from_mention(doc, in_title[0])]
     if spec.name or spec.ticker:

@@ -141,6 +141,7 @@ class SubjectSpec:
     name: str | None = None
     title: bool = True  # body sentences may take their subject from the title
     each: bool = False  # one event per entity of a list (五粮液、山西汾酒等涨停)
+    tickers: tuple[str, ...] = ()  # allow-list: only these instruments (central banks for rate rules)
 
 
 @dataclass(frozen=True)
@@ -292,14 +293,14 @@ def _mark(obj: Any, key: str | int | None = None) -> tuple[int | None, int | Non
 # Validation + compilation in one walk: every problem becomes a LintIssue, nothing raises.
 # --------------------------------------------------------------------------------------------
 
-FILE_FIELDS = {"family", "description", "rules"}
+FILE_FIELDS = {"family", "description", "definitions", "rules"}  # definitions: YAML anchors
 RULE_FIELDS = {
     "id", "version", "title", "status", "type", "confidence", "triggers", "patterns", "exclude",
     "subject", "direction", "magnitude", "modality", "exposures", "references",
     "known_false_positives", "examples", "description", "notes",
 }
 REQUIRED_RULE_FIELDS = ("id", "version", "title", "status", "type", "triggers", "examples")
-SUBJECT_FIELDS = {"from", "kinds", "group", "ticker", "name", "title", "each"}
+SUBJECT_FIELDS = {"from", "kinds", "group", "ticker", "name", "title", "each", "tickers"}
 DIRECTION_FIELDS = {"group", "map", "default"}
 MAGNITUDE_FIELDS = {"group", "units", "where", "pick", "as", "required", "min"}
 EXAMPLE_FIELDS = {"text", "title", "events", "reason"}
@@ -415,9 +416,12 @@ def _parse_subject(raw: Any, family: str, groups: set[str], rid: str, out: _Coll
         out.add(raw, "group", rid, f"subject group {group!r} is not a named group of any pattern")
     if mode == "fixed" and not raw.get("name"):
         out.add(raw, "from", rid, "a fixed subject needs `name` (and usually `ticker`)")
+    tickers = _as_str_list(raw.get("tickers", []))
+    if tickers is None:
+        out.add(raw, "tickers", rid, "`subject.tickers` must be a list of tickers")
     return SubjectSpec(mode=mode, kinds=tuple(kinds), group=group, ticker=raw.get("ticker"),
                        name=raw.get("name"), title=bool(raw.get("title", True)),
-                       each=bool(raw.get("each", False)))
+                       each=bool(raw.get("each", False)), tickers=tuple(tickers or ()))
 
 
 def _parse_direction(raw: Any, default: int, groups: set[str], rid: str, out: _Collector,
@@ -621,8 +625,8 @@ def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str,
         return [], out.issues, []
     for k in doc:
         if k not in FILE_FIELDS:
-            out.add(doc, k, None, f"unknown top-level field `{k}` (allowed: family, description, rules)",
-                    at_key=True)
+            allowed = ", ".join(sorted(FILE_FIELDS))
+            out.add(doc, k, None, f"unknown top-level field `{k}` (allowed: {allowed})", at_key=True)
     rules, ids = [], []
     for raw in doc["rules"]:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):

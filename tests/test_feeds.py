@@ -161,11 +161,23 @@ def test_truncated_file_is_refused_not_half_read() -> None:
         load("truncated.xml")
 
 
-def test_undefined_html_entity_is_recovered_with_a_warning() -> None:
+def test_undeclared_html_entities_are_read_as_html_with_a_warning() -> None:
     articles, warnings = load("undefined_entity.xml")
     assert [a.title for a in articles] == ["美元指数下跌0.3% 创四月以来最差表现"]
-    assert warnings == [f"{FIXTURES / 'undefined_entity.xml'}:8: malformed XML: undefined entity; "
-                        "kept the 1 item(s) a lenient parse recovered"]
+    assert warnings == [f"{FIXTURES / 'undefined_entity.xml'}: uses HTML entities that XML does not define "
+                        "(&nbsp;); read them as HTML"]
+
+
+def test_an_html_entity_does_not_hide_a_later_truncation() -> None:
+    data = (FIXTURES / "undefined_entity.xml").read_bytes()
+    with pytest.raises(FeedError, match=r"cut\.xml:10: malformed XML"):
+        parse_feed_bytes(data[: data.rindex(b"<description>") + len(b"<description>")], source_name="cut.xml")
+
+
+def test_an_unknown_entity_is_malformed() -> None:
+    feed = "<rss version='2.0'><channel><title>美元指数&bogus;</title><item/></channel></rss>".encode()
+    with pytest.raises(FeedError, match=r"x\.xml:1: malformed XML: undefined entity &bogus;"):
+        parse_feed_bytes(feed, source_name="x.xml")
 
 
 @pytest.mark.parametrize(
@@ -290,6 +302,7 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     ("spec", "message"),
     [("ftp://example.cn/feed.xml", "only http:// and https:// URLs"),
      ("file:///etc/passwd", "only http:// and https:// URLs"),
+     ("http://[not-a-host/feed.xml", "cannot fetch"),  # rejected before any connection is tried
      ("no/such/feed.xml", "no such file or directory"),
      ("no/such/*.xml", "no files match this pattern")],
 )

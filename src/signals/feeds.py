@@ -19,6 +19,8 @@ import codecs
 import glob
 import gzip
 import hashlib
+import html.entities
+import http.client
 import io
 import re
 import sys
@@ -45,7 +47,6 @@ Warn = Callable[[str], None]
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 _FEED_ROOTS = {"rss", "RDF", "feed"}  # local names of RSS 2.0 / RSS 1.0 / Atom document elements
-_EXPAT_UNDEFINED_ENTITY = 11
 
 
 @dataclass(frozen=True)
@@ -93,15 +94,19 @@ def read_feeds(
 def _expand_inputs(
     inputs: str | Path | Iterable[str | Path], *, timeout: float, max_bytes: int
 ) -> Iterator[tuple[str, Callable[[], tuple[bytes, str | None]]]]:
-    """Resolve inputs to (name, loader) pairs; loaders run lazily so one bad file fails late."""
+    """Resolve inputs, in order, to (name, loader) pairs.
+
+    Resolution and loading are lazy, so the articles of earlier inputs reach the caller before a
+    later input turns out to be missing or broken.
+    """
     if isinstance(inputs, str | Path):
         inputs = [inputs]
     for raw in inputs:
         spec = str(raw)
         if spec == "-":
             yield "<stdin>", lambda: (_read_capped(sys.stdin.buffer, "<stdin>", max_bytes), None)
-        elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", spec):
-            if urllib.parse.urlsplit(spec).scheme.lower() not in ("http", "https"):
+        elif scheme := re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", spec):
+            if scheme.group(1).lower() not in ("http", "https"):
                 raise FeedError("only http:// and https:// URLs can be fetched", source=spec)
             yield spec, lambda url=spec: _fetch_url(url, timeout=timeout, max_bytes=max_bytes)
         else:
@@ -153,14 +158,14 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
 def _fetch_url(url: str, *, timeout: float, max_bytes: int) -> tuple[bytes, str | None]:
     """GET a feed with a timeout and a size cap; returns the body and the HTTP charset, if any."""
-    request = urllib.request.Request(url, headers={
-        "User-Agent": "signals-feed-reader/0.1 (+https://github.com/)",
+    headers = {
+        "User-Agent": "signals/0.1 (feed reader)",
         "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, "
                   "text/xml;q=0.9, */*;q=0.1",
-    })
+    }
     opener = urllib.request.build_opener(_HttpOnlyRedirects)
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
             body = _read_capped(response, url, max_bytes)
             content_type = response.headers.get_content_type()
             charset = response.headers.get_content_charset()
@@ -173,8 +178,8 @@ def _fetch_url(url: str, *, timeout: float, max_bytes: int) -> tuple[bytes, str 
                         hint="check the URL and your network connection") from err
     except TimeoutError as err:
         raise FeedError(f"no answer within {timeout:g} s", source=url) from err
-    except (OSError, EOFError) as err:
-        raise FeedError(f"cannot fetch: {err}", source=url) from err
+    except (OSError, EOFError, ValueError, http.client.HTTPException) as err:  # resets, bad gzip, bad URL
+        raise FeedError(f"cannot fetch: {err or type(err).__name__}", source=url) from err
     if "html" in content_type and _looks_like_html(body):
         raise FeedError(f"the server returned an HTML page ({content_type}), not a feed", source=url,
                         hint="use the feed's own URL (often linked as RSS on the page)")
@@ -209,13 +214,15 @@ def parse_feed_bytes(
     if _looks_like_html(data):
         raise FeedError("this is an HTML page, not a feed", source=source_name,
                         hint="use the feed's own URL or file (often linked as RSS on the page)")
-    utf8 = _to_utf8(data, source_name, fallback_encoding, warn)
-    lenient = _vet_xml(utf8, source_name)
+    text = _decode(data, source_name, fallback_encoding, warn)
+    text, html_entities = _replace_html_entities(text)
+    if html_entities:
+        names = " ".join(f"&{name};" for name in sorted(html_entities))
+        warn(f"{source_name}: uses HTML entities that XML does not define ({names}); read them as HTML")
+    # UTF-8 from here on, so the declaration must say so or expat would decode it a second time.
+    utf8 = _DECLARATION_ENCODING.sub(r"\g<1>utf-8\g<3>", text, count=1).encode("utf-8")
+    _vet_xml(utf8, source_name)
     parsed = _run_feedparser(utf8, source_name)
-    if lenient is not None:
-        if not parsed.entries:
-            raise lenient
-        warn(f"{lenient}; kept the {len(parsed.entries)} item(s) a lenient parse recovered")
     return _articles(parsed, source_name, zone, warn)
 
 
@@ -235,11 +242,14 @@ _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za
 _DECLARATION_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""")
 # C0 controls are illegal in XML 1.0; a stray one should not cost a whole feed.
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ENTITY_REFERENCE = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_EXPAT_UNDEFINED_ENTITY = 11
 # GB2312 and GBK labels are routinely used for text with characters only GB18030 (a superset) has.
 _ENCODING_UPGRADES = {"gb2312": "gb18030", "gbk": "gb18030", "euc_cn": "gb18030"}
 
 
-def _to_utf8(data: bytes, source: str, fallback: str | None, warn: Warn) -> bytes:
+def _decode(data: bytes, source: str, fallback: str | None, warn: Warn) -> str:
     """Decode with the BOM, the XML declaration, the HTTP charset or UTF-8 (in that order)."""
     if not data.strip():
         raise FeedError("empty file", source=source)
@@ -258,8 +268,26 @@ def _to_utf8(data: bytes, source: str, fallback: str | None, warn: Warn) -> byte
     text, removed = _CONTROL_CHARS.subn("", text)
     if removed:
         warn(f"{source}: removed {removed} control character(s) that XML does not allow")
-    # The text is UTF-8 from here on, so the declaration must say so or expat would re-decode it.
-    return _DECLARATION_ENCODING.sub(r"\g<1>utf-8\g<3>", text, count=1).encode("utf-8")
+    return text
+
+
+def _replace_html_entities(text: str) -> tuple[str, set[str]]:
+    """Rewrite undeclared HTML entities (``&nbsp;``) as character references; return the names seen.
+
+    Feeds use them although XML knows only five named entities; as numeric references they mean the
+    same and keep the document well-formed, so it can be vetted and parsed strictly to the end.
+    """
+    used: set[str] = set()
+
+    def numeric(match: re.Match[str]) -> str:
+        name = match.group(1)
+        replacement = html.entities.html5.get(name + ";")
+        if name in _XML_ENTITIES or replacement is None:
+            return match.group(0)  # XML's own, or unknown: expat will judge it
+        used.add(name)
+        return "".join(f"&#{ord(char)};" for char in replacement)
+
+    return _ENTITY_REFERENCE.sub(numeric, text), used
 
 
 def _sniff_encoding(data: bytes) -> str | None:
@@ -294,12 +322,8 @@ class _RootOnly:
         pass
 
 
-def _vet_xml(data: bytes, source: str) -> FeedError | None:
-    """Refuse hostile or malformed XML and non-feeds.
-
-    Returns (instead of raising) the error for the one benign, common flaw, an undefined HTML
-    entity such as ``&nbsp;``, so the caller can keep what feedparser's lenient mode recovers.
-    """
+def _vet_xml(data: bytes, source: str) -> None:
+    """Refuse hostile or malformed XML and documents that are not feeds."""
     target = _RootOnly()
     parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     try:
@@ -313,15 +337,21 @@ def _vet_xml(data: bytes, source: str) -> FeedError | None:
     except ParseError as err:
         line = err.position[0] if err.position else None
         message = re.sub(r":\s*line \d+, column \d+$", "", str(err))
-        error = FeedError(f"malformed XML: {message}", source=source, line=line,
-                          hint="the file is not well-formed XML; re-download it or fix the line shown")
-        if err.code == _EXPAT_UNDEFINED_ENTITY and target.root in _FEED_ROOTS:
-            return error
-        raise error from err
+        if err.code == _EXPAT_UNDEFINED_ENTITY and err.position:
+            message += " " + _text_at(data, *err.position, pattern=r"&[^;\s]{1,40};?")
+        raise FeedError(f"malformed XML: {message}", source=source, line=line,
+                        hint="the file is not well-formed XML; re-download it or fix the line shown") from err
     if target.root not in _FEED_ROOTS:
         raise FeedError(f"not an RSS or Atom feed (document element <{target.root}>)", source=source,
                         hint="an HTML page is not a feed; use the feed's own URL or file")
-    return None
+
+
+def _text_at(data: bytes, line: int, column: int, *, pattern: str) -> str:
+    """What ``pattern`` matches at expat's (1-based line, 0-based column), to quote in an error."""
+    lines = data.split(b"\n", line)
+    text = lines[line - 1].decode("utf-8", "replace")[column:] if len(lines) >= line else ""
+    match = re.match(pattern, text)
+    return match.group(0) if match else ""
 
 
 def _describe_unsafe(err: DefusedXmlException) -> str:

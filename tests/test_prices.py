@@ -25,7 +25,6 @@ from signals.prices import (
     ensure_prices,
     load_files,
     missing_ranges,
-    normalize_ticker,
     price_status,
     read_price_file,
     subtract_ranges,
@@ -45,31 +44,20 @@ def con(tmp_path):
     c.close()
 
 
-# --- tickers ---------------------------------------------------------------------------------------
+# --- tickers (spelling rules themselves are tested with signals.entities) ---------------------------
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("600519.SH", "600519.SS"),
-    ("600519.ss", "600519.SS"),
-    ("SH600519", "600519.SS"),
-    ("sz000001", "000001.SZ"),
-    ("BJ430047", "430047.BJ"),
-    ("00700", "0700.HK"),
-    ("700.HK", "0700.HK"),
-    ("00700.HK", "0700.HK"),
-    ("09988.HK", "9988.HK"),
-    ("BRK/B", "BRK-B"),
-    ("BRK.B", "BRK-B"),
-    ("brk.b", "BRK-B"),
-    (" nvda ", "NVDA"),
-    ("GLEN.L", "GLEN.L"),  # one-letter venue suffix, not a share class
-    ("7203.T", "7203.T"),
-    ("^GSPC", "^GSPC"),
-    ("GC=F", "GC=F"),
-    ("000001", "000001"),  # Ping An Bank or the SSE Composite: not guessed
-])
-def test_normalize_ticker(raw, expected):
-    assert normalize_ticker(raw) == expected
+def test_vendor_tickers_are_renamed_and_unreadable_ones_named_by_line(tmp_path):
+    f = tmp_path / "odd.csv"
+    f.write_text("symbol,date,close\nSH600519,2026-01-29,1437.72\n00700,2026-01-29,600.5\n"
+                 "BRK/B,2026-01-29,480.1\nNVDA!,2026-01-29,192.3\n", encoding="utf-8")
+    with pytest.raises(PriceError, match=r"odd.csv:line 5: cannot read ticker 'NVDA!'"):
+        read_price_file(f)
+    f.write_text(f.read_text(encoding="utf-8").replace("NVDA!", "NVDA"), encoding="utf-8")
+    table = read_price_file(f)
+    assert sorted(table.frame["ticker"]) == ["0700.HK", "600519.SS", "BRK-B", "NVDA"]
+    assert table.warnings == [f"{f}: tickers renamed to Yahoo symbols: 00700 -> 0700.HK, BRK/B -> BRK-B, "
+                              "SH600519 -> 600519.SS"]
 
 
 # --- files -----------------------------------------------------------------------------------------

@@ -28,39 +28,14 @@ import duckdb
 import pandas as pd
 
 from signals import store
-from signals.errors import PriceError
+from signals.entities import normalize_ticker  # the project's one ticker spelling
+from signals.errors import PriceError, ReferenceDataError
 
 PRICE_COLUMNS = ["ticker", "date", "open", "high", "low", "close", "adj_close", "volume"]
 _VALUE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
 _PRICE_FIELDS = ["open", "high", "low", "close", "adj_close"]
 
 Progress = Callable[[int], None]  # called with the number of tickers just finished
-
-
-# --- tickers -------------------------------------------------------------------------------------
-
-_SH_SUFFIX = re.compile(r"^(\d{6})\.(SH|SS)$")
-_EXCHANGE_PREFIX = re.compile(r"^(SH|SZ|BJ)(\d{6})$")
-_HK = re.compile(r"^(\d{1,5})(\.HK)?$")
-_SHARE_CLASS = re.compile(r"^([A-Z]{1,5})[./]([A-C])$")  # BRK.B; one-letter A-C is never a Yahoo venue
-_PREFIX_SUFFIX = {"SH": "SS", "SZ": "SZ", "BJ": "BJ"}
-
-
-def normalize_ticker(raw: str) -> str:
-    """Vendor spellings to the Yahoo symbol: 600519.SH/SH600519 -> 600519.SS, 00700/700.HK -> 0700.HK,
-    BRK/B, BRK.B -> BRK-B. Bare six-digit codes stay as they are: 000001 is both Ping An Bank (SZ)
-    and the SSE Composite (SS), and guessing would be silent.
-    """
-    t = raw.strip().upper()
-    if m := _SH_SUFFIX.match(t):
-        return f"{m.group(1)}.SS"
-    if m := _EXCHANGE_PREFIX.match(t):
-        return f"{m.group(2)}.{_PREFIX_SUFFIX[m.group(1)]}"
-    if (m := _HK.match(t)) and (m.group(2) or len(m.group(1)) == 5):
-        return f"{int(m.group(1)):04d}.HK"
-    if m := _SHARE_CLASS.match(t):
-        return f"{m.group(1)}-{m.group(2)}"
-    return t
 
 
 # --- the source interface ------------------------------------------------------------------------
@@ -370,16 +345,22 @@ def read_price_file(path: str | Path) -> _Table:
     else:
         frame = _long_from_wide(raw, columns, path, unit)
     frame["date"] = _parse_dates(frame["date"], path, frame["line"], unit)
-    frame = _normalize_tickers(frame, path, warnings)
+    frame = _normalize_tickers(frame, path, unit, warnings)
     _check_duplicates(frame, path, unit)
     _check_positive(frame, path, unit, warnings)
     frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
     return _Table(frame[[*PRICE_COLUMNS, "line"]], warnings)
 
 
-def _normalize_tickers(frame: pd.DataFrame, path: Path, warnings: list[str]) -> pd.DataFrame:
+def _normalize_tickers(frame: pd.DataFrame, path: Path, unit: str, warnings: list[str]) -> pd.DataFrame:
     originals = frame["ticker"].astype(str)
-    mapping = {t: normalize_ticker(t) for t in originals.unique()}
+    mapping = {}
+    for t in originals.unique():
+        try:
+            mapping[t] = normalize_ticker(t)
+        except ReferenceDataError as exc:
+            line = frame["line"][originals == t].iloc[0]
+            raise PriceError(f"{path}:{unit} {line}: {exc}", hint=exc.hint) from None
     renamed = sorted(f"{a} -> {b}" for a, b in mapping.items() if a != b and a.upper() != b)
     if renamed:
         warnings.append(f"{path}: tickers renamed to Yahoo symbols: {', '.join(renamed)}")
@@ -432,7 +413,7 @@ class FileSource:
         all_rows = pd.concat(frames, ignore_index=True) if frames else empty_frame()
         # a later file wins for a (ticker, date) that two files hold, like load_files
         all_rows = all_rows.drop_duplicates(["ticker", "date"], keep="last")
-        wanted = [normalize_ticker(t) for t in tickers]
+        wanted = list(tickers)  # callers pass Yahoo symbols; file tickers were normalised on reading
         known = set(all_rows["ticker"])
         names = ", ".join(p.name for p in self.paths) or "no files"
         failures = {t: f"not in {names}" for t in wanted if t not in known}

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DUMP = Path("/work/shared/seeds/000_048932d57b72cc8e.txt")
 DEFAULT_OUT = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+DEFAULT_DUMP = ROOT / "data" / "sample" / "seed" / "wallstreetcn-2026-01-29.txt"  # vendored copy
 
 # "<![CDATA[ title ]]> https://link rest-of-first-description-line"
 _ITEM_HEAD = re.compile(r"<!\[CDATA\[(?P<title>.*?)\]\]>\s+(?P<link>https?://\S+)[ \t]*(?P<first>.*)")

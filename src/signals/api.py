@@ -64,6 +64,12 @@ def _is_tradable(ticker: str | None, instrument) -> bool:
     return instrument is None or getattr(instrument, "tradable", True)
 
 
+def quote_sign(ticker: str) -> int:
+    """-1 where the quote runs against the subject: Yahoo's ``JPY=X`` is yen per dollar, so news
+    good for the yen (the subject) moves the quote down. Rule exposures are signed per quote already."""
+    return -1 if len(ticker) == 5 and ticker.endswith("=X") else 1
+
+
 def event_frames(events: Sequence, linker, *, rulebook_hash: str, extracted_at: dt.datetime
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Events and their event-instrument pairs (subject + macro exposures) as store-ready frames."""
@@ -77,12 +83,12 @@ def event_frames(events: Sequence, linker, *, rulebook_hash: str, extracted_at: 
             row[name] = None if row[name] is None else float(row[name])
         ev_rows.append(row)
         targets: dict[str, tuple[str, int]] = {}
-        if ev.ticker and _is_tradable(ev.ticker, linker.instrument(ev.ticker)):
-            targets[ev.ticker] = ("subject", int(ev.direction))
+        if ev.ticker and _is_tradable(ev.ticker, linker.instruments.get(ev.ticker)):
+            targets[ev.ticker] = ("subject", int(ev.direction) * quote_sign(ev.ticker))
         for ticker, sign in getattr(ev, "exposures", ()) or ():
             targets.setdefault(ticker, ("exposure", int(ev.direction) * int(sign)))
         for ticker, (role, sign) in targets.items():
-            inst = linker.instrument(ticker)
+            inst = linker.instruments.get(ticker)
             pair_rows.append({
                 "event_id": event_id, "ticker": ticker, "role": role, "expected_sign": sign,
                 "market": getattr(inst, "market", None), "benchmark": getattr(inst, "benchmark", None),

@@ -38,9 +38,9 @@ def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation:
     """
     from signals.api import backtest
     from signals.output import render
-    from signals.study import parse_window_pair
+    from signals.study import parse_window
 
-    est = parse_window_pair(estimation)
+    est = parse_window(estimation)
     by = tuple("rule_id" if b == "rule" else b for b in by)
     with progress_bar("fetching prices", unit="tickers") as advance:
         result = backtest(db=obj["db"], window=window, model=model, by=by, estimation=est,

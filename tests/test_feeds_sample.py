@@ -16,7 +16,8 @@ from signals.feeds import Article, read_feeds
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
 # The tag-stripped dump the sample feed was rebuilt from is vendored in data/sample/seed/.
-DUMP = Path(os.environ.get("SIGNALS_SEED_DUMP", ROOT / "data" / "sample" / "seed" / "wallstreetcn-2026-01-29.txt"))
+DUMP = Path(os.environ.get("SIGNALS_SEED_DUMP",
+                           ROOT / "data" / "sample" / "seed" / "wallstreetcn-2026-01-29.txt"))
 needs_dump = pytest.mark.skipif(not DUMP.is_file(), reason=f"seed dump not found at {DUMP}")
 BEIJING = timezone(timedelta(hours=8))
 

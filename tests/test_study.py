@@ -1,0 +1,361 @@
+"""Event study engine: SQL results against a plain numpy reference, and the bookkeeping around it."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from signals import store
+from signals.errors import StudyError
+from signals.study import parse_window, plot_caar, run_study
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "study"))
+from panel import business_days, insert_events, insert_prices, reference_pair
+
+EST = (-30, -6)
+SMALL = {"estimation": EST, "min_estimation": 10}
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "study.duckdb")
+    yield c
+    c.close()
+
+
+def _walk(rng, n, start=100.0, vol=0.01):
+    return start * np.cumprod(1 + rng.normal(0.0005, vol, n))
+
+
+def _market_panel(con, rng, days=80, tickers=("A", "B"), beta=1.0):
+    dates = business_days(days)
+    bm = _walk(rng, days)
+    insert_prices(con, "BM", dates, bm)
+    m = np.r_[0, bm[1:] / bm[:-1] - 1]
+    for t in tickers:
+        r = 0.0003 + beta * m + rng.normal(0, 0.01, days)
+        insert_prices(con, t, dates, 50 * np.cumprod(1 + r))
+    return dates
+
+
+# --- windows ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("5d", (0, 4)), ("1d", (0, 0)), ("-1:+5", (-1, 5)), ("-3:-1", (-3, -1)), (" 0 : 2 ", (0, 2)),
+    ((-2, 3), (-2, 3)),
+])
+def test_parse_window(spec, expected):
+    assert parse_window(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["0d", "5", "+5:-1", "abc", "1:2:3", (1,), "-9000:1"])
+def test_parse_window_rejects(spec):
+    with pytest.raises(StudyError):
+        parse_window(spec)
+
+
+def test_bad_parameters_raise_study_error(con):
+    with pytest.raises(StudyError, match="model"):
+        run_study(con, model="capm")
+    with pytest.raises(StudyError, match="group by"):
+        run_study(con, by=("colour",))
+    with pytest.raises(StudyError, match="end before"):
+        run_study(con, window="-20:+1")
+    with pytest.raises(StudyError, match="too small"):
+        run_study(con, min_estimation=2)
+
+
+def test_nothing_to_study_is_a_study_error_with_reasons(con):
+    insert_events(con, [{"event_id": "e1", "ticker": "NOPE", "day0": "2024-03-01"}])
+    with pytest.raises(StudyError, match="no_prices"):
+        run_study(con)
+
+
+# --- the SQL against the numpy reference --------------------------------------------------------------
+
+@st.composite
+def panels(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_tickers = draw(st.integers(1, 3))
+    days = draw(st.integers(60, 90))
+    gaps = [draw(st.lists(st.integers(1, days - 1), max_size=4, unique=True)) for _ in range(n_tickers)]
+    events = [draw(st.lists(st.integers(25, days - 1), min_size=1, max_size=3, unique=True))
+              for _ in range(n_tickers)]
+    window = draw(st.sampled_from(["-1:+2", "3d", "0:0", "-2:+1"]))
+    model = draw(st.sampled_from(["market", "market", "mean", "raw"]))
+    return seed, days, gaps, events, window, model
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(panels())
+def test_sql_matches_numpy_reference(panel):
+    seed, days, gaps, events, window, model = panel
+    rng = np.random.default_rng(seed)
+    win = parse_window(window)
+    with tempfile.TemporaryDirectory() as tmp:
+        con = store.connect(Path(tmp) / "p.duckdb")
+        dates = business_days(days)
+        bm = pd.Series(_walk(rng, days), index=dates)
+        insert_prices(con, "BM", dates, bm)
+        stocks, rows = {}, []
+        for i, (gap, evs) in enumerate(zip(gaps, events, strict=True)):
+            keep = np.ones(days, bool)
+            keep[gap] = False  # suspended days: no row for the stock
+            s = pd.Series(_walk(rng, days, vol=0.02), index=dates)[keep]
+            stocks[f"S{i}"] = s
+            insert_prices(con, f"S{i}", s.index, s.to_numpy())
+            rows += [{"event_id": f"e{i}-{k}", "ticker": f"S{i}", "day0": dates[k]} for k in evs]
+        insert_events(con, rows)
+        res = run_study(con, window=window, model=model, store_results=False, dedupe=False, **SMALL)
+        con.close()
+
+    studied = res.pairs.set_index("event_id")
+    assert len(studied) + len(res.dropped) == len(rows)
+    for row in rows:
+        ref = reference_pair(stocks[row["ticker"]], bm if model == "market" else None, row["day0"],
+                             EST, win, model)
+        complete = ref["n_est"] >= 10 and ref["window_days"] == win[1] - win[0] + 1
+        assert (row["event_id"] in studied.index) == complete, (row, ref["n_est"], ref["window_days"])
+        if not complete:
+            continue
+        got = studied.loc[row["event_id"]]
+        assert got["n_est"] == ref["n_est"]
+        assert pd.Timestamp(got["day0_used"]) == ref["day0_used"]
+        for key in ("car", "bhar", "sigma"):
+            assert got[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
+        if model == "market":
+            assert got["alpha"] == pytest.approx(ref["alpha"], rel=1e-9, abs=1e-12)
+            assert got["beta"] == pytest.approx(ref["beta"], rel=1e-9, abs=1e-12)
+            assert got["gap_sessions"] == ref["gap"].sum()
+        assert got["scar"] == pytest.approx(ref["sar"].sum() / np.sqrt(len(ref["sar"])), rel=1e-9)
+    if len(studied):
+        caar = res.daily.groupby("rel_day")["caar"].last()
+        assert caar.index.tolist() == list(range(win[0], win[1] + 1))
+        assert caar.iloc[-1] == pytest.approx(studied["car"].mean(), rel=1e-9, abs=1e-12)
+
+
+def test_daily_ar_rows_match_reference(con):
+    rng = np.random.default_rng(7)
+    dates = _market_panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+    res = run_study(con, window="-1:+3", **SMALL)
+    got = con.execute("SELECT rel_day, ar, car, date FROM event_returns WHERE run_id = ? ORDER BY rel_day",
+                      [res.run_id]).df()
+    a = con.execute("SELECT date, close FROM prices WHERE ticker='A' ORDER BY date").df()
+    b = con.execute("SELECT date, close FROM prices WHERE ticker='BM' ORDER BY date").df()
+    ref = reference_pair(pd.Series(a["close"].to_numpy(), index=pd.to_datetime(a["date"])),
+                         pd.Series(b["close"].to_numpy(), index=pd.to_datetime(b["date"])),
+                         dates[60], EST, (-1, 3))
+    assert got["rel_day"].tolist() == [-1, 0, 1, 2, 3]
+    np.testing.assert_allclose(got["ar"], ref["ar"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got["car"], np.cumsum(ref["ar"]), rtol=1e-9, atol=1e-12)
+    assert pd.Timestamp(got["date"].iloc[1]) == dates[60]
+
+
+# --- conventions: adj_close, day 0 shift, gaps, benchmarks -----------------------------------------------
+
+def test_adj_close_is_used_when_present(con):
+    rng = np.random.default_rng(3)
+    dates = business_days(60)
+    insert_prices(con, "BM", dates, _walk(rng, 60))
+    close = _walk(rng, 60)
+    adj = close * np.linspace(0.9, 1.0, 60)  # a dividend adjustment changes every return
+    insert_prices(con, "A", dates, close, adj_close=adj)
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[50], "benchmark": None}])
+    res = run_study(con, window="0:0", **SMALL)
+    assert res.pairs.loc[0, "car"] == pytest.approx(adj[50] / adj[49] - 1, rel=1e-12)
+
+
+def test_day0_on_a_non_trading_day_moves_to_next_row_and_is_reported(con):
+    rng = np.random.default_rng(4)
+    dates = _market_panel(con, rng, tickers=("A",))
+    saturday = dates[50] + pd.Timedelta(days=(5 - dates[50].weekday()) % 7)
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": saturday}])
+    res = run_study(con, window="1d", **SMALL)
+    row = res.pairs.iloc[0]
+    assert pd.Timestamp(row["day0_used"]) == saturday + pd.Timedelta(days=2)
+    assert row["day0_shift_days"] == 2
+    assert any("day 0 moved" in n for n in res.notes)
+
+
+def test_suspension_return_is_compared_with_compounded_benchmark(con):
+    dates = business_days(60)
+    bm = 100 * np.cumprod(1 + np.r_[0, np.tile([0.01, -0.005, 0.002], 20)[:59]])
+    insert_prices(con, "BM", dates, bm)
+    rng = np.random.default_rng(5)
+    keep = np.ones(60, bool)
+    keep[[48, 49]] = False  # suspended two sessions before day 0 (index 50)
+    stock = _walk(rng, 60)
+    insert_prices(con, "A", dates[keep], stock[keep])
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[50]}])
+    res = run_study(con, window="0:1", **SMALL)
+    day0 = con.execute("SELECT bench_ret, gap_sessions, ret FROM event_returns WHERE rel_day = 0").fetchone()
+    assert day0[0] == pytest.approx(bm[50] / bm[47] - 1, rel=1e-12)
+    assert day0[0] == pytest.approx(np.prod(1 + (bm[48:51] / bm[47:50] - 1)) - 1, rel=1e-12)
+    assert day0[1] == 2
+    assert day0[2] == pytest.approx(stock[50] / stock[47] - 1, rel=1e-12)
+    assert res.pairs.loc[0, "gap_sessions"] == 2
+    assert any("suspended" in n for n in res.notes)
+
+
+def test_missing_benchmark_falls_back_and_is_reported(con):
+    rng = np.random.default_rng(6)
+    dates = business_days(70)
+    insert_prices(con, "000001.SS", dates, _walk(rng, 70))
+    insert_prices(con, "600519.SS", dates, _walk(rng, 70))
+    insert_events(con, [{"event_id": "e1", "ticker": "600519.SS", "day0": dates[60], "market": "XSHG",
+                         "benchmark": "000300.SS"}])
+    res = run_study(con, window="1d", **SMALL)
+    row = res.pairs.iloc[0]
+    assert (row["benchmark"], row["benchmark_used"], row["model_used"]) == (
+        "000300.SS", "000001.SS", "market")
+    assert "benchmark 000300.SS has no prices: used 000001.SS for 1 pairs" in res.notes
+
+
+def test_null_benchmark_uses_raw_returns(con):
+    rng = np.random.default_rng(8)
+    dates = _market_panel(con, rng, tickers=("A",))
+    insert_prices(con, "GC=F", dates, _walk(rng, len(dates)))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]},
+                        {"event_id": "e2", "ticker": "GC=F", "day0": dates[60], "benchmark": None,
+                         "market": "CMES"}])
+    res = run_study(con, window="0:1", **SMALL)
+    used = dict(zip(res.pairs["ticker"], res.pairs["model_used"], strict=True))
+    assert used == {"A": "market", "GC=F": "raw"}
+    r = con.execute("SELECT ret, ar, expected_ret, bench_ret FROM event_returns WHERE ticker = 'GC=F'").df()
+    assert (r["ar"] == r["ret"]).all() and (r["expected_ret"] == 0).all() and r["bench_ret"].isna().all()
+    assert any("raw returns used" in n for n in res.notes)
+
+
+# --- dedupe, overlaps, dropped ------------------------------------------------------------------------
+
+def test_dedupe_keeps_highest_relevance_then_earliest(con):
+    rng = np.random.default_rng(9)
+    dates = _market_panel(con, rng, tickers=("A",))
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    insert_events(con, [
+        {"event_id": "e-low", "ticker": "A", "day0": dates[60], "relevance": 40, "published": t0},
+        {"event_id": "e-late", "ticker": "A", "day0": dates[60], "relevance": 90,
+         "published": t0 + pd.Timedelta(hours=1)},
+        {"event_id": "e-keep", "ticker": "A", "day0": dates[60], "relevance": 90, "published": t0},
+    ])
+    res = run_study(con, window="1d", **SMALL)
+    assert res.pairs["event_id"].tolist() == ["e-keep"]
+    assert sorted(res.dropped["event_id"]) == ["e-late", "e-low"]
+    assert set(res.dropped["reason"]) == {"duplicate"}
+    assert res.dropped["detail"].str.contains("e-keep").all()
+    assert not res.pairs.loc[0, "overlaps"]
+
+    all_kept = run_study(con, window="1d", dedupe=False, **SMALL)
+    assert len(all_kept.pairs) == 3 and all_kept.pairs["overlaps"].all()
+
+
+def test_overlapping_windows_of_a_ticker_are_flagged(con):
+    rng = np.random.default_rng(10)
+    dates = _market_panel(con, rng, days=90, tickers=("A", "B"))
+    insert_events(con, [{"event_id": "a1", "ticker": "A", "day0": dates[60]},
+                        {"event_id": "a2", "ticker": "A", "day0": dates[64]},   # inside a1's days 0..+4
+                        {"event_id": "a3", "ticker": "A", "day0": dates[80]},   # clear of a2
+                        {"event_id": "b1", "ticker": "B", "day0": dates[62]}])  # other ticker
+    res = run_study(con, window="5d", **SMALL)
+    flags = dict(zip(res.pairs["event_id"], res.pairs["overlaps"], strict=True))
+    assert flags == {"a1": True, "a2": True, "a3": False, "b1": False}
+
+
+def test_every_dropped_pair_has_its_reason(con):
+    rng = np.random.default_rng(11)
+    dates = _market_panel(con, rng, days=80, tickers=("A",))
+    late = business_days(30, start="2024-03-01")
+    insert_prices(con, "NEW", late, _walk(rng, 30))           # too little history
+    insert_prices(con, "HOLE", dates[:40], _walk(rng, 40))     # prices stop, resume much later
+    insert_prices(con, "HOLE", business_days(20, start="2025-01-01"), _walk(rng, 20))
+    insert_events(con, [
+        {"event_id": "ok", "ticker": "A", "day0": dates[60]},
+        {"event_id": "no-day0", "ticker": "A", "day0": None, "day0_reason": "published_utc missing"},
+        {"event_id": "no-prices", "ticker": "ZZZ", "day0": dates[60]},
+        {"event_id": "no-bench", "ticker": "A", "day0": dates[61], "benchmark": "^NOPE"},
+        {"event_id": "too-late", "ticker": "A", "day0": dates[-1] + pd.Timedelta(days=30)},
+        {"event_id": "short", "ticker": "NEW", "day0": late[15]},
+        {"event_id": "edge", "ticker": "A", "day0": dates[-2]},  # window 0..+4 runs past the data
+        {"event_id": "shift", "ticker": "HOLE", "day0": dates[45]},
+    ])
+    res = run_study(con, window="5d", **SMALL)
+    reasons = dict(zip(res.dropped["event_id"], res.dropped["reason"], strict=True))
+    assert reasons == {
+        "no-day0": "no_day0", "no-prices": "no_prices", "no-bench": "missing_benchmark",
+        "too-late": "day0_after_last_price", "short": "short_estimation",
+        "edge": "incomplete_event_window", "shift": "day0_shift_too_long",
+    }
+    assert res.pairs["event_id"].tolist() == ["ok"]
+    detail = res.dropped.set_index("event_id")["detail"]
+    assert detail["no-day0"] == "published_utc missing"
+    assert "n_est=" in detail["short"]
+    assert "only 2 of 5" in detail["edge"]
+    stored = con.execute("SELECT count(*), count(DISTINCT reason) FROM study_dropped WHERE run_id = ?",
+                         [res.run_id]).fetchone()
+    assert stored == (7, 7)
+
+
+# --- storage, views, plot -------------------------------------------------------------------------------
+
+def test_results_are_stored_with_views(con):
+    rng = np.random.default_rng(12)
+    dates = _market_panel(con, rng, tickers=("A", "B"))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60], "type": "rate_cut"},
+                        {"event_id": "e2", "ticker": "B", "day0": dates[61], "type": "rate_cut"}])
+    first = run_study(con, window="-1:+1", **SMALL)
+    second = run_study(con, window="0:0", **SMALL)
+    runs = con.execute("SELECT run_id, params->>'model', counts->>'studied' FROM study_runs "
+                       "ORDER BY created_at").fetchall()
+    assert [r[0] for r in runs] == [first.run_id, second.run_id]
+    assert runs[0][1:] == ("market", "2")
+    latest = con.execute("SELECT DISTINCT run_id, count(*) OVER () FROM event_windows WHERE latest"
+                         ).fetchall()
+    assert latest == [(second.run_id, 2)]
+    summary = con.execute("SELECT n, caar FROM event_study_summary WHERE run_id = ?",
+                          [first.run_id]).fetchone()
+    assert summary[0] == 2 and summary[1] == pytest.approx(first.summary.loc[0, "caar"], rel=1e-12)
+    assert con.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0] == 0
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
+
+
+def test_store_results_false_writes_nothing(con):
+    rng = np.random.default_rng(13)
+    dates = _market_panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+    run_study(con, window="1d", store_results=False, **SMALL)
+    assert con.execute("SELECT (SELECT count(*) FROM study_runs) + (SELECT count(*) FROM study_pairs)"
+                       ).fetchone()[0] == 0
+
+
+def test_group_by_several_columns(con):
+    rng = np.random.default_rng(14)
+    dates = _market_panel(con, rng, tickers=("A", "B"))
+    insert_events(con, [
+        {"event_id": "e1", "ticker": "A", "day0": dates[60], "type": "t1", "source": "大摩"},
+        {"event_id": "e2", "ticker": "B", "day0": dates[60], "type": "t1", "source": None},
+        {"event_id": "e3", "ticker": "B", "day0": dates[70], "type": "t2", "source": "大摩"},
+    ])
+    res = run_study(con, window="1d", by="type, rule", **SMALL)
+    assert res.summary["group_key"].tolist() == ["t1 | R1", "t2 | R1"]
+    assert res.summary["n"].tolist() == [2, 1]
+    res = run_study(con, window="1d", by=("source",), **SMALL)
+    assert res.summary["group_key"].tolist() == ["-", "大摩"]
+    assert res.summary["source"].tolist()[1] == "大摩"
+
+
+def test_plot_caar_writes_a_png(con, tmp_path):
+    rng = np.random.default_rng(15)
+    dates = _market_panel(con, rng, tickers=("A", "B"))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]},
+                        {"event_id": "e2", "ticker": "B", "day0": dates[62]}])
+    res = run_study(con, window="-2:+3", **SMALL)
+    out = plot_caar(res, tmp_path / "caar.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

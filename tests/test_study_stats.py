@@ -1,0 +1,163 @@
+"""Each test statistic against its formula, computed independently with numpy on a small panel."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from signals import store
+from signals.study import _finish_summary, run_study
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "study"))
+from panel import business_days, insert_events, insert_prices, reference_pair
+
+EST, WIN = (-15, -3), (0, 1)
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "stats.duckdb")
+    yield c
+    c.close()
+
+
+def _panel(con, rng, n_tickers, days=60, plant=0.0, common=0.0):
+    """Stocks = 1.1 x benchmark + a shared shock (cross-correlation) + noise; events on day 40+i."""
+    dates = business_days(days)
+    m = rng.normal(0.0005, 0.01, days)
+    shock = rng.normal(0, 0.01, days)
+    bm = pd.Series(100 * np.cumprod(1 + m), index=dates)
+    insert_prices(con, "BM", dates, bm)
+    stocks, rows = {}, []
+    for i in range(n_tickers):
+        day0 = 40 + i % 8
+        r = 0.0002 + 1.1 * m + common * shock + rng.normal(0, 0.01, days)
+        r[day0] += plant
+        stocks[f"S{i}"] = pd.Series(50 * np.cumprod(1 + r), index=dates)
+        insert_prices(con, f"S{i}", dates, stocks[f"S{i}"])
+        rows.append({"event_id": f"e{i:02d}", "ticker": f"S{i}", "day0": dates[day0],
+                     "expected_sign": 1 if i % 3 else -1})
+    insert_events(con, rows)
+    return bm, stocks, rows
+
+
+def test_statistics_match_their_formulas(con):
+    rng = np.random.default_rng(2024)
+    bm, stocks, rows = _panel(con, rng, n_tickers=6, common=0.8)
+    res = run_study(con, window="0:1", estimation=EST, min_estimation=10, store_results=False)
+    refs = [reference_pair(stocks[r["ticker"]], bm, r["day0"], EST, WIN) for r in rows]
+    got = res.summary.iloc[0]
+    n, length = len(refs), WIN[1] - WIN[0] + 1
+    car = np.array([x["car"] for x in refs])
+    sign = np.array([r["expected_sign"] for r in rows])
+
+    # cross-sectional t = CAAR / (sd(CAR) / sqrt(N)), df N-1
+    t_cs = car.mean() / (car.std(ddof=1) / np.sqrt(n))
+    assert got["caar"] == pytest.approx(car.mean(), rel=1e-9)
+    assert got["median_car"] == pytest.approx(np.median(car), rel=1e-9)
+    assert got["t_cs"] == pytest.approx(t_cs, rel=1e-9)
+    assert got["p_t"] == pytest.approx(2 * stats.t.sf(abs(t_cs), n - 1), rel=1e-7)
+    assert got["mean_signed_car"] == pytest.approx((car * sign).mean(), rel=1e-9)
+    assert got["hit_rate"] == pytest.approx((np.sign(car) == sign).mean())
+
+    # Patell: SAR = AR / (s sqrt(1 + 1/n + (Rm - mean Rm)^2 / Sxx)); SCAR = sum SAR / sqrt(L);
+    # Z = sum SCAR / sqrt(sum (n-2)/(n-4))
+    scar = np.array([x["sar"].sum() / np.sqrt(length) for x in refs])
+    patell = scar.sum() / np.sqrt(sum(x["df"] / (x["df"] - 2) for x in refs))
+    assert got["patell_z"] == pytest.approx(patell, rel=1e-9)
+    assert got["p_patell"] == pytest.approx(2 * stats.norm.sf(abs(patell)), rel=1e-7)
+
+    # BMP: mean SCAR / (sd(SCAR) / sqrt(N)), df N-1
+    bmp = scar.mean() / (scar.std(ddof=1) / np.sqrt(n))
+    assert got["bmp_t"] == pytest.approx(bmp, rel=1e-9)
+
+    # Kolari-Pynnönen: pooled correlation of standardised estimation residuals on shared dates
+    z = pd.concat([pd.DataFrame({"date": x["est_dates"], "z": x["est_ar"] / x["sigma"]}) for x in refs])
+    by_date = z.groupby("date")["z"].agg(s="sum", q=lambda v: (v**2).sum(), m="count")
+    cross = (by_date["s"] ** 2 - by_date["q"]).sum() / (by_date["m"] * (by_date["m"] - 1)).sum()
+    r_bar = cross / (by_date["q"].sum() / by_date["m"].sum())
+    assert r_bar > 0.1  # the shared shock makes the residuals correlated
+    assert got["kp_r_bar"] == pytest.approx(r_bar, rel=1e-9)
+    assert got["kp_t"] == pytest.approx(bmp * np.sqrt((1 - r_bar) / (1 + (n - 1) * r_bar)), rel=1e-9)
+
+    # Corrado-Zivney rank: U = rank / (T + 1) - 1/2 over estimation + event days of each pair,
+    # Ubar_t averaged by relative day, z = sum_{t in W} Ubar_t / (sqrt(L) sqrt(mean_t Ubar_t^2))
+    u = []
+    for x in refs:
+        ars = np.r_[x["est_ar"], x["ar"]]
+        ranks = stats.rankdata(ars)
+        u.append(pd.Series(ranks / (len(ars) + 1) - 0.5, index=x["est_rel"] + x["win_rel"]))
+    ubar = pd.concat(u, axis=1).mean(axis=1)
+    s_u = np.sqrt((ubar**2).mean())
+    corrado = ubar.loc[WIN[0]:WIN[1]].sum() / (np.sqrt(length) * s_u)
+    assert got["corrado_z"] == pytest.approx(corrado, rel=1e-9)
+
+    # generalised sign (Cowan 1992): p = mean share of positive estimation ARs; Z = (w - Np)/sqrt(Np(1-p))
+    p_hat = np.mean([(x["est_ar"] > 0).mean() for x in refs])
+    w = (car > 0).sum()
+    assert got["p_hat"] == pytest.approx(p_hat, rel=1e-12)
+    assert got["gsign_z"] == pytest.approx((w - n * p_hat) / np.sqrt(n * p_hat * (1 - p_hat)), rel=1e-9)
+
+
+def test_hand_worked_finish_summary():
+    """Group aggregates written out by hand -> statistics by hand."""
+    raw = pd.DataFrame({
+        "gid": [1], "group_key": ["g"], "n": [4], "caar": [0.02], "median_car": [0.015],
+        "sd_car": [0.01], "mean_bhar": [0.02], "share_positive": [0.75], "mean_signed_car": [0.02],
+        "hit_rate": [0.75], "n_signed": [4], "n_overlapping": [0], "sum_scar": [6.0], "mean_scar": [1.5],
+        "sd_scar": [1.0], "patell_var": [4.0], "n_positive": [3], "p_hat": [0.5], "corrado_z": [2.0],
+        "r_bar": [0.1],
+    })
+    s = _finish_summary(raw, pd.DataFrame({"gid": [1], "type": ["t"]})).iloc[0]
+    assert s["t_cs"] == pytest.approx(0.02 / (0.01 / 2))          # = 4
+    assert s["patell_z"] == pytest.approx(6.0 / 2.0)              # = 3
+    assert s["bmp_t"] == pytest.approx(1.5 / (1.0 / 2))           # = 3
+    assert s["kp_t"] == pytest.approx(3.0 * np.sqrt(0.9 / 1.3))   # 3 sqrt((1-r)/(1+(N-1)r))
+    assert s["gsign_z"] == pytest.approx((3 - 2) / 1.0)           # (w - Np)/sqrt(Np(1-p)) = 1
+    assert s["p_t"] == pytest.approx(2 * stats.t.sf(4, 3))
+    assert s["p_corrado"] == pytest.approx(2 * stats.norm.sf(2))
+    assert s["type"] == "t"
+
+
+def test_negative_cross_correlation_does_not_inflate_kp():
+    raw = pd.DataFrame({"gid": [1], "group_key": ["g"], "n": [3], "caar": [0.0], "median_car": [0.0],
+                        "sd_car": [0.01], "mean_bhar": [0.0], "share_positive": [0.5],
+                        "mean_signed_car": [0.0], "hit_rate": [0.5], "n_signed": [3], "n_overlapping": [0],
+                        "sum_scar": [3.0], "mean_scar": [1.0], "sd_scar": [0.5], "patell_var": [3.3],
+                        "n_positive": [2], "p_hat": [0.5], "corrado_z": [0.0], "r_bar": [-0.2]})
+    s = _finish_summary(raw, pd.DataFrame({"gid": [1]})).iloc[0]
+    assert s["kp_r_bar"] == 0 and s["kp_t"] == pytest.approx(s["bmp_t"])
+
+
+@pytest.mark.parametrize("model", ["market", "mean"])
+def test_planted_abnormal_return_is_recovered(con, model):
+    rng = np.random.default_rng(99)
+    _panel(con, rng, n_tickers=30, plant=0.05)
+    res = run_study(con, window="0:0", model=model, estimation=(-35, -3), min_estimation=10)
+    s = res.summary.iloc[0]
+    assert s["n"] == 30
+    assert s["caar"] == pytest.approx(0.05, abs=0.01)
+    for p in ("p_t", "p_patell", "p_bmp", "p_corrado", "p_gsign"):
+        assert s[p] < 0.01, p
+    if model == "market":
+        assert s["p_kp"] < 0.01
+    else:
+        # the mean model leaves the shared market factor in the residuals of clustered events:
+        # Kolari-Pynnönen sees the cross-correlation and is the more cautious test
+        assert s["kp_r_bar"] > 0.1 and s["p_kp"] > s["p_bmp"]
+    day0 = res.daily.set_index("rel_day").loc[0]
+    assert day0["aar"] == pytest.approx(0.05, abs=0.01) and day0["caar_low"] > 0
+
+
+def test_no_planted_return_is_not_significant(con):
+    rng = np.random.default_rng(7)
+    _panel(con, rng, n_tickers=30)
+    s = run_study(con, window="-1:+1", estimation=EST, min_estimation=10).summary.iloc[0]
+    assert abs(s["caar"]) < 0.005
+    for p in ("p_t", "p_patell", "p_bmp", "p_kp", "p_corrado", "p_gsign"):
+        assert s[p] > 0.05, p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,6 +20,7 @@ from signals.calendar import (
     compute_day0,
     day0,
     get_calendar,
+    has_calendar,
     sessions,
 )
 from signals.errors import CalendarRangeError
@@ -229,3 +231,12 @@ def test_every_documented_market_has_a_calendar():
                 "XLON", "XETR", "XPAR", "XAMS", "CMES", "FX"]:
         assert mic in CALENDAR_FOR_MIC
         assert sessions(mic).last >= D(2026, 12, 31)
+
+
+def test_every_market_in_the_instrument_data_has_a_calendar():
+    instruments = Path(__file__).parents[1] / "data" / "instruments" / "instruments.csv"
+    markets = set(pd.read_csv(instruments)["market"].dropna())
+    assert {m for m in markets if not has_calendar(m)} == set()
+    # Jakarta, via exchange_calendars' own XIDX: 2026-01-29 10:00 WIB is in session
+    jakarta = at(ZoneInfo("Asia/Jakarta"), 2026, 1, 29, 10, 0)
+    assert day0(jakarta, "XIDX") == Day0(D(2026, 1, 29), "in_session")

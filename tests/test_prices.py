@@ -124,6 +124,7 @@ def test_load_files_stores_rows_and_is_idempotent(con):
     paths = [FIXTURES / "long_vendor.csv", FIXTURES / "wide_closes.csv"]
     report = load_files(con, paths)
     assert report.rows == 7 + 19
+    assert str(report) == "26 price rows for 6 tickers loaded from 2 files"
     assert report.tickers[report.tickers["ticker"] == "NVDA"]["rows"].tolist() == [3, 8]  # per file
     assert any("NVDA is in both" in w for w in report.warnings)
     load_files(con, paths)
@@ -198,7 +199,9 @@ def test_offline_reports_missing_without_asking(con):
     assert src.calls == []
     assert report.missing == {"NVDA": [(D(2026, 1, 31), D(2026, 2, 3))],
                               "META": [(D(2026, 1, 28), D(2026, 1, 28)), (D(2026, 1, 30), D(2026, 2, 3))]}
-    assert "offline" in report.summary and "NVDA 2026-01-31..2026-02-03" in report.warnings[0]
+    assert str(report) == ("offline: 0 tickers cached, 2 with missing ranges (not fetched): "
+                           "META 2026-01-28..2026-01-28, META 2026-01-30..2026-02-03, "
+                           "NVDA 2026-01-31..2026-02-03")
 
 
 def test_failed_tickers_are_named_and_asked_again(con):
@@ -373,7 +376,8 @@ def test_ensure_prices_with_yfinance_stores_good_tickers_and_reports_bad(con):
     report = ensure_prices(con, ["NVDA", "600519.SS", "BADTICKER"], D(2026, 1, 29), D(2026, 1, 30),
                            source=YFinanceSource(download=fake, sleep=lambda s: None))
     assert report.rows == 4
-    assert list(report.failures) == ["BADTICKER"]
+    assert str(report) == ("4 price rows stored from yfinance (3 ranges asked, 0 tickers already cached); "
+                           "failed: BADTICKER")
     assert report.warnings == ["BADTICKER: 2026-01-29..2026-01-30: "
                                "YFTzMissingError('possibly delisted; no timezone found')"]
     rows = con.execute("SELECT ticker, source, count(*) FROM prices GROUP BY ALL ORDER BY 1").fetchall()

@@ -51,19 +51,35 @@ CALENDAR_FOR_MIC = {
     "XKRX": "XKRX", "XKOS": "XKRX",
     "XTAI": "XTAI",
     "XLON": "XLON", "XETR": "XETR", "XPAR": "XPAR", "XAMS": "XAMS",
+    "XNSE": "XBOM",  # NSE and BSE share trading hours and the holiday list; exchange_calendars has XBOM only
     "CMES": "CMES",
     "FX": "24/5",
 }
 
 
+@functools.cache
+def _iso_calendars() -> frozenset[str]:
+    """Other ISO MICs exchange_calendars knows (XASX, XSWX, XIDX, ...): used as they are."""
+    import exchange_calendars as xcals
+
+    return frozenset(n for n in xcals.get_calendar_names(include_aliases=False) if n.startswith("X"))
+
+
+def has_calendar(mic: str) -> bool:
+    mic = mic.upper()
+    return mic in CALENDAR_FOR_MIC or mic in _iso_calendars()
+
+
 def calendar_name(mic: str) -> str:
-    try:
-        return CALENDAR_FOR_MIC[mic.upper()]
-    except KeyError:
-        raise CalendarRangeError(
-            f"no trading calendar for market {mic!r}",
-            hint=f"known markets: {', '.join(sorted(CALENDAR_FOR_MIC))}",
-        ) from None
+    key = mic.upper()
+    if key in CALENDAR_FOR_MIC:
+        return CALENDAR_FOR_MIC[key]
+    if key in _iso_calendars():
+        return key
+    raise CalendarRangeError(
+        f"no trading calendar for market {mic!r}",
+        hint=f"known markets: {', '.join(sorted(CALENDAR_FOR_MIC))} and exchange_calendars' other ISO MICs",
+    )
 
 
 def get_calendar(mic: str):
@@ -291,7 +307,7 @@ def compute_day0(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> tuple[p
     reason[(market == "").to_numpy() & ~no_time] = NO_MARKET
     todo = pairs[~no_time & (market != "").to_numpy()]
     for mic, group in todo.groupby(market[todo.index], sort=True):
-        if mic not in CALENDAR_FOR_MIC:
+        if not has_calendar(mic):
             reason[group.index.to_numpy()] = UNKNOWN_MARKET
             warnings.append(f"{len(group)} event-instrument pairs have market {mic!r}, which has no "
                             f"trading calendar; day 0 left empty")

@@ -494,6 +494,9 @@ class LoadReport:
     def summary(self) -> str:
         return f"{self.rows} price rows for {len(self.tickers)} tickers loaded from {len(self.files)} files"
 
+    def __str__(self) -> str:
+        return self.summary
+
 
 def load_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path]) -> LoadReport:
     """Validate every file first, then store all of them in one transaction (all or nothing)."""
@@ -607,6 +610,11 @@ class FetchReport:
         if self.failures:
             text += f"; failed: {', '.join(sorted(self.failures))}"
         return text
+
+    def __str__(self) -> str:
+        if self.offline and self.missing:
+            return f"{self.summary}: {', '.join(_describe_missing(self.missing))}"
+        return self.summary
 
 
 def _describe_missing(missing: dict[str, list[Range]], limit: int = 10) -> list[str]:

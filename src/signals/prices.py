@@ -425,21 +425,9 @@ class FileSource:
 # --- the cache -----------------------------------------------------------------------------------
 
 
-def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
-    """DuckDB has no flag for this, and a failed BEGIN aborts the open transaction; but inside an
-    explicit transaction two statements share one transaction id, in autocommit they do not."""
-    first = con.execute("SELECT txid_current()").fetchone()[0]
-    return con.execute("SELECT txid_current()").fetchone()[0] == first
-
-
-@contextlib.contextmanager
-def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A transaction of our own, or join the caller's if one is already open (it commits or rolls back)."""
-    if in_transaction(con):
-        yield con
-        return
-    with store.transaction(con):
-        yield con
+def write_transaction(con: duckdb.DuckDBPyConnection) -> contextlib.AbstractContextManager:
+    """A transaction of our own, or join the caller's if one is already open."""
+    return store.transaction(con, join=True)
 
 
 def _now() -> dt.datetime:

@@ -128,9 +128,24 @@ def opened(path: str | os.PathLike | None = None, *, read_only: bool = False,
         con.close()
 
 
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """DuckDB has no flag for this, and a failed BEGIN aborts the open transaction; but inside an
+    explicit transaction two statements share one transaction id, in autocommit they do not."""
+    first = con.execute("SELECT txid_current()").fetchone()[0]
+    return con.execute("SELECT txid_current()").fetchone()[0] == first
+
+
 @contextlib.contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: any exception (including KeyboardInterrupt) rolls back."""
+def transaction(con: duckdb.DuckDBPyConnection, *, join: bool = False
+                ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: any exception (including KeyboardInterrupt) rolls back.
+
+    ``join=True`` joins a transaction the caller already opened (the caller commits or rolls back),
+    so library functions can be used alone or inside a command's single transaction.
+    """
+    if join and in_transaction(con):
+        yield con
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         yield con

@@ -46,6 +46,8 @@ def fetch(obj: dict, tickers: tuple[str, ...], start: dt.datetime | None, end: d
                               end=end.date() if end else None, offline=offline, progress=advance)
     for ticker, reason in (getattr(report, "failures", None) or {}).items():
         status(f"warning: {ticker}: {reason}")
+    for warning in getattr(report, "warnings", None) or []:
+        status(f"warning: {warning}")
     status(str(report))
     if getattr(report, "failures", None):
         raise click.exceptions.Exit(1)

@@ -63,6 +63,6 @@ def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation:
     if len(study.dropped):
         reasons = study.dropped["reason"].value_counts().to_dict()
         status("dropped pairs: " + ", ".join(f"{k} {v}" for k, v in reasons.items())
-               + " (see the run's dropped list: --format json)")
+               + f" (each with its reason: SELECT * FROM study_dropped WHERE run_id = '{study.run_id}')")
     status(f"{len(study.pairs)} event-ticker pairs studied; run {study.run_id} stored in event_returns"
            + (f"; plot written to {plot}" if plot else ""))

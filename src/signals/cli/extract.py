@@ -18,10 +18,13 @@ EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "mag
 @click.option("--tz", "default_tz", default="Asia/Shanghai", show_default=True,
               help="Time zone for feed dates written without one.")
 @click.option("--dry-run", is_flag=True, help="Extract and print, store nothing.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for large inputs (default: all cores; 1 = no workers). "
+                   "Events are identical whatever the number.")
 @output_options
 @click.pass_obj
 def command(obj: dict, feeds: tuple[str, ...], rules_dir: str | None, default_tz: str, dry_run: bool,
-            fmt: str | None, output: str | None) -> None:
+            jobs: int | None, fmt: str | None, output: str | None) -> None:
     """Ingest FEEDS (files, globs, directories, URLs or - for stdin), extract and store events.
 
     Prints the events of new or edited articles, then one summary line on stderr.
@@ -32,7 +35,7 @@ def command(obj: dict, feeds: tuple[str, ...], rules_dir: str | None, default_tz
 
     with progress_bar("extracting", unit="articles") as advance:
         result = extract_feeds(feeds, db=obj["db"], rules_dir=rules_dir, dry_run=dry_run,
-                               default_tz=default_tz, progress=advance,
+                               default_tz=default_tz, progress=advance, jobs=jobs,
                                on_warning=lambda m: status(f"warning: {m}"))
     with output_stream(output) as stream:
         fmt = resolve_format(fmt, stream)

@@ -251,10 +251,10 @@ def test_dedupe_keeps_highest_relevance_then_earliest(con):
     assert sorted(res.dropped["event_id"]) == ["e-late", "e-low"]
     assert set(res.dropped["reason"]) == {"duplicate"}
     assert res.dropped["detail"].str.contains("e-keep").all()
-    assert not res.pairs.loc[0, "overlaps"]
+    assert not res.pairs.loc[0, "overlapping"]
 
     all_kept = run_study(con, window="1d", dedupe=False, **SMALL)
-    assert len(all_kept.pairs) == 3 and all_kept.pairs["overlaps"].all()
+    assert len(all_kept.pairs) == 3 and all_kept.pairs["overlapping"].all()
 
 
 def test_overlapping_windows_of_a_ticker_are_flagged(con):
@@ -265,7 +265,7 @@ def test_overlapping_windows_of_a_ticker_are_flagged(con):
                         {"event_id": "a3", "ticker": "A", "day0": dates[80]},   # clear of a2
                         {"event_id": "b1", "ticker": "B", "day0": dates[62]}])  # other ticker
     res = run_study(con, window="5d", **SMALL)
-    flags = dict(zip(res.pairs["event_id"], res.pairs["overlaps"], strict=True))
+    flags = dict(zip(res.pairs["event_id"], res.pairs["overlapping"], strict=True))
     assert flags == {"a1": True, "a2": True, "a3": False, "b1": False}
 
 

@@ -396,7 +396,7 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
         SELECT *,
                dense_rank() OVER (ORDER BY group_key)::INTEGER AS gid,
                coalesce(idx0 - lag(idx0) OVER tk <= {length - 1}, false)
-                 OR coalesce(lead(idx0) OVER tk - idx0 <= {length - 1}, false) AS "overlaps"
+                 OR coalesce(lead(idx0) OVER tk - idx0 <= {length - 1}, false) AS overlapping
         FROM j
         WINDOW tk AS (PARTITION BY ticker ORDER BY idx0, pid)
     """)
@@ -440,7 +440,7 @@ base AS (
            sum(scar) AS sum_scar, avg(scar) AS mean_scar, stddev_samp(scar) AS sd_scar,
            sum(df / (df - 2.0)) AS patell_var,
            count(*) FILTER (WHERE car > 0) AS n_positive,
-           count(*) FILTER (WHERE "overlaps") AS n_overlapping
+           count(*) FILTER (WHERE overlapping) AS n_overlapping
     FROM p GROUP BY gid
 ),
 est AS (
@@ -552,7 +552,7 @@ _PAIR_COLUMNS = """
     CASE WHEN r.model_used = 'market' THEN r.kb END AS beta,
     sqrt(r.s2) AS sigma, r.n::INTEGER AS n_est, r.car, r.bhar, r.scar,
     CASE WHEN c.expected_sign <> 0 THEN r.car * c.expected_sign END AS signed_car,
-    r.gap_sessions, r."overlaps"
+    r.gap_sessions, r.overlapping
 """
 
 
@@ -583,7 +583,7 @@ def _notes(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, dropped: pd.Data
     gaps = int((pairs["gap_sessions"].fillna(0) > 0).sum())
     if gaps:
         notes.append(f"{gaps} pairs had suspended sessions in the event window (benchmark compounded)")
-    overlaps = int(pairs["overlaps"].sum())
+    overlaps = int(pairs["overlapping"].sum())
     if overlaps:
         notes.append(f"{overlaps} pairs have overlapping event windows of the same ticker")
     for reason, k in dropped["reason"].value_counts().sort_index().items():

@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS study_pairs (
     scar            DOUBLE,
     signed_car      DOUBLE,
     gap_sessions    INTEGER,
-    "overlaps"      BOOLEAN NOT NULL,
+    overlapping     BOOLEAN NOT NULL,
     PRIMARY KEY (run_id, event_id, ticker)
 );
 COMMENT ON TABLE study_pairs IS 'One row per studied event x instrument pair of a run: model fit and cumulative abnormal return';
@@ -77,7 +77,7 @@ COMMENT ON COLUMN study_pairs.bhar IS 'Buy-and-hold abnormal return: prod(1+R) -
 COMMENT ON COLUMN study_pairs.scar IS 'Standardised CAR (Patell): sum of forecast-error-standardised AR / sqrt(L)';
 COMMENT ON COLUMN study_pairs.signed_car IS 'car x expected_sign (NULL when expected_sign is 0)';
 COMMENT ON COLUMN study_pairs.gap_sessions IS 'Benchmark sessions the ticker missed inside the event window (suspensions); NULL without benchmark';
-COMMENT ON COLUMN study_pairs."overlaps" IS 'Another studied event window of the same ticker overlaps this one';
+COMMENT ON COLUMN study_pairs.overlapping IS 'Another studied event window of the same ticker overlaps this one';
 
 CREATE TABLE IF NOT EXISTS event_returns (
     run_id       VARCHAR NOT NULL,

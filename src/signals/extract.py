@@ -72,6 +72,13 @@ _EXPECTED = regex.compile(
     r"将(?=于|在|会|要|再|进一步|继续|逐步|正式|首次|年内|今年|明年|下周|本周|[0-9一二三四五六七八九十]+月|$)|"
     r"或$|会$|要$"
 )
+# A hypothetical or conditional clause earlier in the sentence (若反通胀受阻，全年或不降息) states no
+# event: the trigger describes what would happen, not what happened or is planned. 若干 is "several".
+_CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是")
+# Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
+_ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
+# A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
+_WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
 
 
 def _normalise(text: str) -> str:
@@ -336,6 +343,12 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
         if in_title:
             return [_from_mention(doc, in_title[0])]
+    if spec.tickers:
+        # an allow-listed actor (a central bank) named anywhere in the article is the one meant:
+        # "投票降息" in a piece about the FOMC is about 美联储 even when the sentence omits it
+        anywhere = [m for m in doc.mentions if _eligible(m, spec, family)]
+        if anywhere:
+            return [_from_mention(doc, anywhere[0])]
     if spec.name or spec.ticker:
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
     return [_Subject(None, None, None, None, None)]
@@ -375,6 +388,13 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
     if hit.rule.modality != "fact" and _EXPECTED.search(before):
         return "expected"
     return "fact"
+
+
+def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:
+    """A condition (若/如果/一旦 …) before the trigger in its sentence, or a worry governing its clause."""
+    if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
+        return True
+    return bool(_WORRY.search(doc.text, clause[0], hit.start))
 
 
 def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
@@ -469,7 +489,12 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     mag = _magnitude(doc, hit, si, clause)
     if not _passes_min(mag, hit):
         return []
+    if _hypothetical(doc, hit, sentence, clause):
+        return []
     modality = _modality(doc, hit, clause)
+    if modality == "negated" and rule.family == "corporate" and _ABSENT.search(doc.text, clause[0],
+                                                                                 hit.start):
+        return []
     base = _direction(hit)
     direction = -base if modality == "negated" else base
     sign = -1 if modality == "negated" else 1

@@ -20,9 +20,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	rm -f $(DEMO_DB)
-	$(BIN)/signals --db $(DEMO_DB) extract data/sample/wallstreetcn-2026-01-29.xml
+	$(BIN)/signals --db $(DEMO_DB) extract data/sample/wallstreetcn-2026-01-29.xml --format table
 	$(BIN)/signals --db $(DEMO_DB) prices load data/sample/prices/
-	$(BIN)/signals --db $(DEMO_DB) backtest --window 5d --offline
+	$(BIN)/signals --db $(DEMO_DB) backtest --window 5d --offline --format table --plot demo-car.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

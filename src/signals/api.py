@@ -368,6 +368,7 @@ class BacktestResult:
 def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: str = "market",
              by: Sequence[str] = ("type",), estimation: tuple[int, int] = (-250, -11),
              min_estimation: int = 100, dedupe: bool = True, offline: bool = False,
+             rank_tests: bool = True, max_day0_shift: int = 7,
              plot: str | None = None, progress: Progress | None = None) -> BacktestResult:
     """Make sure prices are cached (unless offline), settle days 0, run the event study."""
     from signals.study import plot_caar, run_study
@@ -379,7 +380,8 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
     with store.opened(db) as con:
         warnings.extend(_assign_day0(con))
         result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
-                           min_estimation=min_estimation, dedupe=dedupe)
+                           min_estimation=min_estimation, dedupe=dedupe, rank_tests=rank_tests,
+                           max_day0_shift=max_day0_shift)
     if plot:
         plot_caar(result, plot)
     return BacktestResult(study=result, fetch_report=report, warnings=warnings, plot_path=plot)

@@ -68,7 +68,7 @@ def _cell(value: Any, width: int) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        text = f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        text = f"{value:.3g}" if abs(value) < 1e6 else f"{value:,.0f}"
     else:
         text = str(value)
     text = text.replace("\n", " ")

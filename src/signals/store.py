@@ -12,6 +12,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import time
@@ -181,17 +182,33 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
         if tables:
             raise StoreError(f"{path} is a DuckDB file but not a signals database",
                              hint="pass another --db path")
-    with transaction(con):
-        v = version or 0
-        while 0 < v < SCHEMA_VERSION:
-            MIGRATIONS[v](con)
-            v += 1
-        for _name, sql in schema_sql():
-            con.execute(sql)
-        con.execute(
-            "INSERT OR REPLACE INTO schema_meta VALUES ('schema_version', ?), ('signals_version', ?)",
-            [str(SCHEMA_VERSION), __version__],
-        )
+    files = schema_sql()
+    digest = hashlib.sha1("".join(sql for _, sql in files).encode("utf-8")).hexdigest()[:16]
+    if version == SCHEMA_VERSION and _meta(con, "schema_hash") == digest:
+        return  # the common case: nothing to write, so opening stays cheap
+    try:
+        with transaction(con):
+            v = version or 0
+            while 0 < v < SCHEMA_VERSION:
+                MIGRATIONS[v](con)
+                v += 1
+            for _name, sql in files:
+                con.execute(sql)
+            con.execute(
+                "INSERT OR REPLACE INTO schema_meta VALUES ('schema_version', ?), ('signals_version', ?), "
+                "('schema_hash', ?)",
+                [str(SCHEMA_VERSION), __version__, digest],
+            )
+    except duckdb.Error as exc:
+        raise StoreError(
+            f"cannot bring {path} to schema {SCHEMA_VERSION}: {str(exc).splitlines()[0]}",
+            hint="the file may come from a development build of signals; start a new --db file",
+        ) from None
+
+
+def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM schema_meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
 
 
 # --- articles and events -------------------------------------------------------------------

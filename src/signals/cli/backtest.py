@@ -7,9 +7,9 @@ import click
 from signals.cli.options import output_options, output_stream, resolve_format, status
 from signals.cli.progress import progress_bar
 
-SUMMARY_COLUMNS = ["group", "n", "caar", "median_car", "share_positive", "mean_signed_car", "hit_rate",
-                   "t_cs", "p_cs", "z_patell", "p_patell", "t_bmp", "p_bmp", "t_kp", "p_kp", "z_rank",
-                   "p_rank", "z_sign", "p_sign"]
+# what fits a terminal; --format json/csv carries every column of the summary
+SUMMARY_COLUMNS = ["n", "caar", "median_car", "share_positive", "mean_signed_car", "hit_rate", "t_cs", "p_t",
+                   "p_patell", "p_bmp", "p_kp", "p_corrado", "p_gsign"]
 BY_CHOICES = ["type", "direction", "rule", "rule_id", "source", "modality", "market", "topic", "role"]
 
 
@@ -26,11 +26,16 @@ BY_CHOICES = ["type", "direction", "rule", "rule_id", "source", "modality", "mar
               help="Fewest valid estimation-window returns for a pair to be kept.")
 @click.option("--no-dedupe", is_flag=True, help="Keep every event, even the same ticker on the same day 0.")
 @click.option("--offline", is_flag=True, help="Use cached prices only; never touch the network.")
+@click.option("--rank-tests/--no-rank-tests", default=True, show_default=True,
+              help="Corrado rank, generalised sign and Kolari-Pynnönen statistics (costly for 1M events).")
+@click.option("--max-day0-shift", type=click.IntRange(min=0), default=7, show_default=True,
+              help="Drop a pair whose first price row is more than this many days after day 0.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Draw CAAR by day to this PNG.")
 @output_options
 @click.pass_obj
 def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation: str, min_estimation: int,
-            no_dedupe: bool, offline: bool, plot: str | None, fmt: str | None, output: str | None) -> None:
+            no_dedupe: bool, offline: bool, rank_tests: bool, max_day0_shift: int, plot: str | None,
+            fmt: str | None, output: str | None) -> None:
     """Run an event study of stored events against their prices.
 
     Fetches and caches missing prices with yfinance (unless --offline), then prints CAAR and test
@@ -44,16 +49,14 @@ def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation:
     by = tuple("rule_id" if b == "rule" else b for b in by)
     with progress_bar("fetching prices", unit="tickers") as advance:
         result = backtest(db=obj["db"], window=window, model=model, by=by, estimation=est,
-                          min_estimation=min_estimation, dedupe=not no_dedupe, offline=offline, plot=plot,
-                          progress=advance)
+                          min_estimation=min_estimation, dedupe=not no_dedupe, offline=offline,
+                          rank_tests=rank_tests, max_day0_shift=max_day0_shift, plot=plot, progress=advance)
     study = result.study
     with output_stream(output) as stream:
         fmt = resolve_format(fmt, stream)
         summary = study.summary
-        columns = [c for c in SUMMARY_COLUMNS if c in summary.columns] or None
-        if columns and "group" not in summary.columns:
-            columns = [*by, *columns[1:]]
-        render(summary, fmt, stream=stream, columns=columns if fmt in ("table", "csv") else None,
+        columns = [*by, *(c for c in SUMMARY_COLUMNS if c in summary.columns)]
+        render(summary, fmt, stream=stream, columns=columns if fmt == "table" else None,
                title=f"event study: window {window}, model {model}")
     for note in [*result.warnings, *study.notes]:
         status(f"note: {note}")

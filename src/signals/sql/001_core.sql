@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS schema_meta (
     value VARCHAR NOT NULL
 );
 COMMENT ON TABLE schema_meta IS 'Bookkeeping: schema_version and the signals version that last wrote the file';
-COMMENT ON COLUMN schema_meta.key IS 'schema_version or signals_version';
+COMMENT ON COLUMN schema_meta.key IS 'schema_version, signals_version (last writer) or schema_hash (of the schema files applied)';
 COMMENT ON COLUMN schema_meta.value IS 'The value, as text';
 
 CREATE TABLE IF NOT EXISTS articles (

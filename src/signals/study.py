@@ -675,7 +675,9 @@ def plot_caar(result: StudyResult, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=120)
     try:
         for key, g in result.daily.groupby("group_key", sort=True):
             n = int(g["n"].max())
@@ -689,7 +691,8 @@ def plot_caar(result: StudyResult, path: str | Path) -> Path:
                      f"(95% band), run {result.run_id}", fontsize=10)
         ax.set_xlabel("trading day relative to day 0")
         ax.set_ylabel("CAAR (%)")
-        ax.legend(fontsize=8, loc="best")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # relative days are whole sessions
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(path)

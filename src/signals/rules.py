@@ -140,6 +140,11 @@ class SubjectSpec:
     ticker: str | None = None  # fixed subject, or the fallback when `nearest` finds nothing
     name: str | None = None
     title: bool = True  # body sentences may take their subject from the title
+    # how far the nearest search reaches: `clause` keeps the subject in the trigger's clause
+    # (a price move belongs to what moved: 销量…创新高 has no instrument), `sentence`, or `article`
+    scope: str = "article"
+    after: bool = True  # may the subject follow the trigger (涨停的有五粮液)? False: only before
+    unlinked: bool = False  # `from: group`: an unlinked name in the group is the subject (xAI)
     each: bool = False  # one event per entity of a list (五粮液、山西汾酒等涨停)
     tickers: tuple[str, ...] = ()  # allow-list: only these instruments (central banks for rate rules)
 
@@ -300,7 +305,9 @@ RULE_FIELDS = {
     "known_false_positives", "examples", "description", "notes",
 }
 REQUIRED_RULE_FIELDS = ("id", "version", "title", "status", "type", "triggers", "examples")
-SUBJECT_FIELDS = {"from", "kinds", "group", "ticker", "name", "title", "each", "tickers"}
+SUBJECT_FIELDS = {"from", "kinds", "group", "ticker", "name", "title", "each", "tickers", "scope", "after",
+                  "unlinked"}
+SUBJECT_SCOPES = ("clause", "sentence", "article")
 DIRECTION_FIELDS = {"group", "map", "default"}
 MAGNITUDE_FIELDS = {"group", "units", "where", "pick", "as", "required", "min"}
 EXAMPLE_FIELDS = {"text", "title", "events", "reason"}
@@ -419,9 +426,17 @@ def _parse_subject(raw: Any, family: str, groups: set[str], rid: str, out: _Coll
     tickers = _as_str_list(raw.get("tickers", []))
     if tickers is None:
         out.add(raw, "tickers", rid, "`subject.tickers` must be a list of tickers")
+    scope = raw.get("scope", "article")
+    if scope not in SUBJECT_SCOPES:
+        out.add(raw, "scope", rid, f"`subject.scope` must be one of {', '.join(SUBJECT_SCOPES)}, "
+                                   f"not {scope!r}")
+        scope = "article"
+    if raw.get("unlinked") and mode != "group":
+        out.add(raw, "unlinked", rid, "`subject.unlinked` needs `from: group`")
     return SubjectSpec(mode=mode, kinds=tuple(kinds), group=group, ticker=raw.get("ticker"),
                        name=raw.get("name"), title=bool(raw.get("title", True)),
-                       each=bool(raw.get("each", False)), tickers=tuple(tickers or ()))
+                       each=bool(raw.get("each", False)), tickers=tuple(tickers or ()), scope=scope,
+                       after=bool(raw.get("after", True)), unlinked=bool(raw.get("unlinked", False)))
 
 
 def _parse_direction(raw: Any, default: int, groups: set[str], rid: str, out: _Collector,

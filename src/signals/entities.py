@@ -22,6 +22,7 @@ from typing import NamedTuple
 import ahocorasick_rs
 
 from signals.errors import ReferenceDataError
+from signals.numbers import one_to_one_translator
 
 # Mentions below this confidence are candidates, not links: consumers should treat them as unresolved.
 MIN_CONFIDENCE = 0.5
@@ -83,8 +84,8 @@ class _Entry(NamedTuple):  # a NamedTuple: tens of thousands are built at load t
     parts: tuple[tuple[int, int], ...] | None  # offsets of each compound part inside the alias
 
 
-def _fold(text: str) -> str:
-    return text.translate(_FOLD)
+_fold = one_to_one_translator(_FOLD)
+_fold_lower = one_to_one_translator(_FOLD_LOWER, lower_ascii=True)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -271,7 +272,7 @@ class Linker:
     # ---- find -----------------------------------------------------------------------------------
     def find(self, text: str) -> list[Mention]:
         """Mentions in ``text``: longest match, non-overlapping, sorted by start."""
-        folded = text.translate(_FOLD_LOWER)
+        folded = _fold_lower(text)
         mentions: list[Mention] = []
         strict: set[int] = set()  # positions of mentions that the discourse rule must not raise
         for index, start, end in self._automaton.find_matches_as_indexes(folded):

@@ -67,10 +67,7 @@ def records(rows: pd.DataFrame | Iterable[dict]) -> list[dict]:
 def _cell(value: Any, width: int) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        text = f"{value:.3g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    else:
-        text = str(value)
+    text = f"{value:.3g}" if isinstance(value, float) else str(value)
     text = text.replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -80,6 +77,8 @@ def render(rows: pd.DataFrame | Iterable[dict], fmt: Format | str, *, stream: IO
     """Write ``rows`` to ``stream`` in ``fmt``. ``columns`` picks and orders columns (table and csv)."""
     stream = stream or sys.stdout
     fmt = Format(fmt)
+    if fmt is Format.TABLE and isinstance(rows, pd.DataFrame):
+        rows = _short_times(rows)
     data = records(rows)
     if columns is not None and fmt in (Format.TABLE, Format.CSV):
         data = [{c: row.get(c) for c in columns} for row in data]
@@ -98,6 +97,21 @@ def render(rows: pd.DataFrame | Iterable[dict], fmt: Format | str, *, stream: IO
         _render_table(data, stream, columns, title, max_width)
 
 
+def _display_width(text: str) -> int:
+    from rich.cells import cell_len  # CJK characters take two terminal cells
+
+    return cell_len(text)
+
+
+def _short_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Minutes are enough on screen; machine formats keep full ISO 8601 with the zone."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d %H:%M").where(out[col].notna(), None)
+    return out
+
+
 def _render_table(data: list[dict], stream: IO[str], columns: Sequence[str] | None, title: str | None,
                   max_width: int) -> None:
     from rich.console import Console  # lazy: keeps `signals --help` fast
@@ -105,10 +119,17 @@ def _render_table(data: list[dict], stream: IO[str], columns: Sequence[str] | No
 
     names = list(columns or (data[0].keys() if data else []))
     table = Table(title=title, show_lines=False, header_style="bold")
-    for name in names:
-        table.add_column(name, overflow="fold")
-    for row in data:
-        table.add_row(*(_cell(row.get(n), max_width) for n in names))
+    cells = [[_cell(row.get(n), max_width) for n in names] for row in data]
+    for i, name in enumerate(names):
+        # one line per row: scanning beats reading; the last column takes what width is left
+        if i == len(names) - 1:
+            table.add_column(name, overflow="ellipsis", no_wrap=True, ratio=1)
+        else:
+            widest = max((_display_width(r[i]) for r in cells), default=0)
+            table.add_column(name, overflow="ellipsis", no_wrap=True,
+                             min_width=min(max(widest, len(name)), 16))
+    for row in cells:
+        table.add_row(*row)
     console = Console(file=stream, width=max(160, Console(file=stream).width))
     if not data:
         console.print(f"{title + ': ' if title else ''}(no rows)")

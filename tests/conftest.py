@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,25 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.duckdb"
+
+
+HOLDER = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()"
+
+
+@pytest.fixture
+def hold_lock() -> Iterator[Callable[[Path], int]]:
+    """``pid = hold_lock(path)``: another process opens the DuckDB file and keeps it until the test ends."""
+    holders: list[subprocess.Popen] = []
+
+    def hold(path: Path) -> int:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        holders.append(proc)
+        assert proc.stdout.readline().strip() == "ready"  # synchronise on the open, no sleeping
+        return proc.pid
+
+    yield hold
+    for proc in holders:
+        proc.communicate("")

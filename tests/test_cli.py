@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -76,21 +74,12 @@ def test_malformed_feed_fails_cleanly_and_writes_nothing(capsys, db_path: Path, 
     assert table_counts(db_path) == {"articles": 0, "events": 0, "event_instruments": 0}
 
 
-def test_locked_database_is_a_clear_error(capsys, db_path: Path) -> None:
+def test_locked_database_is_a_clear_error(capsys, db_path: Path, hold_lock) -> None:
     run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--format", "jsonl")
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
-         str(db_path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"
-        code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED))
-    finally:
-        holder.communicate("")
+    pid = hold_lock(db_path)
+    code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED))
     assert code == 2
-    assert f"is in use by process {holder.pid}" in err
+    assert f"is in use by process {pid}" in err
     assert "Traceback" not in err
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -122,21 +120,11 @@ def test_read_only_open_of_missing_file(tmp_path: Path) -> None:
         store.connect(tmp_path / "missing.duckdb", read_only=True)
 
 
-def test_locked_file_names_the_holder(db_path: Path) -> None:
+def test_locked_file_names_the_holder(db_path: Path, hold_lock) -> None:
     store.connect(db_path).close()
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
-         str(db_path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(StoreLockedError, match=rf"in use by process {holder.pid}"):
-            store.connect(db_path, wait=0)
-    finally:
-        holder.communicate("")
-    store.connect(db_path, wait=0).close()  # free again once the holder exits
+    pid = hold_lock(db_path)
+    with pytest.raises(StoreLockedError, match=rf"in use by process {pid}"):
+        store.connect(db_path, wait=0)
 
 
 def test_reopening_a_current_file_writes_nothing(db_path: Path) -> None:
@@ -155,5 +143,5 @@ def test_schema_that_cannot_be_applied_is_one_clear_error(db_path: Path) -> None
         con.execute("DROP TABLE study_pairs")
         con.execute("CREATE TABLE study_pairs (run_id VARCHAR)")
         con.execute("UPDATE schema_meta SET value = 'stale' WHERE key = 'schema_hash'")
-    with pytest.raises(StoreError, match="cannot bring .* to schema"):
+    with pytest.raises(StoreError, match=r"cannot bring .* to schema"):
         store.connect(db_path)

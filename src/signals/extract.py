@@ -372,6 +372,12 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
             return [_from_mention(doc, after[0])]
     if spec.scope != "article" and not _ANAPHOR.search(doc.text, clause[0], anchor_s):
         return [_Subject(None, None, None, None, None)]
+    if _COMPANY_ANAPHOR.match(doc.text, clause[0], anchor_s):
+        # 公司宣布拟收购…: "the company" is the one the text last named, in this paragraph or before
+        earlier = [m for m in doc.mentions_in(0, sentence[0]) if _eligible(m, spec, family)
+                   and not doc.in_title(m.start) and m.confidence >= 0.5]  # not an ambiguous word
+        if earlier:
+            return [_from_mention(doc, earlier[-1])]
     if spec.title and not doc.in_title(anchor_s) and doc.title_len:
         in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
         if in_title:
@@ -390,6 +396,11 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
 # A clause that refers back to the article's company (该公司股价盘后一度涨逾11%) may take the
 # subject from the title even when the rule's scope is narrower.
 _ANAPHOR = regex.compile(r"股价|该股|该公司|公司股价|其股价|个股|市值")
+
+# "The company" opening a clause refers back to the company the text last named (同时，公司宣布拟
+# 收购Allied Gold); inside a noun phrase (初创公司月之暗面, 公司内部) it does not.
+_COMPANY_ANAPHOR = regex.compile(r"\s*(?:此外|同时|另外|而|但|并|随后)?\s*"
+                                 r"(?:该|本|其)?(?:公司|集团)(?!内部|层面)")
 
 # What a name captured by a pattern may not be: pronouns and generic heads (公司, 该公司, 其).
 _NOT_A_NAME = regex.compile(r"^(?:公司|该|其|此|本|这|那|他们|我们|对方|双方|多家|部分|一家|旗下)")

@@ -1,0 +1,131 @@
+"""Event study at scale: run_study over 10k / 100k / 1M events on a 2,000-ticker x 10-year panel,
+against a per-event pandas/numpy loop (run on a subsample and extrapolated linearly).
+
+The database is built with DuckDB SQL and numpy directly (events, event_instruments with day 0,
+prices), not through feeds. Run alone: ``python -m benchmarks.study --events 10000`` prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import peak_rss_mb, timed
+from signals import store
+
+TICKERS = 2000
+YEARS = 10
+BENCH = "BENCH"
+ESTIMATION = (-250, -11)
+WINDOW = (-5, 5)
+
+
+def build_panel(con, n_tickers: int = TICKERS, years: int = YEARS, seed: int = 7) -> pd.DatetimeIndex:
+    """Daily prices of ``n_tickers`` market-model stocks and their benchmark on weekdays."""
+    dates = pd.bdate_range("2016-01-04", periods=252 * years)
+    rng = np.random.default_rng(seed)
+    m = rng.normal(0.0003, 0.01, len(dates))
+    beta = rng.uniform(0.5, 1.5, n_tickers)
+    r = beta[:, None] * m[None, :] + rng.normal(0, 0.02, (n_tickers, len(dates)))
+    prices = 100 * np.exp(np.cumsum(np.log1p(np.vstack([m, r])), axis=1))
+    tickers = [BENCH] + [f"T{i:04d}" for i in range(n_tickers)]
+    frame = pd.DataFrame({"ticker": np.repeat(tickers, len(dates)),
+                          "date": np.tile(dates.values.astype("datetime64[D]"), len(tickers)),
+                          "close": prices.ravel()})
+    con.register("_panel", frame)
+    con.execute("INSERT INTO prices SELECT ticker, date, NULL, NULL, NULL, close, close, NULL, 'bench', "
+                "now() FROM _panel")
+    con.unregister("_panel")
+    return dates
+
+
+def build_events(con, n_events: int, dates: pd.DatetimeIndex, n_tickers: int = TICKERS) -> None:
+    """``n_events`` events, one subject pair each, day 0 on a trading day with a full estimation window."""
+    first, span = 260, len(dates) - 260 - 10
+    day = dates.values.astype("datetime64[D]")
+    con.register("_dates", pd.DataFrame({"i": np.arange(len(dates)), "d": day}))
+    con.execute(f"""
+        CREATE TEMP TABLE _ev AS
+        SELECT i, 'E' || lpad(i::VARCHAR, 8, '0') AS id,
+               'T' || lpad((hash(i) % {n_tickers})::VARCHAR, 4, '0') AS ticker,
+               {first} + hash(i * 7 + 1) % {span} AS di,
+               CASE WHEN hash(i * 3) % 2 = 0 THEN 1 ELSE -1 END AS direction
+        FROM range({n_events}) t(i)
+    """)
+    con.execute("""
+        INSERT INTO events (id, article_id, rule_id, rule_version, rulebook_hash, type, topic, subject,
+                            ticker, entity_kind, direction, modality, evidence, span_start, span_end,
+                            in_title, confidence, relevance, event_key, extracted_at)
+        SELECT id, 'A' || i, 'bench.rule', 1, 'bench',
+               CASE WHEN direction > 0 THEN 'buyback' ELSE 'layoffs' END,
+               'corporate', ticker, ticker, 'equity', direction, 'fact', '', 0, 1, false, 0.9, 80,
+               'k' || i, now()
+        FROM _ev
+    """)
+    con.execute("""
+        INSERT INTO event_instruments
+        SELECT e.id, e.ticker, 'subject', e.direction, 'XNYS', 'BENCH', d.d, 'in_session'
+        FROM _ev e JOIN _dates d ON d.i = e.di
+    """)
+    con.unregister("_dates")
+
+
+# --- baseline: one event at a time with pandas/numpy --------------------------------------------------
+
+def baseline(con, n_sample: int) -> tuple[float, float, int]:
+    """(seconds to load the panel into pandas, seconds per event, events done) for a per-event loop:
+    slice the ticker's returns, OLS on the estimation window, abnormal returns and CAR in the window."""
+    with timed() as t_load:
+        px = con.execute("SELECT ticker, date, close FROM prices").df()
+        wide = px.pivot(index="date", columns="ticker", values="close").sort_index()
+        rets = wide.pct_change()
+    pairs = con.execute(f"SELECT ticker, day0 FROM event_instruments ORDER BY event_id LIMIT {n_sample}").df()
+    cars = []
+    with timed() as t_loop:
+        for ticker, day0 in pairs.itertuples(index=False):
+            r = rets[ticker]
+            m = rets[BENCH]
+            i0 = r.index.get_loc(pd.Timestamp(day0))
+            est = slice(i0 + ESTIMATION[0], i0 + ESTIMATION[1] + 1)
+            x, y = m.iloc[est].to_numpy(), r.iloc[est].to_numpy()
+            beta, alpha = np.polyfit(x, y, 1)
+            sigma = np.std(y - (alpha + beta * x), ddof=2)
+            win = slice(i0 + WINDOW[0], i0 + WINDOW[1] + 1)
+            ar = r.iloc[win].to_numpy() - (alpha + beta * m.iloc[win].to_numpy())
+            cars.append((ar.sum(), ar.sum() / (sigma * np.sqrt(len(ar)))))
+    return t_load.seconds, t_loop.seconds / max(1, len(pairs)), len(pairs)
+
+
+def measure(n_events: int, baseline_sample: int) -> dict:
+    from signals.study import run_study
+
+    with tempfile.TemporaryDirectory() as tmp, store.opened(Path(tmp) / "study.duckdb") as con:
+        with timed() as t_build:
+            dates = build_panel(con)
+            build_events(con, n_events, dates)
+        with timed() as t_study:
+            result = run_study(con, window=WINDOW, estimation=ESTIMATION)
+        out = {"events": n_events, "build_seconds": t_build.seconds, "study_seconds": t_study.seconds,
+               "pairs_studied": len(result.pairs), "dropped": len(result.dropped)}
+        if baseline_sample:
+            load, per_event, done = baseline(con, baseline_sample)
+            out.update(baseline_load_seconds=load, baseline_per_event_seconds=per_event,
+                       baseline_sample=done)
+    return out | peak_rss_mb()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--baseline-sample", type=int, default=0)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.events, args.baseline_sample)))
+
+
+if __name__ == "__main__":
+    main()

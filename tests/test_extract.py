@@ -204,3 +204,58 @@ def test_extract_never_raises(body: str, title: str) -> None:
         assert 0 <= ev.relevance <= 100 and 0 < ev.confidence <= 1 and ev.direction in (-1, 0, 1)
         full = f"{title}\n\n{body}" if title else body
         assert 0 <= ev.span_start < ev.span_end <= len(full)
+
+
+# -- statements that are not events -------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "若反通胀受阻，美联储全年或不降息。",  # condition
+    "如果通胀再度抬头，日本央行可能在4月加息。",
+    "一旦日元贬值过快，日本央行或将加息。",
+    "部分投资者担忧美联储今年可能不再降息。",  # worry
+])
+def test_conditions_and_worries_are_not_events(text: str) -> None:
+    assert [e.type for e in run(text) if e.topic == "monetary"] == []
+
+
+def test_corporate_absence_is_not_an_event_but_a_denial_is() -> None:
+    assert [e for e in run("Meta本季度未回购股票。") if e.type == "buyback"] == []
+    denial = one("英特尔否认将申请破产保护。", "default")
+    assert (denial.modality, denial.direction) == ("negated", 1)
+
+
+def test_rate_subject_falls_back_to_the_central_bank_named_in_the_article() -> None:
+    ev = one("两位理事倾向于在本次会议上就降息25个基点。", "rate_cut", title="美联储按兵不动")
+    assert (ev.ticker, ev.modality) == ("@FED", "expected")
+
+
+# -- whose event is it -------------------------------------------------------------------------
+
+def test_a_record_of_sales_is_not_the_company_record() -> None:
+    assert [e for e in run("丰田销量增长3.7%至1050万辆，同样创下历史新高。") if e.type == "record_high"] == []
+    assert one("丰田股价大涨，创下历史新高。", "record_high").ticker == "7203.T"
+
+
+def test_list_subject_skips_the_circumstance_after_zai() -> None:
+    events = run("黄金、铜和白银在美元走弱中齐创历史新高。")
+    assert sorted(e.ticker for e in events if e.type == "record_high") == ["GC=F", "HG=F", "SI=F"]
+
+
+def test_price_clause_with_gujia_takes_the_title_company() -> None:
+    ev = one("该公司股价盘后一度涨逾11%。", "price_surge", title="Meta资本开支指引超预期")
+    assert (ev.ticker, ev.magnitude) == ("META", 11.0)
+
+
+def test_company_anaphor_takes_the_company_last_named() -> None:
+    ev = one("紫金矿业产量创新高。同时，公司宣布拟收购一家金矿企业。", "acquisition")
+    assert (ev.ticker, ev.modality, ev.direction) == ("601899.SS", "expected", 0)
+
+
+def test_noun_phrase_gongsi_is_not_an_anaphor() -> None:
+    events = run("阿里巴巴发布财报。另一家初创公司本月发布了新模型。")
+    assert [e for e in events if e.type == "product_launch"] == []
+
+
+def test_unlinked_investee_is_the_stake_increase_subject() -> None:
+    ev = one("特斯拉确认向xAI投资20亿美元。", "stake_increase")
+    assert (ev.subject, ev.ticker, ev.magnitude, ev.unit) == ("xAI", None, 2e9, "USD")

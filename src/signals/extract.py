@@ -603,10 +603,15 @@ def _dedupe(events: list[Event]) -> list[Event]:
     return sorted(kept, key=lambda e: (e.span_start, e.span_end, e.type, e.subject or "", e.rule_id))
 
 
+_SURROGATE = regex.compile("[\ud800-\udfff]")
+
+
 def extract_text(text: str, *, title: str = "", rulebook: Rulebook, linker: Linker,
                  article_id: str = "") -> list[Event]:
     """Events in ``text``; with ``title`` the text is the body and spans index ``title + "\\n\\n" + text``."""
     full = f"{title}\n\n{text}" if title else text
+    # lone surrogates cannot be encoded for the matchers; U+FFFD keeps every span where it was
+    full = _SURROGATE.sub("\ufffd", full)
     doc = _Doc(full, len(title), linker)
     events: list[Event] = []
     for hit in _find_hits(doc, rulebook, article_id):

@@ -1,0 +1,207 @@
+"""Large and streamed feeds: the streaming reader gives the same articles as the whole-document one,
+keeps memory bounded, and a failure half-way through rolls the whole command back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signals import api, feeds
+from signals.errors import FeedError
+from signals.feeds import Article, read_feeds
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+FEED_FIXTURES = ROOT / "tests" / "fixtures" / "feeds"
+ODD_ITEMS = ROOT / "tests" / "fixtures" / "reliability" / "odd_items.xml"
+WHOLE, STREAMED = 10**12, 0  # stream_bytes that force each path
+
+
+def outcome(path: Path, stream_bytes: int) -> tuple[object, list[str]]:
+    """The articles (a repeated id kept once, later copy last, as the store ends up) or the error."""
+    warnings: list[str] = []
+    try:
+        articles = list(read_feeds(path, stream_bytes=stream_bytes, on_warning=warnings.append))
+    except FeedError as err:
+        return f"FeedError: {err}", warnings
+    kept: dict[str, Article] = {}
+    for article in articles:
+        kept.pop(article.id, None)
+        kept[article.id] = article
+    return list(kept.values()), sorted(w for w in warnings if "repeats id" not in w)
+
+
+@pytest.mark.parametrize("path", [SAMPLE_FEED, ODD_ITEMS, *sorted(FEED_FIXTURES.glob("*.xml"))],
+                         ids=lambda p: p.name)
+def test_streamed_feed_gives_the_same_articles_warnings_and_errors(path: Path) -> None:
+    assert outcome(path, STREAMED) == outcome(path, WHOLE)
+
+
+def test_the_sample_is_read_by_the_streaming_mapper_not_the_feedparser_fallback() -> None:
+    collector = feeds._ItemCollector("s")
+    parser = feeds._defused_parser(collector)
+    for chunk in feeds._utf8_chunks(SAMPLE_FEED.open("rb"), "s", None, print):
+        parser.feed(chunk)
+    assert len(collector.items) == 52
+    assert all(feeds._rss_entry(item, base) is not None for item, base in collector.items)
+
+
+def test_odd_items_keep_feedparser_semantics() -> None:
+    articles, _ = outcome(ODD_ITEMS, STREAMED)
+    assert [(a.title, a.url, a.body) for a in articles] == [
+        # a second description is content
+        ("标题含 粗体 标记", "https://odd.example.cn/a?x=1&y=2", "第二段描述当作正文"),
+        ("真正的标题", None, "正文"),  # media:title yields to title; feedparser's sanitizer drops <script>
+        ("来源之后的标题", None, ""),  # <source> lets a later title win; an empty <link> is no link
+        ("带未知元素", "https://odd.example.cn/alt/4", "Atom 式摘要"),
+        ("类型为 html 的标题", "https://base.example.cn/dir/rel/5", ""),  # xml:base applies
+        ("Ã¤Â¸Â­Ã¦Â–Â‡ 与 C1 字符 a€b", None, "段落 一\n\n段落二"),
+    ]
+
+
+# Random RSS items: every element feedparser maps onto an article field, in any order, with text that
+# may look like HTML, hold entities or stray C1 characters.
+TEXT = st.lists(st.sampled_from([*"央行降息 a<>&;/b", "</b>", "<p>", "&amp;", "&#128;", "\x85", "é"]),
+                max_size=12).map("".join)
+ELEMENT = st.sampled_from([
+    "title", "dc:title", "media:title", "description", "dc:description", "content:encoded", "link",
+    "guid", 'guid isPermaLink="false"', "pubDate", "dc:date", "source", "category", "id", "x:other",
+])
+NAMESPACES = ('xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+              'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/" '
+              'xmlns:x="urn:example:x"')
+
+
+@settings(max_examples=60)
+@given(st.lists(st.lists(st.tuples(ELEMENT, TEXT, st.booleans()), max_size=7), min_size=1, max_size=4))
+def test_random_items_stream_like_feedparser(tmp_path_factory: pytest.TempPathFactory,
+                                             items: list[list[tuple[str, str, bool]]]) -> None:
+    body = []
+    for item in items:
+        children = []
+        for element, text, cdata in item:
+            name = element.split()[0]
+            inner = f"<![CDATA[{text}]]>" if cdata and "]]>" not in text else escape(text)
+            children.append(f"<{element}>{inner}</{name}>")
+        body.append("<item>" + "".join(children) + "</item>")
+    document = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {NAMESPACES}><channel>'
+                f"<title>随机</title>{''.join(body)}</channel></rss>")
+    path = tmp_path_factory.mktemp("random") / "feed.xml"
+    path.write_text(document, encoding="utf-8")
+    assert outcome(path, STREAMED) == outcome(path, WHOLE)
+
+
+# ------------------------------------------------------------------------------- large documents
+
+
+def write_feed(path: Path, items: int, *, tail: str = "</channel></rss>\n") -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>快讯</title>\n')
+        for i in range(items):
+            out.write(f'<item><title>央行开展{i}亿元MLF操作</title><guid isPermaLink="false">kx-{i}</guid>'
+                      f"<pubDate>Thu, 29 Jan 2026 21:52:24 +0800</pubDate></item>\n")
+        out.write(tail)
+    return path
+
+
+def test_a_streamed_feed_yields_articles_before_it_has_been_read_to_the_end(tmp_path: Path) -> None:
+    path = write_feed(tmp_path / "cut.xml", 3000, tail="<item><title>断")
+    seen: list[Article] = []
+    with pytest.raises(FeedError, match=r"cut\.xml:3003: malformed XML"):
+        for article in read_feeds(path, stream_bytes=STREAMED):
+            seen.append(article)
+    assert len(seen) == 3000 and seen[-1].title == "央行开展2999亿元MLF操作"
+
+
+def test_a_broken_streamed_feed_rolls_back_the_whole_extraction(tmp_path: Path, db_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # more items than one write batch, so the first batch is in the database when the error comes
+    path = write_feed(tmp_path / "cut.xml", api.BATCH_ARTICLES + 500, tail="<item><title>断")
+    monkeypatch.setattr(feeds, "STREAM_BYTES", 0)
+    with pytest.raises(FeedError, match="malformed XML"):
+        api.extract_feeds([str(SAMPLE_FEED), str(path)], db=db_path, jobs=1)
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+MEASURE = textwrap.dedent("""
+    import resource, sys
+    from signals.feeds import read_feeds
+    count = sum(1 for _ in read_feeds(sys.argv[1], stream_bytes=int(sys.argv[2])))
+    print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+""")
+
+
+def peak_rss_mb(path: Path, stream_bytes: int) -> tuple[int, int]:
+    out = subprocess.run([sys.executable, "-c", MEASURE, str(path), str(stream_bytes)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+@pytest.mark.slow
+def test_a_million_item_feed_streams_in_bounded_memory(tmp_path: Path) -> None:
+    path = write_feed(tmp_path / "million.xml", 1_000_000)
+    assert path.stat().st_size > 100_000_000  # also the 100 MB feed of the catalogue
+    count, peak = peak_rss_mb(path, feeds.STREAM_BYTES)
+    assert count == 1_000_000
+    # interpreter + feedparser + one 16 MB head; the whole-document path needs ~2.6 GB here
+    assert peak < 200, f"peak RSS {peak} MB"
+
+
+def test_memory_does_not_grow_with_the_number_of_items(tmp_path: Path) -> None:
+    small = peak_rss_mb(write_feed(tmp_path / "small.xml", 2_000), STREAMED)
+    large = peak_rss_mb(write_feed(tmp_path / "large.xml", 60_000), STREAMED)
+    assert (small[0], large[0]) == (2_000, 60_000)
+    assert large[1] - small[1] < 15, (small, large)  # 30x the items, a few MB of parser buffers
+
+
+# ------------------------------------------------------------------------------- size and time caps
+
+
+class Trickle:
+    """A server that answers one byte per read, forever."""
+
+    def read(self, size: int = -1) -> bytes:
+        return b"<"
+
+
+def test_an_input_past_max_bytes_is_refused_while_streaming(tmp_path: Path) -> None:
+    path = write_feed(tmp_path / "big.xml", 2000)
+    with pytest.raises(FeedError, match="larger than the 50,000-byte limit"):
+        list(read_feeds(path, max_bytes=50_000, stream_bytes=STREAMED))
+
+
+def test_a_url_read_stops_at_its_deadline() -> None:
+    seconds = iter(range(100))  # each read takes a second
+    reader = feeds._Capped(Trickle(), "https://slow.example.cn/rss", 10**6, deadline=5, timeout=5,
+                           clock=lambda: next(seconds))
+    with pytest.raises(FeedError, match="not complete within 5 s"):
+        while True:
+            reader.read(1)
+    assert reader.total == 7  # the clock reads 6 > 5 after the seventh byte
+
+
+def test_urls_are_capped_even_without_max_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = {}
+
+    def fake_fetch(url: str, *, timeout: float, max_bytes: int):  # records the cap, opens nothing
+        seen[url] = (timeout, max_bytes)
+        raise FeedError("offline test", source=url)
+
+    monkeypatch.setattr(feeds, "_fetch_url", fake_fetch)
+    with pytest.raises(FeedError, match="offline test"):
+        list(read_feeds("https://news.example.cn/rss", timeout=3))
+    assert seen == {"https://news.example.cn/rss": (3, feeds.URL_MAX_BYTES)}
+

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -55,18 +57,61 @@ def test_killed_writer_leaves_the_state_before_the_transaction(db_path: Path, si
         assert store.schema_version(con) == store.SCHEMA_VERSION
 
 
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """Make a file or directory unwritable, also for root (CI runs as root, where permission bits do
+    not apply): the immutable flag when chattr can set it, else permission bits for other users."""
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0:
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        return
+    mode = path.stat().st_mode
+    path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        if os.access(path, os.W_OK):
+            pytest.skip("root without CAP_LINUX_IMMUTABLE: neither chattr +i nor permission bits apply")
+        yield
+    finally:
+        path.chmod(mode)
+
+
 def test_read_only_file_is_a_clear_error(db_path: Path) -> None:
     store.connect(db_path).close()
-    db_path.chmod(stat.S_IRUSR)
-    try:
-        if os.access(db_path, os.W_OK):  # root ignores permission bits
-            pytest.skip("running as root: permission bits do not apply")
+    with unwritable(db_path):
         with pytest.raises(StoreError, match="permission denied"):
             store.connect(db_path)
-    finally:
-        db_path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+        # reading commands open read-only and still work
+        with store.opened(db_path, read_only=True) as con:
+            assert store.schema_version(con) == store.SCHEMA_VERSION
+
+
+def test_read_only_directory_is_a_clear_error_before_any_write(db_path: Path) -> None:
+    with store.opened(db_path) as con:  # an existing database in a directory that became read-only
+        before = store.counts(con)
+    with unwritable(db_path.parent):
+        for target in (db_path, db_path.parent / "new.duckdb"):
+            with pytest.raises(StoreError, match="cannot write in directory"):
+                store.connect(target)
+        with store.opened(db_path, read_only=True) as con:
+            assert store.counts(con) == before
+    assert not (db_path.parent / "new.duckdb").exists()
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         store.connect(tmp_path / "nope" / "x.duckdb")
+
+
+def test_a_commit_that_cannot_be_written_is_a_store_error_and_stores_nothing(db_path: Path) -> None:
+    store.connect(db_path).close()
+    con = duckdb.connect(str(db_path))  # open before the directory became read-only (a disk gone bad)
+    committed = pytest.raises(StoreError, match="could not be committed, nothing was stored")
+    try:
+        with unwritable(db_path.parent), committed, store.transaction(con):
+            con.execute("INSERT INTO schema_meta VALUES ('probe', 'x')")
+    finally:
+        con.close()
+    with store.opened(db_path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM schema_meta WHERE key = 'probe'").fetchone()[0] == 0

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ DB_WAIT_ENV = "SIGNALS_DB_WAIT"
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
 
 _LOCK_PID = re.compile(r"PID (\d+)")
+_NOT_WRITABLE = ("Permission denied", "Operation not permitted", "Read-only", "read-only")
 
 
 def default_path() -> Path:
@@ -77,9 +79,10 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if "not a valid DuckDB database" in msg or "Not a DuckDB" in msg or "invalid" in msg.lower():
             raise StoreError(f"{path} is not a DuckDB database",
                              hint="pass another --db path; signals will create a new file") from None
-        if "Permission denied" in msg or "Read-only" in msg or "read-only" in msg:
+        if any(word in msg for word in _NOT_WRITABLE):
             raise StoreError(f"cannot open {path} for writing: permission denied",
-                             hint="check file and directory permissions, or use another --db") from None
+                             hint="check file and directory permissions (and `lsattr` for the immutable "
+                                  "flag), or use another --db; reading commands still work") from None
         raise StoreError(f"cannot open {path}: {msg.splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
@@ -99,6 +102,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
         raise StoreError(f"database {path} does not exist", hint="run `signals extract FEED` first")
     if not read_only and not path.parent.exists():
         raise StoreError(f"directory {path.parent} does not exist")
+    if not read_only:
+        _check_writable_directory(path.parent)
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
@@ -116,6 +121,17 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
         con.close()
         raise
     return con
+
+
+def _check_writable_directory(directory: Path) -> None:
+    """DuckDB commits through a ``.wal`` file beside the database: in a directory it cannot write,
+    the file opens fine and the first COMMIT fails. Find out before any work is done."""
+    try:
+        tempfile.TemporaryFile(dir=directory, prefix=".signals-probe-").close()
+    except OSError as err:
+        raise StoreError(f"cannot write in directory {directory}: {err.strerror or err}",
+                         hint="DuckDB needs to create a .wal file next to the database; "
+                              "use a writable directory for --db") from None
 
 
 @contextlib.contextmanager
@@ -153,7 +169,11 @@ def transaction(con: duckdb.DuckDBPyConnection, *, join: bool = False
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+    try:
+        con.execute("COMMIT")
+    except duckdb.Error as exc:  # the disk filled up, the directory became read-only ...
+        raise StoreError(f"the write could not be committed, nothing was stored: {str(exc).splitlines()[0]}",
+                         hint="check free space and permissions where the database lives") from None
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

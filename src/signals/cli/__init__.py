@@ -58,13 +58,24 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
+    except click.ClickException as exc:  # bad option or argument: one line, like every other error
+        if debug:
+            raise
+        click.echo(f"error: {exc.format_message()}", err=True)
+        ctx = getattr(exc, "ctx", None)
+        click.echo(f"hint: see `{ctx.command_path if ctx else 'signals'} --help`", err=True)
+        return int(ExitCode.USAGE)
     except click.Abort:
         click.echo("aborted", err=True)
         return int(ExitCode.FINDINGS)
     except KeyboardInterrupt:
         click.echo("interrupted: the database is unchanged by the interrupted command", err=True)
         return 130
+    except Exception as exc:  # a bug, or a failure nobody foresaw: still one line without --debug
+        if debug:
+            raise
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        click.echo(f"error: unexpected {type(exc).__name__}: {first_line}", err=True)
+        click.echo("hint: run again with --debug for the traceback, and report it", err=True)
+        return int(ExitCode.USAGE)
     return int(ExitCode.OK)

@@ -1,0 +1,183 @@
+"""Two `signals extract` processes on one file, and the one-line error contract of the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from signals import store
+from signals.cli import main
+from signals.errors import SignalsError
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+SMALL_FEED = ROOT / "tests" / "fixtures" / "feeds" / "rss2_dates.xml"  # 5 articles
+
+# `signals ...` in a child process; each failed attempt to open a busy database prints "busy" to
+# stdout, so the parent knows the child is waiting without sleeping.
+CHILD = textwrap.dedent("""
+    import sys
+    from signals import store
+    from signals.cli import main
+    real_open = store._open
+    def noisy_open(path, read_only):
+        try:
+            return real_open(path, read_only)
+        except store.StoreLockedError:
+            print("busy", flush=True)
+            raise
+    store._open = noisy_open
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+def signals_process(db: Path, *args: str, wait: float) -> subprocess.Popen[str]:
+    env = {**os.environ, "SIGNALS_DB_WAIT": str(wait)}
+    return subprocess.Popen([sys.executable, "-c", CHILD, "--db", str(db), *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def open_for_writing(fifo: Path, reader: subprocess.Popen[str]) -> int:
+    """Open a FIFO for writing once ``reader`` opens it (fails if the reader exits instead)."""
+    opened: list[int] = []
+    thread = threading.Thread(target=lambda: opened.append(os.open(fifo, os.O_WRONLY)), daemon=True)
+    thread.start()
+    while not opened:
+        thread.join(0.2)
+        if not opened and reader.poll() is not None:
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # unblocks the thread
+            pytest.fail(f"extract exited early: {reader.communicate()}")
+    return opened[0]
+
+
+def test_a_second_extract_fails_clearly_or_waits_and_nothing_is_corrupted(db_path: Path,
+                                                                         tmp_path: Path) -> None:
+    store.connect(db_path).close()
+    fifo = tmp_path / "live.xml"
+    os.mkfifo(fifo)
+    # the first writer opens the database, then blocks reading its feed from the FIFO
+    first = signals_process(db_path, "extract", str(fifo), "-j", "1", wait=0)
+    fd = open_for_writing(fifo, first)  # from here on `first` holds the database
+    try:
+        impatient = signals_process(db_path, "extract", str(SAMPLE_FEED), "-j", "1", wait=0)
+        _, err = impatient.communicate()
+        assert impatient.returncode == 2
+        assert err.splitlines()[0].startswith(f"error: database {db_path} is in use by process {first.pid}")
+        assert "Traceback" not in err
+
+        patient = signals_process(db_path, "extract", str(SAMPLE_FEED), "-j", "1", "-f", "jsonl", wait=120)
+        assert patient.stdout.readline().strip() == "busy"  # it is waiting for `first`
+    finally:
+        with os.fdopen(fd, "wb") as feed:
+            feed.write(SMALL_FEED.read_bytes())
+    assert first.wait() == 0, first.communicate()
+    _, err = patient.communicate()
+    assert patient.returncode == 0, err
+    assert "52 articles read (52 new" in err
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 57
+        orphans = con.execute("SELECT count(*) FROM events WHERE article_id NOT IN (SELECT id FROM articles)")
+        assert orphans.fetchone()[0] == 0
+    finally:
+        con.close()
+    with store.opened(db_path) as con:  # still a working signals database
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+
+
+# ------------------------------------------------------------------------------ one-line errors
+
+
+@pytest.fixture
+def stored_db(db_path: Path, capsys: pytest.CaptureFixture) -> Path:
+    assert main(["--db", str(db_path), "extract", str(SAMPLE_FEED), "-j", "1", "-f", "jsonl"]) == 0
+    capsys.readouterr()
+    return db_path
+
+
+def hostile_files(tmp: Path) -> None:
+    rules = tmp / "rules"
+    rules.mkdir()
+    (rules / "bad.yaml").write_text("rules:\n  - id: x\n    triggers: [unclosed\n", encoding="utf-8")
+    (tmp / "notes.duckdb").write_text("not a database\n" * 50, encoding="utf-8")
+    (tmp / "cut.xml").write_text("<rss version='2.0'><channel><item><title>断", encoding="utf-8")
+
+
+BAD_INVOCATIONS = {  # {db}: a database holding the sample; {tmp}: a directory with hostile_files
+    "missing feed": "--db {db} extract {tmp}/nope.xml",
+    "malformed feed": "--db {db} extract {tmp}/cut.xml",
+    "ftp url": "--db {db} extract ftp://example.cn/feed.xml",
+    "missing rules dir": f"--db {{db}} extract --rules {{tmp}}/no-rules {SAMPLE_FEED}",
+    "broken rules": f"--db {{db}} extract --rules {{tmp}}/rules {SAMPLE_FEED}",
+    "bad time zone": f"--db {{db}} extract --tz Mars/Olympus {SAMPLE_FEED}",
+    "bad window": "--db {db} backtest --window five-days --offline",
+    "bad estimation": "--db {db} backtest --estimation x:y --offline",
+    "unknown model": "--db {db} backtest --model capm --offline",
+    "unknown option": f"--db {{db}} extract --frobnicate {SAMPLE_FEED}",
+    "missing db, read-only command": "--db {tmp}/absent.duckdb prices status",
+    "not a duckdb file": "--db {tmp}/notes.duckdb prices status",
+    "missing price file": "--db {db} prices load {tmp}/none.csv",
+    "missing gold file": "eval {tmp}/gold.jsonl",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INVOCATIONS))
+def test_every_user_error_is_one_line_and_a_hint_with_exit_2(case: str, stored_db: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    hostile_files(tmp_path)
+    code = main(BAD_INVOCATIONS[case].format(db=stored_db, tmp=tmp_path).split())
+    lines = capsys.readouterr().err.splitlines()
+    assert code == 2, lines
+    assert lines and lines[0].startswith("error: ") and len(lines[0]) > len("error: "), lines
+    assert all(line.startswith(("hint: ", "warning: ")) for line in lines[1:]), lines
+    assert "unexpected" not in lines[0], lines  # a foreseen error, not the catch-all
+
+
+def test_a_locked_database_is_one_line_naming_the_holder(stored_db: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
+         str(stored_db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        for argv in (["extract", str(SMALL_FEED)], ["prices", "status"], ["backtest", "--offline"]):
+            code = main(["--db", str(stored_db), *argv])
+            err = capsys.readouterr().err.splitlines()
+            assert code == 2
+            assert err[0].startswith(f"error: database {stored_db} is in use by process {holder.pid}")
+            assert err[1:] == ["hint: wait for it to finish, or use another --db; see docs/reliability.md"]
+    finally:
+        holder.communicate("")
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    with pytest.raises(SignalsError, match="does not exist"):
+        main(["--debug", "--db", str(tmp_path / "absent.duckdb"), "prices", "status"])
+    proc = subprocess.run([sys.executable, "-c", "import sys; from signals.cli import main; sys.exit(main())",
+                           "--debug", "--db", str(tmp_path / "absent.duckdb"), "prices", "status"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "Traceback (most recent call last)" in proc.stderr and "StoreError" in proc.stderr
+
+
+def test_an_unforeseen_failure_is_still_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
+    import signals.api
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("division by zero\nsecond line")
+
+    monkeypatch.setattr(signals.api, "lookup_entity", broken)
+    assert main(["entities", "lookup", "茅台"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: unexpected ZeroDivisionError: division by zero",
+        "hint: run again with --debug for the traceback, and report it",
+    ]

@@ -449,3 +449,15 @@ def evaluate_gold(gold_path: str | os.PathLike, *, rules_dir: str | os.PathLike 
     if rules_dir:
         return evaluate_extraction(gold_path, rules_dir=rules_dir)
     return evaluate_extraction(gold_path)
+
+
+def rules_stats(feeds: Sequence[str], rules_dir: str | os.PathLike | None = None, *,
+                default_tz: str = "Asia/Shanghai", on_warning: Warn | None = None) -> pd.DataFrame:
+    """Per-rule labelling statistics over the articles of ``feeds`` (no database writes):
+    coverage, overlaps, conflicts, unlinked and magnitude shares, modalities, near misses."""
+    from signals.entities import Linker
+    from signals.feeds import read_feeds
+    from signals.rulestats import rule_stats
+
+    articles = read_feeds(list(feeds), default_tz=default_tz, on_warning=on_warning)
+    return rule_stats(articles, _rulebook(rules_dir), Linker.from_data())

@@ -100,7 +100,7 @@ class _Hit:
 class _Doc:
     """One text prepared once: normalised, split, linked."""
 
-    def __init__(self, raw: str, title_len: int, linker: Linker) -> None:
+    def __init__(self, raw: str, title_len: int, linker: Linker | None) -> None:
         self.raw = raw
         self.text = _normalise(raw)
         self.title_len = title_len  # 0 when there is no title
@@ -110,7 +110,8 @@ class _Doc:
         self.paragraph_starts = [body_start] + [
             m.end() for m in regex.finditer(r"\n\s*\n", self.text, pos=body_start)
         ]
-        self.mentions: list[Mention] = list(linker.find(self.text))
+        # no linker: trigger and pattern diagnostics only (trigger_sentences), no subjects
+        self.mentions: list[Mention] = list(linker.find(self.text)) if linker is not None else []
         self.mention_starts = [m.start for m in self.mentions]
         self._magnitudes: dict[int, list[Magnitude]] = {}
 
@@ -188,12 +189,18 @@ def _shift(m: Magnitude, offset: int) -> _Mag:
 # --------------------------------------------------------------------------------------------
 
 
-def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
-    """Trigger hits -> rule hits. Pattern rules run once per (rule, sentence) with a timeout."""
+def _trigger_spans(doc: _Doc, rulebook: Rulebook) -> dict[int, list[tuple[int, int]]]:
+    """Rule index -> the spans of its triggers in the text (one automaton pass)."""
     trigger_hits: dict[int, list[tuple[int, int]]] = {}
     for start, end, rule_indices in rulebook.find_triggers(doc.text):
         for ri in rule_indices:
             trigger_hits.setdefault(ri, []).append((start, end))
+    return trigger_hits
+
+
+def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
+    """Trigger hits -> rule hits. Pattern rules run once per (rule, sentence) with a timeout."""
+    trigger_hits = _trigger_spans(doc, rulebook)
     hits: list[_Hit] = []
     for ri in sorted(trigger_hits):
         rule = rulebook.rules[ri]
@@ -619,9 +626,41 @@ def extract_text(text: str, *, title: str = "", rulebook: Rulebook, linker: Link
     return _dedupe(events)
 
 
+@dataclass(frozen=True)
+class TriggerSentence:
+    """A sentence in which a rule's trigger fired, and whether one of the rule's patterns matched it.
+
+    ``matched`` is False for a rule author's near miss: the keyword is there, the phrasing is not
+    one the patterns know. Rules without patterns always match. Spans index ``title + "\\n\\n" + text``."""
+    rule_id: str
+    start: int
+    end: int
+    trigger: str
+    matched: bool
+
+
+def trigger_sentences(text: str, *, title: str = "", rulebook: Rulebook,
+                      article_id: str = "") -> list[TriggerSentence]:
+    """Every (rule, sentence) a trigger opened, in rulebook then text order (no linking: cheap)."""
+    full = _SURROGATE.sub("\ufffd", f"{title}\n\n{text}" if title else text)
+    doc = _Doc(full, len(title), None)
+    out: list[TriggerSentence] = []
+    for ri, spans in sorted(_trigger_spans(doc, rulebook).items()):
+        rule = rulebook.rules[ri]
+        first_in_sentence: dict[int, tuple[int, int]] = {}
+        for span in sorted(spans):
+            first_in_sentence.setdefault(doc.sentence_of(span[0]), span)
+        for si, (ts, te) in first_in_sentence.items():
+            matched = not rule.patterns or any(True for _ in _pattern_hits(doc, rule, si, spans, rulebook,
+                                                                             article_id))
+            s, e = doc.sentences[si]
+            out.append(TriggerSentence(rule.id, s, e, doc.raw[ts:te], matched))
+    return out
+
+
 def extract_article(article: Article, rulebook: Rulebook, linker: Linker) -> list[Event]:
     return extract_text(article.body, title=article.title, rulebook=rulebook, linker=linker,
                         article_id=article.id)
 
 
-__all__ = ["Event", "extract_article", "extract_text"]
+__all__ = ["Event", "TriggerSentence", "extract_article", "extract_text", "trigger_sentences"]

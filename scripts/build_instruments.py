@@ -9,6 +9,7 @@ Inputs (all read-only here):
   data/instruments/curated_instruments.csv   policy bodies, institutions, extra indices
   data/instruments/curated_aliases.csv       nicknames, context-dependent words, compounds, blocked words
   data/instruments/speakers.csv              institutions whose research is quoted (role_hint speaker)
+  data/instruments/generic_names.csv         short names that are everyday words, phrases or places
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ US_SECURITY_TAIL = re.compile(
     r"ADS|New York Registry Shares|Common Shares|Units?|Warrants?|Rights?|Subordinate Voting Shares)\b.*$"
 )
 
+# A US listing's English name is an alias only for the listed equity line itself.
+US_EQUITY_LINE = re.compile(
+    r"(?:Common Stock|Ordinary Shares?|American Depositary Shares?|Common Shares|New York Registry Shares|"
+    r"Subordinate Voting Shares)\s*$")
+US_NAME_TAIL = re.compile(r"(?:\s*\(The\)|,?\s+(?:Incorporated|Inc|Corp|Co|Ltd)\.?)+$", re.IGNORECASE)
+# Words after a distinctive first word that say only what kind of company it is (Qorvo Technologies):
+# the first word alone is then an alias too.
+EN_DESCRIPTORS = {"technologies", "technology", "software", "holdings", "group", "therapeutics",
+                  "pharmaceuticals", "biosciences", "networks", "systems", "platforms", "semiconductor",
+                  "communications", "brands", "entertainment", "interactive", "labs"}
+# Short names that start with a time word read as a phrase (今天国际 in 今天国际金价): they need a stock cue.
+TIME_WORD_PREFIXES = ("今天", "明天", "昨天", "今日", "明日", "昨日", "今年", "明年", "去年", "未来", "当前",
+                      "目前", "近日", "日前")
+
 # Aliases that must never link to a company (checked again by the tests).
 NEVER_ALIASES = {"中国", "美国", "中金所", "平安", "大盘", "沪市", "华尔街", "科技", "银行", "证券"}
 
@@ -122,6 +137,24 @@ def market_of(ticker: str) -> tuple[str, str, str | None]:
         if suffix in SUFFIX_MARKET:
             return SUFFIX_MARKET[suffix]
     raise ValueError(f"no market for {ticker}")
+
+
+def us_name_candidates(full: str) -> list[str]:
+    """The company part of a US listing name: 'Century Aluminum Company Common Stock' -> Century Aluminum;
+    plus the first word when the rest only says what kind of company it is (Unity Software -> Unity)."""
+    short, previous = US_SECURITY_TAIL.sub("", full).strip(), ""
+    while short != previous:  # Mosaic Company (The): the suffixes come in either order
+        previous = short
+        short = US_NAME_TAIL.sub("", EN_CORP.sub("", short).strip(" ,")).strip(" ,")
+    if short.lower().startswith("the "):
+        short = short[4:]
+    if not short or not re.search(r"[A-Za-z]", short):
+        return []
+    words = short.split()
+    candidates = [short]
+    if len(words) > 1 and all(w.lower() in EN_DESCRIPTORS for w in words[1:]):
+        candidates.append(words[0])
+    return candidates
 
 
 def hk_yahoo(code5: str) -> str:
@@ -248,6 +281,27 @@ class Builder:
             if ticker in self.inst:
                 self.english_alias(row["Security"], ticker)
 
+    def load_us_english(self) -> None:
+        """English names of US equity lines (CoreWeave, Qorvo, Century Aluminum), run after every other
+        source: a name already used by another alias, shared by several lines (share classes), shorter
+        than 4 characters or a single common English word (Target, Mosaic) is not added."""
+        common = set((REF / "common_words_en.txt").read_text(encoding="utf-8").split())
+        taken = {alias.lower() for alias, _t in self.aliases}
+        by_name: dict[str, set[str]] = defaultdict(set)
+        spelled: dict[str, str] = {}
+        for row in read_csv(REF / "us_listed.csv"):
+            ticker = row["symbol"].strip().replace("/", "-")
+            if ticker not in self.inst or not US_EQUITY_LINE.search(row["name"].strip()):
+                continue
+            for candidate in us_name_candidates(row["name"].strip()):
+                key = candidate.lower()
+                if len(candidate) >= 4 and key not in common and key not in taken:
+                    by_name[key].add(ticker)
+                    spelled.setdefault(key, candidate)
+        for key, tickers in by_name.items():
+            if len(tickers) == 1:
+                self.alias(spelled[key], next(iter(tickers)), "english")
+
     def load_us_zh(self) -> None:
         for row in read_csv(REF / "us_stocks_zh.csv"):
             ticker = row["yahoo_symbol"]
@@ -365,9 +419,14 @@ class Builder:
         for row in read_csv(OUT / "curated_aliases.csv"):
             if row["needs_context"]:
                 forced[row["alias"]] = row["needs_context"]
+        generic = {row["alias"] for row in read_csv(OUT / "generic_names.csv")}
         for (alias, ticker), (origin, _ctx) in list(self.aliases.items()):
             if alias in forced:
                 self.aliases[(alias, ticker)] = (origin, forced[alias])
+            elif origin != "block" and (alias in generic or alias.startswith(TIME_WORD_PREFIXES)):
+                # everyday words, phrases and place names (机器人, 未来发展, 天津港): a stock cue must be
+                # right next to them
+                self.aliases[(alias, ticker)] = (origin, "listed")
             elif len(alias) == 1 and ticker in self.inst:
                 if self.inst[ticker].kind != "commodity":
                     del self.aliases[(alias, ticker)]  # one character is a word, not a name
@@ -385,6 +444,7 @@ class Builder:
         self.load_intl()
         self.load_non_equity()
         self.load_curated()
+        self.load_us_english()
         self.pair_a_h()
         self.apply_context_overrides()
         unknown = {t for (_a, ts) in self.aliases for t in ts.split("|") if t and t not in self.inst}

@@ -37,6 +37,8 @@ _SPEECH_WINDOW = 12
 # the word, and other occurrences of the word in the text prove nothing
 _STRICT_CUE_SETS = {"listed": 6}
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
+_CLAUSE_END = re.compile(r"[，,。！？；!?;、\n]")  # a strict cue must sit in the word's own clause
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _AMOUNT_BEFORE = set("0123456789万亿千百兆十几数多")  # 600亿美元: the currency is a unit here
 _CODE_PREFIXES = ("SH", "SZ", "BJ")
 _CODE_SUFFIXES = {"SH": "SS", "SS": "SS", "SZ": "SZ", "BJ": "BJ", "HK": "HK"}
@@ -271,18 +273,27 @@ class Linker:
 
     # ---- find -----------------------------------------------------------------------------------
     def find(self, text: str) -> list[Mention]:
-        """Mentions in ``text``: longest match, non-overlapping, sorted by start."""
+        """Mentions in ``text``: longest match, non-overlapping, sorted by start. Never raises on a str:
+        lone surrogates (which the matcher cannot encode) become U+FFFD, one for one."""
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub("\ufffd", text)
         folded = _fold_lower(text)
         mentions: list[Mention] = []
         strict: set[int] = set()  # positions of mentions that the discourse rule must not raise
-        for index, start, end in self._automaton.find_matches_as_indexes(folded):
-            found = self._resolve(text, start, end, self._entries[index])
+        matches = self._automaton.find_matches_as_indexes(folded)
+        for k, (index, start, end) in enumerate(matches):
+            # a strict cue belongs to the nearest word: it is not searched past a neighbouring match
+            # (今天国际|黄金价格大涨: 大涨 is gold's)
+            bounds = (matches[k - 1][2] if k else 0,
+                      matches[k + 1][1] if k + 1 < len(matches) else len(text))
+            found = self._resolve(text, start, end, self._entries[index], bounds)
             if any(e.needs_context in _STRICT_CUE_SETS for e in self._entries[index]):
                 strict.update(m.start for m in found)
             mentions.extend(found)
         return self._apply_discourse(mentions, strict)
 
-    def _resolve(self, text: str, start: int, end: int, entries: list[_Entry]) -> list[Mention]:
+    def _resolve(self, text: str, start: int, end: int, entries: list[_Entry],
+                 bounds: tuple[int, int] = (0, -1)) -> list[Mention]:
         surface = _fold(text[start:end])
         usable = [e for e in entries if (not e.case_sensitive or surface == e.alias)]
         bounded = []
@@ -305,6 +316,9 @@ class Linker:
         role = None
         if entry.needs_context == "product":
             role, confidence = "product", min(confidence, 0.6)
+        elif entry.needs_context in _STRICT_CUE_SETS:
+            if not self._strict_cue(text, start, end, entry.needs_context, bounds):
+                return []  # 人形机器人公司: the everyday word, not the company
         elif entry.needs_context:
             verdict = self._context(text, start, end, entry.needs_context)
             if verdict is False:
@@ -385,6 +399,17 @@ class Linker:
             return True  # a set of negative cues only: the word links unless one is near
         window = _STRICT_CUE_SETS.get(cue_set, _CUE_WINDOW)
         return True if self._has_cue(text, start, end, cue_set, "positive", window) else None
+
+    def _strict_cue(self, text: str, start: int, end: int, cue_set: str, bounds: tuple[int, int]) -> bool:
+        """A stock cue right next to an everyday-word name, in its clause and before any other match."""
+        window = _STRICT_CUE_SETS[cue_set]
+        lo, hi = bounds if bounds[1] >= 0 else (0, len(text))
+        before = _CLAUSE_END.split(text[max(lo, start - window):start])[-1]
+        after = _CLAUSE_END.split(text[end:min(hi, end + window)], maxsplit=1)[0]
+        around = before + "\x00" + after
+        if self._has_cue(text, start, end, cue_set, "negative", _NEGATIVE_WINDOW):
+            return False
+        return any(cue in around for cue in self._cues.get((cue_set, "positive"), ()))
 
     def _speaks(self, text: str, start: int, end: int) -> bool:
         if text[max(0, start - 2):start].endswith(("据", "根据")):

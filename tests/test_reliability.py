@@ -115,3 +115,16 @@ def test_a_commit_that_cannot_be_written_is_a_store_error_and_stores_nothing(db_
         con.close()
     with store.opened(db_path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM schema_meta WHERE key = 'probe'").fetchone()[0] == 0
+
+
+def test_catalogue_names_existing_tests() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "reliability.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", doc))
+    assert len(named) > 40
+    sources = {path: (root / path).read_text(encoding="utf-8") for path, _ in named}
+    missing = [f"{path}::{name}" for path, name in sorted(named)
+               if not re.search(rf"^(def {name}\(|{name} = )", sources[path], re.M)]
+    assert missing == []

@@ -290,6 +290,7 @@ class _Subject:
     kind: str | None
     link_confidence: float | None
     start: int | None
+    guessed: bool = False  # taken from the title, not read near the trigger
 
 
 def _eligible(m: Mention, spec: SubjectSpec, family: str) -> bool:
@@ -388,7 +389,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
     if spec.title and not doc.in_title(anchor_s) and doc.title_len:
         in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
         if in_title:
-            return [_from_mention(doc, in_title[0])]
+            return [replace(_from_mention(doc, in_title[0]), guessed=True)]
     if spec.tickers:
         # an allow-listed actor (a central bank) named anywhere in the article is the one meant:
         # "投票降息" in a piece about the FOMC is about 美联储 even when the sentence omits it
@@ -549,7 +550,8 @@ def _confidence(rule: Rule, subject: _Subject) -> float:
     return round(rule.confidence * factor, 3)
 
 
-def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> list[Event]:
+def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> list[tuple[Event, bool]]:
+    """The hit's events, each with whether its subject was guessed from the title."""
     si = doc.sentence_of(hit.start)
     sentence = doc.sentences[si]
     clause = doc.clause_of(hit.start, sentence)
@@ -574,7 +576,7 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
         if subject.text is None and rule.family not in SUBJECT_OPTIONAL:
             continue
         exposures = tuple((t, s * sign) for t, s in rule.exposures_for(subject.ticker))
-        events.append(Event(
+        events.append((Event(
             article_id=article_id, rule_id=rule.id, rule_version=rule.version, type=rule.type,
             topic=TAXONOMY[rule.type].family, subject=subject.text, ticker=subject.ticker,
             entity_kind=subject.kind, link_confidence=subject.link_confidence, direction=direction,
@@ -585,8 +587,17 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
             span_end=hit.end, in_title=doc.in_title(hit.start), confidence=_confidence(rule, subject),
             relevance=_relevance(doc, hit, subject),
             event_key=f"{rule.type}|{subject.ticker or subject.text or ''}|{direction}", exposures=exposures,
-        ))
+        ), subject.guessed))
     return events
+
+
+def _drop_guesses(events: list[tuple[Event, bool]]) -> list[Event]:
+    """A title-guessed subject yields to a subject read in the sentence for the same trigger.
+
+    Two rules of one type on one trigger: 近日，月之暗面正式发布…模型 gives the unlinked 月之暗面 to the
+    rule that reads names, and the title's company to the rule that could not; the reading wins."""
+    read = {(ev.type, ev.span_start) for ev, guessed in events if not guessed}
+    return [ev for ev, guessed in events if not (guessed and (ev.type, ev.span_start) in read)]
 
 
 def _dedupe(events: list[Event]) -> list[Event]:
@@ -620,10 +631,10 @@ def extract_text(text: str, *, title: str = "", rulebook: Rulebook, linker: Link
     # lone surrogates cannot be encoded for the matchers; U+FFFD keeps every span where it was
     full = _SURROGATE.sub("\ufffd", full)
     doc = _Doc(full, len(title), linker)
-    events: list[Event] = []
+    events: list[tuple[Event, bool]] = []
     for hit in _find_hits(doc, rulebook, article_id):
         events.extend(_events_for_hit(doc, hit, linker, article_id))
-    return _dedupe(events)
+    return _dedupe(_drop_guesses(events))
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ class StudyResult:
 # --- SQL steps ------------------------------------------------------------------------------------
 
 _TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_series", "_st_px",
-         "_st_own", "_st_bx", "_st_offsets", "_st_joined", "_st_rows",
+         "_st_bx", "_st_bdates", "_st_rows0", "_st_rows1", "_st_rows",
          "_st_bounds", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_grp")
 
 
@@ -230,6 +230,10 @@ def _series(con: duckdb.DuckDBPyConnection) -> None:
     Trading-day index = row number of the ticker's own price rows. The benchmark return of a row is
     the benchmark price on the row's date over its price on (or before) the ticker's previous row
     date: after a suspension that is the benchmark return compounded over the same calendar span.
+
+    Cost is a few linear passes over the series' price rows: one sort by (series, date), then
+    streaming window functions (``OVER ()``: lag, row number, running sums) that DuckDB evaluates
+    in one ordered scan. Partitioned window functions cost several times more per column here.
     """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_series AS
@@ -237,60 +241,100 @@ def _series(con: duckdb.DuckDBPyConnection) -> None:
         FROM (SELECT DISTINCT ticker, benchmark_used AS bench FROM _st_live
               WHERE pid NOT IN (SELECT pid FROM _st_dropped))
     """)
-    # staged statements: DuckDB plans one big CTE here about twice as slowly
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_px AS
-        SELECT ticker, date, coalesce(adj_close, close) AS p FROM prices
-        WHERE coalesce(adj_close, close) > 0
-          AND ticker IN (SELECT ticker FROM _st_series UNION SELECT bench FROM _st_series)
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_own AS
-        SELECT ticker, date, p / lag(p) OVER w - 1 AS r, lag(date) OVER w AS prev_date,
-               row_number() OVER w AS idx
-        FROM _st_px WHERE ticker IN (SELECT ticker FROM _st_series)
-        WINDOW w AS (PARTITION BY ticker ORDER BY date)
-    """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_bx AS
-        SELECT ticker, date, p, row_number() OVER (PARTITION BY ticker ORDER BY date) AS bidx
-        FROM _st_px WHERE ticker IN (SELECT bench FROM _st_series)
+        SELECT ticker, date, coalesce(adj_close, close) AS p,
+               row_number() OVER (PARTITION BY ticker ORDER BY date) AS bidx
+        FROM prices
+        WHERE coalesce(adj_close, close) > 0 AND ticker IN (SELECT bench FROM _st_series)
     """)
-    # global row number g = series offset + idx: a pair's window is the contiguous range of g
+    # every series row with the benchmark row on or before its date, read from a small table of
+    # distinct (benchmark, date) so the as-of join never sees the whole panel
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_offsets AS
-        SELECT s.sid, coalesce(sum(k.n) OVER (ORDER BY s.sid ROWS BETWEEN UNBOUNDED PRECEDING
-                                                           AND 1 PRECEDING), 0) AS off
-        FROM _st_series s JOIN (SELECT ticker, count(*) AS n FROM _st_own GROUP BY ticker) k USING (ticker)
+        CREATE OR REPLACE TEMP TABLE _st_bdates AS
+        SELECT d.bench, d.date, b.date AS bdate, b.p AS bp, b.bidx
+        FROM (SELECT DISTINCT s.bench, p.date FROM prices p JOIN _st_series s ON s.ticker = p.ticker
+              WHERE s.bench IS NOT NULL AND coalesce(p.adj_close, p.close) > 0) d
+        ASOF LEFT JOIN _st_bx b ON b.ticker = d.bench AND d.date >= b.date
+    """)
+    # physical order (sid, date) is what the streaming windows below rely on
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_px AS
+        SELECT s.sid, s.bench IS NOT NULL AS has_bench, p.date, coalesce(p.adj_close, p.close) AS p,
+               b.bdate = p.date AS b_today, b.bp, b.bidx
+        FROM prices p
+        JOIN _st_series s ON s.ticker = p.ticker
+        LEFT JOIN _st_bdates b ON b.bench = s.bench AND b.date = p.date
+        WHERE coalesce(p.adj_close, p.close) > 0
+        ORDER BY s.sid, p.date
+    """)
+    # global row number g: a pair's window is the contiguous range of g around its day 0
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_rows0 AS
+        WITH w AS (
+            SELECT sid, has_bench, date, p, b_today, bp, bidx,
+                   row_number() OVER () AS g, lag(sid) OVER () AS prev_sid, lag(date) OVER () AS prev_date,
+                   lag(p) OVER () AS prev_p, lag(bp) OVER () AS prev_bp, lag(bidx) OVER () AS prev_bidx
+            FROM _st_px
+        ), x AS (
+            SELECT g, sid, date, has_bench,
+                   CASE WHEN prev_sid = sid THEN p / prev_p - 1 END AS r,
+                   CASE WHEN prev_sid = sid AND b_today THEN bp / prev_bp - 1 END AS m,
+                   CASE WHEN prev_sid = sid AND b_today THEN (bidx - prev_bidx - 1)::INTEGER END AS gap,
+                   prev_sid IS NULL OR prev_sid < sid OR (prev_sid = sid AND prev_date < date) AS in_order
+            FROM w
+        )
+        SELECT g, sid, date, r, m, gap, r IS NOT NULL AND (NOT has_bench OR m IS NOT NULL) AS valid,
+               in_order
+        FROM x
     """)
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_joined AS
-        SELECT s.sid, f.off + o.idx AS g, o.idx, o.date, o.r,
-               b1.p / b0.p - 1 AS m,
-               (b1.bidx - b0.bidx - 1)::INTEGER AS gap,
-               o.r IS NOT NULL AND (s.bench IS NULL OR b1.p / b0.p - 1 IS NOT NULL) AS valid
-        FROM _st_series s
-        JOIN _st_offsets f USING (sid)
-        JOIN _st_own o ON o.ticker = s.ticker
-        LEFT JOIN _st_bx b1 ON b1.ticker = s.bench AND b1.date = o.date
-        ASOF LEFT JOIN _st_bx b0 ON b0.ticker = s.bench AND o.prev_date >= b0.date
+        CREATE OR REPLACE TEMP TABLE _st_bounds AS
+        SELECT sid, min(g) AS g_first, max(g) AS g_last, bool_and(in_order) AS in_order,
+               coalesce(avg(r) FILTER (WHERE valid), 0) AS mu_r,
+               avg(m) FILTER (WHERE valid) AS mu_m,
+               coalesce(avg(r * r) FILTER (WHERE valid), 0) AS mu_rr,
+               avg(m * m) FILTER (WHERE valid) AS mu_mm,
+               avg(r * m) FILTER (WHERE valid) AS mu_rm
+        FROM _st_rows0 GROUP BY sid
+    """)
+    # Running sums over the whole table in g order (one streaming window) of values centred on
+    # their series mean: the sums return to ~0 at every series end, so the difference of two rows
+    # of one series is as accurate as a per-series running sum. The sum of x over rows lo..hi of
+    # a series is (c_x[hi] - c_x[lo-1]) + mu_x * (cn[hi] - cn[lo-1]). DuckDB streams a window only
+    # over an order-preserving input (a table scan, not a join), hence the sorted table first.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_rows1 AS
+        SELECT o.g, o.sid, (o.g - b.g_first + 1)::INTEGER AS idx, o.date, o.r, o.m, o.gap, o.valid,
+               CASE WHEN o.valid THEN o.r - b.mu_r ELSE 0 END AS xr,
+               CASE WHEN o.valid THEN o.m - b.mu_m ELSE 0 END AS xm,
+               CASE WHEN o.valid THEN o.r * o.r - b.mu_rr ELSE 0 END AS xrr,
+               CASE WHEN o.valid THEN o.m * o.m - b.mu_mm ELSE 0 END AS xmm,
+               CASE WHEN o.valid THEN o.r * o.m - b.mu_rm ELSE 0 END AS xrm
+        FROM _st_rows0 o JOIN _st_bounds b USING (sid)
+        ORDER BY o.g
     """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_rows AS
         SELECT g, sid, idx, date, r, m, gap, valid,
-               sum(valid::INTEGER) OVER run AS cn,
-               sum(CASE WHEN valid THEN r ELSE 0 END) OVER run AS cr,
-               sum(CASE WHEN valid THEN m ELSE 0 END) OVER run AS cm,
-               sum(CASE WHEN valid THEN r * r ELSE 0 END) OVER run AS crr,
-               sum(CASE WHEN valid THEN m * m ELSE 0 END) OVER run AS cmm,
-               sum(CASE WHEN valid THEN r * m ELSE 0 END) OVER run AS crm
-        FROM _st_joined
-        WINDOW run AS (PARTITION BY sid ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+               sum(valid::INTEGER) OVER run AS cn, sum(xr) OVER run AS cr, sum(xm) OVER run AS cm,
+               sum(xrr) OVER run AS crr, sum(xmm) OVER run AS cmm, sum(xrm) OVER run AS crm,
+               lag(g) OVER () AS prev_g
+        FROM _st_rows1
+        WINDOW run AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_bounds AS
-        SELECT sid, min(g) AS g_first, max(g) AS g_last FROM _st_rows GROUP BY sid
-    """)
+    _check_row_order(con)
+
+
+def _check_row_order(con: duckdb.DuckDBPyConnection) -> None:
+    """The streaming windows above number and sum rows in arrival order: prove it was g order."""
+    bad = con.execute("""
+        SELECT (SELECT count(*) FROM _st_bounds WHERE NOT in_order)
+             + (SELECT count(*) FROM _st_rows WHERE prev_g <> g - 1)
+    """).fetchone()[0]
+    if bad:
+        raise StudyError("internal error: price rows were not processed in (series, date) order",
+                         hint="please report this with your DuckDB version")
 
 
 def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int) -> None:
@@ -315,19 +359,22 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int) -> 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_fit AS
         WITH w AS (
-            SELECT l.*, b.g_first, greatest(l.g0 + ({est[0]}), b.g_first) AS lo,
+            SELECT l.*, b.g_first, b.mu_r, b.mu_m, b.mu_rr, b.mu_mm, b.mu_rm,
+                   greatest(l.g0 + ({est[0]}), b.g_first) AS lo,
                    least(l.g0 + ({est[1]}), b.g_last) AS hi
             FROM _st_loc l JOIN _st_bounds b USING (sid)
             WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
         ), s AS (
-            SELECT w.*,
-                   CASE WHEN w.hi >= w.lo THEN h.cn - coalesce(z.cn, 0) ELSE 0 END AS n,
-                   h.cr - coalesce(z.cr, 0) AS sy, h.cm - coalesce(z.cm, 0) AS sx,
-                   h.crr - coalesce(z.crr, 0) AS syy, h.cmm - coalesce(z.cmm, 0) AS sxx,
-                   h.crm - coalesce(z.crm, 0) AS sxy
+            -- sums over rows lo..hi of the series (see _series for the centred running sums)
+            SELECT w.*, CASE WHEN w.hi >= w.lo THEN h.cn - coalesce(z.cn, 0) ELSE 0 END AS n,
+                   h.cr - coalesce(z.cr, 0) + w.mu_r * (h.cn - coalesce(z.cn, 0)) AS sy,
+                   h.cm - coalesce(z.cm, 0) + w.mu_m * (h.cn - coalesce(z.cn, 0)) AS sx,
+                   h.crr - coalesce(z.crr, 0) + w.mu_rr * (h.cn - coalesce(z.cn, 0)) AS syy,
+                   h.cmm - coalesce(z.cmm, 0) + w.mu_mm * (h.cn - coalesce(z.cn, 0)) AS sxx,
+                   h.crm - coalesce(z.crm, 0) + w.mu_rm * (h.cn - coalesce(z.cn, 0)) AS sxy
             FROM w
             LEFT JOIN _st_rows h ON h.g = w.hi AND w.hi >= w.lo
-            LEFT JOIN _st_rows z ON z.g = w.lo - 1 AND w.lo > w.g_first
+            LEFT JOIN _st_rows z ON z.g = w.lo - 1
         ), c AS (
             -- centred sums; d = r - m for the market-adjusted model
             SELECT *, sxx - sx * sx / n AS cxx, sxy - sx * sy / n AS cxy, syy - sy * sy / n AS cyy,

@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import json
 import random
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -426,6 +427,33 @@ def test_full_width_and_half_width_link_alike(text):
     wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
     expected = [m.instrument.ticker for m in linker.find(text)]
     assert [m.instrument.ticker for m in linker.find(wide)] == expected
+
+
+# ---- differential: the per-pattern shortcuts of find give what the general path gives ---------------
+def sample_feed_texts() -> list[str]:
+    from signals.feeds import read_feeds
+
+    articles = read_feeds([str(ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml")])
+    texts = [f"{a.title}\n\n{a.body}" for a in articles]
+    sentences = [s for t in texts for s in re.split(r"(?<=[。！？；\n])", t) if s.strip()]
+    return texts + sentences
+
+
+def test_shortcuts_change_no_mention_on_the_sample_feed(linker):
+    texts = sample_feed_texts()
+    assert len(texts) > 1000
+    for text in texts:
+        assert linker.find(text) == linker._find(text, shortcuts=False), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["NVDA", "nvda", "ＮＶＤＡ", "AI", "Qorvo", "英伟达", "中国", "美元", "600亿",
+                                 "大摩", "表示", "机器人", "涨停", "x", "1", " ", "，", "铜", "价", "Meta"]),
+                max_size=12))
+def test_shortcuts_agree_with_the_general_path(pieces):
+    linker = Linker.from_data()
+    text = "".join(pieces)
+    assert linker.find(text) == linker._find(text, shortcuts=False)
 
 
 # ---- loading -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from signals.numbers import (
     PERCENT_UNITS,
     UNITS,
     Magnitude,
+    _find_magnitudes,
     find_magnitudes,
     find_price_change,
     fold_width,
@@ -428,3 +430,34 @@ def test_unrelated_text_far_away_changes_nothing(first: str, second: str, filler
                  m.start - (by if m.start >= shift_from else 0)) for m in find_magnitudes(text)]
 
     assert shape(moved, cut, len(filler)) == shape(base, cut, 0)
+
+
+# ---- differential: the shortcuts of find_magnitudes give what the general path gives -------------
+def _sample_feed_texts() -> list[str]:
+    from signals.feeds import read_feeds
+
+    feed = Path(__file__).resolve().parents[1] / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+    texts = [f"{a.title}\n\n{a.body}" for a in read_feeds([str(feed)])]
+    clauses = [c for t in texts for c in re.split(r"(?<=[，。！？；\n])", t) if c.strip()]
+    return texts + clauses
+
+
+def test_shortcuts_change_no_magnitude_on_the_sample_feed() -> None:
+    texts = _sample_feed_texts()
+    assert len(texts) > 1000
+    for text in texts:
+        assert find_magnitudes(text) == _find_magnitudes(text, shortcuts=False), text
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=_ALPHABET, max_size=40))
+def test_shortcuts_agree_with_the_general_path(text: str) -> None:
+    assert find_magnitudes(text) == _find_magnitudes(text, shortcuts=False)
+
+
+@pytest.mark.parametrize(("text", "units"), [("\ud800增长12%", ["pct"]), ("营收\udfff4.66亿元", ["CNY"]),
+                                           ("\ud83d", [])])
+def test_lone_surrogates_do_not_break_find_magnitudes(text: str, units: list[str]) -> None:
+    found = find_magnitudes(text)
+    assert all(text[m.start:m.end] == m.text for m in found)
+    assert [m.unit for m in found] == units

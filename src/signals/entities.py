@@ -86,6 +86,10 @@ class _Entry(NamedTuple):  # a NamedTuple: tens of thousands are built at load t
     parts: tuple[tuple[int, int], ...] | None  # offsets of each compound part inside the alias
 
 
+_Plan = tuple  # see Linker._plan
+_GENERAL: _Plan = ()
+_NEVER: _Plan = ("never",)
+
 _fold = one_to_one_translator(_FOLD)
 _fold_lower = one_to_one_translator(_FOLD_LOWER, lower_ascii=True)
 
@@ -238,6 +242,10 @@ class Linker:
         self._pattern_index = {p: i for i, p in enumerate(self._patterns)}
         self._automaton = ahocorasick_rs.AhoCorasick(
             self._patterns, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST)
+        # per pattern, built on first match: most matches are one plain name that needs no context
+        self._plans: list[_Plan | None] = [None] * len(self._patterns)
+        self._strict_patterns = {i for i, entries in enumerate(self._entries)
+                                 if any(e.needs_context in _STRICT_CUE_SETS for e in entries)}
         self._cues: dict[tuple[str, str], tuple[str, ...]] = defaultdict(tuple)
         for cue_set, polarity, cue in cues:
             self._cues[(cue_set, polarity)] += (cue,)
@@ -275,22 +283,63 @@ class Linker:
     def find(self, text: str) -> list[Mention]:
         """Mentions in ``text``: longest match, non-overlapping, sorted by start. Never raises on a str:
         lone surrogates (which the matcher cannot encode) become U+FFFD, one for one."""
+        return self._find(text, shortcuts=True)
+
+    def _find(self, text: str, *, shortcuts: bool) -> list[Mention]:
+        """``find``; without ``shortcuts`` every match takes the general path (the differential tests
+        check that both give the same mentions)."""
         if _SURROGATE.search(text):
             text = _SURROGATE.sub("\ufffd", text)
         folded = _fold_lower(text)
         mentions: list[Mention] = []
         strict: set[int] = set()  # positions of mentions that the discourse rule must not raise
         matches = self._automaton.find_matches_as_indexes(folded)
+        plans, speech_cues = self._plans, self._cues.get(("speech", "positive"), ())
         for k, (index, start, end) in enumerate(matches):
+            plan = plans[index] if shortcuts else _GENERAL
+            if plan is None:
+                plan = plans[index] = self._plan(index)
+            if plan is _NEVER:
+                continue
+            if plan is not _GENERAL:
+                instrument, confidence, unit_check, speaker, exact, left, right = plan
+                if exact is not None and (surface := text[start:end]) != exact and (
+                        surface.isascii() or _fold(surface) != exact):
+                    continue  # case-sensitive alias (a ticker) matched in the folded text only
+                if (left and start and _is_word_char(text[start - 1])) or (
+                        right and end < len(text) and _is_word_char(text[end])):
+                    continue  # inside a longer ASCII word
+                if unit_check and start and text[start - 1] in _AMOUNT_BEFORE:
+                    continue
+                role = "speaker" if speaker and self._speaks(text, start, end, speech_cues) else None
+                mentions.append(Mention(start, end, text[start:end], instrument, confidence, role))
+                continue
             # a strict cue belongs to the nearest word: it is not searched past a neighbouring match
             # (今天国际|黄金价格大涨: 大涨 is gold's)
             bounds = (matches[k - 1][2] if k else 0,
                       matches[k + 1][1] if k + 1 < len(matches) else len(text))
             found = self._resolve(text, start, end, self._entries[index], bounds)
-            if any(e.needs_context in _STRICT_CUE_SETS for e in self._entries[index]):
+            if index in self._strict_patterns:
                 strict.update(m.start for m in found)
             mentions.extend(found)
         return self._apply_discourse(mentions, strict)
+
+    def _plan(self, index: int) -> _Plan:
+        """What every match of one pattern needs when it has a single entry with one ticker and no
+        context rule: _NEVER for a blocked word; else (instrument, confidence, whether a number before
+        it makes it a unit, whether it may speak, the exact surface a case-sensitive alias needs, whether
+        the left / right end must be an ASCII word boundary). Anything else takes the general path."""
+        entries = self._entries[index]
+        if len(entries) != 1:
+            return _GENERAL
+        e = entries[0]
+        if e.origin == "block":
+            return _NEVER  # blocked alone or inside a longer word: never a mention
+        if e.parts is not None or e.needs_context or e.origin == "code" or len(e.tickers) != 1:
+            return _GENERAL
+        instrument = self.instruments[e.tickers[0]]
+        return (instrument, _ORIGIN_CONFIDENCE[e.origin], instrument.kind == "fx", instrument.speaker,
+                e.alias if e.case_sensitive else None, _is_word_char(e.alias[0]), _is_word_char(e.alias[-1]))
 
     def _resolve(self, text: str, start: int, end: int, entries: list[_Entry],
                  bounds: tuple[int, int] = (0, -1)) -> list[Mention]:
@@ -325,7 +374,7 @@ class Linker:
                 return []
             if verdict is None:
                 confidence = AMBIGUOUS_CONFIDENCE
-        if instrument.speaker and self._speaks(text, start, end):
+        if instrument.speaker and self._speaks(text, start, end, self._cues.get(("speech", "positive"), ())):
             role = "speaker"
         return [Mention(start, end, text[start:end], instrument, confidence, role, alternatives)]
 
@@ -411,11 +460,12 @@ class Linker:
             return False
         return any(cue in around for cue in self._cues.get((cue_set, "positive"), ()))
 
-    def _speaks(self, text: str, start: int, end: int) -> bool:
+    @staticmethod
+    def _speaks(text: str, start: int, end: int, cues: tuple[str, ...]) -> bool:
         if text[max(0, start - 2):start].endswith(("据", "根据")):
             return True
         after = _SENTENCE_END.split(text[end:end + _SPEECH_WINDOW], maxsplit=1)[0]
-        return any(cue in after for cue in self._cues.get(("speech", "positive"), ()))
+        return any(cue in after for cue in cues)
 
     @staticmethod
     def _apply_discourse(mentions: list[Mention], strict: set[int]) -> list[Mention]:

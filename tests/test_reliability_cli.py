@@ -176,7 +176,7 @@ def test_an_unforeseen_failure_is_still_one_line(monkeypatch: pytest.MonkeyPatch
         raise ZeroDivisionError("division by zero\nsecond line")
 
     monkeypatch.setattr(signals.api, "lookup_entity", broken)
-    assert main(["entities", "lookup", "茅台"]) == 2
+    assert main(["entities", "lookup", "茅台"]) == 3  # ExitCode.INTERNAL: a bug, not a user error
     assert capsys.readouterr().err.splitlines() == [
         "error: unexpected ZeroDivisionError: division by zero",
         "hint: run again with --debug for the traceback, and report it",

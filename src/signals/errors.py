@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     OK = 0
     FINDINGS = 1  # the command ran and found failures (failing rule cases, lint errors)
     USAGE = 2  # bad input, configuration, locked database, network
+    INTERNAL = 3  # a bug: an exception signals did not foresee (run with --debug and report it)
 
 
 class SignalsError(Exception):

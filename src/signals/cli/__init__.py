@@ -77,5 +77,5 @@ def main(argv: list[str] | None = None) -> int:
         first_line = (str(exc).strip().splitlines() or [""])[0]
         click.echo(f"error: unexpected {type(exc).__name__}: {first_line}", err=True)
         click.echo("hint: run again with --debug for the traceback, and report it", err=True)
-        return int(ExitCode.USAGE)
+        return int(ExitCode.INTERNAL)
     return int(ExitCode.OK)

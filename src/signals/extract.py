@@ -172,6 +172,11 @@ class _Mag:
     bound: str
     start: int
     end: int
+    short_of: bool = False  # 近3% / 将近3%: close to the figure, i.e. just under it
+
+
+# "近/将近/接近/逼近 X" is just under X: it does not reach a minimum of X (涨近3% is not a 3% move).
+_SHORT_OF = regex.compile(r"^(?:将近|接近|逼近|近)")
 
 
 def _shift(m: Magnitude, offset: int) -> _Mag:
@@ -181,7 +186,8 @@ def _shift(m: Magnitude, offset: int) -> _Mag:
     low, high = f(m.low), f(m.high)
     if low is not None and high is not None and low > high:
         low, high = high, low
-    return _Mag(f(m.value), low, high, m.unit, m.bound, m.start + offset, m.end + offset)
+    return _Mag(f(m.value), low, high, m.unit, m.bound, m.start + offset, m.end + offset,
+                bool(_SHORT_OF.match(m.text or "")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,7 +511,9 @@ def _passes_min(mag: _Mag | None, hit: _Hit) -> bool:
     if mag is None:
         return not spec.required
     size = mag.value if mag.value is not None else mag.low
-    return spec.min is None or (size is not None and size >= spec.min)
+    if spec.min is None:
+        return True
+    return size is not None and (size > spec.min if mag.short_of else size >= spec.min)
 
 
 def _source(doc: _Doc, hit: _Hit, sentence: tuple[int, int], subject: _Subject) -> str | None:

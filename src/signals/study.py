@@ -383,7 +383,7 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int) -> 
         ), m AS (
             SELECT *, CASE WHEN model_used = 'market' AND cxx > 0 THEN cxy / cxx END AS b_ols FROM c
         )
-        SELECT pid, sid, ticker, model_used, benchmark_used, g0, idx0, day0_used, shift, n,
+        SELECT pid, sid, ticker, model_used, benchmark_used, g0, idx0, day0_used, shift, n, mu_r, mu_m,
                sx / n AS mx, cxx,
                CASE model_used WHEN 'market' THEN sy / n - b_ols * sx / n WHEN 'mean' THEN sy / n
                     ELSE 0 END AS ka,
@@ -408,8 +408,15 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int) -> 
 
 def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
     length = win[1] - win[0] + 1
+    # car: the running CAR from the series' running sums (rows g0+start .. g) instead of a window
+    # function over every pair's rows: car = sum r - ka * days - kb * sum m
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_ev AS
+        WITH f AS (
+            SELECT f.*, coalesce(z.cn, 0) AS zn, coalesce(z.cr, 0) AS zr, coalesce(z.cm, 0) AS zm
+            FROM _st_fit f LEFT JOIN _st_rows z ON z.g = f.g0 + ({win[0]}) - 1
+            WHERE f.pid NOT IN (SELECT pid FROM _st_dropped)
+        )
         SELECT f.pid, t.rel::SMALLINT AS rel, r.date, r.r AS ret, r.m AS bench_ret,
                f.ka + f.kb * coalesce(r.m, 0) AS expected_ret,
                r.r - (f.ka + f.kb * coalesce(r.m, 0)) AS ar,
@@ -417,11 +424,12 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
                (r.r - (f.ka + f.kb * coalesce(r.m, 0))) / sqrt(f.s2 * (1
                    + CASE WHEN f.model_used IN ('market', 'mean') THEN 1.0 / f.n ELSE 0 END
                    + CASE WHEN f.model_used = 'market' THEN (r.m - f.mx) ^ 2 / f.cxx ELSE 0 END)) AS sar,
-               r.gap
-        FROM _st_fit f
+               r.gap,
+               r.cr - f.zr + (f.mu_r - f.ka) * (r.cn - f.zn)
+                 - CASE WHEN f.kb = 0 THEN 0 ELSE f.kb * (r.cm - f.zm + f.mu_m * (r.cn - f.zn)) END AS car
+        FROM f
         CROSS JOIN range({win[0]}, {win[1] + 1}) t(rel)
         JOIN _st_rows r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
-        WHERE f.pid NOT IN (SELECT pid FROM _st_dropped)
     """)
     _drop(con, "incomplete_event_window",
           f"'only ' || coalesce(k.days, 0) || ' of {length} event-window returns available'",
@@ -446,10 +454,6 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
                  OR coalesce(lead(idx0) OVER tk - idx0 <= {length - 1}, false) AS overlapping
         FROM j
         WINDOW tk AS (PARTITION BY ticker ORDER BY idx0, pid)
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_ev AS
-        SELECT e.*, sum(e.ar) OVER (PARTITION BY e.pid ORDER BY e.rel) AS car FROM _st_ev e
     """)
 
 

@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS study_pairs (
     scar            DOUBLE,
     signed_car      DOUBLE,
     gap_sessions    INTEGER,
-    overlapping     BOOLEAN NOT NULL,
-    PRIMARY KEY (run_id, event_id, ticker)
+    overlapping     BOOLEAN NOT NULL
+    -- unique (run_id, event_id, ticker) by construction; no PRIMARY KEY: its index made storing
+    -- a million-pair run cost more than the study itself
 );
 COMMENT ON TABLE study_pairs IS 'One row per studied event x instrument pair of a run: model fit and cumulative abnormal return';
 COMMENT ON COLUMN study_pairs.run_id IS 'study_runs.run_id';
@@ -91,8 +92,9 @@ CREATE TABLE IF NOT EXISTS event_returns (
     ar           DOUBLE NOT NULL,
     car          DOUBLE NOT NULL,
     sar          DOUBLE,
-    gap_sessions INTEGER,
-    PRIMARY KEY (run_id, event_id, ticker, rel_day)
+    gap_sessions INTEGER
+    -- unique (run_id, event_id, ticker, rel_day) by construction; no PRIMARY KEY index, as for
+    -- study_pairs (a million pairs write eleven million rows here)
 );
 COMMENT ON TABLE event_returns IS 'Event-window returns per studied pair and relative trading day of a run';
 COMMENT ON COLUMN event_returns.run_id IS 'study_runs.run_id';

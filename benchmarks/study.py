@@ -2,7 +2,11 @@
 against a per-event pandas/numpy loop (run on a subsample and extrapolated linearly).
 
 The database is built with DuckDB SQL and numpy directly (events, event_instruments with day 0,
-prices), not through feeds. Run alone: ``python -m benchmarks.study --events 10000`` prints JSON.
+prices), not through feeds. Run alone: ``python -m benchmarks.study --events 10000`` prints JSON;
+``--no-rank-tests`` times run_study(rank_tests=False) (Corrado, generalised sign and KP skipped).
+``study_peak_rss_mb`` is the peak RSS during run_study alone (the panel build is reset out of it);
+``peak_rss_mb`` is the whole process. The baseline runs on ``--baseline-sample`` events after the
+study, with the panel loaded into pandas once, and is extrapolated linearly to ``--events``.
 """
 
 from __future__ import annotations
@@ -101,30 +105,58 @@ def baseline(con, n_sample: int) -> tuple[float, float, int]:
     return t_load.seconds, t_loop.seconds / max(1, len(pairs)), len(pairs)
 
 
-def measure(n_events: int, baseline_sample: int) -> dict:
+def _reset_peak_rss() -> bool:
+    """Linux: writing 5 to clear_refs resets VmHWM, so the next reading covers what follows."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _vm_hwm_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def measure(n_events: int, baseline_sample: int, rank_tests: bool = True) -> dict:
     from signals.study import run_study
 
     with tempfile.TemporaryDirectory() as tmp, store.opened(Path(tmp) / "study.duckdb") as con:
         with timed() as t_build:
             dates = build_panel(con)
             build_events(con, n_events, dates)
+        reset = _reset_peak_rss()
         with timed() as t_study:
-            result = run_study(con, window=WINDOW, estimation=ESTIMATION)
-        out = {"events": n_events, "build_seconds": t_build.seconds, "study_seconds": t_study.seconds,
-               "pairs_studied": len(result.pairs), "dropped": len(result.dropped)}
+            result = run_study(con, window=WINDOW, estimation=ESTIMATION, rank_tests=rank_tests)
+        out = {"events": n_events, "rank_tests": rank_tests, "build_seconds": t_build.seconds,
+               "study_seconds": t_study.seconds, "study_peak_rss_mb": _vm_hwm_mb() if reset else None,
+               "pairs_studied": len(result.pairs), "dropped": len(result.dropped),
+               "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}
         if baseline_sample:
             load, per_event, done = baseline(con, baseline_sample)
+            extrapolated = load + per_event * n_events
             out.update(baseline_load_seconds=load, baseline_per_event_seconds=per_event,
-                       baseline_sample=done)
+                       baseline_sample=done, baseline_extrapolated_seconds=extrapolated,
+                       speedup=extrapolated / t_study.seconds)
     return out | peak_rss_mb()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--baseline-sample", type=int, default=0)
+    parser.add_argument("--baseline-sample", type=int, default=0,
+                        help="events for the per-event loop (0: no baseline)")
+    parser.add_argument("--no-rank-tests", dest="rank_tests", action="store_false",
+                        help="run_study(rank_tests=False): skip Corrado, generalised sign and KP")
     args = parser.parse_args()
-    print(json.dumps(measure(args.events, args.baseline_sample)))
+    print(json.dumps(measure(args.events, args.baseline_sample, args.rank_tests)))
 
 
 if __name__ == "__main__":

@@ -465,14 +465,22 @@ def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win:
     table empty so those three statistics come out NaN (for very large runs).
     """
     limit = "" if enabled else "LIMIT 0"
+    length = win[1] - win[0] + 1
+    # the pair's own constants go into every row (tn: days ranked, z: standardised estimation
+    # residual) so the summary needs no join of this, its largest table, with the pairs
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_ar AS
-        SELECT f.pid, f.gid, t.rel::SMALLINT AS rel, r.date,
-               r.r - (f.ka + f.kb * coalesce(r.m, 0)) AS ar
-        FROM _st_res f
-        CROSS JOIN (SELECT range AS rel FROM range({est[0]}, {win[1] + 1})
-                    WHERE range <= {est[1]} OR range >= {win[0]}) t
-        JOIN _st_rows r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
+        WITH a AS (
+            SELECT f.pid, f.gid, t.rel::SMALLINT AS rel, r.date, f.n, f.abar, f.s2,
+                   r.r - (f.ka + f.kb * coalesce(r.m, 0)) AS ar
+            FROM _st_res f
+            CROSS JOIN (SELECT range AS rel FROM range({est[0]}, {win[1] + 1})
+                        WHERE range <= {est[1]} OR range >= {win[0]}) t
+            JOIN _st_rows r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
+        )
+        SELECT pid, gid, rel, date, ar, (n + {length})::INTEGER AS tn,
+               CASE WHEN rel <= {est[1]} THEN (ar - abar) / sqrt(s2) END AS z
+        FROM a
         {limit}
     """)
 
@@ -505,8 +513,8 @@ sign AS (
 ranked AS (
     -- Corrado-Zivney: average rank over the pair's estimation + event days, scaled to (0, 1)
     SELECT a.gid, a.rel,
-           (rank() OVER w + cume_dist() OVER w * (p.n + {length})) / 2.0 / (p.n + {length} + 1) - 0.5 AS u
-    FROM _st_ar a JOIN p USING (pid)
+           (rank() OVER w + cume_dist() OVER w * a.tn) / 2.0 / (a.tn + 1) - 0.5 AS u
+    FROM _st_ar a
     WINDOW w AS (PARTITION BY a.pid ORDER BY a.ar)
 ),
 ubar AS (SELECT gid, rel, avg(u) AS ubar FROM ranked GROUP BY gid, rel),
@@ -517,10 +525,9 @@ corrado AS (
 ),
 resid AS (
     -- standardised, demeaned estimation residuals summed per calendar date (Kolari-Pynnönen)
-    SELECT a.gid, a.date, sum(z) AS s, sum(z * z) AS q, count(*) AS m
-    FROM (SELECT a.gid, a.date, (a.ar - p.abar) / sqrt(p.s2) AS z
-          FROM _st_ar a JOIN p USING (pid) WHERE a.rel <= {est_hi}) a
-    GROUP BY a.gid, a.date
+    SELECT gid, date, sum(z) AS s, sum(z * z) AS q, count(*) AS m
+    FROM _st_ar WHERE rel <= {est_hi}
+    GROUP BY gid, date
 ),
 kp AS (
     SELECT gid,

@@ -359,3 +359,34 @@ def test_plot_caar_writes_a_png(con, tmp_path):
     res = run_study(con, window="-2:+3", **SMALL)
     out = plot_caar(res, tmp_path / "caar.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_running_sums_stay_exact_across_series_of_different_scale(con):
+    """Series are summed in one running total (centred per series): a wild series before a calm
+    one, and one ticker under two benchmarks (two series), must still match the reference."""
+    rng = np.random.default_rng(11)
+    days = 90
+    dates = business_days(days)
+    bm = pd.Series(_walk(rng, days), index=dates)
+    bm2 = pd.Series(_walk(rng, days, vol=0.03), index=dates)
+    insert_prices(con, "BM", dates, bm)
+    insert_prices(con, "BM2", dates, bm2)
+    wild = pd.Series(_walk(rng, days, start=1e4, vol=0.4), index=dates)
+    calm = pd.Series(_walk(rng, days, start=1.0, vol=1e-4), index=dates)
+    insert_prices(con, "A_WILD", dates, wild)
+    insert_prices(con, "B_CALM", dates, calm)
+    insert_events(con, [
+        {"event_id": "w1", "ticker": "A_WILD", "day0": dates[70]},
+        {"event_id": "c1", "ticker": "B_CALM", "day0": dates[50]},
+        {"event_id": "c2", "ticker": "B_CALM", "day0": dates[80], "benchmark": "BM2"},
+    ])
+    res = run_study(con, window="-2:+3", **SMALL)
+    got = res.pairs.set_index("event_id")
+    assert sorted(got.index) == ["c1", "c2", "w1"]
+    for eid, stock, bench, k in (("w1", wild, bm, 70), ("c1", calm, bm, 50), ("c2", calm, bm2, 80)):
+        ref = reference_pair(stock, bench, dates[k], EST, (-2, 3))
+        for key in ("alpha", "beta", "sigma", "car", "bhar"):
+            assert got.loc[eid, key] == pytest.approx(ref[key], rel=1e-9, abs=1e-15), (eid, key)
+        daily = con.execute("SELECT car FROM event_returns WHERE run_id = ? AND event_id = ? "
+                            "ORDER BY rel_day", [res.run_id, eid]).df()["car"]
+        np.testing.assert_allclose(daily, np.cumsum(ref["ar"]), rtol=1e-9, atol=1e-15)

@@ -423,7 +423,8 @@ class Builder:
         for (alias, ticker), (origin, _ctx) in list(self.aliases.items()):
             if alias in forced:
                 self.aliases[(alias, ticker)] = (origin, forced[alias])
-            elif origin != "block" and (alias in generic or alias.startswith(TIME_WORD_PREFIXES)):
+            elif origin != "block" and (alias in generic or (
+                    alias.startswith(TIME_WORD_PREFIXES) and len(alias) <= 4)):  # not 未来发展控股
                 # everyday words, phrases and place names (机器人, 未来发展, 天津港): a stock cue must be
                 # right next to them
                 self.aliases[(alias, ticker)] = (origin, "listed")

@@ -19,6 +19,7 @@ from signals.numbers import (
     find_magnitudes,
     find_price_change,
     fold_width,
+    one_to_one_translator,
     parse_magnitude,
     parse_number,
     to_chinese_numeral,
@@ -461,3 +462,32 @@ def test_lone_surrogates_do_not_break_find_magnitudes(text: str, units: list[str
     found = find_magnitudes(text)
     assert all(text[m.start:m.end] == m.text for m in found)
     assert [m.unit for m in found] == units
+
+
+# ---- one_to_one_translator: str.translate's result, whatever the text ------------------------------
+_WIDE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def _reference(table: dict[int, int], lower_ascii: bool, text: str) -> str:
+    return text.translate(table | ({c: c + 32 for c in range(65, 91)} if lower_ascii else {}))
+
+
+@pytest.mark.parametrize("lower_ascii", [False, True])
+def test_translator_matches_str_translate_on_every_bmp_character(lower_ascii: bool) -> None:
+    every = "".join(map(chr, range(0x10000)))  # lone surrogates included
+    translate = one_to_one_translator(_WIDE, lower_ascii=lower_ascii)
+    assert translate(every) == _reference(_WIDE, lower_ascii, every)
+    assert translate("") == ""
+
+
+@given(st.text(alphabet=st.sampled_from("ＡＢａ１，：　A Zz9中文。\ud800") | st.characters(), max_size=80),
+       st.booleans())
+def test_translator_matches_str_translate(text: str, lower_ascii: bool) -> None:
+    assert one_to_one_translator(_WIDE, lower_ascii=lower_ascii)(text) == _reference(_WIDE, lower_ascii, text)
+
+
+def test_translator_rejects_tables_it_cannot_serve() -> None:
+    with pytest.raises(ValueError, match="BMP"):
+        one_to_one_translator({0x1F600: 0x20})
+    with pytest.raises(ValueError, match="lower-case"):
+        one_to_one_translator({ord("a"): ord("b")}, lower_ascii=True)

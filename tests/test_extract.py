@@ -259,3 +259,46 @@ def test_noun_phrase_gongsi_is_not_an_anaphor() -> None:
 def test_unlinked_investee_is_the_stake_increase_subject() -> None:
     ev = one("特斯拉确认向xAI投资20亿美元。", "stake_increase")
     assert (ev.subject, ev.ticker, ev.magnitude, ev.unit) == ("xAI", None, 2e9, "USD")
+
+
+# -- second quality pass: commas, brokers, guessed subjects, "near" figures, trigger sentences ----
+
+def test_ascii_comma_ends_a_clause_like_the_full_width_one() -> None:
+    # wallstreetcn writes ASCII commas; "评级,并将目标价…下调至" must not read as a rating cut
+    for comma in (",", "，"):
+        text = f"高盛同样维持“中性”评级{comma}并将特斯拉目标价从420美元下调至405美元。"
+        assert sorted(e.type for e in run(text)) == ["rating_reiterate", "target_price_cut"]
+    # a digit group separator stays a number
+    assert one("英伟达预计资本支出将超过1,500亿美元。", "capex_increase").magnitude == 150_000_000_000
+
+
+def test_broker_actions_are_kept_per_broker() -> None:
+    text = ("摩根士丹利将特斯拉目标价从425美元下调至415美元。高盛将特斯拉目标价从420美元下调至405美元。"
+            "分析师进而将特斯拉目标价下调至405美元。")
+    cuts = [e for e in run(text) if e.type == "target_price_cut"]
+    assert sorted((e.source, e.magnitude) for e in cuts) == [("摩根士丹利", 415.0), ("高盛", 405.0)]
+
+
+def test_title_guess_yields_to_a_subject_read_in_the_sentence() -> None:
+    # product_launch could only guess the title's company; product_launch_named reads 月之暗面
+    events = run("近日，月之暗面正式发布万亿参数MoE模型Kimi K2.5。", title="贵州茅台涨逾8%")
+    launches = [(e.subject, e.ticker) for e in events if e.type == "product_launch"]
+    assert launches == [("月之暗面", None)]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("钯涨近3%。", False),  # just under the 3% minimum
+    ("钯涨近4%。", True),
+    ("钯涨超3%。", True),
+])
+def test_near_a_minimum_is_below_it(text: str, found: bool) -> None:
+    assert any(e.type == "price_surge" for e in run(text)) is found
+
+
+def test_trigger_sentences_mark_near_misses() -> None:
+    from signals.extract import trigger_sentences
+
+    text = "五粮液小幅下跌。贵州茅台跌超5%。"
+    rows = [(t.trigger, t.matched, text[t.start:t.end]) for t in trigger_sentences(text, rulebook=BOOK)
+            if t.rule_id == "market.price_plunge_pct"]
+    assert rows == [("跌", False, "五粮液小幅下跌。"), ("跌", True, "贵州茅台跌超5%。")]

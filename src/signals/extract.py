@@ -82,6 +82,14 @@ _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
 
 
 _normalise = one_to_one_translator(_HALF_WIDTH)
+# Feeds mix ASCII commas into Chinese text (wallstreetcn writes "评级,并将目标价…"); rule patterns say
+# "within the clause" with [^，。；], so an ASCII comma that is not a digit group separator (1,000)
+# is read as the full-width one. One character for one: spans stay valid.
+_CLAUSE_COMMA = regex.compile(r"(?<![0-9]),|,(?![0-9])")
+
+
+def _fold_commas(text: str) -> str:
+    return _CLAUSE_COMMA.sub("，", text) if "," in text else text
 _SENTENCE_END_RE = regex.compile("[" + regex.escape("".join(sorted(SENTENCE_ENDS))) + "]")
 
 
@@ -102,7 +110,7 @@ class _Doc:
 
     def __init__(self, raw: str, title_len: int, linker: Linker | None) -> None:
         self.raw = raw
-        self.text = _normalise(raw)
+        self.text = _fold_commas(_normalise(raw))
         self.title_len = title_len  # 0 when there is no title
         self.sentences = self._split(self.text)
         self.sentence_starts = [s for s, _ in self.sentences]
@@ -608,16 +616,31 @@ def _drop_guesses(events: list[tuple[Event, bool]]) -> list[Event]:
     return [ev for ev, guessed in events if not (guessed and (ev.type, ev.span_start) in read)]
 
 
+def _per_broker(group: list[Event]) -> list[list[Event]]:
+    """Broker actions are kept per broker (大摩 and 高盛 both cut 特斯拉's target: two events); an
+    unattributed restatement (进而将目标价下调至600美元) joins the first broker's group."""
+    by_source: dict[str | None, list[Event]] = {}
+    for ev in group:
+        by_source.setdefault(ev.source, []).append(ev)
+    if None in by_source and len(by_source) > 1:
+        unattributed = by_source.pop(None)
+        next(iter(by_source.values())).extend(unattributed)
+    return list(by_source.values())
+
+
 def _dedupe(events: list[Event]) -> list[Event]:
     """One event per event_key in an article: the most relevant, then the earliest (title) span.
 
     A headline rarely carries the number, so a kept event without a magnitude takes it from the
-    most relevant duplicate that has one (标题: 业绩预增; 正文: 同比增长40%至60%)."""
-    groups: dict[str, list[Event]] = {}
+    most relevant duplicate that has one (标题: 业绩预增; 正文: 同比增长40%至60%). Analyst events
+    are kept per broker (``_per_broker``)."""
+    by_key: dict[str, list[Event]] = {}
     for ev in sorted(events, key=lambda e: (-e.relevance, e.span_start, e.rule_id)):
-        groups.setdefault(ev.event_key, []).append(ev)
+        by_key.setdefault(ev.event_key, []).append(ev)
+    groups = [sub for group in by_key.values()
+              for sub in (_per_broker(group) if group[0].topic == "analyst" else [group])]
     kept = []
-    for group in groups.values():
+    for group in groups:
         ev = group[0]
         if ev.unit is None:
             donor = next((d for d in group if d.unit is not None), None)

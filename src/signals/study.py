@@ -1,11 +1,13 @@
 """Event study in DuckDB SQL: abnormal returns, CAR/BHAR and test statistics per group.
 
 Every step is one set-based statement over all event x instrument pairs at once (no Python loop
-over events), so a million pairs with 250-day estimation windows stay within a minute:
-- returns are computed once per (ticker, benchmark) series, with running sums, so each pair's
-  estimation-window OLS is two row look-ups (differences of running sums), not a scan;
+over events); cost is linear in price rows plus linear in pairs:
+- returns are computed once per (ticker, benchmark) series: one sort by (series, date), then
+  streaming window functions (``OVER ()``) for lags, a global row number g and running sums, so
+  each pair's estimation-window OLS and its running CAR are row look-ups (differences of running
+  sums), not scans;
 - only the rank and sign tests and the cross-correlation estimate need estimation-window rows per
-  pair; they are built by one equi-join on a global row number.
+  pair (pairs x estimation days); ``rank_tests=False`` skips them for very large runs.
 Formulas and conventions: docs/method.md. Tables and views: sql/020_study.sql, docs/sql.md.
 """
 
@@ -138,7 +140,7 @@ class StudyResult:
 # --- SQL steps ------------------------------------------------------------------------------------
 
 _TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_series", "_st_px",
-         "_st_bx", "_st_bdates", "_st_rows0", "_st_rows1", "_st_rows",
+         "_st_bx", "_st_bdates", "_st_rows0", "_st_rows",
          "_st_bounds", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_grp")
 
 
@@ -302,27 +304,26 @@ def _series(con: duckdb.DuckDBPyConnection) -> None:
     # their series mean: the sums return to ~0 at every series end, so the difference of two rows
     # of one series is as accurate as a per-series running sum. The sum of x over rows lo..hi of
     # a series is (c_x[hi] - c_x[lo-1]) + mu_x * (cn[hi] - cn[lo-1]). DuckDB streams a window only
-    # over an order-preserving input (a table scan, not a join), hence the sorted table first.
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_rows1 AS
-        SELECT o.g, o.sid, (o.g - b.g_first + 1)::INTEGER AS idx, o.date, o.r, o.m, o.gap, o.valid,
-               CASE WHEN o.valid THEN o.r - b.mu_r ELSE 0 END AS xr,
-               CASE WHEN o.valid THEN o.m - b.mu_m ELSE 0 END AS xm,
-               CASE WHEN o.valid THEN o.r * o.r - b.mu_rr ELSE 0 END AS xrr,
-               CASE WHEN o.valid THEN o.m * o.m - b.mu_mm ELSE 0 END AS xmm,
-               CASE WHEN o.valid THEN o.r * o.m - b.mu_rm ELSE 0 END AS xrm
-        FROM _st_rows0 o JOIN _st_bounds b USING (sid)
-        ORDER BY o.g
-    """)
+    # over an order-preserving input (a table scan, not a join), so the per-series constants come
+    # in as lists indexed by sid (1..number of series) rather than through a join.
+    consts = con.execute("""
+        SELECT list(b.g_first ORDER BY s.sid), list(b.mu_r ORDER BY s.sid), list(b.mu_m ORDER BY s.sid),
+               list(b.mu_rr ORDER BY s.sid), list(b.mu_mm ORDER BY s.sid), list(b.mu_rm ORDER BY s.sid)
+        FROM _st_series s LEFT JOIN _st_bounds b USING (sid)
+    """).fetchone()
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_rows AS
-        SELECT g, sid, idx, date, r, m, gap, valid,
-               sum(valid::INTEGER) OVER run AS cn, sum(xr) OVER run AS cr, sum(xm) OVER run AS cm,
-               sum(xrr) OVER run AS crr, sum(xmm) OVER run AS cmm, sum(xrm) OVER run AS crm,
+        SELECT g, sid, (g - list_extract($gf::BIGINT[], sid) + 1)::INTEGER AS idx, date, r, m, gap, valid,
+               sum(valid::INTEGER) OVER run AS cn,
+               sum(CASE WHEN valid THEN r - list_extract($mr::DOUBLE[], sid) ELSE 0 END) OVER run AS cr,
+               sum(CASE WHEN valid THEN m - list_extract($mm::DOUBLE[], sid) ELSE 0 END) OVER run AS cm,
+               sum(CASE WHEN valid THEN r * r - list_extract($mrr::DOUBLE[], sid) ELSE 0 END) OVER run AS crr,
+               sum(CASE WHEN valid THEN m * m - list_extract($mmm::DOUBLE[], sid) ELSE 0 END) OVER run AS cmm,
+               sum(CASE WHEN valid THEN r * m - list_extract($mrm::DOUBLE[], sid) ELSE 0 END) OVER run AS crm,
                lag(g) OVER () AS prev_g
-        FROM _st_rows1
+        FROM _st_rows0
         WINDOW run AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    """)
+    """, dict(zip(("gf", "mr", "mm", "mrr", "mmm", "mrm"), consts, strict=True)))
     _check_row_order(con)
 
 

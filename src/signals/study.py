@@ -141,7 +141,7 @@ class StudyResult:
 
 _TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_series", "_st_px",
          "_st_bx", "_st_bdates", "_st_rows0", "_st_rows",
-         "_st_bounds", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_grp")
+         "_st_bounds", "_st_loc0", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_grp")
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
@@ -339,14 +339,29 @@ def _check_row_order(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int) -> None:
+    """Day 0 = the series' first row on or after day0: a hash join when day0 is a price date (the
+    common case), an as-of join over only the series of the other pairs."""
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_loc AS
-        SELECT l.pid, s.sid, l.ticker, l.model_used, l.benchmark_used, r.g AS g0, r.idx AS idx0,
-               r.date AS day0_used, date_diff('day', l.day0, r.date)::INTEGER AS shift
+        CREATE OR REPLACE TEMP TABLE _st_loc0 AS
+        SELECT l.pid, s.sid, l.ticker, l.model_used, l.benchmark_used, l.day0
         FROM _st_live l
         JOIN _st_series s ON s.ticker = l.ticker AND s.bench IS NOT DISTINCT FROM l.benchmark_used
-        ASOF LEFT JOIN _st_rows r ON r.sid = s.sid AND l.day0 <= r.date
         WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_loc AS
+        SELECT l.pid, l.sid, l.ticker, l.model_used, l.benchmark_used, r.g AS g0, r.idx AS idx0,
+               r.date AS day0_used, 0 AS shift
+        FROM _st_loc0 l JOIN _st_rows r ON r.sid = l.sid AND r.date = l.day0
+    """)
+    con.execute("""
+        INSERT INTO _st_loc
+        WITH rest AS (SELECT * FROM _st_loc0 WHERE pid NOT IN (SELECT pid FROM _st_loc))
+        SELECT l.pid, l.sid, l.ticker, l.model_used, l.benchmark_used, r.g AS g0, r.idx AS idx0,
+               r.date AS day0_used, date_diff('day', l.day0, r.date)::INTEGER AS shift
+        FROM rest l
+        ASOF LEFT JOIN (SELECT sid, date, g, idx FROM _st_rows WHERE sid IN (SELECT sid FROM rest)) r
+            ON r.sid = l.sid AND l.day0 <= r.date
     """)
     _drop(con, "day0_after_last_price", "'last price row is before day0 ' || strftime(c.day0, '%Y-%m-%d')",
           "l.g0 IS NULL", table="_st_loc")

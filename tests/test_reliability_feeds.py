@@ -136,11 +136,14 @@ def test_a_broken_streamed_feed_rolls_back_the_whole_extraction(tmp_path: Path, 
         con.close()
 
 
+# VmHWM, not getrusage's ru_maxrss: Linux carries the parent's high-water mark across fork and exec
+# into ru_maxrss, so a child of a large pytest process would report the parent's memory.
 MEASURE = textwrap.dedent("""
-    import resource, sys
+    import sys
     from signals.feeds import read_feeds
     count = sum(1 for _ in read_feeds(sys.argv[1], stream_bytes=int(sys.argv[2])))
-    print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(count, int(hwm.split()[1]) // 1024)
 """)
 
 

@@ -46,8 +46,14 @@ def best_of(fn: Callable[[], Any], repeat: int) -> float:
 
 
 def peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of its largest finished child (worker), in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process and of its largest finished child (worker), in MB.
+
+    Own peak from VmHWM: Linux's ru_maxrss carries the parent's high-water mark across fork and exec.
+    The children's figure can only come from ru_maxrss, so it is an upper bound (it includes this
+    process's size when the worker was started)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    own = int(hwm.split()[1]) / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"peak_rss_mb": round(own, 1), "peak_child_rss_mb": round(child, 1)}
 

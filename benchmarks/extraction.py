@@ -131,6 +131,39 @@ def floors(texts: list[str], patterns: list[str], repeat: int) -> dict[str, floa
     return out
 
 
+# --- CPU time of the extraction parts, for A/B runs on a loaded machine --------------------------
+
+def cpu_rates(n: int, repeat: int) -> dict:
+    """MB/s by CPU time (``time.process_time``, best of ``repeat``) of ``extract_article``,
+    ``Linker.find`` and ``find_magnitudes`` over the first ``n`` articles: CPU time is what other
+    processes on the machine disturb least, so two trees can be compared in alternating runs."""
+    import time
+
+    from signals.numbers import find_magnitudes
+
+    rulebook, linker = Rulebook.load(), Linker.from_data()
+    arts = list(corpus.articles(n))
+    texts = _texts(arts)
+    mb = sum(corpus.text_bytes(a) for a in arts) / 1e6
+    events = sum(len(extract_article(a, rulebook, linker)) for a in arts)  # also warms lazy records
+
+    def best(work) -> float:
+        runs = []
+        for _ in range(repeat):
+            start = time.process_time()
+            work()
+            runs.append(time.process_time() - start)
+        return min(runs)
+
+    seconds = {
+        "extract_article": best(lambda: [extract_article(a, rulebook, linker) for a in arts]),
+        "Linker.find": best(lambda: [linker.find(t) for t in texts]),
+        "find_magnitudes": best(lambda: [find_magnitudes(t) for t in texts]),
+    }
+    return {"articles": n, "mb": mb, "events": events, "cpu_seconds": seconds,
+            "mb_per_cpu_second": {k: mb / v for k, v in seconds.items()}}
+
+
 # --- end to end: extract_feeds over RSS files -----------------------------------------------------
 
 def end_to_end(n: int, jobs: int, feed_dir: Path | None = None) -> dict:
@@ -178,8 +211,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--e2e", action="store_true", help="extract_feeds over RSS files instead")
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--cpu", action="store_true",
+                        help="CPU-time MB/s of extract_article, Linker.find, find_magnitudes only")
     args = parser.parse_args()
-    if args.e2e:
+    if args.cpu:
+        out = cpu_rates(args.articles, max(args.repeat, 5))
+    elif args.e2e:
         out = end_to_end(args.articles, args.jobs or os.cpu_count() or 1)
     else:
         out = measure(args.articles, args.baseline_articles, args.repeat)

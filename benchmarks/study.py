@@ -3,7 +3,8 @@ against a per-event pandas/numpy loop (run on a subsample and extrapolated linea
 
 The database is built with DuckDB SQL and numpy directly (events, event_instruments with day 0,
 prices), not through feeds. Run alone: ``python -m benchmarks.study --events 10000`` prints JSON;
-``--no-rank-tests`` times run_study(rank_tests=False) (Corrado, generalised sign and KP skipped).
+``--no-rank-tests`` times run_study(rank_tests=False) (Corrado, generalised sign and KP skipped),
+``--no-store`` run_study(store_results=False) (the loop stores nothing either).
 ``study_peak_rss_mb`` is the peak RSS during run_study alone (the panel build is reset out of it);
 ``peak_rss_mb`` is the whole process. The baseline runs on ``--baseline-sample`` events after the
 study, with the panel loaded into pandas once, and is extrapolated linearly to ``--events``.
@@ -83,7 +84,8 @@ def build_events(con, n_events: int, dates: pd.DatetimeIndex, n_tickers: int = T
 
 def baseline(con, n_sample: int) -> tuple[float, float, int]:
     """(seconds to load the panel into pandas, seconds per event, events done) for a per-event loop:
-    slice the ticker's returns, OLS on the estimation window, abnormal returns and CAR in the window."""
+    slice the ticker's returns, OLS on the estimation window, then what run_study reports per pair
+    without rank tests: AR, CAR, BHAR and the Patell SCAR (per-day forecast-error variance)."""
     with timed() as t_load:
         px = con.execute("SELECT ticker, date, close FROM prices").df()
         wide = px.pivot(index="date", columns="ticker", values="close").sort_index()
@@ -100,8 +102,12 @@ def baseline(con, n_sample: int) -> tuple[float, float, int]:
             beta, alpha = np.polyfit(x, y, 1)
             sigma = np.std(y - (alpha + beta * x), ddof=2)
             win = slice(i0 + WINDOW[0], i0 + WINDOW[1] + 1)
-            ar = r.iloc[win].to_numpy() - (alpha + beta * m.iloc[win].to_numpy())
-            cars.append((ar.sum(), ar.sum() / (sigma * np.sqrt(len(ar)))))
+            rw, mw = r.iloc[win].to_numpy(), m.iloc[win].to_numpy()
+            expected = alpha + beta * mw
+            ar = rw - expected
+            fe = sigma**2 * (1 + 1 / len(x) + (mw - x.mean()) ** 2 / ((x - x.mean()) @ (x - x.mean())))
+            bhar = np.prod(1 + rw) - np.prod(1 + expected)
+            cars.append((ar.sum(), bhar, (ar / np.sqrt(fe)).sum() / np.sqrt(len(ar))))
     return t_load.seconds, t_loop.seconds / max(1, len(pairs)), len(pairs)
 
 
@@ -124,7 +130,7 @@ def _vm_hwm_mb() -> float | None:
     return None
 
 
-def measure(n_events: int, baseline_sample: int, rank_tests: bool = True) -> dict:
+def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_results: bool = True) -> dict:
     from signals.study import run_study
 
     with tempfile.TemporaryDirectory() as tmp, store.opened(Path(tmp) / "study.duckdb") as con:
@@ -133,8 +139,10 @@ def measure(n_events: int, baseline_sample: int, rank_tests: bool = True) -> dic
             build_events(con, n_events, dates)
         reset = _reset_peak_rss()
         with timed() as t_study:
-            result = run_study(con, window=WINDOW, estimation=ESTIMATION, rank_tests=rank_tests)
-        out = {"events": n_events, "rank_tests": rank_tests, "build_seconds": t_build.seconds,
+            result = run_study(con, window=WINDOW, estimation=ESTIMATION, rank_tests=rank_tests,
+                               store_results=store_results)
+        out = {"events": n_events, "rank_tests": rank_tests, "store_results": store_results,
+               "build_seconds": t_build.seconds,
                "study_seconds": t_study.seconds, "study_peak_rss_mb": _vm_hwm_mb() if reset else None,
                "pairs_studied": len(result.pairs), "dropped": len(result.dropped),
                "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}
@@ -155,8 +163,10 @@ def main() -> None:
                         help="events for the per-event loop (0: no baseline)")
     parser.add_argument("--no-rank-tests", dest="rank_tests", action="store_false",
                         help="run_study(rank_tests=False): skip Corrado, generalised sign and KP")
+    parser.add_argument("--no-store", dest="store_results", action="store_false",
+                        help="run_study(store_results=False): nothing written to event_returns etc.")
     args = parser.parse_args()
-    print(json.dumps(measure(args.events, args.baseline_sample, args.rank_tests)))
+    print(json.dumps(measure(args.events, args.baseline_sample, args.rank_tests, args.store_results)))
 
 
 if __name__ == "__main__":

@@ -130,13 +130,16 @@ def _vm_hwm_mb() -> float | None:
     return None
 
 
-def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_results: bool = True) -> dict:
+def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_results: bool = True,
+            memory_limit: str | None = None) -> dict:
     from signals.study import run_study
 
     with tempfile.TemporaryDirectory() as tmp, store.opened(Path(tmp) / "study.duckdb") as con:
         with timed() as t_build:
             dates = build_panel(con)
             build_events(con, n_events, dates)
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
         reset = _reset_peak_rss()
         with timed() as t_study:
             result = run_study(con, window=WINDOW, estimation=ESTIMATION, rank_tests=rank_tests,
@@ -145,7 +148,8 @@ def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_
                "build_seconds": t_build.seconds,
                "study_seconds": t_study.seconds, "study_peak_rss_mb": _vm_hwm_mb() if reset else None,
                "pairs_studied": len(result.pairs), "dropped": len(result.dropped),
-               "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}
+               "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
+               "memory_limit": con.execute("SELECT current_setting('memory_limit')").fetchone()[0]}
         if baseline_sample:
             load, per_event, done = baseline(con, baseline_sample)
             extrapolated = load + per_event * n_events
@@ -165,8 +169,11 @@ def main() -> None:
                         help="run_study(rank_tests=False): skip Corrado, generalised sign and KP")
     parser.add_argument("--no-store", dest="store_results", action="store_false",
                         help="run_study(store_results=False): nothing written to event_returns etc.")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for run_study, e.g. 8GB (default: "
+                        "DuckDB's, 80%% of RAM); beyond it DuckDB spills to disk")
     args = parser.parse_args()
-    print(json.dumps(measure(args.events, args.baseline_sample, args.rank_tests, args.store_results)))
+    print(json.dumps(measure(args.events, args.baseline_sample, args.rank_tests, args.store_results,
+                             args.memory_limit)))
 
 
 if __name__ == "__main__":

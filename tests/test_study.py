@@ -390,3 +390,18 @@ def test_running_sums_stay_exact_across_series_of_different_scale(con):
         daily = con.execute("SELECT car FROM event_returns WHERE run_id = ? AND event_id = ? "
                             "ORDER BY rel_day", [res.run_id, eid]).df()["car"]
         np.testing.assert_allclose(daily, np.cumsum(ref["ar"]), rtol=1e-9, atol=1e-15)
+
+
+def test_connection_settings_do_not_change_results_and_are_restored(con):
+    """_series needs DuckDB's insertion order; a caller who turned it off gets the same study and
+    gets their setting back."""
+    rng = np.random.default_rng(5)
+    dates = _market_panel(con, rng, tickers=("A", "B", "C"))
+    insert_events(con, [{"event_id": f"e{t}{k}", "ticker": t, "day0": dates[k]}
+                        for t in "ABC" for k in (40, 62)])
+    before = run_study(con, window="-1:+2", store_results=False, **SMALL)
+    con.execute("SET preserve_insertion_order = false")
+    after = run_study(con, window="-1:+2", store_results=False, **SMALL)
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
+    pd.testing.assert_frame_equal(before.pairs, after.pairs)
+    pd.testing.assert_frame_equal(before.summary, after.summary, check_exact=False, rtol=1e-12)

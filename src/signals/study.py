@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +138,16 @@ class StudyResult:
 
 
 # --- SQL steps ------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[None]:
+    """Set a DuckDB option for the block and restore the caller's value afterwards."""
+    old = con.execute("SELECT current_setting(?)", [name]).fetchone()[0]
+    con.execute(f"SET {name} = {value}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET {name} = {old!r}" if isinstance(old, str) else f"SET {name} = {old}")
 
 _TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_series", "_st_px",
          "_st_bx", "_st_bdates", "_st_rows0", "_st_rows",
@@ -709,7 +719,8 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
     try:
         _candidates(con, cols)
         _resolve_benchmarks(con, model, dedupe)
-        _series(con)
+        with _setting(con, "preserve_insertion_order", "true"):  # _series relies on table order
+            _series(con)
         _locate_day0(con, max_day0_shift)
         _fit(con, est, min_estimation)
         _event_window(con, win)
@@ -720,8 +731,10 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
             raise StudyError(f"no event-instrument pair could be studied ({n_candidates} candidates, "
                              f"dropped: {reasons or 'none'})",
                              hint="load prices for the tickers (signals prices fetch) or widen the window")
-        _rank_sign_tables(con, est, win, rank_tests)
-        summary = _summary(con, est, win, cols)
+        # pairs x estimation days rows: no order to keep, which lets DuckDB buffer less
+        with _setting(con, "preserve_insertion_order", "false"):
+            _rank_sign_tables(con, est, win, rank_tests)
+            summary = _summary(con, est, win, cols)
         daily = _daily(con)
         notes = _notes(con, pairs, dropped, n_candidates)
         counts = {"candidates": int(n_candidates), "studied": len(pairs), "dropped": len(dropped),

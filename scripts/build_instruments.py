@@ -89,11 +89,6 @@ US_EQUITY_LINE = re.compile(
     r"(?:Common Stock|Ordinary Shares?|American Depositary Shares?|Common Shares|New York Registry Shares|"
     r"Subordinate Voting Shares)\s*$")
 US_NAME_TAIL = re.compile(r"(?:\s*\(The\)|,?\s+(?:Incorporated|Inc|Corp|Co|Ltd)\.?)+$", re.IGNORECASE)
-# Words after a distinctive first word that say only what kind of company it is (Qorvo Technologies):
-# the first word alone is then an alias too.
-EN_DESCRIPTORS = {"technologies", "technology", "software", "holdings", "group", "therapeutics",
-                  "pharmaceuticals", "biosciences", "networks", "systems", "platforms", "semiconductor",
-                  "communications", "brands", "entertainment", "interactive", "labs"}
 # Short names that start with a time word read as a phrase (今天国际 in 今天国际金价): they need a stock cue.
 TIME_WORD_PREFIXES = ("今天", "明天", "昨天", "今日", "明日", "昨日", "今年", "明年", "去年", "未来", "当前",
                       "目前", "近日", "日前")
@@ -139,22 +134,17 @@ def market_of(ticker: str) -> tuple[str, str, str | None]:
     raise ValueError(f"no market for {ticker}")
 
 
-def us_name_candidates(full: str) -> list[str]:
-    """The company part of a US listing name: 'Century Aluminum Company Common Stock' -> Century Aluminum;
-    plus the first word when the rest only says what kind of company it is (Unity Software -> Unity)."""
+def us_name_candidate(full: str) -> str | None:
+    """The company part of a US listing name: 'Century Aluminum Company Common Stock' -> Century Aluminum.
+    Never a shorter form (Lattice for Lattice Semiconductor): the first word alone is too often another
+    thing (Meta's Lattice model, the start-up Cognition)."""
     short, previous = US_SECURITY_TAIL.sub("", full).strip(), ""
     while short != previous:  # Mosaic Company (The): the suffixes come in either order
         previous = short
         short = US_NAME_TAIL.sub("", EN_CORP.sub("", short).strip(" ,")).strip(" ,")
     if short.lower().startswith("the "):
         short = short[4:]
-    if not short or not re.search(r"[A-Za-z]", short):
-        return []
-    words = short.split()
-    candidates = [short]
-    if len(words) > 1 and all(w.lower() in EN_DESCRIPTORS for w in words[1:]):
-        candidates.append(words[0])
-    return candidates
+    return short if re.search(r"[A-Za-z]", short) else None
 
 
 def hk_yahoo(code5: str) -> str:
@@ -284,7 +274,8 @@ class Builder:
     def load_us_english(self) -> None:
         """English names of US equity lines (CoreWeave, Qorvo, Century Aluminum), run after every other
         source: a name already used by another alias, shared by several lines (share classes), shorter
-        than 4 characters or a single common English word (Target, Mosaic) is not added."""
+        than 4 characters or a single word that is English or a name in common use (Target, Mosaic,
+        Orion, Schmid, Atif: common_words_en.txt) is not added."""
         common = set((REF / "common_words_en.txt").read_text(encoding="utf-8").split())
         taken = {alias.lower() for alias, _t in self.aliases}
         by_name: dict[str, set[str]] = defaultdict(set)
@@ -293,11 +284,11 @@ class Builder:
             ticker = row["symbol"].strip().replace("/", "-")
             if ticker not in self.inst or not US_EQUITY_LINE.search(row["name"].strip()):
                 continue
-            for candidate in us_name_candidates(row["name"].strip()):
-                key = candidate.lower()
-                if len(candidate) >= 4 and key not in common and key not in taken:
-                    by_name[key].add(ticker)
-                    spelled.setdefault(key, candidate)
+            candidate = us_name_candidate(row["name"].strip())
+            key = (candidate or "").lower()
+            if len(key) >= 4 and key not in common and key not in taken:
+                by_name[key].add(ticker)
+                spelled.setdefault(key, candidate or "")
         for key, tickers in by_name.items():
             if len(tickers) == 1:
                 self.alias(spelled[key], next(iter(tickers)), "english")

@@ -204,6 +204,7 @@ def test_generic_names_file_lists_real_aliases_needing_a_cue():
     ("Century Aluminum涨超5%", {"CENX"}),
     ("Target和Mosaic都是常见英文词", {"TGT"}),  # Target comes from the S&P list; mosaic is a word
     ("NotQorvo", set()),  # word boundaries
+    ("来自花旗集团的Atif Malik表示", {"C"}),  # a person, not Atif Holdings (AUC)
 ])
 def test_us_listings_link_by_english_name(linker, text, expected):
     assert tickers(linker, text) == expected
@@ -214,6 +215,10 @@ def test_us_english_names_skip_common_words_and_share_classes():
     english = {r["alias"].lower(): r["ticker"] for r in rows if r["origin"] == "english"}
     assert english["coreweave"] == "CRWV" and english["century aluminum"] == "CENX"
     assert "mosaic" not in english and "unity" not in english  # single common English words
+    # names in common use and first words of longer names are not aliases either (seen in the sample feed:
+    # the analyst Atif Malik, Meta's Lattice model, the wealth manager Orion)
+    assert {"atif", "lattice", "orion", "schmid", "cognition"}.isdisjoint(english)
+    assert english["lattice semiconductor"] == "LSCC" and english["allied gold"] == "AAUC"
     assert all(len(a) >= 4 for a in english)
 
 

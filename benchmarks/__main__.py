@@ -88,13 +88,24 @@ def study_report(events: list[int]) -> tuple[str, list]:
                                    "baseline s (extrapolated)", "speed-up"], table_rows), raw
 
 
+def prices_report(events: int) -> tuple[str, dict]:
+    r = run_isolated("prices", "--events", str(events))
+    rows = [[name, run["seconds"], run["price_seconds"], f"{run['price_share']:.1%}", run["source_calls"]]
+            for name, run in (("first run (fills the cache)", r["first_run"]),
+                              ("second run (cache hit)", r["cache_hit"]))]
+    note = (f"`signals.api.backtest` twice over {r['events']:,} events on {r['tickers']:,} tickers "
+            f"({r['price_rows']:,} price rows); the live source is an in-memory panel that counts calls.")
+    return note + "\n\n" + table(["backtest", "seconds", "price loading s", "share", "source calls"], rows), r
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes, a minute or two")
     mode.add_argument("--full", action="store_true", help="add the ~1 GB streamed extract_feeds run")
-    parser.add_argument("--only", default="extraction,e2e,study", help="comma list: extraction,e2e,study")
+    parser.add_argument("--only", default="extraction,e2e,study,prices",
+                        help="comma list: extraction,e2e,study,prices")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the report here")
     parser.add_argument("--json", type=Path, default=None, help="write the raw results here")
     args = parser.parse_args(argv)
@@ -112,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         text, raw["study"] = study_report(size["events"])
         title = "## Event study (2,000 tickers x 10 years, window -5..+5, estimation -250..-11)"
         parts += [title, "", text, ""]
+    if "prices" in only:
+        text, raw["prices"] = prices_report(size["events"][0])
+        parts += ["## Prices: cache hit path", "", text, ""]
     report = "\n".join(parts)
     print(report)
     if args.markdown:

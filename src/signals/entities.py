@@ -369,11 +369,9 @@ class Linker:
             if not self._strict_cue(text, start, end, entry.needs_context, bounds):
                 return []  # 人形机器人公司: the everyday word, not the company
         elif entry.needs_context:
-            verdict = self._context(text, start, end, entry.needs_context)
-            if verdict is False:
+            confidence = self._context_confidence(text, start, end, entry.needs_context, confidence)
+            if confidence is None:
                 return []
-            if verdict is None:
-                confidence = AMBIGUOUS_CONFIDENCE
         if instrument.speaker and self._speaks(text, start, end, self._cues.get(("speech", "positive"), ())):
             role = "speaker"
         return [Mention(start, end, text[start:end], instrument, confidence, role, alternatives)]
@@ -424,13 +422,19 @@ class Linker:
         end = start + len(entry.alias)
         confidence = _ORIGIN_CONFIDENCE[entry.origin]
         if entry.needs_context:
-            verdict = self._context(text, start, end, entry.needs_context)
-            if verdict is False:
+            confidence = self._context_confidence(text, start, end, entry.needs_context, confidence)
+            if confidence is None:
                 return []
-            if verdict is None:
-                confidence = AMBIGUOUS_CONFIDENCE
         return [Mention(start + a, start + b, text[start + a:start + b], self.instruments[t], confidence)
                 for (a, b), t in zip(entry.parts or (), entry.tickers, strict=True)]
+
+    def _context_confidence(self, text: str, start: int, end: int, cue_set: str, confidence: float
+                            ) -> float | None:
+        """None when the context rules the match out, the ambiguous confidence when it cannot tell."""
+        verdict = self._context(text, start, end, cue_set)
+        if verdict is False:
+            return None
+        return AMBIGUOUS_CONFIDENCE if verdict is None else confidence
 
     def _has_cue(self, text: str, start: int, end: int, cue_set: str, polarity: str,
                  window: int = _CUE_WINDOW) -> bool:

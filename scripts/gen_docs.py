@@ -59,9 +59,21 @@ def cli_markdown() -> str:
 
     out = [HEADER, "# Command-line reference\n\nEvery command's `--help`, as the code defines it.\n"]
     for path, cmd in _walk(cli, ["signals"]):
-        ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
-        out.append(f"\n## `{' '.join(path)}`\n\n```text\n{cmd.get_help(ctx)}\n```\n")
+        out.append(f"\n## `{' '.join(path)}`\n\n```text\n{cmd.get_help(_context(path))}\n```\n")
     return "".join(out)
+
+
+def _context(path: list[str]) -> click.Context:
+    """The context click itself would build for ``path``, parents included, so inherited settings
+    (``-h`` as a help option, widths) are the same as on the command line."""
+    from signals.cli import cli
+
+    ctx = cli.make_context(path[0], [], resilient_parsing=True, terminal_width=100, max_content_width=100)
+    cmd: click.Command = cli
+    for name in path[1:]:
+        cmd = cmd.commands[name]  # type: ignore[attr-defined]
+        ctx = cmd.make_context(name, [], parent=ctx, resilient_parsing=True)
+    return ctx
 
 
 GENERATED = {"docs/schema.md": schema_markdown, "docs/cli.md": cli_markdown}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -120,3 +122,11 @@ def test_entities_lookup(capsys) -> None:
     code, out, _ = run(capsys, "entities", "lookup", "茅台", "-f", "json")
     assert code == 0
     assert json.loads(out)[0]["ticker"] == "600519.SS"
+
+
+def test_help_does_not_import_the_heavy_libraries() -> None:
+    # `signals --help` must stay instant: pandas, duckdb, yfinance, calendars and plotting load lazily
+    code = ("import sys, signals.cli; heavy = {'pandas', 'duckdb', 'yfinance', 'exchange_calendars', "
+            "'matplotlib', 'feedparser'} & set(sys.modules); print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]"

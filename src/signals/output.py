@@ -14,9 +14,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from enum import StrEnum
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by whoever made the rows; `signals --help` must not pay for it
+    import pandas as pd
+
 
 
 class Format(StrEnum):
@@ -41,10 +43,9 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
-    if value is pd.NaT:
+    pd = sys.modules.get("pandas")
+    if pd is not None and value is pd.NaT:
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -58,8 +59,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _is_frame(rows: object) -> bool:
+    pd = sys.modules.get("pandas")  # a DataFrame can only exist once pandas is loaded
+    return pd is not None and isinstance(rows, pd.DataFrame)
+
+
 def records(rows: pd.DataFrame | Iterable[dict]) -> list[dict]:
-    if isinstance(rows, pd.DataFrame):
+    if _is_frame(rows):
         rows = rows.to_dict("records")
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
@@ -77,7 +83,7 @@ def render(rows: pd.DataFrame | Iterable[dict], fmt: Format | str, *, stream: IO
     """Write ``rows`` to ``stream`` in ``fmt``. ``columns`` picks and orders columns (table and csv)."""
     stream = stream or sys.stdout
     fmt = Format(fmt)
-    if fmt is Format.TABLE and isinstance(rows, pd.DataFrame):
+    if fmt is Format.TABLE and _is_frame(rows):
         rows = _short_times(rows)
     data = records(rows)
     if columns is not None and fmt in (Format.TABLE, Format.CSV):
@@ -107,7 +113,7 @@ def _short_times(frame: pd.DataFrame) -> pd.DataFrame:
     """Minutes are enough on screen; machine formats keep full ISO 8601 with the zone."""
     out = frame.copy()
     for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
+        if sys.modules["pandas"].api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d %H:%M").where(out[col].notna(), None)
     return out
 

@@ -19,7 +19,7 @@ import regex
 
 from benchmarks import corpus
 from benchmarks.common import best_of, peak_rss_mb, timed
-from signals import api, store
+from signals import api, parallel, store
 from signals.entities import _FOLD_LOWER, Linker
 from signals.extract import extract_article
 from signals.rules import Rulebook
@@ -47,7 +47,7 @@ def product(arts: list, rulebook: Rulebook, linker: Linker) -> tuple[float, list
 
 def with_jobs(arts: list, rulebook: Rulebook, linker: Linker, jobs: int) -> tuple[float, int]:
     """Seconds for the --jobs extractor over ``arts`` (worker start-up included) and the event count."""
-    extractor = api._Extractor(rulebook, linker, jobs=jobs, rules_dir=None)
+    extractor = parallel.BatchExtractor(rulebook, linker, jobs=jobs, rules_dir=None)
     try:
         with timed() as t:
             jobs_out = [extractor.submit(arts[i:i + BATCH]) for i in range(0, len(arts), BATCH)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from signals import api
+from signals import api, parallel
 from signals.entities import Linker
 from signals.feeds import read_feeds
 from signals.rules import Rulebook
@@ -19,7 +19,7 @@ SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
 @pytest.fixture
 def small_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sample has 52 articles: let batches that small go to the worker pool."""
-    monkeypatch.setattr(api, "PARALLEL_MIN_ARTICLES", 10)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ARTICLES", 10)
 
 
 def _stored(db: Path) -> tuple[list, list]:
@@ -32,8 +32,8 @@ def _stored(db: Path) -> tuple[list, list]:
 def test_worker_pool_returns_the_inline_events_in_order(small_threshold: None) -> None:
     articles = list(read_feeds([str(SAMPLE_FEED)]))
     rulebook, linker = Rulebook.load(), Linker.from_data()
-    inline = api._Extractor(rulebook, linker, jobs=1, rules_dir=None).submit(articles)()
-    pooled_extractor = api._Extractor(rulebook, linker, jobs=2, rules_dir=None)
+    inline = parallel.BatchExtractor(rulebook, linker, jobs=1, rules_dir=None).submit(articles)()
+    pooled_extractor = parallel.BatchExtractor(rulebook, linker, jobs=2, rules_dir=None)
     try:
         pooled = pooled_extractor.submit(articles)()
         assert pooled_extractor._pool is not None  # the pool really ran
@@ -65,7 +65,7 @@ def test_dry_run_with_two_jobs_matches_one_job(small_threshold: None) -> None:
 
 def test_small_batches_stay_inline() -> None:
     articles = list(read_feeds([str(SAMPLE_FEED)]))[:5]
-    extractor = api._Extractor(Rulebook.load(), Linker.from_data(), jobs=2, rules_dir=None)
+    extractor = parallel.BatchExtractor(Rulebook.load(), Linker.from_data(), jobs=2, rules_dir=None)
     events = extractor.submit(articles)()
     assert extractor._pool is None
     assert {e.article_id for e in events} <= {a.id for a in articles}

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from signals import store
+from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
 
@@ -118,82 +119,6 @@ ORDER BY a.published_utc NULLS LAST, e.article_id, e.span_start, e.rule_id
 """
 
 
-def _extract_batch(batch: list, rulebook, linker) -> list:
-    from signals.extract import extract_article
-
-    out = []
-    for article in batch:
-        out.extend(extract_article(article, rulebook, linker))
-    return out
-
-
-# --- parallel extraction: worker processes extract, the parent writes -----------------------------
-
-PARALLEL_MIN_ARTICLES = 200  # smaller batches run inline: starting workers costs ~1 s each
-CHUNKS_PER_JOB = 4  # chunks per worker and batch: evens out articles of very different lengths
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(rules_dir: str | None, data_dir: str | None) -> None:
-    """Each worker process loads the rulebook and the linker once, not once per chunk."""
-    from signals.entities import Linker
-    from signals.rules import Rulebook
-
-    _WORKER["rulebook"] = Rulebook.load(rules_dir) if rules_dir else Rulebook.load()
-    _WORKER["linker"] = Linker.from_data(data_dir)
-
-
-def _extract_chunk(articles: list) -> tuple[list, list]:
-    """Events of ``articles`` in order, plus the rule warnings (regex timeouts) raised meanwhile."""
-    rulebook = _WORKER["rulebook"]
-    before = len(rulebook.warnings)  # type: ignore[attr-defined]
-    events = _extract_batch(articles, rulebook, _WORKER["linker"])
-    return events, rulebook.warnings[before:]  # type: ignore[attr-defined]
-
-
-class _Extractor:
-    """Extracts batches inline, or in a process pool for large batches (started on first need).
-
-    ``submit`` returns a callable that yields the batch's events in article order, so the parent can
-    write one batch while the workers extract the next; the result is the same as with one job."""
-
-    def __init__(self, rulebook, linker, *, jobs: int, rules_dir: str | None) -> None:
-        self.rulebook, self.linker, self.jobs, self.rules_dir = rulebook, linker, max(1, jobs), rules_dir
-        self._pool = None
-
-    def submit(self, batch: list) -> Callable[[], list]:
-        if self.jobs == 1 or len(batch) <= PARALLEL_MIN_ARTICLES:
-            return lambda: _extract_batch(batch, self.rulebook, self.linker)
-        size = -(-len(batch) // (self.jobs * CHUNKS_PER_JOB))
-        futures = [self._executor().submit(_extract_chunk, batch[i:i + size])
-                   for i in range(0, len(batch), size)]
-
-        def collect() -> list:
-            events: list = []
-            for fut in futures:
-                chunk_events, warnings = fut.result()
-                events.extend(chunk_events)
-                self.rulebook.warnings.extend(warnings)
-            return events
-        return collect
-
-    def _executor(self):
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            data_dir = os.environ.get("SIGNALS_DATA_DIR")
-            # spawn, not fork: the parent holds DuckDB's threads and an open database file
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self.rules_dir, data_dir))
-        return self._pool
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-
-
 def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
                   rules_dir: str | os.PathLike | None = None, dry_run: bool = False,
                   default_tz: str = "Asia/Shanghai", progress: Progress | None = None,
@@ -201,7 +126,8 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     """Ingest feeds, extract events from new or edited articles, store both in one transaction.
 
     ``jobs`` worker processes (default: all cores) extract batches of more than
-    PARALLEL_MIN_ARTICLES articles; the events are the same, in the same order, as with one job.
+    ``signals.parallel.PARALLEL_MIN_ARTICLES`` articles; the events are the same, in the same order,
+    as with one job.
     A feed that cannot be parsed aborts the whole command before anything is written.
     """
     from signals.entities import Linker
@@ -220,7 +146,7 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     now = dt.datetime.now(dt.UTC)
     articles = read_feeds(list(inputs), default_tz=default_tz, on_warning=warn)
     result = ExtractResult(events=pd.DataFrame(), warnings=warnings, dry_run=dry_run)
-    extractor = _Extractor(rulebook, linker, jobs=jobs or os.cpu_count() or 1,
+    extractor = BatchExtractor(rulebook, linker, jobs=jobs or os.cpu_count() or 1,
                            rules_dir=str(rules_dir) if rules_dir else None)
     try:
         if dry_run:
@@ -237,7 +163,7 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     return result
 
 
-def _extract_dry(articles: Iterable, extractor: _Extractor, result: ExtractResult, now: dt.datetime,
+def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractResult, now: dt.datetime,
                  progress: Progress | None) -> pd.DataFrame:
     frames = []
     for batch in _batched(articles, BATCH_ARTICLES):
@@ -256,7 +182,7 @@ def _extract_dry(articles: Iterable, extractor: _Extractor, result: ExtractResul
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _extract_store(con, articles: Iterable, extractor: _Extractor, result: ExtractResult,
+def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: ExtractResult,
                    now: dt.datetime, progress: Progress | None) -> list[str]:
     """Upsert each batch, extract its changed articles, and write the events of the batch before
     while the workers run: database writes overlap extraction."""

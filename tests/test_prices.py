@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from signals import store
 from signals.errors import PriceError
 from signals.prices import (
+    FetchReport,
     FetchResult,
     FileSource,
     PriceSource,
@@ -395,3 +396,13 @@ def test_live_yfinance_download():
     got = result.frame.groupby("ticker").size().to_dict()
     assert got == {"600519.SS": 5, "NVDA": 5}
     assert (result.frame["adj_close"] > 0).all()
+
+
+def test_all_failed_tells_a_dead_network_from_bad_tickers() -> None:
+    day = D(2026, 1, 29)
+    dead = FetchReport(source="yfinance", offline=False, requested=[("NVDA", day, day), ("MSFT", day, day)],
+                       failures={"NVDA": "possibly delisted", "MSFT": "possibly delisted"})
+    one_bad = FetchReport(source="yfinance", offline=False, rows=250,
+                          requested=[("NVDA", day, day), ("XXXX", day, day)], failures={"XXXX": "delisted"})
+    nothing_asked = FetchReport(source="yfinance", offline=False)
+    assert dead.all_failed and not one_bad.all_failed and not nothing_asked.all_failed

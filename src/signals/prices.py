@@ -581,6 +581,13 @@ class FetchReport:
     missing: dict[str, list[Range]] = field(default_factory=dict)
 
     @property
+    def all_failed(self) -> bool:
+        """Every ticker asked of the source failed: more likely the network than the tickers
+        (yfinance reports an unreachable server as 'possibly delisted' per ticker)."""
+        asked = {t for t, _, _ in self.requested}
+        return bool(asked) and asked <= set(self.failures) and not self.rows
+
+    @property
     def warnings(self) -> list[str]:
         out = [f"{t}: {reason}" for t, reason in sorted(self.failures.items())]
         if self.offline and self.missing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.cli.options import NETWORK_HINT, output_options, output_stream, resolve_format, status
 from signals.cli.progress import progress_bar
 
 # what fits a terminal; --format json/csv carries every column of the summary
@@ -60,9 +60,12 @@ def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation:
                title=f"event study: window {window}, model {model}")
     for note in [*result.warnings, *study.notes]:
         status(f"note: {note}")
-    if result.fetch_report is not None and getattr(result.fetch_report, "failures", None):
-        for ticker, reason in result.fetch_report.failures.items():
+    report = result.fetch_report
+    if report is not None and report.failures:
+        for ticker, reason in report.failures.items():
             status(f"warning: no prices for {ticker}: {reason}")
+        if report.all_failed:
+            status(NETWORK_HINT)
     if len(study.dropped):
         reasons = study.dropped["reason"].value_counts().to_dict()
         status("dropped pairs: " + ", ".join(f"{k} {v}" for k, v in reasons.items())

@@ -11,6 +11,9 @@ import click
 
 from signals.output import FORMATS, default_format
 
+NETWORK_HINT = ("hint: no ticker could be fetched: check the network, or load prices with "
+                "`signals prices load FILE` and run with --offline")
+
 
 def output_options(func: Callable) -> Callable:
     """--format/-f and --output/-o for every command that prints rows."""

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.cli.options import NETWORK_HINT, output_options, output_stream, resolve_format, status
 from signals.cli.progress import progress_bar
 
 
@@ -44,12 +44,12 @@ def fetch(obj: dict, tickers: tuple[str, ...], start: dt.datetime | None, end: d
     with progress_bar("fetching", unit="tickers") as advance:
         report = fetch_prices(tickers, db=obj["db"], start=start.date() if start else None,
                               end=end.date() if end else None, offline=offline, progress=advance)
-    for ticker, reason in (getattr(report, "failures", None) or {}).items():
-        status(f"warning: {ticker}: {reason}")
-    for warning in getattr(report, "warnings", None) or []:
+    for warning in report.warnings:  # failed tickers by name, and what offline left missing
         status(f"warning: {warning}")
+    if report.all_failed:
+        status(NETWORK_HINT)
     status(str(report))
-    if getattr(report, "failures", None):
+    if report.failures:
         raise click.exceptions.Exit(1)
 
 

@@ -222,7 +222,10 @@ class _Prefixed:
     def __init__(self, head: bytes, rest: Any) -> None:
         self.head, self.rest = head, rest
 
-    def read(self, size: int) -> bytes:
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:  # the whole rest, like any file object
+            data, self.head = self.head + self.rest.read(), b""
+            return data
         if self.head:
             data, self.head = self.head[:size], self.head[size:]
             return data

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from warnings import catch_warnings, simplefilter
 
@@ -23,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from signals import store
 from signals.errors import CalendarRangeError
 
 IN_SESSION = "in_session"
@@ -329,23 +329,16 @@ def assign_day0(con: duckdb.DuckDBPyConnection, *, only_missing: bool = True) ->
     ``only_missing`` recomputes pairs whose day 0 is still NULL (new pairs, and pairs past a calendar's
     end that stored prices may now settle).
     """
-    from signals.prices import write_transaction
-
     pairs = _pairs(con, only_missing)
     if pairs.empty:
         return []
     updates, warnings = compute_day0(con, pairs)
-    con.register("_day0_updates", updates)
-    try:
-        with write_transaction(con):
-            con.execute(
-                """
-                UPDATE event_instruments SET day0 = u.day0::DATE, day0_reason = u.day0_reason
-                FROM _day0_updates u
-                WHERE event_instruments.event_id = u.event_id AND event_instruments.ticker = u.ticker
-                """
-            )
-    finally:
-        with suppress(duckdb.Error):  # must not mask the original error in an aborted transaction
-            con.unregister("_day0_updates")
+    with store.registered(con, _day0_updates=updates), store.transaction(con, join=True):
+        con.execute(
+            """
+            UPDATE event_instruments SET day0 = u.day0::DATE, day0_reason = u.day0_reason
+            FROM _day0_updates u
+            WHERE event_instruments.event_id = u.event_id AND event_instruments.ticker = u.ticker
+            """
+        )
     return warnings

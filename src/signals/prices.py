@@ -442,15 +442,11 @@ def store_prices(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source: st
     rows = frame[PRICE_COLUMNS].copy()
     rows["source"] = source
     rows["fetched_at"] = fetched_at or _now()
-    con.register("_incoming_prices", rows)
-    try:
+    with store.registered(con, _incoming_prices=rows):
         con.execute(
             "INSERT OR REPLACE INTO prices SELECT ticker, date::DATE, open, high, low, close, adj_close, "
             "volume, source, fetched_at FROM _incoming_prices"
         )
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_incoming_prices")
     return len(rows)
 
 
@@ -459,13 +455,9 @@ def _log_requests(con: duckdb.DuckDBPyConnection, requests: list[dict]) -> None:
         return
     frame = pd.DataFrame.from_records(requests, columns=["ticker", "start_date", "end_date", "source",
                                                          "requested_at", "status", "message"])
-    con.register("_incoming_requests", frame)
-    try:
+    with store.registered(con, _incoming_requests=frame):
         con.execute("INSERT INTO price_requests SELECT ticker, start_date::DATE, end_date::DATE, source, "
                     "requested_at, status, message FROM _incoming_requests")
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_incoming_requests")
 
 
 @dataclass

@@ -255,11 +255,21 @@ class UpsertResult:
         return self.new + self.updated
 
 
-def _unregister(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    # must not mask the original error when the transaction is already aborted
-    for name in names:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister(name)
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame
+               ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``with registered(con, _incoming=df):`` — DataFrames visible to SQL by name for the block.
+
+    Unregistering never raises: in an aborted transaction it would mask the error that aborted it.
+    """
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield con
+    finally:
+        for name in frames:
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -274,8 +284,7 @@ def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> U
     if articles.empty:
         return UpsertResult([], [], 0)
     batch = articles[ARTICLE_COLUMNS].drop_duplicates("id", keep="last")
-    con.register("_incoming_articles", batch)
-    try:
+    with registered(con, _incoming_articles=batch):
         new, updated = con.execute(
             """
             SELECT list(i.id) FILTER (WHERE a.id IS NULL),
@@ -303,8 +312,6 @@ def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> U
                 "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
                 [new],
             )
-    finally:
-        _unregister(con, "_incoming_articles")
     return UpsertResult(new, updated, len(batch) - len(new) - len(updated))
 
 
@@ -321,16 +328,13 @@ def insert_events(con: duckdb.DuckDBPyConnection, events: pd.DataFrame, pairs: p
     """Bulk-insert events and their event-instrument pairs, then refresh novelty for their keys."""
     if events.empty:
         return
-    con.register("_incoming_events", events[EVENT_COLUMNS])
-    con.register("_incoming_pairs", pairs[PAIR_COLUMNS] if not pairs.empty else _frame([], PAIR_COLUMNS))
-    try:
+    incoming_pairs = pairs[PAIR_COLUMNS] if not pairs.empty else _frame([], PAIR_COLUMNS)
+    with registered(con, _incoming_events=events[EVENT_COLUMNS], _incoming_pairs=incoming_pairs):
         con.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM _incoming_events")
         con.execute(
             f"INSERT INTO event_instruments SELECT {', '.join(PAIR_COLUMNS)} FROM _incoming_pairs"
         )
         refresh_novelty(con, "SELECT DISTINCT event_key FROM _incoming_events")
-    finally:
-        _unregister(con, "_incoming_events", "_incoming_pairs")
 
 
 def refresh_novelty(con: duckdb.DuckDBPyConnection, keys_query: str = "SELECT DISTINCT event_key FROM events"

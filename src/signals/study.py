@@ -188,11 +188,8 @@ def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool
              for rank, cand in enumerate([b, *BENCHMARK_FALLBACKS.get(b, [])])]
     fb = pd.DataFrame(chain, columns=["benchmark", "rank", "candidate"]).astype(
         {"benchmark": "string", "rank": "int64", "candidate": "string"})
-    con.register("_st_fb_df", fb)
-    try:
+    with store.registered(con, _st_fb_df=fb):
         con.execute("CREATE OR REPLACE TEMP TABLE _st_fb AS SELECT * FROM _st_fb_df")
-    finally:
-        con.unregister("_st_fb_df")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_have AS
         SELECT ticker FROM prices

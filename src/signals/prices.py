@@ -425,11 +425,6 @@ class FileSource:
 # --- the cache -----------------------------------------------------------------------------------
 
 
-def write_transaction(con: duckdb.DuckDBPyConnection) -> contextlib.AbstractContextManager:
-    """A transaction of our own, or join the caller's if one is already open."""
-    return store.transaction(con, join=True)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -497,7 +492,7 @@ def load_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path]) -> L
             requests.append({"ticker": ticker, "start_date": first, "end_date": last,
                              "source": f"file:{path.name}", "requested_at": now, "status": "ok",
                              "message": f"{len(rows)} rows from {path}"})
-    with write_transaction(con):
+    with store.transaction(con, join=True):  # alone, or inside the caller's transaction
         for path, table in tables:
             store_prices(con, table.frame, f"file:{path.name}", now)
         _log_requests(con, requests)
@@ -660,7 +655,7 @@ def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: lis
             report.empty.append(t)
         requests.append({"ticker": t, "start_date": lo, "end_date": hi, "source": source.name,
                          "requested_at": asked_at, "status": status, "message": message})
-    with write_transaction(con):
+    with store.transaction(con, join=True):  # alone, or inside the caller's transaction
         report.rows += store_prices(con, frame, source.name, asked_at)
         _log_requests(con, requests)
 

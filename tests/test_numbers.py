@@ -486,6 +486,13 @@ def test_translator_matches_str_translate(text: str, lower_ascii: bool) -> None:
     assert one_to_one_translator(_WIDE, lower_ascii=lower_ascii)(text) == _reference(_WIDE, lower_ascii, text)
 
 
+@given(st.text(alphabet=st.sampled_from("ＡＢａ１，：　A Zz9中文。\ud800\U0001f600") | st.characters(),
+               min_size=200, max_size=700), st.booleans())
+def test_translator_matches_str_translate_on_long_texts(text: str, lower_ascii: bool) -> None:
+    # long texts take the numpy table path, short ones the run path: both must be str.translate
+    assert one_to_one_translator(_WIDE, lower_ascii=lower_ascii)(text) == _reference(_WIDE, lower_ascii, text)
+
+
 def test_translator_rejects_tables_it_cannot_serve() -> None:
     with pytest.raises(ValueError, match="BMP"):
         one_to_one_translator({0x1F600: 0x20})

@@ -154,3 +154,36 @@ def test_rules_are_frozen_records() -> None:
     assert isinstance(rule, Rule)
     with pytest.raises(AttributeError):
         rule.id = "x"  # type: ignore[misc]
+
+
+def _every_clause(text: str) -> list[str]:
+    import regex
+
+    return [c for c in regex.split(r"[。！？；!?;\n，,]", text) if c] + [text]
+
+
+def test_any_pattern_matches_exactly_when_one_pattern_does() -> None:
+    # the combined filter may only skip sentences where no pattern matches: checked on every rule's
+    # example texts, whole and clause by clause, against every rule with several patterns
+    book = Rulebook.load()
+    multi = [r for r in book.rules if len(r.patterns) > 1]
+    assert multi and all(r.any_pattern is not None for r in multi)
+    texts = {c for r in book.rules for ex in r.examples for c in _every_clause(ex.text)}
+    agree = hits = 0
+    for rule in multi:
+        for text in texts:
+            combined = rule.any_pattern.search(text) is not None
+            one_by_one = any(p.search(text) is not None for p in rule.patterns)
+            agree += combined == one_by_one
+            hits += one_by_one
+    assert agree == len(multi) * len(texts)
+    assert hits > 100  # the texts do exercise the patterns
+
+
+def test_any_pattern_is_none_when_a_pattern_sets_a_global_flag(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: corporate.flagged\n    version: 1\n    title: t\n    status: test\n"
+        "    type: buyback\n    triggers: [回购]\n    patterns: ['(?i)buyback', '回购']\n"
+        "    examples:\n      match: [公司回购股份]\n", encoding="utf-8")
+    rule = Rulebook.load(tmp_path).rules[0]
+    assert rule.any_pattern is None  # (?i) would apply to 回购 too: each pattern is searched alone

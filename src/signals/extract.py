@@ -9,10 +9,10 @@ and the speaking institution (source). docs/rules.md explains each step with exa
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import regex
 
 from signals.numbers import find_magnitudes, one_to_one_translator
@@ -90,7 +90,10 @@ _CLAUSE_COMMA = regex.compile(r"(?<![0-9]),|,(?![0-9])")
 
 def _fold_commas(text: str) -> str:
     return _CLAUSE_COMMA.sub("，", text) if "," in text else text
-_SENTENCE_END_RE = regex.compile("[" + regex.escape("".join(sorted(SENTENCE_ENDS))) + "]")
+_SENTENCE_MARK, _CLAUSE_MARK = 1, 2
+_MARK_KIND = np.zeros(0x110000, np.uint8)  # code point -> mark kind (1.1 MB, built once)
+_MARK_KIND[[ord(c) for c in SENTENCE_ENDS]] = _SENTENCE_MARK
+_MARK_KIND[[ord(c) for c in CLAUSE_ENDS]] = _CLAUSE_MARK
 
 
 def _units_match(mag: Magnitude, units: tuple[str, ...]) -> bool:
@@ -112,7 +115,8 @@ class _Doc:
         self.raw = raw
         self.text = _fold_commas(_normalise(raw))
         self.title_len = title_len  # 0 when there is no title
-        self.sentences = self._split(self.text)
+        sentence_ends, self.clause_marks = self._marks(self.text)
+        self.sentences = self._split(self.text, sentence_ends)
         self.sentence_starts = [s for s, _ in self.sentences]
         body_start = title_len + 2 if title_len else 0
         self.paragraph_starts = [body_start] + [
@@ -124,29 +128,30 @@ class _Doc:
         self._magnitudes: dict[int, list[Magnitude]] = {}
 
     @staticmethod
-    def _split(text: str) -> list[tuple[int, int]]:
-        out, start = [], 0
-        for m in _SENTENCE_END_RE.finditer(text):  # a regex scan: ~20x faster than a loop over chars
-            out.append((start, m.end()))
-            start = m.end()
-        if start < len(text):
-            out.append((start, len(text)))
-        return out or [(0, 0)]
+    def _marks(text: str) -> tuple[list[int], list[int]]:
+        """(sentence ends, clause mark positions): one table lookup per character in numpy, ~10x
+        cheaper than a regex scan that makes a match object per mark (news has a mark every ~15 chars)."""
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        kinds = _MARK_KIND[codes]
+        sentence_ends = (np.flatnonzero(kinds == _SENTENCE_MARK) + 1).tolist()
+        return sentence_ends, np.flatnonzero(kinds == _CLAUSE_MARK).tolist()
+
+    @staticmethod
+    def _split(text: str, ends: list[int]) -> list[tuple[int, int]]:
+        """Sentences from their end positions; a sentence ends after its mark."""
+        if not ends or ends[-1] < len(text):
+            ends = [*ends, len(text)]
+        return list(zip([0, *ends[:-1]], ends, strict=True)) if text else [(0, 0)]
 
     def sentence_of(self, pos: int) -> int:
         return max(0, bisect.bisect_right(self.sentence_starts, pos) - 1)
 
     def clause_of(self, pos: int, sentence: tuple[int, int]) -> tuple[int, int]:
+        """The clause around ``pos``: from after the last clause mark before it to the next one."""
         s, e = sentence
-        start, end = s, e
-        for i in range(pos - 1, s - 1, -1):
-            if self.text[i] in CLAUSE_ENDS:
-                start = i + 1
-                break
-        for i in range(pos, e):
-            if self.text[i] in CLAUSE_ENDS:
-                end = i
-                break
+        i = bisect.bisect_left(self.clause_marks, pos)
+        start = self.clause_marks[i - 1] + 1 if i and self.clause_marks[i - 1] >= s else s
+        end = self.clause_marks[i] if i < len(self.clause_marks) and self.clause_marks[i] < e else e
         return start, end
 
     def in_title(self, pos: int) -> bool:
@@ -233,21 +238,32 @@ def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
 
 
 def _pattern_hits(doc: _Doc, rule: Rule, si: int, spans: list[tuple[int, int]], rulebook: Rulebook,
-                  article_id: str) -> Iterable[_Hit]:
+                  article_id: str) -> list[_Hit]:
     s, e = doc.sentences[si]
-    for pattern in rule.patterns:
+    text, timeout = doc.text, rulebook.regex_timeout
+    patterns = rule.patterns
+    if len(patterns) > 1 and (any_pattern := rule.any_pattern) is not None:
+        try:  # the common case: the trigger is there, none of the phrasings is
+            if any_pattern.search(text, s, e, timeout=timeout) is None:
+                return []
+        except TimeoutError:
+            pass  # each pattern on its own below says which one is slow
+    hits = []
+    for pattern in patterns:
         try:
-            matches = list(pattern.finditer(doc.text, s, e, timeout=rulebook.regex_timeout))
+            matches = list(pattern.finditer(text, s, e, timeout=timeout))
         except TimeoutError:
             rulebook.warn(rule.id, f"pattern {pattern.pattern!r} timed out in article {article_id or '?'}")
             continue
+        has_trigger = "trigger" in pattern.groupindex
         for m in matches:
-            if "trigger" in pattern.groupindex and m.start("trigger") >= 0:
+            if has_trigger and m.start("trigger") >= 0:
                 ts, te = m.span("trigger")
             else:  # the rule's own trigger inside the match marks the event, else the match itself
-                inside = [sp for sp in spans if sp[0] >= m.start() and sp[1] <= m.end()]
-                ts, te = inside[0] if inside else m.span()
-            yield _Hit(rule, ts, te, m)
+                ms, me = m.span()
+                ts, te = next((sp for sp in spans if sp[0] >= ms and sp[1] <= me), (ms, me))
+            hits.append(_Hit(rule, ts, te, m))
+    return hits
 
 
 def _drop_overlaps(hits: list[_Hit]) -> list[_Hit]:

@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,7 @@ DEFAULT_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
 
 MONEY_UNITS = ("CNY", "USD", "HKD", "EUR", "JPY", "KRW", "GBP", "TWD")
 REGEX_TIMEOUT_S = 0.1
+_DEFAULT_FLAGS = regex.compile("").flags
 
 # --------------------------------------------------------------------------------------------
 # Compiled rule records
@@ -199,6 +201,17 @@ class Rule:
     examples: tuple[Example, ...] = ()
     path: str = ""
     line: int | None = None
+
+    @cached_property
+    def any_pattern(self) -> Any | None:
+        """All patterns as one alternation: it matches a span exactly when one of the patterns does, so
+        one search rules out a sentence (most trigger sentences match no pattern) instead of one per
+        pattern. Group names may repeat across alternatives in `regex`."""
+        if len(self.patterns) < 2:
+            return None  # one pattern is its own filter
+        if any(p.flags != _DEFAULT_FLAGS for p in self.patterns):
+            return None  # a pattern's inline flag (?i) would spread to the others: search each alone
+        return regex.compile("|".join(f"(?:{p.pattern})" for p in self.patterns))
 
     def exposures_for(self, ticker: str | None) -> tuple[tuple[str, int], ...]:
         if ticker and ticker in self.exposures:

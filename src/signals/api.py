@@ -29,22 +29,45 @@ Warn = Callable[[str], None]
 # --- extract ------------------------------------------------------------------------------------
 
 
+EventSink = Callable[[pd.DataFrame], None]  # called with each chunk of events, in display order
+EVENT_CHUNK_VECTORS = 5  # stored events are read back in chunks of 5 DuckDB vectors (10,240 rows)
+
+
 @dataclass
 class ExtractResult:
-    events: pd.DataFrame  # the events of new or edited articles, ready to print
     articles_read: int = 0
     articles_new: int = 0
     articles_updated: int = 0
     articles_unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    event_count: int = 0  # events of new or edited articles (found, in a dry run)
+    # the chunks, kept only when extract_feeds had no ``on_events`` sink: a convenience for small inputs
+    kept_chunks: list[pd.DataFrame] | None = field(default=None, repr=False)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Every event as one frame, ready to print. Only without ``on_events``: a streamed run keeps
+        none of them, so that memory does not grow with the input."""
+        if self.kept_chunks is None:
+            raise ValueError("the events were streamed to on_events, not kept; count: event_count")
+        if len(self.kept_chunks) == 1:
+            return self.kept_chunks[0]
+        return pd.concat(self.kept_chunks, ignore_index=True) if self.kept_chunks else pd.DataFrame()
+
+    def emit(self, chunk: pd.DataFrame, sink: EventSink | None) -> None:
+        self.event_count += len(chunk)
+        if self.kept_chunks is not None:
+            self.kept_chunks.append(chunk)
+        if sink is not None and len(chunk):
+            sink(chunk)
 
     @property
     def summary(self) -> str:
         stored = "found (dry run, nothing stored)" if self.dry_run else "stored"
         return (f"{self.articles_read} articles read ({self.articles_new} new, "
                 f"{self.articles_updated} updated, {self.articles_unchanged} unchanged); "
-                f"{len(self.events)} events {stored}")
+                f"{self.event_count} events {stored}")
 
 
 def _batched(items: Iterable, n: int) -> Iterator[list]:
@@ -122,13 +145,21 @@ ORDER BY a.published_utc NULLS LAST, e.article_id, e.span_start, e.rule_id
 def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
                   rules_dir: str | os.PathLike | None = None, dry_run: bool = False,
                   default_tz: str = "Asia/Shanghai", progress: Progress | None = None,
-                  on_warning: Warn | None = None, jobs: int | None = None) -> ExtractResult:
+                  on_warning: Warn | None = None, jobs: int | None = None,
+                  on_events: EventSink | None = None) -> ExtractResult:
     """Ingest feeds, extract events from new or edited articles, store both in one transaction.
+
+    The events of new or edited articles go to ``on_events`` in chunks, in display order (stored: by
+    publication time, after the commit, read back from the database while it is still open, at most
+    10,240 rows a chunk; dry run: the events of each batch of ``BATCH_ARTICLES`` articles, in input
+    order, as they are extracted), so memory stays flat however large the input. Without
+    ``on_events`` the chunks are kept and ``result.events`` joins them: fine for small inputs and tests.
 
     ``jobs`` worker processes (default: all cores) extract batches of more than
     ``signals.parallel.PARALLEL_MIN_ARTICLES`` articles; the events are the same, in the same order,
     as with one job.
-    A feed that cannot be parsed aborts the whole command before anything is written.
+    A feed that cannot be parsed aborts the whole command before anything is written (a dry run may
+    have handed out the events of earlier batches by then).
     """
     from signals.entities import Linker
     from signals.feeds import read_feeds
@@ -145,27 +176,40 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     linker = Linker.from_data()
     now = dt.datetime.now(dt.UTC)
     articles = read_feeds(list(inputs), default_tz=default_tz, on_warning=warn)
-    result = ExtractResult(events=pd.DataFrame(), warnings=warnings, dry_run=dry_run)
+    result = ExtractResult(warnings=warnings, dry_run=dry_run,
+                           kept_chunks=[] if on_events is None else None)
     extractor = BatchExtractor(rulebook, linker, jobs=jobs or os.cpu_count() or 1,
                            rules_dir=str(rules_dir) if rules_dir else None)
     try:
         if dry_run:
-            result.events = _extract_dry(articles, extractor, result, now, progress)
+            _extract_dry(articles, extractor, result, now, progress, on_events)
             return result
         with store.opened(db) as con:
             with store.transaction(con):
                 changed_all = _extract_store(con, articles, extractor, result, now, progress)
                 for msg in _assign_day0(con):
                     warn(msg)
-            result.events = con.execute(DISPLAY_SQL, [changed_all]).df()
+            _stored_events(con, changed_all, result, on_events)
     finally:
         extractor.close()
     return result
 
 
+def _stored_events(con, article_ids: list[str], result: ExtractResult, sink: EventSink | None) -> None:
+    """Read the stored events of ``article_ids`` back in chunks: DuckDB sorts them (spilling to disk
+    if it must) and Python holds one chunk at a time. The ids stay a Python list: 16 characters per
+    article, ~7 MB for the 1 GB run, and they do not grow with the number of events."""
+    cursor = con.execute(DISPLAY_SQL, [article_ids])
+    chunk = cursor.fetch_df_chunk(EVENT_CHUNK_VECTORS)
+    result.emit(chunk, sink)  # even when empty: `result.events` keeps its columns
+    while len(chunk):
+        chunk = cursor.fetch_df_chunk(EVENT_CHUNK_VECTORS)
+        if len(chunk):
+            result.emit(chunk, sink)
+
+
 def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractResult, now: dt.datetime,
-                 progress: Progress | None) -> pd.DataFrame:
-    frames = []
+                 progress: Progress | None, sink: EventSink | None) -> None:
     for batch in _batched(articles, BATCH_ARTICLES):
         batch = list({a.id: a for a in batch}.values())
         result.articles_read += len(batch)
@@ -176,10 +220,9 @@ def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractR
                              "url": [a.url for a in batch],
                              "published_utc": [a.published_utc for a in batch]})
         events_df = events_df.merge(meta, on="article_id", how="left")
-        frames.append(events_df.rename(columns={"id": "event_id"}))
+        result.emit(events_df.rename(columns={"id": "event_id"}), sink)
         if progress:
             progress(len(batch))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: ExtractResult,

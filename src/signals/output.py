@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from enum import StrEnum
@@ -101,6 +102,86 @@ def render(rows: pd.DataFrame | Iterable[dict], fmt: Format | str, *, stream: IO
         writer.writerows(data)
     else:
         _render_table(data, stream, columns, title, max_width)
+
+
+TABLE_ROWS = 1000  # a streamed table shows this many rows: its column widths need the rows first
+
+
+class RowWriter:
+    """Write rows that arrive in chunks, byte for byte as ``render`` writes them all at once.
+
+    jsonl and csv go out chunk by chunk (the csv header once), json as one array written element by
+    element. A table needs every row it shows to size its columns, so it keeps the first
+    ``table_rows`` (None: all) and ``close`` prints them and returns how many more there were.
+    """
+
+    def __init__(self, fmt: Format | str, *, stream: IO[str] | None = None,
+                 columns: Sequence[str] | None = None, title: str | None = None, max_width: int = 40,
+                 table_rows: int | None = TABLE_ROWS) -> None:
+        self.fmt = Format(fmt)
+        self.stream = stream or sys.stdout
+        self.columns, self.title, self.max_width, self.table_rows = columns, title, max_width, table_rows
+        self.rows = 0  # rows written (or, for a table, received)
+        self.shown: list[dict] = []  # the table's rows
+        self._csv: csv.DictWriter | None = None
+
+    def write(self, rows: pd.DataFrame | Iterable[dict]) -> None:
+        if self.fmt is Format.TABLE:
+            self._keep_for_table(rows)
+            return
+        data = self._pick(records(rows))
+        if not data:
+            return
+        if self.fmt is Format.JSON:
+            for row in data:
+                self.stream.write("[\n" if self.rows == 0 else ",\n")
+                self.stream.write(textwrap.indent(json.dumps(row, ensure_ascii=False, indent=2), "  "))
+                self.rows += 1
+        elif self.fmt is Format.JSONL:
+            for row in data:
+                self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.rows += len(data)
+        else:
+            self._csv_writer(data).writerows(data)
+            self.rows += len(data)
+
+    def close(self) -> int:
+        """Finish the output; the number of rows a table left out."""
+        if self.fmt is Format.JSON:
+            self.stream.write("[]\n" if self.rows == 0 else "\n]\n")
+        elif self.fmt is Format.CSV:
+            self._csv_writer([])
+        elif self.fmt is Format.TABLE:
+            _render_table(self.shown, self.stream, self.columns, self.title, self.max_width)
+            return self.rows - len(self.shown)
+        return 0
+
+    def _pick(self, data: list[dict]) -> list[dict]:
+        if self.columns is not None and self.fmt in (Format.TABLE, Format.CSV):
+            return [{c: row.get(c) for c in self.columns} for row in data]
+        return data
+
+    def _csv_writer(self, first_rows: list[dict]) -> csv.DictWriter:
+        if self._csv is None:  # the header once, named by the first chunk unless columns are given
+            names = list(self.columns or (first_rows[0].keys() if first_rows else []))
+            self._csv = csv.DictWriter(self.stream, fieldnames=names, extrasaction="ignore",
+                                       lineterminator="\n")
+            self._csv.writeheader()
+        return self._csv
+
+    def _keep_for_table(self, rows: pd.DataFrame | Iterable[dict]) -> None:
+        room = None if self.table_rows is None else self.table_rows - len(self.shown)
+        if _is_frame(rows):
+            count = len(rows)
+            if room is not None:
+                rows = rows.iloc[:room]
+            rows = _short_times(rows)
+        else:
+            rows = list(rows)
+            count = len(rows)
+            rows = rows if room is None else rows[:room]
+        self.shown += self._pick(records(rows))
+        self.rows += count
 
 
 def _display_width(text: str) -> int:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import TYPE_CHECKING
+
 import click
 
 from signals.cli.options import output_options, output_stream, resolve_format, status
 from signals.cli.progress import progress_bar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from signals.output import RowWriter
 
 EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "magnitude", "unit", "modality",
                  "source", "relevance", "evidence"]
@@ -28,17 +36,40 @@ def command(obj: dict, feeds: tuple[str, ...], rules_dir: str | None, default_tz
     """Ingest FEEDS (files, globs, directories, URLs or - for stdin), extract and store events.
 
     Prints the events of new or edited articles, then one summary line on stderr.
-    Re-ingesting the same feed stores nothing new.
+    Re-ingesting the same feed stores nothing new. Events are printed as they come, chunk by chunk;
+    a table shows the first 1,000.
     """
     from signals.api import extract_feeds
-    from signals.output import render
 
-    with progress_bar("extracting", unit="articles") as advance:
-        result = extract_feeds(feeds, db=obj["db"], rules_dir=rules_dir, dry_run=dry_run,
-                               default_tz=default_tz, progress=advance, jobs=jobs,
-                               on_warning=lambda m: status(f"warning: {m}"))
-    with output_stream(output) as stream:
-        fmt = resolve_format(fmt, stream)
-        columns = EVENT_COLUMNS if fmt in ("table", "csv") else None
-        render(result.events, fmt, stream=stream, columns=columns, title="events")
+    with contextlib.ExitStack() as stack:
+        writer: RowWriter | None = None
+
+        def opened() -> RowWriter:
+            # opened at the first event: a run that fails before it leaves no output file behind
+            nonlocal writer
+            if writer is None:
+                writer = _writer(stack.enter_context(output_stream(output)), fmt)
+            return writer
+
+        def on_events(chunk: pd.DataFrame) -> None:
+            opened().write(chunk)
+
+        with progress_bar("extracting", unit="articles") as advance:
+            result = extract_feeds(feeds, db=obj["db"], rules_dir=rules_dir, dry_run=dry_run,
+                                   default_tz=default_tz, progress=advance, jobs=jobs,
+                                   on_warning=lambda m: status(f"warning: {m}"), on_events=on_events)
+        left_out = opened().close()
     status(result.summary)
+    if left_out:
+        where = "" if dry_run else ", or query the events table (see docs/schema.md)"
+        status(f"the table shows the first {result.event_count - left_out:,} of {result.event_count:,} "
+               f"events; for all of them use --format jsonl or csv{where}")
+
+
+def _writer(stream, fmt: str | None) -> RowWriter:
+    from signals import output
+
+    fmt = resolve_format(fmt, stream)
+    columns = EVENT_COLUMNS if fmt in ("table", "csv") else None
+    return output.RowWriter(fmt, stream=stream, columns=columns, title="events",
+                            table_rows=output.TABLE_ROWS)

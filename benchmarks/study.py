@@ -5,8 +5,12 @@ The database is built with DuckDB SQL and numpy directly (events, event_instrume
 prices), not through feeds. Run alone: ``python -m benchmarks.study --events 10000`` prints JSON;
 ``--no-rank-tests`` times run_study(rank_tests=False) (Corrado, generalised sign and KP skipped),
 ``--no-store`` run_study(store_results=False) (the loop stores nothing either).
-``study_peak_rss_mb`` is the peak RSS during run_study alone (the panel build is reset out of it);
-``peak_rss_mb`` is the whole process. The baseline runs on ``--baseline-sample`` events after the
+run_study runs ``--runs`` times (default 2) over the same database: the first run is **cold**
+(it builds the series cache from the prices: returns and running sums per ticker, saved in
+study_series*), later runs are **warm** (they read it; only per-event work remains). Each run has
+its ``seconds``, ``cpu_seconds`` (process CPU time, less disturbed by other load) and
+``peak_rss_mb`` (peak RSS during that run alone: VmHWM reset before it); ``peak_rss_mb`` at the
+top level is the whole process. The baseline runs on ``--baseline-sample`` events after the
 study, with the panel loaded into pandas once, and is extrapolated linearly to ``--events``.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +136,7 @@ def _vm_hwm_mb() -> float | None:
 
 
 def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_results: bool = True,
-            memory_limit: str | None = None) -> dict:
+            memory_limit: str | None = None, runs: int = 2) -> dict:
     from signals.study import run_study
 
     with tempfile.TemporaryDirectory() as tmp, store.opened(Path(tmp) / "study.duckdb") as con:
@@ -140,13 +145,18 @@ def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_
             build_events(con, n_events, dates)
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
-        reset = _reset_peak_rss()
-        with timed() as t_study:
-            result = run_study(con, window=WINDOW, estimation=ESTIMATION, rank_tests=rank_tests,
-                               store_results=store_results)
+        study_runs = []
+        for _ in range(runs):
+            reset = _reset_peak_rss()
+            cpu = time.process_time()
+            with timed() as t_study:
+                result = run_study(con, window=WINDOW, estimation=ESTIMATION, rank_tests=rank_tests,
+                                   store_results=store_results)
+            study_runs.append({"series_cache": result.series_cache, "seconds": round(t_study.seconds, 2),
+                               "cpu_seconds": round(time.process_time() - cpu, 2),
+                               "peak_rss_mb": _vm_hwm_mb() if reset else None})
         out = {"events": n_events, "rank_tests": rank_tests, "store_results": store_results,
-               "build_seconds": t_build.seconds,
-               "study_seconds": t_study.seconds, "study_peak_rss_mb": _vm_hwm_mb() if reset else None,
+               "build_seconds": t_build.seconds, "runs": study_runs,
                "pairs_studied": len(result.pairs), "dropped": len(result.dropped),
                "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
                "memory_limit": con.execute("SELECT current_setting('memory_limit')").fetchone()[0]}
@@ -155,7 +165,7 @@ def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_
             extrapolated = load + per_event * n_events
             out.update(baseline_load_seconds=load, baseline_per_event_seconds=per_event,
                        baseline_sample=done, baseline_extrapolated_seconds=extrapolated,
-                       speedup=extrapolated / t_study.seconds)
+                       speedup=[round(extrapolated / r["seconds"], 2) for r in study_runs])
     return out | peak_rss_mb()
 
 
@@ -169,11 +179,13 @@ def main() -> None:
                         help="run_study(rank_tests=False): skip Corrado, generalised sign and KP")
     parser.add_argument("--no-store", dest="store_results", action="store_false",
                         help="run_study(store_results=False): nothing written to event_returns etc.")
+    parser.add_argument("--runs", type=int, default=2,
+                        help="run_study this many times on one database: the first cold, the rest warm")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit for run_study, e.g. 8GB (default: "
                         "DuckDB's, 80%% of RAM); beyond it DuckDB spills to disk")
     args = parser.parse_args()
     print(json.dumps(measure(args.events, args.baseline_sample, args.rank_tests, args.store_results,
-                             args.memory_limit)))
+                             args.memory_limit, args.runs)))
 
 
 if __name__ == "__main__":

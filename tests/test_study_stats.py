@@ -161,3 +161,39 @@ def test_no_planted_return_is_not_significant(con):
     assert abs(s["caar"]) < 0.005
     for p in ("p_t", "p_patell", "p_bmp", "p_kp", "p_corrado", "p_gsign"):
         assert s[p] > 0.05, p
+
+
+def test_rank_statistics_in_chunks_equal_one_pass(con, monkeypatch):
+    """The rank / sign / KP step sums partial results over chunks of pairs: one pair per chunk
+    must give the statistics of a single pass over all pairs (groups spread over the chunks)."""
+    import signals.study as study
+
+    rng = np.random.default_rng(77)
+    _panel(con, rng, n_tickers=9, common=0.5, plant=0.01)
+    con.execute("UPDATE events SET type = CASE WHEN id IN ('e01', 'e04', 'e07') THEN 'b' ELSE 'a' END")
+    kwargs = {"window": "0:1", "estimation": EST, "min_estimation": 10, "store_results": False}
+    whole = run_study(con, **kwargs).summary
+    monkeypatch.setattr(study, "_RANK_CHUNK_ROWS", 1)  # one pair per chunk
+    chunked = run_study(con, **kwargs).summary
+    assert whole["n"].tolist() == [6, 3]
+    for col in ("corrado_z", "p_hat", "gsign_z", "kp_r_bar", "kp_t"):
+        assert whole[col].notna().all(), col
+        np.testing.assert_allclose(chunked[col], whole[col], rtol=1e-12, err_msg=col)
+    assert whole["kp_r_bar"].gt(0).any()  # the common shock is seen across pairs of one group
+
+
+def test_average_ranks_match_scipy_with_ties_and_invalid_cells():
+    """Corrado ranks per pair: ties share their mean rank; invalid cells (+inf) never shift them."""
+    from signals.study import _average_ranks
+
+    rng = np.random.default_rng(3)
+    key = np.round(rng.normal(0, 1, (50, 40)), 1)  # many ties
+    key[:, 5] = key[:, 6]
+    key[rng.random(key.shape) < 0.1] = np.inf
+    key[0] = np.arange(40.0)  # a row without ties
+    got = _average_ranks(key)
+    finite = np.isfinite(key)
+    for row in range(len(key)):
+        want = stats.rankdata(key[row][finite[row]])
+        np.testing.assert_array_equal(got[row][finite[row]], want)
+    assert got[0].tolist() == [float(k) for k in range(1, 41)]

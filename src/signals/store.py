@@ -32,6 +32,10 @@ SCHEMA_VERSION = 1
 DEFAULT_DB = "signals.duckdb"
 DB_ENV = "SIGNALS_DB"
 DB_WAIT_ENV = "SIGNALS_DB_WAIT"
+DB_MEMORY_ENV = "SIGNALS_DB_MEMORY"
+# Share of physical memory DuckDB may use per connection before it spills to disk (its own
+# default is 80 %); a big event study then slows down instead of taking the machine's RAM.
+DEFAULT_MEMORY_SHARE = 0.5
 
 # Forward migrations: MIGRATIONS[v] upgrades a file at version v to v + 1.
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
@@ -93,7 +97,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
     """Open (creating and migrating as needed) the signals database.
 
     A file held by another process is retried for ``wait`` seconds (env ``SIGNALS_DB_WAIT``,
-    default 5) before ``StoreLockedError``. Read-only opens never create or migrate.
+    default 5) before ``StoreLockedError``. Read-only opens never create or migrate. DuckDB's
+    memory_limit is env ``SIGNALS_DB_MEMORY`` (e.g. ``8GB``) or half of physical memory.
     """
     path = Path(path) if path is not None else default_path()
     if wait is None:
@@ -116,11 +121,32 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     try:
+        _set_memory_limit(con)
         _ensure_schema(con, path, read_only)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def memory_limit() -> str:
+    """``$SIGNALS_DB_MEMORY`` or ``DEFAULT_MEMORY_SHARE`` of physical memory, as a DuckDB size."""
+    if env := os.environ.get(DB_MEMORY_ENV, "").strip():
+        return env
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "80%"  # DuckDB's own default
+    return f"{max(1, int(total * DEFAULT_MEMORY_SHARE) // 2**20)}MB"
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
+    limit = memory_limit()
+    try:
+        con.execute(f"SET memory_limit = '{limit}'")
+    except duckdb.Error:
+        raise StoreError(f"{DB_MEMORY_ENV}={limit!r} is not a memory size",
+                         hint="write e.g. 8GB or 512MB") from None
 
 
 def _check_writable_directory(directory: Path) -> None:

@@ -6,8 +6,12 @@ over events); cost is linear in price rows plus linear in pairs:
   streaming window functions (``OVER ()``) for lags, a global row number g and running sums, so
   each pair's estimation-window OLS and its running CAR are row look-ups (differences of running
   sums), not scans;
+- those per-series rows depend on prices only: they are kept in the series cache (study_series*,
+  sql/030_study_cache.sql) with a fingerprint of the prices, so a later study over unchanged
+  prices does only per-event work;
 - only the rank and sign tests and the cross-correlation estimate need estimation-window rows per
-  pair (pairs x estimation days); ``rank_tests=False`` skips them for very large runs.
+  pair (pairs x estimation days): numpy over chunks of pairs, gathering each pair's consecutive
+  rows by row number; ``rank_tests=False`` skips them.
 Formulas and conventions: docs/method.md. Tables and views: sql/020_study.sql, docs/sql.md.
 """
 
@@ -19,6 +23,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +136,8 @@ class StudyResult:
     daily: pd.DataFrame
     dropped: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: "warm" (series read from the cache), "cold" (built and cached), "off" (built, not cached)
+    series_cache: str = ""
 
     @property
     def by(self) -> list[str]:
@@ -149,9 +156,10 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[
     finally:
         con.execute(f"SET {name} = {old!r}" if isinstance(old, str) else f"SET {name} = {old}")
 
-_TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_series", "_st_px",
-         "_st_bx", "_st_bdates", "_st_rows0", "_st_rows",
-         "_st_bounds", "_st_loc0", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_grp")
+_TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need", "_st_series",
+         "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows",
+         "_st_bounds", "_st_loc0", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_acc_sign",
+         "_st_acc_u", "_st_acc_kp", "_st_grp")
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
@@ -233,8 +241,91 @@ def _drop(con: duckdb.DuckDBPyConnection, reason: str, detail: str, where: str,
     """)
 
 
-def _series(con: duckdb.DuckDBPyConnection) -> None:
-    """Daily returns per (ticker, benchmark) series with running sums for the estimation OLS.
+# The series cache (sql/030_study_cache.sql): _st_series / _st_bounds / _st_rows become views of
+# these persistent tables when they were built from the current prices and hold every series needed.
+_ROW_COLUMNS = "g, sid, idx, date, r, m, gap, valid, cn, cr, cm, crr, cmm, crm"
+_CACHE_VIEWS = {
+    "_st_series": "SELECT sid, ticker, bench FROM study_series",
+    "_st_bounds": "SELECT sid, g_first, g_last, true AS in_order, mu_r, mu_m, mu_rr, mu_mm, mu_rm "
+                  "FROM study_series",
+    "_st_rows": f"SELECT {_ROW_COLUMNS} FROM study_series_rows",
+}
+_CACHE_TABLES = ("study_series_state", "study_series", "study_series_rows")
+
+
+def prices_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """What the series were built from: row count and an order-free sum of row hashes of prices
+    (one parallel scan, ~0.1 s for 5 M rows). Any insert, delete or edit of a price changes it."""
+    [(n, h)] = con.execute("SELECT count(*), coalesce(sum(hash(ticker, date, adj_close, close)), 0) "
+                           "FROM prices").fetchall()
+    return f"{n}:{h}"
+
+
+def _cache_mode(con: duckdb.DuckDBPyConnection) -> tuple[bool, bool]:
+    """(cache tables exist, file writable): a bare connection without the signals schema has no
+    cache; a read-only one may read a current cache but not write one."""
+    have = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
+                       f"AND database_name = current_database() AND table_name IN {_CACHE_TABLES}"
+                       ).fetchone()[0] == len(_CACHE_TABLES)
+    read_only = con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+                            ).fetchone()
+    return have, not (read_only and read_only[0])
+
+
+def _series(con: duckdb.DuckDBPyConnection, use_cache: bool) -> str:
+    """Make _st_series / _st_bounds / _st_rows hold every series the live pairs need.
+
+    Returns ``"warm"`` (read from the cache), ``"cold"`` (built, and saved to the cache when the
+    file is writable) or ``"off"`` (built for this run only: no cache tables or ``use_cache=False``).
+    """
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_need AS
+        SELECT DISTINCT ticker, benchmark_used AS bench FROM _st_live
+        WHERE pid NOT IN (SELECT pid FROM _st_dropped)
+    """)
+    have, writable = _cache_mode(con) if use_cache else (False, False)
+    if not have:
+        _build_series(con)
+        return "off"
+    fingerprint = prices_fingerprint(con)
+    state = con.execute("SELECT prices_fingerprint FROM study_series_state").fetchall()
+    if state == [(fingerprint,)]:
+        missing = con.execute("""
+            SELECT count(*) FROM _st_need n ANTI JOIN study_series s
+                ON s.ticker = n.ticker AND s.bench IS NOT DISTINCT FROM n.bench
+        """).fetchone()[0]
+        if not missing:
+            for name, sql in _CACHE_VIEWS.items():
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+            return "warm"
+        # same prices, new series: rebuild for the union so earlier studies stay warm
+        con.execute("INSERT INTO _st_need SELECT ticker, bench FROM study_series "
+                    "EXCEPT SELECT ticker, bench FROM _st_need")
+    _build_series(con)
+    if writable:
+        _save_series(con, fingerprint)
+    return "cold"
+
+
+def _save_series(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Replace the cache with the series just built, recording the prices they came from."""
+    with store.transaction(con, join=True):
+        for table in _CACHE_TABLES:
+            con.execute(f"DELETE FROM {table}")
+        con.execute("""
+            INSERT INTO study_series
+            SELECT s.sid, s.ticker, s.bench, b.g_first, b.g_last, b.mu_r, b.mu_m, b.mu_rr, b.mu_mm, b.mu_rm
+            FROM _st_series s JOIN _st_bounds b USING (sid)
+        """)
+        con.execute(f"INSERT INTO study_series_rows SELECT {_ROW_COLUMNS} FROM _st_rows")
+        con.execute("""
+            INSERT INTO study_series_state
+            SELECT ?, ?, now(), (SELECT count(*) FROM study_series), (SELECT count(*) FROM study_series_rows)
+        """, [fingerprint, int(fingerprint.split(":")[0])])
+
+
+def _build_series(con: duckdb.DuckDBPyConnection) -> None:
+    """Daily returns per (ticker, benchmark) series of _st_need with running sums for the estimation OLS.
 
     Trading-day index = row number of the ticker's own price rows. The benchmark return of a row is
     the benchmark price on the row's date over its price on (or before) the ticker's previous row
@@ -246,9 +337,7 @@ def _series(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_series AS
-        SELECT row_number() OVER (ORDER BY ticker, bench)::INTEGER AS sid, ticker, bench
-        FROM (SELECT DISTINCT ticker, benchmark_used AS bench FROM _st_live
-              WHERE pid NOT IN (SELECT pid FROM _st_dropped))
+        SELECT row_number() OVER (ORDER BY ticker, bench)::INTEGER AS sid, ticker, bench FROM _st_need
     """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_bx AS
@@ -467,12 +556,15 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
             SELECT pid, sum(ar) AS car, product(1 + ret) - product(1 + expected_ret) AS bhar,
                    sum(sar) / sqrt({length}) AS scar, sum(gap)::INTEGER AS gap_sessions
             FROM _st_ev GROUP BY pid
+        ), grp AS (
+            -- group ids from the few distinct keys (not a sort of every pair's key)
+            SELECT group_key, row_number() OVER (ORDER BY group_key)::INTEGER AS gid
+            FROM (SELECT DISTINCT group_key FROM _st_cand)
         ), j AS (
-            SELECT f.*, a.car, a.bhar, a.scar, a.gap_sessions, c.expected_sign, c.group_key
-            FROM _st_fit f JOIN agg a USING (pid) JOIN _st_cand c USING (pid)
+            SELECT f.*, a.car, a.bhar, a.scar, a.gap_sessions, c.expected_sign, c.group_key, grp.gid
+            FROM _st_fit f JOIN agg a USING (pid) JOIN _st_cand c USING (pid) JOIN grp USING (group_key)
         )
         SELECT *,
-               dense_rank() OVER (ORDER BY group_key)::INTEGER AS gid,
                coalesce(idx0 - lag(idx0) OVER tk <= {length - 1}, false)
                  OR coalesce(lead(idx0) OVER tk - idx0 <= {length - 1}, false) AS overlapping
         FROM j
@@ -480,32 +572,178 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
     """)
 
 
+# Pairs per chunk of the rank / sign / KP step are chosen so a chunk has about this many
+# (pair, day) cells: memory stays bounded (a few hundred MB) whatever the number of events.
+_RANK_CHUNK_ROWS = 4_000_000
+
+
+@dataclass
+class _SeriesArrays:
+    """_st_rows as arrays indexed by g (position 0 unused): what the rank step reads per cell."""
+
+    r: np.ndarray       # return (0 where NULL: such rows are not valid)
+    m0: np.ndarray      # benchmark return, 0 where NULL (what the expected return uses)
+    valid: np.ndarray   # bool
+    day: np.ndarray     # index of the row's date among the distinct dates (for KP sums per date)
+    dates: np.ndarray   # the distinct dates, datetime64[D]
+
+
+def _series_arrays(con: duckdb.DuckDBPyConnection) -> _SeriesArrays:
+    cols = con.execute("""
+        SELECT g, coalesce(r, 0) AS r, coalesce(m, 0) AS m0, valid,
+               date_diff('day', DATE '1970-01-01', date)::INTEGER AS d
+        FROM _st_rows
+    """).fetchnumpy()
+    g = np.asarray(cols["g"], dtype=np.int64)
+    size = int(g.max()) + 1 if len(g) else 1
+    # distinct dates from SQL (a few thousand), then a binary search per row: cheaper than np.unique
+    dates = np.asarray(con.execute("SELECT DISTINCT date_diff('day', DATE '1970-01-01', date)::INTEGER AS d "
+                                   "FROM _st_rows ORDER BY d").fetchnumpy()["d"])
+    day_of_row = np.searchsorted(dates, np.asarray(cols["d"]))
+
+    def by_g(values: np.ndarray, dtype: type, fill: object) -> np.ndarray:
+        out = np.full(size, fill, dtype=dtype)
+        out[g] = values
+        return out
+
+    return _SeriesArrays(r=by_g(np.asarray(cols["r"]), np.float64, 0.0),
+                         m0=by_g(np.asarray(cols["m0"]), np.float64, 0.0),
+                         valid=by_g(np.asarray(cols["valid"]), np.bool_, False),
+                         day=by_g(day_of_row, np.int32, 0),
+                         dates=dates.astype("datetime64[D]"))
+
+
+def _average_ranks(key: np.ndarray) -> np.ndarray:
+    """Row-wise 1-based average ranks of a 2-D array (ties share the mean of their ranks); +inf
+    cells (not valid) sort last and so never change the ranks of the others."""
+    order = np.argsort(key, axis=1)
+    ranked = np.take_along_axis(key, order, axis=1)
+    pos = np.broadcast_to(np.arange(key.shape[1], dtype=np.float64), key.shape)
+    ranks = np.empty(key.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, pos + 1.0, axis=1)
+    # ties between finite values are rare (a flat price and benchmark day): redo only those rows
+    tied = ((ranked[:, 1:] == ranked[:, :-1]) & np.isfinite(ranked[:, 1:])).any(axis=1)
+    if tied.any():
+        ranks[tied] = _tied_ranks(ranked[tied], order[tied])
+    return ranks
+
+
+def _tied_ranks(ranked: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Average ranks of rows given sorted (``ranked``) and the sorting permutation (``order``)."""
+    width = ranked.shape[1]
+    pos = np.broadcast_to(np.arange(width), ranked.shape)
+    starts = np.ones(ranked.shape, dtype=bool)
+    starts[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    ends = np.ones(ranked.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, pos, width - 1), axis=1), axis=1), axis=1)
+    ranks = np.empty(ranked.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    return ranks
+
+
 def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int],
                       enabled: bool = True) -> None:
-    """Estimation + event-window AR per pair and day: needed by the rank, sign and KP estimates.
+    """Per-group sums for the rank, sign and KP estimates, from estimation + event-window ARs.
 
-    This is the one step that scales with pairs x estimation days; ``enabled=False`` leaves the
-    table empty so those three statistics come out NaN (for very large runs).
+    This is the one step that scales with pairs x estimation days (251 M cells at 1 M pairs).
+    A pair's days are consecutive rows g0 + rel of one series, so the ARs of a chunk of pairs are
+    a (pairs x days) numpy array gathered by row number — no join — and each pair's ranks are a
+    sort of its own row. Every quantity kept is a sum over pairs or cells, so the chunks' partial
+    sums added up give the statistics of the whole set:
+    _st_acc_sign (gid: sum of per-pair shares of positive estimation ARs, pairs),
+    _st_acc_u (gid, rel: sum and count of Corrado U), _st_acc_kp (gid, date: S, Q, m).
+    ``enabled=False`` leaves them empty so those three statistics come out NaN.
     """
-    limit = "" if enabled else "LIMIT 0"
-    length = win[1] - win[0] + 1
-    # the pair's own constants go into every row (tn: days ranked, z: standardised estimation
-    # residual) so the summary needs no join of this, its largest table, with the pairs
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _st_ar AS
-        WITH a AS (
-            SELECT f.pid, f.gid, t.rel::SMALLINT AS rel, r.date, f.n, f.abar, f.s2,
-                   r.r - (f.ka + f.kb * coalesce(r.m, 0)) AS ar
-            FROM _st_res f
-            CROSS JOIN (SELECT range AS rel FROM range({est[0]}, {win[1] + 1})
-                        WHERE range <= {est[1]} OR range >= {win[0]}) t
-            JOIN _st_rows r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
-        )
-        SELECT pid, gid, rel, date, ar, (n + {length})::INTEGER AS tn,
-               CASE WHEN rel <= {est[1]} THEN (ar - abar) / sqrt(s2) END AS z
-        FROM a
-        {limit}
-    """)
+    sign = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "pos": pd.Series([], dtype="float64"),
+                         "pairs": pd.Series([], dtype="int64")})
+    u_acc = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "rel": pd.Series([], dtype="int16"),
+                          "u": pd.Series([], dtype="float64"), "k": pd.Series([], dtype="int64")})
+    kp = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "date": pd.Series([], dtype="datetime64[s]"),
+                       "s": pd.Series([], dtype="float64"), "q": pd.Series([], dtype="float64"),
+                       "m": pd.Series([], dtype="int64")})
+    if enabled:
+        sign, u_acc, kp = _rank_sign_sums(con, est, win)
+    with store.registered(con, _st_sign_df=sign, _st_u_df=u_acc, _st_kp_df=kp):
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_sign AS "
+                    "SELECT gid::INTEGER AS gid, pos, pairs FROM _st_sign_df")
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_u AS "
+                    "SELECT gid::INTEGER AS gid, rel::SMALLINT AS rel, u, k FROM _st_u_df")
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_kp AS "
+                    "SELECT gid::INTEGER AS gid, date::DATE AS date, s, q, m FROM _st_kp_df")
+
+
+@dataclass(frozen=True)
+class _ChunkShape:
+    rels: np.ndarray  # relative days of a pair's cells: estimation days, then event-window days
+    n_est: int
+    length: int
+    n_groups: int
+    n_days: int
+
+
+def _chunk_sums(c: dict[str, np.ndarray], rows: _SeriesArrays, shape: _ChunkShape) -> list[np.ndarray]:
+    """Partial sums of one chunk of pairs: [ΣU, count] per (gid, rel), [Σpos, pairs] per gid,
+    [S, Q, m] per (gid, date), flattened."""
+    width, n_est, n_groups, n_days = len(shape.rels), shape.n_est, shape.n_groups, shape.n_days
+    gid = c["gid"].astype(np.int64)
+    want = c["g0"].astype(np.int64)[:, None] + shape.rels[None, :]
+    idx = np.clip(want, 0, len(rows.r) - 1)
+    # a cell counts when its row is valid and belongs to the pair's own series
+    ok = rows.valid[idx] & (want >= c["g_first"][:, None]) & (want <= c["g_last"][:, None])
+    ar = rows.r[idx] - (c["ka"][:, None] + c["kb"][:, None] * rows.m0[idx])
+    # Corrado-Zivney: average rank over the pair's estimation + event days, scaled to (0, 1)
+    tn = (c["n"] + shape.length).astype(np.float64)
+    u = _average_ranks(np.where(ok, ar, np.inf)) / (tn + 1)[:, None] - 0.5
+    key = (gid[:, None] * width + np.arange(width)[None, :])[ok]
+    # generalised sign: share of positive estimation-window ARs per pair
+    ok_est, ar_est = ok[:, :n_est], ar[:, :n_est]
+    pos = (ok_est & (ar_est > 0)).sum(axis=1) / ok_est.sum(axis=1)
+    # Kolari-Pynnönen: standardised, demeaned estimation residuals summed per calendar date
+    z = ((ar_est - c["abar"][:, None]) / np.sqrt(c["s2"])[:, None])[ok_est]
+    dkey = (gid[:, None] * n_days + rows.day[idx[:, :n_est]])[ok_est]
+    return [np.bincount(key, weights=u[ok], minlength=n_groups * width),
+            np.bincount(key, minlength=n_groups * width).astype(np.float64),
+            np.bincount(gid, weights=pos, minlength=n_groups),
+            np.bincount(gid, minlength=n_groups).astype(np.float64),
+            np.bincount(dkey, weights=z, minlength=n_groups * n_days),
+            np.bincount(dkey, weights=z * z, minlength=n_groups * n_days),
+            np.bincount(dkey, minlength=n_groups * n_days).astype(np.float64)]
+
+
+def _rank_sign_sums(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int]
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rels = np.r_[np.arange(est[0], est[1] + 1), np.arange(win[0], win[1] + 1)]
+    pairs = con.execute("SELECT r.gid, r.g0, b.g_first, b.g_last, r.ka, r.kb, r.n, r.abar, r.s2 "
+                        "FROM _st_res r JOIN _st_bounds b USING (sid)").fetchnumpy()
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    rows = _series_arrays(con)
+    n_groups = int(pairs["gid"].max()) + 1 if len(pairs["gid"]) else 1
+    n_days, width = len(rows.dates), len(rels)
+    shape = _ChunkShape(rels, est[1] - est[0] + 1, win[1] - win[0] + 1, n_groups, n_days)
+    step = max(1, _RANK_CHUNK_ROWS // width)
+    chunks = ({k: np.asarray(v[lo:lo + step]) for k, v in pairs.items()}
+              for lo in range(0, len(pairs["gid"]), step))
+    # numpy releases the GIL in sorts and gathers: chunks run on DuckDB's thread count; the
+    # partial sums are added in chunk order, so the result does not depend on the timing
+    total: list[np.ndarray] | None = None
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for part in pool.map(lambda c: _chunk_sums(c, rows, shape), chunks):
+            total = part if total is None else [a + b for a, b in zip(total, part, strict=True)]
+    if total is None:
+        total = [np.zeros(n) for n in (n_groups * width,) * 2 + (n_groups,) * 2 + (n_groups * n_days,) * 3]
+    u_sum, u_cnt, pos_sum, pair_cnt, s_sum, q_sum, m_cnt = total
+    keep = pair_cnt > 0
+    sign = pd.DataFrame({"gid": np.arange(n_groups)[keep], "pos": pos_sum[keep],
+                         "pairs": pair_cnt[keep].astype(np.int64)})
+    cells = np.flatnonzero(u_cnt)
+    u_acc = pd.DataFrame({"gid": cells // width, "rel": rels[cells % width], "u": u_sum[cells],
+                          "k": u_cnt[cells].astype(np.int64)})
+    cells = np.flatnonzero(m_cnt)
+    kp = pd.DataFrame({"gid": cells // n_days, "date": rows.dates[cells % n_days], "s": s_sum[cells],
+                       "q": q_sum[cells], "m": m_cnt[cells].astype(np.int64)})
+    return sign, u_acc, kp
 
 
 _SUMMARY_SQL = """
@@ -525,33 +763,14 @@ base AS (
            count(*) FILTER (WHERE overlapping) AS n_overlapping
     FROM p GROUP BY gid
 ),
-est AS (
-    -- share of positive estimation-window ARs per pair (generalised sign test)
-    SELECT a.pid, avg(CASE WHEN a.ar > 0 THEN 1.0 ELSE 0.0 END) AS pos
-    FROM _st_ar a WHERE a.rel <= {est_hi} GROUP BY a.pid
-),
-sign AS (
-    SELECT p.gid, avg(est.pos) AS p_hat FROM p JOIN est USING (pid) GROUP BY p.gid
-),
-ranked AS (
-    -- Corrado-Zivney: average rank over the pair's estimation + event days, scaled to (0, 1)
-    SELECT a.gid, a.rel,
-           (rank() OVER w + cume_dist() OVER w * a.tn) / 2.0 / (a.tn + 1) - 0.5 AS u
-    FROM _st_ar a
-    WINDOW w AS (PARTITION BY a.pid ORDER BY a.ar)
-),
-ubar AS (SELECT gid, rel, avg(u) AS ubar FROM ranked GROUP BY gid, rel),
+sign AS (SELECT gid, sum(pos) / sum(pairs) AS p_hat FROM _st_acc_sign GROUP BY gid),
+ubar AS (SELECT gid, rel, sum(u) / sum(k) AS ubar FROM _st_acc_u GROUP BY gid, rel),
 corrado AS (
     SELECT gid, sum(ubar) FILTER (WHERE rel >= {win_lo}) / (sqrt({length}) * sqrt(avg(ubar * ubar)))
                AS corrado_z
     FROM ubar GROUP BY gid
 ),
-resid AS (
-    -- standardised, demeaned estimation residuals summed per calendar date (Kolari-Pynnönen)
-    SELECT gid, date, sum(z) AS s, sum(z * z) AS q, count(*) AS m
-    FROM _st_ar WHERE rel <= {est_hi}
-    GROUP BY gid, date
-),
+resid AS (SELECT gid, date, sum(s) AS s, sum(q) AS q, sum(m) AS m FROM _st_acc_kp GROUP BY gid, date),
 kp AS (
     SELECT gid,
            CASE WHEN sum(m * (m - 1)) > 0
@@ -567,7 +786,7 @@ ORDER BY group_key
 def _summary(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int],
              cols: list[str]) -> pd.DataFrame:
     length = win[1] - win[0] + 1
-    raw = con.execute(_SUMMARY_SQL.format(est_hi=est[1], win_lo=win[0], length=length)).df()
+    raw = con.execute(_SUMMARY_SQL.format(win_lo=win[0], length=length)).df()
     return _finish_summary(raw, _group_values(con, cols))
 
 
@@ -699,13 +918,17 @@ def _new_run_id() -> str:
 def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] = "5d",
               model: str = "market", by: str | Iterable[str] = ("type",),
               estimation: Sequence[int] = (-250, -11), min_estimation: int = 100, dedupe: bool = True,
-              store_results: bool = True, max_day0_shift: int = 7, rank_tests: bool = True) -> StudyResult:
+              store_results: bool = True, max_day0_shift: int = 7, rank_tests: bool = True,
+              cache_series: bool = True) -> StudyResult:
     """Run an event study over every event-instrument pair with a day 0 in ``con``.
 
     Raises ``StudyError`` for bad parameters or when no pair can be studied (the dropped list
     says why). ``rank_tests=False`` skips the Corrado, generalised sign and Kolari-Pynnönen
     estimates (NaN), which need every estimation day of every pair. With ``store_results`` the
     run is written to study_runs / study_pairs / event_returns / study_dropped in one transaction.
+    The per-series returns and running sums are kept in the series cache (study_series*) and
+    reused by later studies until the prices change (``cache_series=False``: build them for this
+    run only, write nothing there); a read-only connection reads a current cache, never writes one.
     """
     win = parse_window(window)
     est = _check_params(win, model, estimation, min_estimation)
@@ -713,11 +936,12 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
     params = {"window": list(win), "model": model, "by": cols, "estimation": list(est),
               "min_estimation": min_estimation, "dedupe": dedupe, "max_day0_shift": max_day0_shift,
               "rank_tests": rank_tests}
+    series_cache = ""
     try:
         _candidates(con, cols)
         _resolve_benchmarks(con, model, dedupe)
         with _setting(con, "preserve_insertion_order", "true"):  # _series relies on table order
-            _series(con)
+            series_cache = _series(con, cache_series)
         _locate_day0(con, max_day0_shift)
         _fit(con, est, min_estimation)
         _event_window(con, win)
@@ -743,10 +967,11 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         raise StudyError(f"event study query failed: {str(exc).splitlines()[0]}") from exc
     finally:
         for name in _TEMP:
+            kind = "VIEW" if name in _CACHE_VIEWS and series_cache == "warm" else "TABLE"
             with contextlib.suppress(duckdb.Error):
-                con.execute(f"DROP TABLE IF EXISTS {name}")
+                con.execute(f"DROP {kind} IF EXISTS {name}")
     return StudyResult(run_id=run_id, params=params, summary=summary, pairs=pairs, daily=daily,
-                       dropped=dropped, notes=notes)
+                       dropped=dropped, notes=notes, series_cache=series_cache)
 
 
 # --- plotting ---------------------------------------------------------------------------------------

@@ -1,0 +1,77 @@
+-- Series cache of the event study (signals.study): per (ticker, benchmark) series, the daily
+-- returns, benchmark returns and centred running sums that every study over the same prices needs.
+-- They depend on prices only, not on events or windows, so run_study builds them once and reuses
+-- them while the prices are unchanged: study_series_state records a fingerprint of the prices
+-- table they were built from, and any price write (a different fingerprint) makes the next study
+-- rebuild them. A study that needs a series not cached rebuilds the cache for the union.
+-- Formulas: docs/method.md ("Series cache").
+
+CREATE TABLE IF NOT EXISTS study_series_state (
+    prices_fingerprint VARCHAR NOT NULL,
+    price_rows         BIGINT NOT NULL,
+    built_at           TIMESTAMPTZ NOT NULL,
+    series             INTEGER NOT NULL,
+    series_rows        BIGINT NOT NULL
+);
+COMMENT ON TABLE study_series_state IS 'What the event-study series cache was built from (at most one row; none: no cache)';
+COMMENT ON COLUMN study_series_state.prices_fingerprint IS 'count(*) and sum(hash(ticker, date, adj_close, close)) of prices when built; a mismatch means stale';
+COMMENT ON COLUMN study_series_state.price_rows IS 'Rows in prices when built';
+COMMENT ON COLUMN study_series_state.built_at IS 'When the cache was built (UTC)';
+COMMENT ON COLUMN study_series_state.series IS 'Series (ticker, benchmark) in study_series';
+COMMENT ON COLUMN study_series_state.series_rows IS 'Rows in study_series_rows';
+
+CREATE TABLE IF NOT EXISTS study_series (
+    sid     INTEGER NOT NULL,
+    ticker  VARCHAR NOT NULL,
+    bench   VARCHAR,
+    g_first BIGINT NOT NULL,
+    g_last  BIGINT NOT NULL,
+    mu_r    DOUBLE NOT NULL,
+    mu_m    DOUBLE,
+    mu_rr   DOUBLE NOT NULL,
+    mu_mm   DOUBLE,
+    mu_rm   DOUBLE
+);
+COMMENT ON TABLE study_series IS 'Event-study series cache: one row per (ticker, benchmark used) series with its row range and means';
+COMMENT ON COLUMN study_series.sid IS 'Series id (1..number of series)';
+COMMENT ON COLUMN study_series.ticker IS 'Instrument (prices.ticker)';
+COMMENT ON COLUMN study_series.bench IS 'Benchmark whose returns are paired with the ticker''s (NULL: none, raw/mean model)';
+COMMENT ON COLUMN study_series.g_first IS 'First study_series_rows.g of the series';
+COMMENT ON COLUMN study_series.g_last IS 'Last study_series_rows.g of the series';
+COMMENT ON COLUMN study_series.mu_r IS 'Mean of valid returns (the running sums are centred on it)';
+COMMENT ON COLUMN study_series.mu_m IS 'Mean of valid benchmark returns';
+COMMENT ON COLUMN study_series.mu_rr IS 'Mean of valid squared returns';
+COMMENT ON COLUMN study_series.mu_mm IS 'Mean of valid squared benchmark returns';
+COMMENT ON COLUMN study_series.mu_rm IS 'Mean of valid return x benchmark return';
+
+CREATE TABLE IF NOT EXISTS study_series_rows (
+    g     BIGINT NOT NULL,
+    sid   INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    date  DATE NOT NULL,
+    r     DOUBLE,
+    m     DOUBLE,
+    gap   INTEGER,
+    valid BOOLEAN NOT NULL,
+    cn    BIGINT NOT NULL,
+    cr    DOUBLE NOT NULL,
+    cm    DOUBLE,
+    crr   DOUBLE NOT NULL,
+    cmm   DOUBLE,
+    crm   DOUBLE
+);
+COMMENT ON TABLE study_series_rows IS 'Event-study series cache: one row per price row of each series, in (sid, date) order, with running sums';
+COMMENT ON COLUMN study_series_rows.g IS 'Global row number: a series is the contiguous range g_first..g_last';
+COMMENT ON COLUMN study_series_rows.sid IS 'study_series.sid';
+COMMENT ON COLUMN study_series_rows.idx IS 'Trading-day index of the row within its ticker (1 = first price row)';
+COMMENT ON COLUMN study_series_rows.date IS 'Price date';
+COMMENT ON COLUMN study_series_rows.r IS 'Simple return over the ticker''s previous row (NULL on its first row)';
+COMMENT ON COLUMN study_series_rows.m IS 'Benchmark return over the same calendar span (NULL without a benchmark row that day)';
+COMMENT ON COLUMN study_series_rows.gap IS 'Benchmark sessions the ticker skipped before this row (suspension)';
+COMMENT ON COLUMN study_series_rows.valid IS 'Return usable: r present and, with a benchmark, m present';
+COMMENT ON COLUMN study_series_rows.cn IS 'Running count of valid rows over all rows up to g';
+COMMENT ON COLUMN study_series_rows.cr IS 'Running sum of (r - mu_r) over valid rows up to g';
+COMMENT ON COLUMN study_series_rows.cm IS 'Running sum of (m - mu_m) over valid rows up to g';
+COMMENT ON COLUMN study_series_rows.crr IS 'Running sum of (r*r - mu_rr) over valid rows up to g';
+COMMENT ON COLUMN study_series_rows.cmm IS 'Running sum of (m*m - mu_mm) over valid rows up to g';
+COMMENT ON COLUMN study_series_rows.crm IS 'Running sum of (r*m - mu_rm) over valid rows up to g';

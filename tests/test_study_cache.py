@@ -1,0 +1,140 @@
+"""The event-study series cache (study_series*): reused while prices are unchanged, rebuilt after
+any price write, grown for new series, never read stale; warm results equal cold ones."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from signals import store
+from signals.study import prices_fingerprint, run_study
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "study"))
+from panel import business_days, insert_events, insert_prices, reference_pair
+
+EST = (-30, -6)
+SMALL = {"estimation": EST, "min_estimation": 10, "window": "-1:+2"}
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = store.connect(tmp_path / "cache.duckdb")
+    yield c
+    c.close()
+
+
+def _panel(con, rng, tickers=("A", "B"), days=80):
+    dates = business_days(days)
+    closes = {"BM": 100 * np.cumprod(1 + rng.normal(0.0005, 0.01, days))}
+    for t in tickers:
+        closes[t] = 50 * np.cumprod(1 + rng.normal(0.0005, 0.02, days))
+    for t, c in closes.items():
+        insert_prices(con, t, dates, c)
+    return dates, {t: pd.Series(c, index=dates) for t, c in closes.items()}
+
+
+def _state(con):
+    return con.execute("SELECT prices_fingerprint, series, series_rows FROM study_series_state").fetchall()
+
+
+def test_second_study_reads_the_cache_and_gives_identical_results(con):
+    rng = np.random.default_rng(1)
+    dates, _ = _panel(con, rng)
+    insert_events(con, [{"event_id": f"e{t}{k}", "ticker": t, "day0": dates[k]}
+                        for t in "AB" for k in (40, 60)])
+    cold = run_study(con, **SMALL)
+    assert cold.series_cache == "cold"
+    assert _state(con) == [(prices_fingerprint(con), 2, 160)]  # series (A, BM) and (B, BM), 80 rows each
+    warm = run_study(con, **SMALL)
+    assert warm.series_cache == "warm"
+    # same series rows and sums; only DuckDB's parallel summation order may move the last bits
+    for got in ("pairs", "summary", "daily"):
+        pd.testing.assert_frame_equal(getattr(cold, got), getattr(warm, got), check_exact=False, rtol=1e-12)
+    off = run_study(con, cache_series=False, **SMALL)
+    assert off.series_cache == "off"
+    pd.testing.assert_frame_equal(cold.pairs, off.pairs, check_exact=False, rtol=1e-12)
+    # a window or model change needs no new series either
+    assert run_study(con, estimation=EST, min_estimation=10, window="0:0").series_cache == "warm"
+
+
+def test_a_price_edit_invalidates_the_cache_and_the_next_study_uses_new_prices(con):
+    rng = np.random.default_rng(2)
+    dates, closes = _panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+    first = run_study(con, **SMALL)
+    before = _state(con)
+    # one price inside the event window doubles: day 0's return jumps
+    con.execute("UPDATE prices SET close = close * 2 WHERE ticker = 'A' AND date = ?", [dates[60].date()])
+    second = run_study(con, **SMALL)
+    assert second.series_cache == "cold"
+    assert _state(con) != before and _state(con)[0][0] == prices_fingerprint(con)
+    edited = closes["A"].copy()
+    edited.iloc[60] *= 2
+    ref = reference_pair(edited, closes["BM"], dates[60], EST, (-1, 2))
+    got = second.pairs.iloc[0]
+    assert got["car"] == pytest.approx(ref["car"], rel=1e-9, abs=1e-12)
+    assert got["car"] != pytest.approx(first.pairs.iloc[0]["car"], rel=1e-3)
+    # a new price row (a later date) invalidates as well
+    insert_prices(con, "A", business_days(1, start="2030-01-01"), [1.0])
+    assert run_study(con, **SMALL).series_cache == "cold"
+
+
+def test_new_series_rebuild_the_union_and_old_ones_stay_warm(con):
+    rng = np.random.default_rng(3)
+    dates, _ = _panel(con, rng, tickers=("A", "B"))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+    only_a = run_study(con, **SMALL)
+    assert _state(con)[0][1] == 1
+    insert_events(con, [{"event_id": "e2", "ticker": "B", "day0": dates[62]},
+                        {"event_id": "e3", "ticker": "A", "day0": dates[50], "benchmark": None}])
+    both = run_study(con, **SMALL)
+    assert both.series_cache == "cold"
+    assert _state(con)[0][1] == 3  # (A, BM), (A, no benchmark), (B, BM)
+    assert sorted(both.pairs["event_id"]) == ["e1", "e2", "e3"]
+    a1 = both.pairs.set_index("event_id").loc["e1"]
+    assert a1["car"] == pytest.approx(only_a.pairs.iloc[0]["car"], rel=1e-12)
+    con.execute("DELETE FROM event_instruments WHERE event_id IN ('e2', 'e3')")
+    again = run_study(con, **SMALL)
+    assert again.series_cache == "warm"
+    assert again.pairs.iloc[0]["car"] == pytest.approx(only_a.pairs.iloc[0]["car"], rel=1e-12)
+
+
+def test_read_only_connection_reads_a_current_cache_and_never_writes(tmp_path):
+    path = tmp_path / "ro.duckdb"
+    rng = np.random.default_rng(4)
+    with store.opened(path) as con:
+        dates, _ = _panel(con, rng, tickers=("A",))
+        insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+        cold = run_study(con, store_results=False, **SMALL)
+    with store.opened(path, read_only=True) as con:
+        warm = run_study(con, store_results=False, **SMALL)
+        assert warm.series_cache == "warm"
+        pd.testing.assert_frame_equal(cold.pairs, warm.pairs, check_exact=False, rtol=1e-12)
+    with store.opened(path) as con:
+        con.execute("UPDATE prices SET close = close * 1.5 WHERE ticker = 'A'")
+        stale = _state(con)
+    with store.opened(path, read_only=True) as con:
+        res = run_study(con, store_results=False, **SMALL)
+        assert res.series_cache == "cold" and _state(con) == stale  # built for the run, not saved
+        assert res.pairs.iloc[0]["car"] == pytest.approx(cold.pairs.iloc[0]["car"], rel=1e-9)  # same returns
+
+
+def test_connections_get_a_memory_limit_from_the_environment(tmp_path, monkeypatch):
+    """store.connect caps DuckDB's memory (spill instead of taking all RAM); env overrides it."""
+    monkeypatch.setenv(store.DB_MEMORY_ENV, "1GB")
+    with store.opened(tmp_path / "m.duckdb") as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [("953.6 MiB",)]
+    monkeypatch.delenv(store.DB_MEMORY_ENV)
+    assert store.memory_limit().endswith("MB") and int(store.memory_limit()[:-2]) > 0
+
+
+def test_a_bad_memory_limit_is_a_store_error(tmp_path, monkeypatch):
+    from signals.errors import StoreError
+
+    monkeypatch.setenv(store.DB_MEMORY_ENV, "lots")
+    with pytest.raises(StoreError, match="SIGNALS_DB_MEMORY"):
+        store.connect(tmp_path / "bad.duckdb")

@@ -152,7 +152,9 @@ def measure(n_events: int, baseline_sample: int, rank_tests: bool = True, store_
             with timed() as t_study:
                 result = run_study(con, window=WINDOW, estimation=ESTIMATION, rank_tests=rank_tests,
                                    store_results=store_results)
-            study_runs.append({"series_cache": result.series_cache, "seconds": round(t_study.seconds, 2),
+            # getattr: the same harness times older library versions (no cache) for before/after
+            study_runs.append({"series_cache": getattr(result, "series_cache", "n/a"),
+                               "seconds": round(t_study.seconds, 2),
                                "cpu_seconds": round(time.process_time() - cpu, 2),
                                "peak_rss_mb": _vm_hwm_mb() if reset else None})
         out = {"events": n_events, "rank_tests": rank_tests, "store_results": store_results,

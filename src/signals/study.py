@@ -396,39 +396,63 @@ def _build_series(con: duckdb.DuckDBPyConnection) -> None:
                avg(r * m) FILTER (WHERE valid) AS mu_rm
         FROM _st_rows0 GROUP BY sid
     """)
-    # Running sums over the whole table in g order (one streaming window) of values centred on
-    # their series mean: the sums return to ~0 at every series end, so the difference of two rows
-    # of one series is as accurate as a per-series running sum. The sum of x over rows lo..hi of
-    # a series is (c_x[hi] - c_x[lo-1]) + mu_x * (cn[hi] - cn[lo-1]). DuckDB streams a window only
-    # over an order-preserving input (a table scan, not a join), so the per-series constants come
-    # in as lists indexed by sid (1..number of series) rather than through a join.
-    consts = con.execute("""
-        SELECT list(b.g_first ORDER BY s.sid), list(b.mu_r ORDER BY s.sid), list(b.mu_m ORDER BY s.sid),
-               list(b.mu_rr ORDER BY s.sid), list(b.mu_mm ORDER BY s.sid), list(b.mu_rm ORDER BY s.sid)
-        FROM _st_series s LEFT JOIN _st_bounds b USING (sid)
-    """).fetchone()
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_rows AS
-        SELECT g, sid, (g - list_extract($gf::BIGINT[], sid) + 1)::INTEGER AS idx, date, r, m, gap, valid,
-               sum(valid::INTEGER) OVER run AS cn,
-               sum(CASE WHEN valid THEN r - list_extract($mr::DOUBLE[], sid) ELSE 0 END) OVER run AS cr,
-               sum(CASE WHEN valid THEN m - list_extract($mm::DOUBLE[], sid) ELSE 0 END) OVER run AS cm,
-               sum(CASE WHEN valid THEN r * r - list_extract($mrr::DOUBLE[], sid) ELSE 0 END) OVER run AS crr,
-               sum(CASE WHEN valid THEN m * m - list_extract($mmm::DOUBLE[], sid) ELSE 0 END) OVER run AS cmm,
-               sum(CASE WHEN valid THEN r * m - list_extract($mrm::DOUBLE[], sid) ELSE 0 END) OVER run AS crm,
-               lag(g) OVER () AS prev_g
-        FROM _st_rows0
-        WINDOW run AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    """, dict(zip(("gf", "mr", "mm", "mrr", "mmm", "mrm"), consts, strict=True)))
+    _running_sums(con)
     _check_row_order(con)
 
 
+def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
+    """_st_rows = _st_rows0 plus running sums over the whole table in g order of values centred on
+    their series mean: the sums return to ~0 at every series end, so the difference of two rows of
+    one series is as accurate as a per-series running sum. The sum of x over rows lo..hi of a
+    series is (c_x[hi] - c_x[lo-1]) + mu_x * (cn[hi] - cn[lo-1]).
+
+    numpy's cumsum adds in row order like a streaming SQL window but runs ~10x faster than
+    DuckDB's one-threaded streaming window over 5 M rows; the sums go back by position (both sides
+    in g order, checked)."""
+    rows = con.execute("SELECT g, sid, r, m, valid FROM _st_rows0").fetchnumpy()
+    consts = con.execute("SELECT sid, mu_r, mu_m, mu_rr, mu_mm, mu_rm FROM _st_bounds").fetchnumpy()
+
+    def floats(values: np.ndarray) -> np.ndarray:  # NULL -> NaN
+        return np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan)
+
+    g = np.asarray(rows["g"], dtype=np.int64)
+    order = np.argsort(g, kind="stable")  # already g order: a cheap pass
+    sid = np.asarray(rows["sid"])[order]
+    r, m = floats(rows["r"])[order], floats(rows["m"])[order]
+    valid = np.ma.filled(np.ma.asarray(rows["valid"]), False).astype(bool)[order]
+    by_sid = {}
+    for name in ("mu_r", "mu_m", "mu_rr", "mu_mm", "mu_rm"):
+        table = np.full(int(consts["sid"].max()) + 1 if len(consts["sid"]) else 1, np.nan)
+        table[np.asarray(consts["sid"])] = floats(consts[name])
+        by_sid[name] = table[sid]
+
+    def running(x: np.ndarray) -> np.ndarray:
+        # SQL: sum(CASE WHEN valid THEN x ELSE 0 END) OVER (rows up to here); NULL x adds nothing
+        return np.cumsum(np.where(valid & ~np.isnan(x), x, 0.0))
+
+    sums = pd.DataFrame({
+        "g": g[order], "cn": np.cumsum(valid, dtype=np.int64),
+        "cr": running(r - by_sid["mu_r"]), "cm": running(m - by_sid["mu_m"]),
+        "crr": running(r * r - by_sid["mu_rr"]), "cmm": running(m * m - by_sid["mu_mm"]),
+        "crm": running(r * m - by_sid["mu_rm"]),
+    })
+    with store.registered(con, _st_sums_df=sums):
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _st_rows AS
+            SELECT r.g, r.sid, (r.g - b.g_first + 1)::INTEGER AS idx, r.date, r.r, r.m, r.gap, r.valid,
+                   s.cn, s.cr, s.cm, s.crr, s.cmm, s.crm, s.g AS sums_g
+            FROM _st_rows0 r POSITIONAL JOIN _st_sums_df s
+            JOIN _st_bounds b USING (sid)
+        """)
+
+
 def _check_row_order(con: duckdb.DuckDBPyConnection) -> None:
-    """The streaming windows above number and sum rows in arrival order: prove it was g order."""
+    """The streaming windows above number rows in arrival order, and the sums come back by
+    position: prove both were g order."""
     bad = con.execute("""
         SELECT (SELECT count(*) FROM _st_bounds WHERE NOT in_order)
-             + (SELECT count(*) FROM _st_rows WHERE prev_g <> g - 1)
-    """).fetchone()[0]
+             + (SELECT count(*) FROM _st_rows WHERE sums_g IS DISTINCT FROM g)
+    """).fetchall()[0][0]
     if bad:
         raise StudyError("internal error: price rows were not processed in (series, date) order",
                          hint="please report this with your DuckDB version")

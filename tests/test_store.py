@@ -145,3 +145,9 @@ def test_schema_that_cannot_be_applied_is_one_clear_error(db_path: Path) -> None
         con.execute("UPDATE schema_meta SET value = 'stale' WHERE key = 'schema_hash'")
     with pytest.raises(StoreError, match=r"cannot bring .* to schema"):
         store.connect(db_path)
+
+
+def test_connections_draw_no_progress_bar_on_stdout(db_path: Path) -> None:
+    # a slow query would otherwise print DuckDB's bar into the jsonl a user pipes from stdout
+    with store.opened(db_path) as con:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from signals import store
+from signals.errors import SignalsError
 from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
@@ -42,6 +43,7 @@ class ExtractResult:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     event_count: int = 0  # events of new or edited articles (found, in a dry run)
+    articles_committed: int = 0  # articles read in batches already committed (with their events)
     # the chunks, kept only when extract_feeds had no ``on_events`` sink: a convenience for small inputs
     kept_chunks: list[pd.DataFrame] | None = field(default=None, repr=False)
 
@@ -147,7 +149,8 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
                   default_tz: str = "Asia/Shanghai", progress: Progress | None = None,
                   on_warning: Warn | None = None, jobs: int | None = None,
                   on_events: EventSink | None = None) -> ExtractResult:
-    """Ingest feeds, extract events from new or edited articles, store both in one transaction.
+    """Ingest feeds, extract events from new or edited articles, store both: each batch of
+    ``BATCH_ARTICLES`` articles is committed with its events (see ``_extract_store``).
 
     The events of new or edited articles go to ``on_events`` in chunks, in display order (stored: by
     publication time, after the commit, read back from the database while it is still open, at most
@@ -158,8 +161,10 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     ``jobs`` worker processes (default: all cores) extract batches of more than
     ``signals.parallel.PARALLEL_MIN_ARTICLES`` articles; the events are the same, in the same order,
     as with one job.
-    A feed that cannot be parsed aborts the whole command before anything is written (a dry run may
-    have handed out the events of earlier batches by then).
+    A feed that cannot be parsed stops the command: an input of up to ``BATCH_ARTICLES`` articles
+    writes nothing; in a larger one the whole batches read before the bad feed stay stored, and the
+    error's hint says how many (running the same command again continues). A dry run may have handed
+    out the events of earlier batches by then.
     """
     from signals.entities import Linker
     from signals.feeds import read_feeds
@@ -185,8 +190,13 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
             _extract_dry(articles, extractor, result, now, progress, on_events)
             return result
         with store.opened(db) as con:
-            with store.transaction(con):
+            try:
                 changed_all = _extract_store(con, articles, extractor, result, now, progress)
+            except SignalsError as err:
+                if result.articles_committed:
+                    err.hint = _partial_hint(result, err.hint)
+                raise
+            with store.transaction(con):
                 for msg in _assign_day0(con):
                     warn(msg)
             _stored_events(con, changed_all, result, on_events)
@@ -225,28 +235,53 @@ def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractR
             progress(len(batch))
 
 
+@dataclass
+class _Pending:
+    """A batch classified and handed to the extractor, not yet written."""
+    articles: pd.DataFrame
+    job: Callable[[], list]
+    changed: set[str]
+    n_read: int
+
+
 def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: ExtractResult,
                    now: dt.datetime, progress: Progress | None) -> list[str]:
-    """Upsert each batch, extract its changed articles, and write the events of the batch before
-    while the workers run: database writes overlap extraction."""
+    """Classify each batch (new / edited / unchanged, read only), extract its changed articles, and
+    write the batch before while the workers run: database writes overlap extraction.
+
+    Each batch is committed with its events in one transaction: never articles without their events
+    (a re-run would take them as unchanged), and DuckDB keeps a transaction's rows in memory until it
+    commits, so one transaction for the whole input would grow with it (~23 KB per article)."""
     changed_all: list[str] = []
-    pending: tuple[Callable[[], list], int] | None = None
-    pending_ids: set[str] = set()
+    pending: _Pending | None = None
 
-    def write(job: Callable[[], list], n_read: int) -> None:
-        events_df, pairs_df = event_frames(job(), extractor.linker,
+    def write(p: _Pending) -> None:
+        events_df, pairs_df = event_frames(p.job(), extractor.linker,
                                            rulebook_hash=extractor.rulebook.version_hash, extracted_at=now)
-        store.insert_events(con, events_df, pairs_df)
+        with store.transaction(con):
+            store.upsert_articles(con, p.articles)
+            store.insert_events(con, events_df, pairs_df)
+        result.articles_committed += p.n_read
         if progress:
-            progress(n_read)
+            progress(p.n_read)
 
-    for batch in _batched(articles, BATCH_ARTICLES):
+    batches = _batched(articles, BATCH_ARTICLES)
+    while True:
+        try:
+            batch = next(batches, None)
+        except SignalsError:
+            if pending:
+                write(pending)  # the batches read before a bad input are whole: keep them
+            raise
+        if batch is None:
+            break
         batch = list({a.id: a for a in batch}.values())  # a repeated guid: the last one wins
-        if pending and not pending_ids.isdisjoint(a.id for a in batch):
-            write(*pending)  # an edit in this batch deletes the pending batch's events: store them first
+        if pending and not pending.changed.isdisjoint(a.id for a in batch):
+            write(pending)  # this batch edits an article of the pending one: classify against it
             pending = None
         result.articles_read += len(batch)
-        up = store.upsert_articles(con, articles_frame(batch, now))
+        frame = articles_frame(batch, now)
+        up = store.classify_articles(con, frame)
         result.articles_new += len(up.new)
         result.articles_updated += len(up.updated)
         result.articles_unchanged += up.unchanged
@@ -254,11 +289,18 @@ def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: E
         job = extractor.submit([a for a in batch if a.id in changed])
         changed_all.extend(up.changed)
         if pending:
-            write(*pending)
-        pending, pending_ids = (job, len(batch)), changed
+            write(pending)
+        pending = _Pending(frame, job, changed, len(batch))
     if pending:
-        write(*pending)
+        write(pending)
     return changed_all
+
+
+def _partial_hint(result: ExtractResult, hint: str | None) -> str:
+    """What a failure after some committed batches left behind, and how to finish."""
+    kept = (f"the first {result.articles_committed:,} articles read were stored with their events; "
+            "run the same command again to continue (stored articles are skipped)")
+    return f"{hint}; {kept}" if hint else kept
 
 
 def _assign_day0(con) -> list[str]:

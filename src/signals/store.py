@@ -121,6 +121,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     try:
+        # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt piped jsonl
+        con.execute("SET enable_progress_bar = false")
         _set_memory_limit(con)
         _ensure_schema(con, path, read_only)
     except BaseException:
@@ -174,8 +176,8 @@ def opened(path: str | os.PathLike | None = None, *, read_only: bool = False,
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     """DuckDB has no flag for this, and a failed BEGIN aborts the open transaction; but inside an
     explicit transaction two statements share one transaction id, in autocommit they do not."""
-    first = con.execute("SELECT txid_current()").fetchone()[0]
-    return con.execute("SELECT txid_current()").fetchone()[0] == first
+    first = _first(con.execute("SELECT txid_current()"))[0]
+    return _first(con.execute("SELECT txid_current()"))[0] == first
 
 
 @contextlib.contextmanager
@@ -203,13 +205,20 @@ def transaction(con: duckdb.DuckDBPyConnection, *, join: bool = False
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    has_meta = con.execute(
+    has_meta = _first(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_meta' AND schema_name = 'main'"
-    ).fetchone()[0]
+    ))[0]
     if not has_meta:
         return None
-    row = con.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone()
+    row = _first(con.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'"))
     return int(row[0]) if row else None
+
+
+def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The first row, the result read to its end: DuckDB refuses to register a DataFrame on a
+    connection whose last result is still open (``fetchone`` leaves it open)."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
@@ -224,7 +233,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
             raise StoreError(f"{path} is not a signals database (no schema_meta table)")
         return
     if version is None:
-        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'").fetchone()[0]
+        tables = _first(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'"))[0]
         if tables:
             raise StoreError(f"{path} is a DuckDB file but not a signals database",
                              hint="pass another --db path")
@@ -253,7 +262,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM schema_meta WHERE key = ?", [key]).fetchone()
+    row = _first(con.execute("SELECT value FROM schema_meta WHERE key = ?", [key]))
     return row[0] if row else None
 
 
@@ -302,6 +311,27 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
 
 
+def classify_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> UpsertResult:
+    """What ``upsert_articles`` would do with ``articles`` (new, edited, unchanged), writing nothing."""
+    if articles.empty:
+        return UpsertResult([], [], 0)
+    batch = articles[["id", "content_hash"]].drop_duplicates("id", keep="last")
+    with registered(con, _incoming_articles=batch):
+        new, updated = _classify(con)
+    return UpsertResult(new, updated, len(batch) - len(new) - len(updated))
+
+
+def _classify(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    new, updated = con.execute(
+        """
+        SELECT list(i.id) FILTER (WHERE a.id IS NULL),
+               list(i.id) FILTER (WHERE a.id IS NOT NULL AND a.content_hash <> i.content_hash)
+        FROM _incoming_articles i LEFT JOIN articles a USING (id)
+        """
+    ).fetchall()[0]  # fetched to the end: DuckDB refuses to register a frame while a result is open
+    return list(new or []), list(updated or [])
+
+
 def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> UpsertResult:
     """Insert new articles and update edited ones (same id, other content_hash), set-based.
 
@@ -311,14 +341,7 @@ def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> U
         return UpsertResult([], [], 0)
     batch = articles[ARTICLE_COLUMNS].drop_duplicates("id", keep="last")
     with registered(con, _incoming_articles=batch):
-        new, updated = con.execute(
-            """
-            SELECT list(i.id) FILTER (WHERE a.id IS NULL),
-                   list(i.id) FILTER (WHERE a.id IS NOT NULL AND a.content_hash <> i.content_hash)
-            FROM _incoming_articles i LEFT JOIN articles a USING (id)
-            """
-        ).fetchone()
-        new, updated = list(new or []), list(updated or [])
+        new, updated = _classify(con)
         if updated:
             # events reference articles; drop them first, they are re-extracted by the caller
             delete_events(con, updated)
@@ -391,5 +414,5 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the main tables (for summaries and tests)."""
     out = {}
     for table in ("articles", "events", "event_instruments"):
-        out[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        out[table] = _first(con.execute(f"SELECT count(*) FROM {table}"))[0]
     return out

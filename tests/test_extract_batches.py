@@ -1,0 +1,86 @@
+"""extract_feeds commits each batch of articles with its events: memory stays flat in DuckDB (a
+transaction holds its rows in memory until it commits), a bad input keeps the whole batches read before
+it, and running the command again finishes the job with the same result as one clean run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import SAMPLE_FEED
+from signals import api
+from signals.errors import FeedError
+
+BROKEN = "<rss><channel><item><title>美联储降息</title></channel></rss>"
+
+
+def _stored(db: Path) -> tuple[set[str], set[tuple], int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        articles = {r[0] for r in con.execute("SELECT id FROM articles").fetchall()}
+        events = set(con.execute("SELECT id, article_id, type, ticker, magnitude FROM events").fetchall())
+        orphans = con.execute("SELECT count(*) FROM events WHERE article_id NOT IN "
+                              "(SELECT id FROM articles)").fetchone()[0]
+        return articles, events, orphans
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(api, "BATCH_ARTICLES", 10)
+    return 10
+
+
+def test_bad_input_keeps_whole_batches_and_a_rerun_matches_one_clean_run(
+        tmp_path: Path, small_batches: int) -> None:
+    clean_db, db = tmp_path / "clean.duckdb", tmp_path / "partial.duckdb"
+    clean = api.extract_feeds([str(SAMPLE_FEED)], db=clean_db, jobs=1)
+    clean_articles, clean_events, _ = _stored(clean_db)
+    assert clean.articles_read == 52 and len(clean_events) > 100
+
+    bad = tmp_path / "broken.xml"
+    bad.write_text(BROKEN, encoding="utf-8")
+    with pytest.raises(FeedError) as info:
+        api.extract_feeds([str(SAMPLE_FEED), str(bad)], db=db, jobs=1)
+    # 52 articles: five whole batches of 10 were read before the broken feed, the last 2 were not kept
+    assert "first 50 articles read were stored" in info.value.hint
+    assert "run the same command again" in info.value.hint
+    articles, events, orphans = _stored(db)
+    assert len(articles) == 50 and articles < clean_articles
+    assert orphans == 0
+    assert events == {e for e in clean_events if e[1] in articles}  # every kept article has its events
+
+    again = api.extract_feeds([str(SAMPLE_FEED)], db=db, jobs=1)
+    assert (again.articles_new, again.articles_unchanged) == (2, 50)
+    assert _stored(db)[:2] == (clean_articles, clean_events)
+
+
+def test_a_bad_input_inside_the_first_batch_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.xml"
+    bad.write_text(BROKEN, encoding="utf-8")
+    db = tmp_path / "x.duckdb"
+    with pytest.raises(FeedError) as info:
+        api.extract_feeds([str(SAMPLE_FEED), str(bad)], db=db, jobs=1)
+    assert "stored" not in (info.value.hint or "")
+    assert _stored(db) == (set(), set(), 0)
+
+
+def test_batches_commit_as_they_go(tmp_path: Path, small_batches: int,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # each batch is durable before the next one is written: seen from the transaction state
+    from signals import store
+
+    commits: list[int] = []
+    real = store.insert_events
+
+    def spy(con, events, pairs) -> None:
+        real(con, events, pairs)
+        commits.append(con.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    monkeypatch.setattr(store, "insert_events", spy)
+    result = api.extract_feeds([str(SAMPLE_FEED)], db=tmp_path / "x.duckdb", jobs=1)
+    assert result.articles_committed == 52
+    assert commits == [10, 20, 30, 40, 50, 52]

@@ -221,35 +221,38 @@ def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
     """Trigger hits -> rule hits. Pattern rules run once per (rule, sentence) with a timeout."""
     trigger_hits = _trigger_spans(doc, rulebook)
     hits: list[_Hit] = []
+    text, timeout, starts = doc.text, rulebook.regex_timeout, doc.sentence_starts
     for ri in sorted(trigger_hits):
         rule = rulebook.rules[ri]
         spans = sorted(trigger_hits[ri])
         if not rule.patterns:
             hits.extend(_Hit(rule, s, e, None) for s, e in spans)
             continue
-        done: set[int] = set()
-        for s, _ in spans:
-            si = doc.sentence_of(s)
-            if si in done:
+        any_pattern, last = rule.any_pattern, -1
+        for s, _ in spans:  # in text order: a sentence's spans come together
+            si = bisect.bisect_right(starts, s) - 1  # starts[0] == 0 <= s
+            if si == last:
                 continue
-            done.add(si)
+            last = si
+            if any_pattern is not None and not _may_match(any_pattern, text, doc.sentences[si], timeout):
+                continue  # the common case: the trigger is there, none of the phrasings is
             hits.extend(_pattern_hits(doc, rule, si, spans, rulebook, article_id))
     return [h for h in _drop_overlaps(hits) if not _excluded(doc, h, rulebook, article_id)]
+
+
+def _may_match(any_pattern: Any, text: str, sentence: tuple[int, int], timeout: float) -> bool:
+    try:
+        return any_pattern.search(text, sentence[0], sentence[1], timeout=timeout) is not None
+    except TimeoutError:
+        return True  # each pattern on its own then says which one is slow
 
 
 def _pattern_hits(doc: _Doc, rule: Rule, si: int, spans: list[tuple[int, int]], rulebook: Rulebook,
                   article_id: str) -> list[_Hit]:
     s, e = doc.sentences[si]
     text, timeout = doc.text, rulebook.regex_timeout
-    patterns = rule.patterns
-    if len(patterns) > 1 and (any_pattern := rule.any_pattern) is not None:
-        try:  # the common case: the trigger is there, none of the phrasings is
-            if any_pattern.search(text, s, e, timeout=timeout) is None:
-                return []
-        except TimeoutError:
-            pass  # each pattern on its own below says which one is slow
     hits = []
-    for pattern in patterns:
+    for pattern in rule.patterns:
         try:
             matches = list(pattern.finditer(text, s, e, timeout=timeout))
         except TimeoutError:

@@ -67,7 +67,7 @@ def measure(n_events: int, n_tickers: int) -> dict:
             source = PanelSource(panel_frame(con))
             panel.build_events(con, n_events, dates, n_tickers=n_tickers)
             add_articles(con)
-        original_source, original_fetch = prices.YFinanceSource, api.fetch_prices
+        original_source, original_fetch = prices.YFinanceSource, api._fetch_prices
         fetch_seconds: list[float] = []
 
         def timed_fetch(*args, **kwargs):
@@ -78,7 +78,7 @@ def measure(n_events: int, n_tickers: int) -> dict:
                 fetch_seconds.append(time.perf_counter() - start)
 
         prices.YFinanceSource = lambda: source  # the "network"
-        api.fetch_prices = timed_fetch
+        api._fetch_prices = timed_fetch  # what backtest calls to fill the cache
         try:
             runs = []
             for _ in range(2):
@@ -90,7 +90,7 @@ def measure(n_events: int, n_tickers: int) -> dict:
                              "price_share": fetch_seconds[-1] / total,
                              "source_calls": source.calls - calls_before})
         finally:
-            prices.YFinanceSource, api.fetch_prices = original_source, original_fetch
+            prices.YFinanceSource, api._fetch_prices = original_source, original_fetch
     return {"events": n_events, "tickers": n_tickers, "price_rows": len(source.frame),
             "first_run": runs[0], "cache_hit": runs[1], **peak_rss_mb()}
 

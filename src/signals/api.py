@@ -334,16 +334,21 @@ def fetch_prices(tickers: Sequence[str] = (), *, db: str | os.PathLike | None = 
                  start: dt.date | None = None, end: dt.date | None = None, offline: bool = False,
                  progress: Progress | None = None):
     """Fill the price cache for ``tickers`` (default: every ticker and benchmark of stored events)."""
+    with store.opened(db) as con:
+        return _fetch_prices(con, tickers, start, end, offline=offline, progress=progress)
+
+
+def _fetch_prices(con, tickers: Sequence[str], start: dt.date | None, end: dt.date | None, *,
+                  offline: bool = False, progress: Progress | None = None):
     from signals.prices import YFinanceSource, ensure_prices, tickers_for_events
 
-    with store.opened(db) as con:
-        wanted = list(tickers) or tickers_for_events(con)
-        if start is None or end is None:
-            lo, hi = _event_date_range(con)
-            start = start or lo
-            end = end or hi
-        return ensure_prices(con, wanted, start, end, source=YFinanceSource(), offline=offline,
-                             progress=progress)
+    wanted = list(tickers) or tickers_for_events(con)
+    if start is None or end is None:
+        lo, hi = _event_date_range(con)
+        start = start or lo
+        end = end or hi
+    return ensure_prices(con, wanted, start, end, source=YFinanceSource(), offline=offline,
+                         progress=progress)
 
 
 def _event_date_range(con, *, before_days: int = 400, after_days: int = 40) -> tuple[dt.date, dt.date]:
@@ -386,9 +391,9 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
 
     warnings: list[str] = []
     report = None
-    if not offline:
-        report = fetch_prices(db=db, progress=progress)
-    with store.opened(db) as con:
+    with store.opened(db) as con:  # one open for prices and study: a cache hit costs one query or two
+        if not offline:
+            report = _fetch_prices(con, (), None, None, progress=progress)
         warnings.extend(_assign_day0(con))
         result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
                            min_estimation=min_estimation, dedupe=dedupe, rank_tests=rank_tests,

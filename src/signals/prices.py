@@ -506,19 +506,22 @@ Range = tuple[dt.date, dt.date]
 def _covered(con: duckdb.DuckDBPyConnection, tickers: list[str]) -> dict[str, list[Range]]:
     """Date ranges already answered per ticker: ok/empty requests (only up to the day before they
     were asked, since later days did not exist yet) and the span of stored rows."""
-    rows = con.execute(
+    if not tickers:
+        return {}  # the query would still aggregate every stored price row
+    requests = con.execute(
         """
         SELECT ticker, start_date, least(end_date, (requested_at AT TIME ZONE 'UTC')::DATE - 1)
         FROM price_requests
         WHERE status IN ('ok', 'empty') AND ticker IN (SELECT unnest(?::VARCHAR[]))
-        UNION ALL
-        SELECT ticker, min(date), max(date) FROM prices
-        WHERE ticker IN (SELECT unnest(?::VARCHAR[])) GROUP BY ticker
         """,
-        [tickers, tickers],
+        [tickers],
     ).fetchall()
+    # every ticker's span, filtered here: a semi-join on the ticker list makes the 5 M-row
+    # aggregate of the cache-hit path twice as slow (0.07 s against 0.03 s)
+    spans = con.execute("SELECT ticker, min(date), max(date) FROM prices GROUP BY ticker").fetchall()
+    wanted = set(tickers)
     out: dict[str, list[Range]] = {}
-    for ticker, lo, hi in rows:
+    for ticker, lo, hi in requests + [row for row in spans if row[0] in wanted]:
         if lo <= hi:
             out.setdefault(ticker, []).append((lo, hi))
     return out

@@ -69,3 +69,47 @@ def test_small_batches_stay_inline() -> None:
     events = extractor.submit(articles)()
     assert extractor._pool is None
     assert {e.article_id for e in events} <= {a.id for a in articles}
+
+
+_PARENT = """
+import json, sys
+from signals import parallel
+from signals.entities import Linker
+from signals.feeds import read_feeds
+from signals.rules import Rulebook
+parallel.PARALLEL_MIN_ARTICLES = 10
+ex = parallel.BatchExtractor(Rulebook.load(), Linker.from_data(), jobs=2, rules_dir=None)
+ex.submit(list(read_feeds([sys.argv[1]])))()
+print(json.dumps([p.pid for p in ex._pool._processes.values()]), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie (exited, not yet reaped by whoever adopted it) does not count
+        return "\tZ" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_workers_exit_when_their_parent_is_killed() -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(SAMPLE_FEED)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        workers = json.loads(parent.stdout.readline())
+        assert len(workers) == 2 and all(_running(w) for w in workers)
+    finally:
+        parent.send_signal(signal.SIGKILL)  # no shutdown: the pool is never told
+        parent.wait()
+    tick = threading.Event()
+    for _ in range(150):  # the watchdog checks once a second; allow 15 s on a loaded machine
+        if not any(_running(w) for w in workers):
+            break
+        tick.wait(0.1)
+    assert not any(_running(w) for w in workers)

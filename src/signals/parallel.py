@@ -26,13 +26,31 @@ CHUNKS_PER_JOB = 4  # chunks per worker and batch: evens out articles of very di
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(rules_dir: str | None, data_dir: str | None) -> None:
+def _init_worker(rules_dir: str | None, data_dir: str | None, parent: int | None = None) -> None:
     """Each worker process loads the rulebook and the linker once, not once per chunk."""
     from signals.entities import Linker
     from signals.rules import Rulebook
 
+    if parent is not None:
+        _exit_with(parent)
+
     _WORKER["rulebook"] = Rulebook.load(rules_dir) if rules_dir else Rulebook.load()
     _WORKER["linker"] = Linker.from_data(data_dir)
+
+
+def _exit_with(parent: int) -> None:
+    """Exit when ``parent`` is gone. A parent killed outright (SIGKILL, an unhandled SIGTERM) never
+    shuts the pool down, and its workers would wait for work forever: each keeps the task queue's pipe
+    open for the others. Checked once a second by a daemon thread."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="signals-parent-watch", daemon=True).start()
 
 
 def _extract_chunk(articles: list) -> tuple[list, list]:
@@ -77,7 +95,8 @@ class BatchExtractor:
             data_dir = os.environ.get("SIGNALS_DATA_DIR")
             # spawn, not fork: the parent holds DuckDB's threads and an open database file
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self.rules_dir, data_dir))
+                                             initializer=_init_worker,
+                                             initargs=(self.rules_dir, data_dir, os.getpid()))
         return self._pool
 
     def close(self) -> None:

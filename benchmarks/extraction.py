@@ -148,12 +148,7 @@ def cpu_rates(n: int, repeat: int) -> dict:
     events = sum(len(extract_article(a, rulebook, linker)) for a in arts)  # also warms lazy records
 
     def best(work) -> float:
-        runs = []
-        for _ in range(repeat):
-            start = time.process_time()
-            work()
-            runs.append(time.process_time() - start)
-        return min(runs)
+        return best_of(work, repeat, clock=time.process_time)
 
     seconds = {
         "extract_article": best(lambda: [extract_article(a, rulebook, linker) for a in arts]),

@@ -176,8 +176,8 @@ def opened(path: str | os.PathLike | None = None, *, read_only: bool = False,
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     """DuckDB has no flag for this, and a failed BEGIN aborts the open transaction; but inside an
     explicit transaction two statements share one transaction id, in autocommit they do not."""
-    first = _first(con.execute("SELECT txid_current()"))[0]
-    return _first(con.execute("SELECT txid_current()"))[0] == first
+    first = con.execute("SELECT txid_current()").fetchone()[0]
+    return con.execute("SELECT txid_current()").fetchone()[0] == first
 
 
 @contextlib.contextmanager
@@ -205,20 +205,13 @@ def transaction(con: duckdb.DuckDBPyConnection, *, join: bool = False
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    has_meta = _first(con.execute(
+    has_meta = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_meta' AND schema_name = 'main'"
-    ))[0]
+    ).fetchone()[0]
     if not has_meta:
         return None
-    row = _first(con.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'"))
+    row = con.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else None
-
-
-def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
-    """The first row, the result read to its end: DuckDB refuses to register a DataFrame on a
-    connection whose last result is still open (``fetchone`` leaves it open)."""
-    rows = result.fetchall()
-    return rows[0] if rows else None
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
@@ -233,7 +226,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
             raise StoreError(f"{path} is not a signals database (no schema_meta table)")
         return
     if version is None:
-        tables = _first(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'"))[0]
+        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'").fetchone()[0]
         if tables:
             raise StoreError(f"{path} is a DuckDB file but not a signals database",
                              hint="pass another --db path")
@@ -262,7 +255,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = _first(con.execute("SELECT value FROM schema_meta WHERE key = ?", [key]))
+    row = con.execute("SELECT value FROM schema_meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
@@ -296,7 +289,10 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame
     """``with registered(con, _incoming=df):`` — DataFrames visible to SQL by name for the block.
 
     Unregistering never raises: in an aborted transaction it would mask the error that aborted it.
+    A result still open on the connection (``fetchone`` leaves one) is read to its end first: DuckDB
+    refuses to register or unregister while one is open.
     """
+    con.complete()
     for name, frame in frames.items():
         con.register(name, frame)
     try:
@@ -304,6 +300,7 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame
     finally:
         for name in frames:
             with contextlib.suppress(duckdb.Error):
+                con.complete()
                 con.unregister(name)
 
 
@@ -328,7 +325,7 @@ def _classify(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
                list(i.id) FILTER (WHERE a.id IS NOT NULL AND a.content_hash <> i.content_hash)
         FROM _incoming_articles i LEFT JOIN articles a USING (id)
         """
-    ).fetchall()[0]  # fetched to the end: DuckDB refuses to register a frame while a result is open
+    ).fetchone()
     return list(new or []), list(updated or [])
 
 
@@ -414,5 +411,5 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the main tables (for summaries and tests)."""
     out = {}
     for table in ("articles", "events", "event_instruments"):
-        out[table] = _first(con.execute(f"SELECT count(*) FROM {table}"))[0]
+        out[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return out

@@ -151,3 +151,29 @@ def test_connections_draw_no_progress_bar_on_stdout(db_path: Path) -> None:
     # a slow query would otherwise print DuckDB's bar into the jsonl a user pipes from stdout
     with store.opened(db_path) as con:
         assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+
+
+FRAME_SQL = """
+SELECT 'E' || i AS event_id, CASE WHEN i % 3 = 0 THEN NULL ELSE '中文' || i END AS maybe_text,
+       DATE '2026-01-29' + i::INTEGER AS day,
+       CASE WHEN i % 2 = 0 THEN NULL ELSE DATE '2026-01-29' END AS maybe_day,
+       (i % 3 - 1)::TINYINT AS sign, CASE WHEN i % 2 = 0 THEN NULL ELSE i::INTEGER END AS maybe_int,
+       i::BIGINT AS n, i * 1.5 AS dec, CASE WHEN i % 4 = 0 THEN NULL ELSE i / 7 END AS maybe_float,
+       i % 2 = 0 AS flag, TIMESTAMPTZ '2026-01-29 08:00:00+00' AS at, ['a', 'b'] AS tags
+FROM range(?) t(i) ORDER BY i
+"""
+
+
+@pytest.mark.parametrize("rows", [0, 1, 5, 3000])
+def test_frame_is_the_frame_df_gives(rows: int) -> None:
+    con = duckdb.connect()
+    expected = con.execute(FRAME_SQL, [rows]).df()
+    got = store.frame(con, FRAME_SQL, [rows])
+    pd.testing.assert_frame_equal(got, expected)
+    assert list(got.dtypes) == list(expected.dtypes)
+
+
+def test_frame_with_repeated_column_names_is_the_frame_df_gives() -> None:
+    con = duckdb.connect()
+    query = "SELECT 'x' AS a, 1 AS a, 'y' AS b"
+    pd.testing.assert_frame_equal(store.frame(con, query), con.execute(query).df())

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from signals import __version__
 from signals.errors import StoreError, StoreLockedError
@@ -302,6 +303,33 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame
             with contextlib.suppress(duckdb.Error):
                 con.complete()
                 con.unregister(name)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pd.DataFrame:
+    """``con.execute(query).df()``, the same frame, with text columns passed through Arrow.
+
+    DuckDB's own conversion makes one Python string per text value (~0.17 s per million values,
+    2.2 s of the 3.6 s a 900,000-pair study spent building its pairs frame); Arrow hands pandas its
+    buffers, and pandas keeps text as Arrow anyway (dtype ``str``). Other columns still go
+    through ``.df()`` so dates, nullable integers and decimals convert exactly as before.
+    """
+    table = con.sql(query, params=params).to_arrow_table()
+    if len(set(table.column_names)) < table.num_columns:  # columns picked by name below
+        return con.execute(query, params or []).df()
+    # .df() gives an empty or all-NULL text column dtype object, not str: those take its path
+    text = [f.name for f in table.schema if _is_text(f.type) and table[f.name].null_count < table.num_rows]
+    rest = [name for name in table.column_names if name not in text]
+    parts = [table.select(text).to_pandas()] if text else []
+    if rest:
+        with registered(con, _frame_rest=table.select(rest)):
+            parts.append(con.execute("SELECT * FROM _frame_rest").df())
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, axis=1)[table.column_names]
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:

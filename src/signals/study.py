@@ -881,15 +881,15 @@ _PAIR_COLUMNS = """
 
 
 def _pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(f"SELECT {_PAIR_COLUMNS} FROM _st_res r JOIN _st_cand c USING (pid) "
-                       "ORDER BY c.event_id, c.ticker").df()
+    # pid numbers the pairs in (event_id, ticker) order (_candidates): an integer sort
+    return store.frame(con, f"SELECT {_PAIR_COLUMNS} FROM _st_res r JOIN _st_cand c USING (pid) ORDER BY pid")
 
 
 def _dropped(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("""
+    return store.frame(con, """
         SELECT c.event_id, c.ticker, c.day0, d.reason, d.detail
-        FROM _st_dropped d JOIN _st_cand c USING (pid) ORDER BY c.event_id, c.ticker
-    """).df()
+        FROM _st_dropped d JOIN _st_cand c USING (pid) ORDER BY pid
+    """)
 
 
 def _notes(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, dropped: pd.DataFrame,

@@ -84,3 +84,41 @@ def test_batches_commit_as_they_go(tmp_path: Path, small_batches: int,
     result = api.extract_feeds([str(SAMPLE_FEED)], db=tmp_path / "x.duckdb", jobs=1)
     assert result.articles_committed == 52
     assert commits == [10, 20, 30, 40, 50, 52]
+
+
+def _day0(db: Path) -> set[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        query = "SELECT event_id, ticker, day0, day0_reason FROM event_instruments"
+        return set(con.execute(query).fetchall())
+    finally:
+        con.close()
+
+
+def test_a_failed_extract_prints_and_finishes_what_it_kept(tmp_path: Path, small_batches: int,
+                                                           capsys) -> None:
+    import json
+
+    from signals.cli import main
+
+    clean_db, db = tmp_path / "clean.duckdb", tmp_path / "partial.duckdb"
+    clean = api.extract_feeds([str(SAMPLE_FEED)], db=clean_db, jobs=1).events
+    bad = tmp_path / "broken.xml"
+    bad.write_text(BROKEN, encoding="utf-8")
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    code = main(["--db", str(db), "extract", str(SAMPLE_FEED), str(bad), "-j", "1", "-f", "json",
+                 "-o", str(first)])
+    assert code == 2
+    assert "first 50 articles read were stored" in capsys.readouterr().err
+    printed = json.loads(first.read_text(encoding="utf-8"))  # a closed, well-formed array
+    _, kept_events, _ = _stored(db)
+    assert {e["event_id"] for e in printed} == {e[0] for e in kept_events}
+    assert len(printed) == len(kept_events) > 100
+    # the kept events have their days 0, as in a clean run
+    assert _day0(db) == {row for row in _day0(clean_db) if row[0] in {e[0] for e in kept_events}}
+
+    code = main(["--db", str(db), "extract", str(SAMPLE_FEED), "-j", "1", "-f", "json", "-o", str(second)])
+    assert code == 0
+    rest = json.loads(second.read_text(encoding="utf-8"))
+    assert sorted(e["event_id"] for e in printed + rest) == sorted(clean["event_id"])
+    assert _day0(db) == _day0(clean_db)

@@ -7,6 +7,7 @@ prints. Heavy imports (yfinance, calendars, matplotlib) happen inside the functi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from signals import store
@@ -162,9 +164,10 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     ``signals.parallel.PARALLEL_MIN_ARTICLES`` articles; the events are the same, in the same order,
     as with one job.
     A feed that cannot be parsed stops the command: an input of up to ``BATCH_ARTICLES`` articles
-    writes nothing; in a larger one the whole batches read before the bad feed stay stored, and the
-    error's hint says how many (running the same command again continues). A dry run may have handed
-    out the events of earlier batches by then.
+    writes nothing; in a larger one the whole batches read before the bad feed stay stored, their
+    events go to ``on_events`` before the error is raised, and its hint says how many articles were
+    kept (running the same command again continues). A dry run may have handed out the events of
+    earlier batches by then.
     """
     from signals.entities import Linker
     from signals.feeds import read_feeds
@@ -190,19 +193,28 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
             _extract_dry(articles, extractor, result, now, progress, on_events)
             return result
         with store.opened(db) as con:
+            changed: list[str] = []
             try:
-                changed_all = _extract_store(con, articles, extractor, result, now, progress)
+                _extract_store(con, articles, extractor, result, now, progress, changed)
             except SignalsError as err:
                 if result.articles_committed:
                     err.hint = _partial_hint(result, err.hint)
+                    # what was kept is finished like a clean run's: days 0 set, events printed
+                    with contextlib.suppress(SignalsError, duckdb.Error):
+                        _finish_stored(con, changed, result, on_events, warn)
                 raise
-            with store.transaction(con):
-                for msg in _assign_day0(con):
-                    warn(msg)
-            _stored_events(con, changed_all, result, on_events)
+            _finish_stored(con, changed, result, on_events, warn)
     finally:
         extractor.close()
     return result
+
+
+def _finish_stored(con, changed: list[str], result: ExtractResult, sink: EventSink | None,
+                   warn: Warn) -> None:
+    with store.transaction(con):
+        for msg in _assign_day0(con):
+            warn(msg)
+    _stored_events(con, changed, result, sink)
 
 
 def _stored_events(con, article_ids: list[str], result: ExtractResult, sink: EventSink | None) -> None:
@@ -245,14 +257,14 @@ class _Pending:
 
 
 def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: ExtractResult,
-                   now: dt.datetime, progress: Progress | None) -> list[str]:
+                   now: dt.datetime, progress: Progress | None, changed_all: list[str]) -> None:
     """Classify each batch (new / edited / unchanged, read only), extract its changed articles, and
     write the batch before while the workers run: database writes overlap extraction.
 
     Each batch is committed with its events in one transaction: never articles without their events
     (a re-run would take them as unchanged), and DuckDB keeps a transaction's rows in memory until it
-    commits, so one transaction for the whole input would grow with it (~23 KB per article)."""
-    changed_all: list[str] = []
+    commits, so one transaction for the whole input would grow with it (~23 KB per article).
+    ``changed_all`` receives the ids of new and edited articles as their batches are classified."""
     pending: _Pending | None = None
 
     def write(p: _Pending) -> None:
@@ -293,7 +305,6 @@ def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: E
         pending = _Pending(frame, job, changed, len(batch))
     if pending:
         write(pending)
-    return changed_all
 
 
 def _partial_hint(result: ExtractResult, hint: str | None) -> str:

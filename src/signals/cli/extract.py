@@ -54,10 +54,18 @@ def command(obj: dict, feeds: tuple[str, ...], rules_dir: str | None, default_tz
         def on_events(chunk: pd.DataFrame) -> None:
             opened().write(chunk)
 
-        with progress_bar("extracting", unit="articles") as advance:
-            result = extract_feeds(feeds, db=obj["db"], rules_dir=rules_dir, dry_run=dry_run,
-                                   default_tz=default_tz, progress=advance, jobs=jobs,
-                                   on_warning=lambda m: status(f"warning: {m}"), on_events=on_events)
+        try:
+            with progress_bar("extracting", unit="articles") as advance:
+                result = extract_feeds(feeds, db=obj["db"], rules_dir=rules_dir, dry_run=dry_run,
+                                       default_tz=default_tz, progress=advance, jobs=jobs,
+                                       on_warning=lambda m: status(f"warning: {m}"), on_events=on_events)
+        except BaseException:
+            # events handed out before a failure (kept batches, a dry run's earlier batches) stay
+            # well-formed output: a json array closed, a table drawn
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
+            raise
         left_out = opened().close()
     status(result.summary)
     if left_out:

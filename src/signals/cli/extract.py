@@ -51,14 +51,20 @@ def command(obj: dict, feeds: tuple[str, ...], rules_dir: str | None, default_tz
                 writer = _writer(stack.enter_context(output_stream(output)), fmt)
             return writer
 
-        def on_events(chunk: pd.DataFrame) -> None:
-            opened().write(chunk)
-
         try:
             with progress_bar("extracting", unit="articles") as advance:
+
+                def on_events(chunk: pd.DataFrame) -> None:
+                    with advance.paused():
+                        opened().write(chunk)
+
+                def on_warning(message: str) -> None:
+                    with advance.paused():
+                        status(f"warning: {message}")
+
                 result = extract_feeds(feeds, db=obj["db"], rules_dir=rules_dir, dry_run=dry_run,
                                        default_tz=default_tz, progress=advance, jobs=jobs,
-                                       on_warning=lambda m: status(f"warning: {m}"), on_events=on_events)
+                                       on_warning=on_warning, on_events=on_events)
         except BaseException:
             # events handed out before a failure (kept batches, a dry run's earlier batches) stay
             # well-formed output: a json array closed, a table drawn

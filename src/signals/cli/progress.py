@@ -4,20 +4,45 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
+
+
+class Advance:
+    """``advance(n)`` moves the bar; ``with advance.paused():`` clears it while something else is
+    printed (events on a terminal stdout, warnings on stderr), so lines and bar never interleave."""
+
+    def __init__(self, bar: Any = None, task: Any = None) -> None:
+        self._bar, self._task = bar, task
+
+    def __call__(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        if self._bar is None or not self._bar.live.is_started:
+            yield
+            return
+        self._bar.stop()  # transient: the bar's lines are erased
+        try:
+            yield
+        finally:
+            self._bar.start()
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, *, unit: str = "items", total: int | None = None
-                 ) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a rich progress bar only when stderr is a TTY."""
+def progress_bar(label: str, *, unit: str = "items", total: int | None = None) -> Iterator[Advance]:
+    """Yield an ``Advance``; draws a rich progress bar on stderr only when stderr is a TTY (stdout may
+    be a pipe: the bar never touches it)."""
     if not sys.stderr.isatty():
-        yield lambda n: None
+        yield Advance()
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = [TextColumn(f"{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
                TimeElapsedColumn()]
-    with Progress(*columns, transient=True, redirect_stdout=False) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+    with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as bar:
+        yield Advance(bar, bar.add_task(label, total=total))

@@ -68,28 +68,36 @@ def e2e_report(counts: list[int]) -> tuple[str, list]:
                   "peak RSS MB (largest worker)"], rows), raw
 
 
+# (rank tests, store results) per size: the loop computes what run_study reports per pair without
+# the rank tests and stores nothing, so (no, no) is the like-for-like row
+STUDY_VARIANTS = ((False, True), (False, False), (True, True))
+BASELINE_SAMPLE = 2000  # events timed in the loop: ~1-2 s, steadier than a few hundred
+
+
 def study_report(events: list[int]) -> tuple[str, list]:
-    """Each size with and without the rank tests; per size, run_study cold (builds the series cache)
-    and warm (reads it), against the per-event loop measured once and extrapolated."""
+    """Each size in STUDY_VARIANTS; per size, run_study cold (builds the series cache) and warm
+    (reads it), against the per-event loop measured once and extrapolated."""
     raw = []
     for n in events:
-        for rank in (False, True):
-            args = ["--events", str(n), "--baseline-sample", "300" if not raw else "0"]
-            raw.append(run_isolated("study", *args, *([] if rank else ["--no-rank-tests"])))
+        for rank, stored in STUDY_VARIANTS:
+            args = ["--events", str(n), "--baseline-sample", str(BASELINE_SAMPLE) if not raw else "0"]
+            args += [] if rank else ["--no-rank-tests"]
+            raw.append(run_isolated("study", *args, *([] if stored else ["--no-store"])))
     base = raw[0]
     rows = []
     for r in raw:
         est = base["baseline_load_seconds"] + base["baseline_per_event_seconds"] * r["events"]
         for run in r["runs"][:2]:
             rows.append([r["events"], r["pairs_studied"], "yes" if r["rank_tests"] else "no",
-                         run["series_cache"], run["seconds"], run["cpu_seconds"], run["peak_rss_mb"], est,
-                         f"{est / run['seconds']:.1f}"])
+                         "yes" if r["store_results"] else "no", run["series_cache"], run["seconds"],
+                         run["cpu_seconds"], run["peak_rss_mb"], est, f"{est / run['seconds']:.1f}"])
     note = (f"Baseline: per-event pandas/numpy loop measured on {base['baseline_sample']} events "
             f"({base['baseline_per_event_seconds'] * 1e3:.2f} ms/event) plus "
             f"{base['baseline_load_seconds']:.1f} s "
             "to load the panel once, extrapolated linearly to each size (it computes no rank tests).")
-    return note + "\n\n" + table(["events", "pairs studied", "rank tests", "series cache", "run_study s",
-                                   "CPU s", "peak RSS MB", "baseline s (extrapolated)", "speed-up"],
+    return note + "\n\n" + table(["events", "pairs studied", "rank tests", "stores results", "series cache",
+                                   "run_study s", "CPU s", "peak RSS MB", "baseline s (extrapolated)",
+                                   "speed-up"],
                                   rows), raw
 
 

@@ -19,9 +19,11 @@ from signals import store
 from signals.errors import StoreError
 
 WRITER = textwrap.dedent("""
-    import datetime as dt, sys
+    import datetime as dt, signal, sys
     import pandas as pd
     from signals import store
+    # Ctrl-C as at a terminal: a shell running us in the background (CI) hands down SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     now = dt.datetime(2026, 1, 29, tzinfo=dt.UTC)
     rows = [dict(id=f"k{i}", source="s", url=None, guid=None, title="t", body="b", published_utc=now,
                  utc_offset_minutes=480, fetched_at=now, content_hash=str(i), feed="f")
@@ -50,7 +52,12 @@ def test_killed_writer_leaves_the_state_before_the_transaction(db_path: Path, si
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "written, not committed"
     os.kill(proc.pid, sig)
-    proc.wait()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"the writer outlived signal {sig}")
+    assert proc.returncode != 0
     assert _articles(db_path) == 0
     # and the file is still a working signals database
     with store.opened(db_path) as con:

@@ -257,6 +257,33 @@ def test_dedupe_keeps_highest_relevance_then_earliest(con):
     assert len(all_kept.pairs) == 3 and all_kept.pairs["overlapping"].all()
 
 
+def test_dedupe_stays_within_a_group(con):
+    """An earnings beat is not dropped from its type's group because a price surge of the same
+    ticker and day 0 has the higher relevance; pooled (by=()), one of them counts."""
+    rng = np.random.default_rng(12)
+    dates = _market_panel(con, rng, tickers=("A",))
+    insert_events(con, [
+        {"event_id": "surge", "ticker": "A", "day0": dates[60], "type": "price_surge", "relevance": 90},
+        {"event_id": "beat", "ticker": "A", "day0": dates[60], "type": "earnings_beat", "relevance": 60},
+        {"event_id": "beat-again", "ticker": "A", "day0": dates[60], "type": "earnings_beat",
+         "relevance": 50},
+    ])
+    by_type = run_study(con, window="1d", **SMALL)
+    assert dict(zip(by_type.pairs["event_id"], by_type.pairs["type"], strict=True)) == {
+        "surge": "price_surge", "beat": "earnings_beat"}
+    assert by_type.pairs["overlapping"].all()  # the two kept windows are the same days
+    assert by_type.dropped[["event_id", "reason"]].values.tolist() == [["beat-again", "duplicate"]]
+    assert by_type.dropped["detail"].str.contains("beat").all()
+    assert sorted(by_type.summary["type"]) == ["earnings_beat", "price_surge"]
+    assert (by_type.summary["n"] == 1).all()
+    # both groups measure the same days: the same CAR
+    assert by_type.pairs["car"].nunique() == 1
+
+    pooled = run_study(con, window="1d", by=(), **SMALL)
+    assert pooled.pairs["event_id"].tolist() == ["surge"]
+    assert sorted(pooled.dropped["event_id"]) == ["beat", "beat-again"]
+
+
 def test_overlapping_windows_of_a_ticker_are_flagged(con):
     rng = np.random.default_rng(10)
     dates = _market_panel(con, rng, days=90, tickers=("A", "B"))

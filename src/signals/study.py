@@ -168,18 +168,24 @@ def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
            + ")") if cols else "'all'"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_cand AS
-        SELECT row_number() OVER (ORDER BY ei.event_id, ei.ticker)::INTEGER AS pid,
-               ei.event_id, ei.ticker, ei.role, ei.expected_sign, ei.market, ei.benchmark, ei.day0,
-               ei.day0_reason, e.type, e.direction, e.rule_id, e.source, e.modality, e.topic, e.relevance,
-               {key} AS group_key,
-               -- same news in several articles counts once: highest relevance, then earliest
+        WITH c AS (
+            SELECT row_number() OVER (ORDER BY ei.event_id, ei.ticker)::INTEGER AS pid,
+                   ei.event_id, ei.ticker, ei.role, ei.expected_sign, ei.market, ei.benchmark, ei.day0,
+                   ei.day0_reason, e.type, e.direction, e.rule_id, e.source, e.modality, e.topic,
+                   e.relevance, {key} AS group_key, a.published_utc
+            FROM event_instruments ei
+            JOIN events e ON e.id = ei.event_id
+            LEFT JOIN articles a ON a.id = e.article_id
+        )
+        SELECT * EXCLUDE (published_utc),
+               -- same news in several articles counts once per group: highest relevance, then
+               -- earliest; other groups keep their own pair (an earnings beat stays in its group
+               -- even when a price surge of the same ticker and day is reported too)
                row_number() OVER dup AS dup_rank,
-               first_value(ei.event_id) OVER dup AS dup_keep
-        FROM event_instruments ei
-        JOIN events e ON e.id = ei.event_id
-        LEFT JOIN articles a ON a.id = e.article_id
-        WINDOW dup AS (PARTITION BY ei.ticker, ei.day0
-                       ORDER BY e.relevance DESC, a.published_utc ASC NULLS LAST, ei.event_id)
+               first_value(event_id) OVER dup AS dup_keep
+        FROM c
+        WINDOW dup AS (PARTITION BY group_key, ticker, day0
+                       ORDER BY relevance DESC, published_utc ASC NULLS LAST, event_id)
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _st_dropped (pid INTEGER, reason VARCHAR, detail VARCHAR)")
     con.execute("""

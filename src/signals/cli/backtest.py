@@ -24,7 +24,8 @@ BY_CHOICES = ["type", "direction", "rule", "rule_id", "source", "modality", "mar
               help="Estimation window in relative trading days.")
 @click.option("--min-estimation", type=click.IntRange(min=3), default=100, show_default=True,
               help="Fewest valid estimation-window returns for a pair to be kept.")
-@click.option("--no-dedupe", is_flag=True, help="Keep every event, even the same ticker on the same day 0.")
+@click.option("--no-dedupe", is_flag=True,
+              help="Keep every event, even the same ticker on the same day 0 in one group (default: once).")
 @click.option("--offline", is_flag=True, help="Use cached prices only; never touch the network.")
 @click.option("--rank-tests/--no-rank-tests", default=True, show_default=True,
               help="Corrado rank, generalised sign and Kolari-Pynnönen statistics (costly for 1M events).")

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from signals import store
-from signals.study import _finish_summary, run_study
+from signals.study import _finish_summary, run_study, two_sided_p
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "study"))
 from panel import business_days, insert_events, insert_prices, reference_pair
@@ -122,6 +124,31 @@ def test_hand_worked_finish_summary():
     assert s["p_t"] == pytest.approx(2 * stats.t.sf(4, 3))
     assert s["p_corrado"] == pytest.approx(2 * stats.norm.sf(2))
     assert s["type"] == "t"
+
+
+_STAT = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-40, 40))
+
+
+@given(stat=st.lists(_STAT, min_size=1, max_size=20),
+       dof=st.one_of(st.none(), st.integers(1, 10**7), st.just(float("nan"))))
+def test_two_sided_p_is_what_scipy_stats_gives(stat, dof):
+    """two_sided_p calls scipy.special to spare the scipy.stats import: the same numbers."""
+    x = np.array(stat)
+    got = two_sided_p(pd.Series(x), dof)
+    want = 2 * (stats.norm.sf(np.abs(x)) if dof is None else stats.t.sf(np.abs(x), dof))
+    np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-12, atol=0)
+
+
+def test_daily_confidence_band_uses_the_t_quantile(con):
+    rng = np.random.default_rng(21)
+    _panel(con, rng, 6)
+    res = run_study(con, window=WIN, estimation=EST, min_estimation=8)
+    n = len(res.pairs)
+    assert n == 6 and (res.daily["n"] == n).all()
+    sd = con.execute("SELECT stddev_samp(car) FROM event_returns GROUP BY rel_day ORDER BY rel_day")
+    half = stats.t.ppf(0.975, n - 1) * np.array([v for (v,) in sd.fetchall()]) / np.sqrt(n)
+    np.testing.assert_allclose(res.daily["caar_high"] - res.daily["caar"], half, rtol=1e-9)
+    np.testing.assert_allclose(res.daily["caar"] - res.daily["caar_low"], half, rtol=1e-9)
 
 
 def test_negative_cross_correlation_does_not_inflate_kp():

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -827,10 +828,18 @@ def _group_values(con: duckdb.DuckDBPyConnection, cols: list[str]) -> pd.DataFra
         "GROUP BY r.gid").df()
 
 
+def two_sided_p(stat: Any, dof: Any = None) -> Any:
+    """Two-sided p-value of ``stat`` under t(``dof``), or N(0, 1) when ``dof`` is None: what
+    scipy.stats' t.sf / norm.sf compute (they call these scipy.special functions), without importing
+    scipy.stats, which costs ~1.2 s, a third of a small backtest. NaN in, NaN out."""
+    from scipy import special
+
+    tail = -np.abs(stat)
+    return 2 * (special.ndtr(tail) if dof is None else special.stdtr(dof, tail))
+
+
 def _finish_summary(raw: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     """Test statistics and two-sided p-values from the per-group aggregates."""
-    from scipy import stats
-
     s = raw.merge(groups, on="gid", how="left")
     n = s["n"].astype(float)
     dof = (n - 1).where(n > 1)
@@ -848,8 +857,7 @@ def _finish_summary(raw: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
                               ("patell_z", "p_patell", "z"), ("corrado_z", "p_corrado", "z"),
                               ("gsign_z", "p_gsign", "z")):
         s[stat] = s[stat].replace([np.inf, -np.inf], np.nan)
-        tail = stats.t.sf(np.abs(s[stat]), dof) if dist == "t" else stats.norm.sf(np.abs(s[stat]))
-        s[p_col] = 2 * tail
+        s[p_col] = two_sided_p(s[stat], dof if dist == "t" else None)
     group_cols = [c for c in groups.columns if c != "gid"]
     order = [*group_cols, "group_key", "n", "caar", "median_car", "share_positive", "mean_bhar",
              "mean_signed_car", "hit_rate", "n_signed", "n_overlapping",
@@ -859,7 +867,7 @@ def _finish_summary(raw: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
 
 
 def _daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    from scipy import stats
+    from scipy import special  # stdtrit = scipy.stats.t.ppf, without importing scipy.stats
 
     d = con.execute("""
         SELECT r.group_key, e.rel AS rel_day, count(*) AS n, avg(e.ar) AS aar, avg(e.car) AS caar,
@@ -868,7 +876,7 @@ def _daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         GROUP BY r.group_key, e.rel ORDER BY r.group_key, e.rel
     """).df()
     n = d["n"].astype(float)
-    half = stats.t.ppf(0.975, (n - 1).where(n > 1)) * d["sd_car"] / np.sqrt(n)
+    half = special.stdtrit((n - 1).where(n > 1), 0.975) * d["sd_car"] / np.sqrt(n)
     d["caar_low"] = d["caar"] - half
     d["caar_high"] = d["caar"] + half
     return d.drop(columns="sd_car")

@@ -44,6 +44,42 @@ def test_invalid_yaml_reports_line_and_column() -> None:
         Rulebook.load(FIXTURES / "invalid_yaml.yaml")
 
 
+def _tree(obj):
+    """A parsed rule file as plain tuples, with every line/column mark the lint messages use."""
+    from signals.rules import _Map, _Seq
+
+    if isinstance(obj, _Map):
+        return ("map", obj.line, obj.col, sorted(obj.marks.items()), sorted(obj.key_marks.items()),
+                [(k, _tree(v)) for k, v in obj.items()])
+    if isinstance(obj, _Seq):
+        return ("seq", obj.line, obj.col, obj.marks, [_tree(v) for v in obj])
+    return (type(obj).__name__, obj)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "rules").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_libyaml_and_pure_python_loaders_read_rule_files_alike(path: Path) -> None:
+    import yaml
+
+    from signals import rules
+
+    if len(rules._LOADERS) < 2:
+        pytest.skip("PyYAML without libyaml: only the pure-Python loader is used")
+    text = path.read_text(encoding="utf-8")
+    fast, slow = (_tree(yaml.load(text, Loader=loader)) for loader in rules._LOADERS)
+    assert fast == slow
+
+
+def test_a_duplicate_key_is_reported_whichever_loader_parses() -> None:
+    import yaml
+
+    from signals.rules import _parse_yaml
+
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'id'") as err:
+        _parse_yaml("rules:\n  - id: a\n    id: b\n")
+    assert err.value.problem_mark.line + 1 == 3
+
+
 def test_unknown_type() -> None:
     assert _messages(FIXTURES / "unknown_type.yaml") == [
         "unknown_type.yaml:7:11: [corporate.odd] unknown type 'share_split' (see docs/taxonomy.md)"]

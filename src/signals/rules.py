@@ -296,6 +296,30 @@ def _construct_seq(loader: _MarkedLoader, node: yaml.SequenceNode) -> _Seq:
 _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
 _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastMarkedLoader(yaml.CSafeLoader):
+        """The same constructors over libyaml's parser: ~6x faster (the rulebook's YAML took ~0.9 s
+        of every command's start), with the same line/column marks (tested on every rule file)."""
+
+    _FastMarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+    _FastMarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+    _LOADERS: tuple[type, ...] = (_FastMarkedLoader, _MarkedLoader)
+else:  # PyYAML built without libyaml
+    _LOADERS = (_MarkedLoader,)
+
+
+def _parse_yaml(text: str) -> Any:
+    """Parse with the fastest loader; a document it rejects is parsed again by the pure-Python one,
+    whose error messages say more (libyaml: "did not find expected ',' or ']'"; PyYAML: "expected
+    ',' or ']', but got ':'"), so what the analyst reads does not depend on how PyYAML was built."""
+    *fast, slow = _LOADERS
+    for loader in fast:
+        try:
+            return yaml.load(text, Loader=loader)  # SafeLoader subclasses
+        except yaml.YAMLError:
+            break
+    return yaml.load(text, Loader=slow)
+
 
 def _mark(obj: Any, key: str | int | None = None) -> tuple[int | None, int | None]:
     """Line and column of ``obj[key]`` (or of ``obj`` itself) when the loader recorded it."""
@@ -641,7 +665,7 @@ def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str,
         out.issues.append(LintIssue(str(path), None, None, None, f"cannot read rule file: {exc}"))
         return [], out.issues, []
     try:
-        doc = yaml.load(text, Loader=_MarkedLoader)  # a SafeLoader subclass
+        doc = _parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

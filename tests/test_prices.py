@@ -7,6 +7,7 @@ import itertools
 import logging
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +332,43 @@ def test_yfinance_source_keeps_close_and_adj_close_and_names_failures():
     assert sleeps == []
 
 
+def test_yfinance_deprecation_warnings_do_not_reach_the_user():
+    class Noisy(FakeDownload):
+        def __call__(self, tickers, **kwargs):
+            warnings.warn("The inplace keyword in DataFrame.rename is deprecated", DeprecationWarning,
+                          stacklevel=1)
+            warnings.warn("a future change", FutureWarning, stacklevel=1)
+            return super().__call__(tickers, **kwargs)
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = YFinanceSource(download=Noisy(RECORDED)).fetch(["NVDA"], D(2026, 1, 29), D(2026, 1, 30))
+        warnings.warn("ours still shows", UserWarning, stacklevel=1)
+    assert len(result.frame[result.frame["ticker"] == "NVDA"]) == 2
+    assert [str(w.message) for w in seen] == ["ours still shows"]
+
+
+def _failed(n: int, reason: str, start: int = 0) -> dict[str, str]:
+    return {f"T{i:03d}": f"2024-12-25..2026-03-10: {reason}" for i in range(start, start + n)}
+
+
+def test_a_few_failures_are_listed_one_per_ticker():
+    report = FetchReport(source="yfinance", offline=False, failures=_failed(2, "possibly delisted"))
+    assert report.failure_lines() == ["no prices for T000: 2024-12-25..2026-03-10: possibly delisted",
+                                      "no prices for T001: 2024-12-25..2026-03-10: possibly delisted"]
+    assert report.warnings == report.failure_lines()
+
+
+def test_many_failures_are_summed_up_per_reason_with_the_first_names():
+    failures = _failed(78, "possibly delisted; no timezone found") | _failed(3, "Timeout", start=100)
+    lines = FetchReport(source="yfinance", offline=False, failures=failures).failure_lines()
+    where = "each ticker and range: SELECT * FROM price_requests WHERE status = 'failed'"
+    assert lines == [
+        f"no prices for 78 tickers: possibly delisted; no timezone found "
+        f"(T000, T001, T002, T003, T004 and 73 more; {where})",
+        f"no prices for 3 tickers: Timeout (T100, T101, T102; {where})"]
+
+
 def test_yfinance_no_rows_in_range_is_empty_not_failed():
     fake = FakeDownload((yf_frame({"NVDA": {}}, []),
                          {"YFPricesMissingError('possibly delisted; no price data found  "
@@ -379,7 +417,7 @@ def test_ensure_prices_with_yfinance_stores_good_tickers_and_reports_bad(con):
     assert report.rows == 4
     assert str(report) == ("4 price rows stored from yfinance (3 ranges asked, 0 tickers already cached); "
                            "failed: BADTICKER")
-    assert report.warnings == ["BADTICKER: 2026-01-29..2026-01-30: "
+    assert report.warnings == ["no prices for BADTICKER: 2026-01-29..2026-01-30: "
                                "YFTzMissingError('possibly delisted; no timezone found')"]
     rows = con.execute("SELECT ticker, source, count(*) FROM prices GROUP BY ALL ORDER BY 1").fetchall()
     assert rows == [("600519.SS", "yfinance", 2), ("NVDA", "yfinance", 2)]

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ _TRANSIENT = ("ratelimit", "rate limit", "too many requests", "timed out", "time
               "temporarily", "502", "503", "504", "curl: (")
 # yfinance's answer for a real ticker with no bars in the range (holidays, before listing).
 _NO_ROWS = "no price data found"
+_RANGE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: ")  # FetchReport.failures values
 _YF_FAILED_LINE = re.compile(r"^(\[.*?\]): (.*)$", re.S)
 _YF_COLUMNS = {"open": "open", "high": "high", "low": "low", "close": "close", "adj close": "adj_close",
                "adj_close": "adj_close", "volume": "volume"}
@@ -173,7 +175,11 @@ class YFinanceSource:
     def _download_once(self, tickers: list[str], start: dt.date, end: dt.date
                        ) -> tuple[pd.DataFrame, dict[str, str]]:
         download = self._downloader()
-        with _capture_yf_errors() as log:
+        # yfinance's own use of pandas raises deprecation warnings (DataFrame.rename(inplace=...) under
+        # pandas 3): not the user's business, and one per chunk flooded stderr
+        with _capture_yf_errors() as log, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
             try:
                 data = download(tickers, start=start.isoformat(),
                                 end=(end + dt.timedelta(days=1)).isoformat(),  # yfinance's end is exclusive
@@ -577,9 +583,26 @@ class FetchReport:
         asked = {t for t, _, _ in self.requested}
         return bool(asked) and asked <= set(self.failures) and not self.rows
 
+    def failure_lines(self, limit: int = 10) -> list[str]:
+        """One line per failed ticker; beyond ``limit`` failures one line per distinct reason (its
+        range left out) with a count and the first names: a dead network fails every ticker with one
+        yfinance message, and eighty such lines hid the hint below them. Each failure and its range
+        stays in price_requests (status 'failed')."""
+        if len(self.failures) <= limit:
+            return [f"no prices for {t}: {reason}" for t, reason in sorted(self.failures.items())]
+        by_reason: dict[str, list[str]] = {}
+        for t, reason in sorted(self.failures.items()):
+            by_reason.setdefault(_RANGE_PREFIX.sub("", reason), []).append(t)
+        lines = []
+        for reason, tickers in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            names = ", ".join(tickers[:5]) + (f" and {len(tickers) - 5} more" if len(tickers) > 5 else "")
+            lines.append(f"no prices for {len(tickers)} tickers: {reason} ({names}; each ticker and "
+                         "range: SELECT * FROM price_requests WHERE status = 'failed')")
+        return lines
+
     @property
     def warnings(self) -> list[str]:
-        out = [f"{t}: {reason}" for t, reason in sorted(self.failures.items())]
+        out = self.failure_lines()
         if self.offline and self.missing:
             out.append(f"offline: prices missing for {len(self.missing)} tickers: "
                        + ", ".join(_describe_missing(self.missing)))

@@ -63,8 +63,8 @@ def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation:
         status(f"note: {note}")
     report = result.fetch_report
     if report is not None and report.failures:
-        for ticker, reason in report.failures.items():
-            status(f"warning: no prices for {ticker}: {reason}")
+        for line in report.failure_lines():
+            status(f"warning: {line}")
         if report.all_failed:
             status(NETWORK_HINT)
     if len(study.dropped):

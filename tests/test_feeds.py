@@ -351,3 +351,74 @@ def test_a_bad_file_yields_nothing_and_earlier_files_are_complete(tmp_path: Path
 )
 def test_html_to_text(markup: str, text: str) -> None:
     assert html_to_text(markup) == text
+
+
+# -- bare HTML skips feedparser's sanitizer, with the same text ----------------------------------------
+
+_TEXT_PIECES = [*"中文股价大涨 abc\n\t>;#x09", "&amp;", "&lt;", "&gt;", "&quot;", "&nbsp;", "&#20013;",
+                "&#x4e2d;", "&#0;", "&#x110000;", "&#128;", "&#150;", "&#xD800;", "&#13;", "\u3000", "\xa0",
+                "Ã", "©", "\x80", "\x96", "â€", "œ"]  # Latin-1 mojibake: feedparser's repair step too
+
+
+def _bare_html():
+    from hypothesis import strategies as st
+
+    from signals.feeds import _BARE_TAGS, _BARE_VOID
+
+    text = st.lists(st.sampled_from(_TEXT_PIECES), max_size=10).map("".join)
+    start = st.builds(lambda n, end: f"<{n}{end}>", st.sampled_from(_BARE_TAGS + _BARE_VOID),
+                      st.sampled_from(["", "/", " /"]))
+    close = st.sampled_from(_BARE_TAGS).map(lambda n: f"</{n}>")
+    return st.lists(st.one_of(text, start, close), max_size=25).map("".join)
+
+
+def test_bare_html_has_the_same_text_sanitized_or_not() -> None:
+    from hypothesis import HealthCheck, given, settings
+
+    from signals.feeds import _fp_text, _is_bare_html
+
+    @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_bare_html())
+    def check(markup: str) -> None:
+        assert _is_bare_html(markup)
+        fast, _ = _fp_text(markup, html=True)
+        sanitized, _ = _fp_text(markup, html=True, sanitize=True)
+        assert html_to_text(fast) == html_to_text(sanitized)
+
+    check()
+
+
+def test_bare_html_is_read_as_html_parser_reads_it() -> None:
+    from hypothesis import given, settings
+
+    from signals.feeds import _parsed_text
+
+    @settings(max_examples=3000, deadline=None)
+    @given(_bare_html())
+    def check(markup: str) -> None:
+        assert html_to_text(markup) == _parsed_text(markup)
+
+    check()
+
+
+@pytest.mark.parametrize("markup", [
+    "<title>t</title>x", "a</br>b", '<p class="x">a</p>', "a<![CDATA[x]]>b", "<applet>x</applet>",
+    "&foo; b", "a & b", "<head>h</head>b", "<template>t</template>b", "<P>a</P>", "<p >a</p>", "<!-- c -->",
+])
+def test_other_html_is_not_bare(markup: str) -> None:
+    """Each of these is HTML whose text the sanitizer may change (several do: see the list in feeds.py)."""
+    from signals.feeds import _is_bare_html
+
+    assert not _is_bare_html(markup)
+
+
+def test_the_sample_feed_is_bare_html() -> None:
+    """So the fast path is what the sample (and wallstreetcn) takes."""
+    from xml.etree import ElementTree
+
+    from signals.feeds import _is_bare_html, _parsed_text
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+    descriptions = [i.findtext("description") for i in ElementTree.parse(sample).iter("item")]
+    assert len(descriptions) == 52 and all(_is_bare_html(d.strip()) for d in descriptions)
+    assert [html_to_text(d) for d in descriptions] == [_parsed_text(d) for d in descriptions]

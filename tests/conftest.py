@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +23,14 @@ settings.register_profile("default", deadline=None, max_examples=100,
 settings.register_profile("ci", deadline=None, max_examples=100, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+# Calendar sessions cached on disk go to a directory of this test run, not the user's ~/.cache
+# (set here, before any test, so the CLI subprocesses inherit it too).
+os.environ["SIGNALS_CACHE_DIR"] = _CACHE_DIR = tempfile.mkdtemp(prefix="signals-test-cache-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -240,3 +240,57 @@ def test_every_market_in_the_instrument_data_has_a_calendar():
     # Jakarta, via exchange_calendars' own XIDX: 2026-01-29 10:00 WIB is in session
     jakarta = at(ZoneInfo("Asia/Jakarta"), 2026, 1, 29, 10, 0)
     assert day0(jakarta, "XIDX") == Day0(D(2026, 1, 29), "in_session")
+
+
+# -- sessions cached on disk ------------------------------------------------------------------------
+
+
+def _same_sessions(a, b) -> bool:
+    return (a.tz == b.tz and np.array_equal(a.labels, b.labels) and np.array_equal(a.opens, b.opens)
+            and np.array_equal(a.closes, b.closes) and a.open_offset == b.open_offset
+            and a.close_offset == b.close_offset and a.labels.dtype == b.labels.dtype)
+
+
+def test_sessions_come_back_from_the_disk_cache_as_built(tmp_path, monkeypatch):
+    from signals import calendar
+
+    monkeypatch.setenv("SIGNALS_CACHE_DIR", str(tmp_path))
+    built = calendar._sessions.__wrapped__("XHKG")  # builds and writes today's file
+    path = calendar._sessions_cache_path("XHKG")
+    assert path.is_file() and path.parent == tmp_path / "calendars"
+
+    def no_build(name):
+        raise AssertionError("built again instead of read")
+
+    monkeypatch.setattr(calendar, "_build_sessions", no_build)
+    again = calendar._sessions.__wrapped__("XHKG")
+    assert _same_sessions(again, built)
+    # day 0 from the cached sessions is what the fresh ones give
+    t = np.array([pd.Timestamp("2026-01-29 03:00", tz="UTC").value], dtype=np.int64)
+    assert [x.tolist() for x in calendar.locate(again, t)] == [x.tolist() for x in calendar.locate(built, t)]
+
+
+def test_a_broken_cache_file_is_rebuilt_and_replaced(tmp_path, monkeypatch):
+    from signals import calendar
+
+    monkeypatch.setenv("SIGNALS_CACHE_DIR", str(tmp_path))
+    path = calendar._sessions_cache_path("XNYS")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 not a zip")
+    stale = path.with_name("XNYS-xcals0.0-2000-01-01.npz")
+    stale.write_bytes(b"old")
+    built = calendar._sessions.__wrapped__("XNYS")
+    assert _same_sessions(calendar._load_sessions(path), built)
+    assert not stale.exists()  # the market's older files are dropped
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_an_unusable_cache_directory_only_costs_the_build(tmp_path, monkeypatch):
+    from signals import calendar
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory would go")
+    monkeypatch.setenv("SIGNALS_CACHE_DIR", str(blocker))
+    assert calendar._sessions.__wrapped__("XTKS").labels.size > 4000
+    monkeypatch.setenv("SIGNALS_CACHE_DIR", "")
+    assert calendar._sessions_cache_path("XTKS") is None

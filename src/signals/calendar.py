@@ -2,7 +2,10 @@
 
 Why it looks like this:
 - Sessions come from exchange_calendars (holidays from official notices), keyed by ISO MIC; a
-  calendar object takes about a second to build, so each is built once per process.
+  calendar object takes up to seconds to build (XKRX ~4 s: lunar holidays over 21 years), so each
+  market's sessions are built once per process and kept on disk for the day
+  (``SIGNALS_CACHE_DIR``, default ``~/.cache/signals``; empty: off). A cache that cannot be read or
+  written is rebuilt or skipped, never an error.
 - Day 0 is found with numpy ``searchsorted`` over each market's session open/close instants (UTC
   nanoseconds): one pass per market, so a million event-instrument pairs take seconds.
 - Calendars end (XSHG's holiday data stops at 2026-12-31). Beyond the end we use the trading dates
@@ -12,10 +15,15 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 from warnings import catch_warnings, simplefilter
 
 import duckdb
@@ -143,6 +151,61 @@ def sessions(mic: str) -> Sessions:
 
 @functools.cache
 def _sessions(name: str) -> Sessions:
+    path = _sessions_cache_path(name)
+    cached = _load_sessions(path) if path is not None else None
+    if cached is not None:
+        return cached
+    built = _build_sessions(name)
+    if path is not None:
+        _save_sessions(path, built)
+    return built
+
+
+def _sessions_cache_path(name: str) -> Path | None:
+    """Today's file for ``name``: exchange_calendars' default range runs from 20 years before today
+    to a year after, so a file is good for the day and the library version that wrote it."""
+    setting = os.environ.get("SIGNALS_CACHE_DIR")
+    if setting == "":
+        return None
+    root = Path(setting) if setting else (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "signals")
+    today = pd.Timestamp.now().floor("D").date()  # what exchange_calendars counts its range from
+    safe = name.replace("/", "_")  # 24/5
+    return root / "calendars" / f"{safe}-xcals{version('exchange_calendars')}-{today}.npz"
+
+
+def _load_sessions(path: Path) -> Sessions | None:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return Sessions(str(f["tz"]), f["labels"].astype("datetime64[D]"), f["opens"].astype(np.int64),
+                            f["closes"].astype(np.int64), pd.Timedelta(int(f["open_offset"]), "ns"),
+                            pd.Timedelta(int(f["close_offset"]), "ns"))
+    except Exception:  # missing, partial or foreign file: build instead
+        return None
+
+
+def _save_sessions(path: Path, sess: Sessions) -> None:
+    """Write atomically (a reader never sees half a file); drop the same market's older files."""
+    tmp_name = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as tmp:
+            tmp_name = tmp.name
+            np.savez(tmp, tz=np.array(sess.tz), labels=sess.labels, opens=sess.opens, closes=sess.closes,
+                     open_offset=np.int64(sess.open_offset.value),
+                     close_offset=np.int64(sess.close_offset.value))
+        os.replace(tmp_name, path)
+        prefix = path.name.split("-xcals")[0] + "-xcals"
+        for old in path.parent.glob(f"{prefix}*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full disk: no cache, same sessions
+        if tmp_name:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def _build_sessions(name: str) -> Sessions:
     cal = _calendar(name)
     tz = str(cal.tz)
     labels = cal.sessions.values.astype("datetime64[D]")

@@ -718,7 +718,7 @@ def _is_bare_html(value: str) -> bool:
 
 
 def _fp_text(raw: str, *, plain: bool = False, html: bool = False, base: str | None = None,
-             sanitize: bool | None = None) -> tuple[str, str]:
+             sanitize: bool = False) -> tuple[str, str]:
     """What feedparser's ``pop`` makes of an element's text: (value, content type). HTML goes
     through feedparser's sanitizer unless it is bare (``_is_bare_html``); ``sanitize=True`` always."""
     value = raw.strip()

@@ -8,6 +8,7 @@ The file format is documented in docs/rules.md, the event types in docs/taxonomy
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -312,13 +313,10 @@ def _parse_yaml(text: str) -> Any:
     """Parse with the fastest loader; a document it rejects is parsed again by the pure-Python one,
     whose error messages say more (libyaml: "did not find expected ',' or ']'"; PyYAML: "expected
     ',' or ']', but got ':'"), so what the analyst reads does not depend on how PyYAML was built."""
-    *fast, slow = _LOADERS
-    for loader in fast:
-        try:
-            return yaml.load(text, Loader=loader)  # SafeLoader subclasses
-        except yaml.YAMLError:
-            break
-    return yaml.load(text, Loader=slow)
+    if len(_LOADERS) > 1:
+        with contextlib.suppress(yaml.YAMLError):
+            return yaml.load(text, Loader=_LOADERS[0])  # SafeLoader subclasses, both
+    return yaml.load(text, Loader=_LOADERS[-1])
 
 
 def _mark(obj: Any, key: str | int | None = None) -> tuple[int | None, int | None]:

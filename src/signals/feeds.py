@@ -24,8 +24,10 @@ every entry (a 49 MB feed took 160 MB and 6.7 s). A streamed document (above ``S
 raise ``FeedError`` after some of its articles were yielded (``api.extract_feeds`` commits whole
 batches, see docs/reliability.md); it yields a repeated guid twice (the store keeps the later copy, as
 a whole document does) and reports control characters and HTML entities after its items. Atom and RSS
-1.0 documents are always read whole by feedparser (``parse_feed_bytes``, also the reference the mapper
-is tested against).
+1.0 documents up to ``STREAM_BYTES`` are read whole by feedparser (``parse_feed_bytes``, also the
+reference the mapper is tested against); larger ones stream too: each entry is built as it closes and
+read by feedparser in a copy of the document element with the feed's title and link, a few hundred
+entries a call (``_entry_items``), so memory stays flat for them as well.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import html
 import html.entities
 import http.client
 import io
+import itertools
 import re
 import sys
 import time
@@ -71,7 +74,7 @@ Warn = Callable[[str], None]
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 _FEED_ROOTS = {"rss", "RDF", "feed"}  # local names of RSS 2.0 / RSS 1.0 / Atom document elements
-STREAM_BYTES = 16 * 2**20  # RSS 2.0 inputs larger than this are parsed item by item
+STREAM_BYTES = 16 * 2**20  # inputs larger than this are parsed item by item
 URL_MAX_BYTES = 50_000_000  # a URL must not feed us without end
 _CHUNK = 1 << 20
 
@@ -120,13 +123,19 @@ def read_feeds(
     for name, opener in _expand_inputs(inputs, timeout=timeout, max_bytes=max_bytes):
         with opener() as (handle, charset):
             head = _read_up_to(handle, max(stream_bytes + 1, 1 << 16))
-            if _root_name(head, charset) == "rss":
+            root = _root_name(head, charset)
+            if root == "rss":
                 items = _rss_items(_Prefixed(head, handle), source_name=name, zone=zone, warn=warn,
                                    fallback_encoding=charset)
                 if len(head) > stream_bytes:
                     yield from (article for _, article in items)
                 else:  # read whole: all its articles or its error, nothing of it before
                     yield from _unique(items, name, warn)
+                continue
+            if root in _ENTRY_TAGS and len(head) > stream_bytes:
+                entries = _entry_items(_Prefixed(head, handle), source_name=name, zone=zone, warn=warn,
+                                       fallback_encoding=charset)
+                yield from (article for _, article in entries)
                 continue
             data = head + handle.read()
         yield from parse_feed_bytes(data, source_name=name, default_tz=default_tz, on_warning=on_warning,
@@ -491,7 +500,7 @@ def _is_benign(problem: object) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Streaming large RSS 2.0 documents
+# Streaming: RSS 2.0 documents of any size, Atom and RSS 1.0 above STREAM_BYTES
 # --------------------------------------------------------------------------------------------
 
 
@@ -644,14 +653,9 @@ def _rss_items(handle: Any, *, source_name: str, zone: ZoneInfo, warn: Warn,
                fallback_encoding: str | None) -> Iterator[tuple[int, Article]]:
     """(item number, article) of an RSS 2.0 document, each as soon as its ``</item>`` has been read."""
     collector = _ItemCollector(source_name)
-    parser = _defused_parser(collector)
     number = 0
     channel: tuple[Any, ...] = ()
-    for chunk in _utf8_chunks(handle, source_name, fallback_encoding, warn):
-        try:
-            parser.feed(chunk)
-        except (DefusedXmlException, ParseError) as err:
-            raise _xml_error(err, parser, source_name, None) from err
+    for _ in _parse_chunks(collector, handle, source_name, fallback_encoding, warn):
         for item, base in collector.items:
             number += 1
             if channel[:2] != (collector.title, collector.link):  # the channel's title or link changed
@@ -663,10 +667,130 @@ def _rss_items(handle: Any, *, source_name: str, zone: ZoneInfo, warn: Warn,
             if article is not None:
                 yield number, article
         collector.items.clear()
+
+
+def _parse_chunks(target: Any, handle: Any, source: str, fallback_encoding: str | None,
+                  warn: Warn) -> Iterator[None]:
+    """Feed the document to a defused expat parser with ``target``, chunk by chunk; yields after each
+    chunk so the caller can take what the target collected."""
+    parser = _defused_parser(target)
     try:
+        for chunk in _utf8_chunks(handle, source, fallback_encoding, warn):
+            parser.feed(chunk)
+            yield
         parser.close()
     except (DefusedXmlException, ParseError) as err:
-        raise _xml_error(err, parser, source_name, None) from err
+        raise _xml_error(err, parser, source, None) from err
+    yield
+
+
+# Atom and RSS 1.0 documents above STREAM_BYTES: each entry is read by feedparser on its own, inside
+# a copy of the document element (its xml:base, xml:lang, namespaces) and the feed's title and link,
+# so it is read as it would be inside the whole document.
+_ENTRY_TAGS = {"feed": "entry", "RDF": "item"}  # document element -> its entries (local names)
+_FEED_FIELDS = frozenset({"title", "link"})  # all an article takes from the feed: its source label
+# A feed names itself in a few elements; a document repeating them without end is not kept whole.
+_MAX_FEED_ELEMENTS = 64
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+class _EntryCollector:
+    """expat target for Atom and RSS 1.0: builds each entry (a child of the document element) as an
+    Element, and the elements that carry the feed's title and link (Atom: <title> and <link> children
+    of <feed>; RSS 1.0: <channel> with only those children, not its list of every item)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.depth = 0
+        self.root: Element | None = None
+        self.feed: list[Element] = []  # the feed's title and link elements, in document order
+        self.entries: list[tuple[Element, int]] = []  # with the number of feed elements before it
+        self._entry = ""
+        self._builder: TreeBuilder | None = None
+        self._open = ""  # local name of the document element's child being built
+        self._skip_from = 0  # depth where an element left out began (0: none)
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.depth += 1
+        if self._skip_from:
+            return
+        name = _local(tag)
+        if self.depth == 1:
+            if name not in _ENTRY_TAGS:
+                raise FeedError(f"not an Atom or RSS 1.0 feed (document element <{tag}>)", source=self.source)
+            self.root, self._entry = Element(tag, attrib), _ENTRY_TAGS[name]
+        elif self.depth == 2 and self._keeps(name):
+            self._builder, self._open = TreeBuilder(), name
+            self._builder.start(tag, attrib)
+        elif self.depth == 2 or (self.depth == 3 and self._open == "channel" and name not in _FEED_FIELDS):
+            self._skip_from = self.depth
+        else:
+            assert self._builder is not None
+            self._builder.start(tag, attrib)
+
+    def end(self, tag: str) -> None:
+        if self._skip_from:
+            self._skip_from = 0 if self.depth == self._skip_from else self._skip_from
+        elif self._builder is not None:
+            self._builder.end(tag)
+            if self.depth == 2:
+                element = self._builder.close()
+                if self._open == self._entry:
+                    self.entries.append((element, len(self.feed)))
+                else:
+                    self.feed.append(element)
+                self._builder = None
+        self.depth -= 1
+
+    def data(self, data: str) -> None:
+        if self._builder is not None and not self._skip_from:
+            self._builder.data(data)
+
+    def close(self) -> None:
+        pass
+
+    def _keeps(self, name: str) -> bool:
+        """Whether a child of the document element is built: an entry, or a feed field (up to a few)."""
+        feed_field = name in _FEED_FIELDS or name == "channel"
+        return name == self._entry or (feed_field and len(self.feed) < _MAX_FEED_ELEMENTS)
+
+
+ENTRIES_PER_PARSE = 200  # one feedparser call per this many entries: ~0.5 ms less per entry than
+# one call each, and feedparser's result for them (a few MB) is all a streamed document holds at once
+
+
+def _entry_groups(entries: list[tuple[Element, int]]) -> Iterator[tuple[int, list[Element]]]:
+    """Runs of at most ``ENTRIES_PER_PARSE`` entries read after the same feed fields."""
+    for n_feed, run in itertools.groupby(entries, key=lambda e: e[1]):
+        elements = [element for element, _ in run]
+        for i in range(0, len(elements), ENTRIES_PER_PARSE):
+            yield n_feed, elements[i:i + ENTRIES_PER_PARSE]
+
+
+def _entry_items(handle: Any, *, source_name: str, zone: ZoneInfo, warn: Warn,
+                 fallback_encoding: str | None) -> Iterator[tuple[int, Article]]:
+    """(entry number, article) of an Atom or RSS 1.0 document, each as soon as its entry has been read.
+
+    A feed title or link that comes after some entries labels only the entries after it (the whole
+    document would label them all)."""
+    collector = _EntryCollector(source_name)
+    number = 0
+    for _ in _parse_chunks(collector, handle, source_name, fallback_encoding, warn):
+        for n_feed, group in _entry_groups(collector.entries):
+            assert collector.root is not None  # entries are its children
+            document = Element(collector.root.tag, collector.root.attrib)
+            document.extend([*collector.feed[:n_feed], *group])
+            parsed = _run_feedparser(tostring(document, encoding="utf-8", xml_declaration=True), source_name)
+            label = _source_label(parsed.feed, source_name)
+            for entry in parsed.entries:
+                number += 1
+                article = _article(entry, number, label, source_name, zone, warn)
+                if article is not None:
+                    yield number, article
+        collector.entries.clear()
 
 
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"

@@ -261,6 +261,38 @@ def test_unlinked_investee_is_the_stake_increase_subject() -> None:
     assert (ev.subject, ev.ticker, ev.magnitude, ev.unit) == ("xAI", None, 2e9, "USD")
 
 
+def test_the_currency_after_dui_is_never_the_subject() -> None:
+    # the rupiah fell against the dollar: no dollar event (the rupiah is not in the instrument table)
+    events = run("印尼股市暴跌之际，印尼盾兑美元下跌0.5%，创10月份以来最大跌幅。")
+    assert [(e.type, e.ticker) for e in events] == [("price_plunge", "^JKSE")]
+    assert one("日元兑美元暴跌至160。", "price_plunge").ticker == "JPY=X"
+
+
+def test_the_cause_after_shou_is_never_the_subject() -> None:
+    # commodities rose on the weaker dollar: no dollar event
+    assert run("受美元贬值等因素推动，大宗商品价格在新的一年里一路飙升。") == []
+    assert one("受美联储降息预期提振，黄金大涨。", "price_surge").ticker == "GC=F"
+
+
+@pytest.mark.parametrize(("text", "subject", "direction", "sign"), [
+    ("日元暴跌3%。", "日元", -1, 1),  # the yen falls: JPY=X (yen per dollar) rises
+    ("日元大涨3%。", "日元", 1, -1),
+    ("美元兑日元大跌3%。", "美元兑日元", -1, -1),  # the pair itself is the subject: the quote falls
+    ("美元兑人民币大涨1%。", "美元兑人民币", 1, 1),
+    ("英伟达大涨5%。", "英伟达", 1, 1),
+])
+def test_expected_sign_of_a_dollar_quote_follows_what_the_subject_names(
+        text: str, subject: str, direction: int, sign: int) -> None:
+    import datetime as dt
+
+    from signals.api import event_frames
+
+    events = [e for e in run(text) if e.type in ("price_surge", "price_plunge")]
+    assert [(e.subject, e.direction) for e in events] == [(subject, direction)]
+    _, pairs = event_frames(events, LINKER, rulebook_hash="h", extracted_at=dt.datetime.now(dt.UTC))
+    assert pairs.loc[pairs.role == "subject", "expected_sign"].tolist() == [sign]
+
+
 # -- second quality pass: commas, brokers, guessed subjects, "near" figures, trigger sentences ----
 
 def test_ascii_comma_ends_a_clause_like_the_full_width_one() -> None:

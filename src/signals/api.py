@@ -92,10 +92,13 @@ def _is_tradable(ticker: str | None, instrument) -> bool:
     return instrument is None or getattr(instrument, "tradable", True)
 
 
-def quote_sign(ticker: str) -> int:
+def quote_sign(ticker: str, subject: str | None = None) -> int:
     """-1 where the quote runs against the subject: Yahoo's ``JPY=X`` is yen per dollar, so news
-    good for the yen (the subject) moves the quote down. Rule exposures are signed per quote already."""
-    return -1 if len(ticker) == 5 and ticker.endswith("=X") else 1
+    good for the yen (the subject) moves the quote down. A subject that names the pair (美元兑日元,
+    USD/JPY) is the quote itself: +1. Rule exposures are signed per quote already."""
+    if not (len(ticker) == 5 and ticker.endswith("=X")):
+        return 1
+    return 1 if subject and ("美元" in subject or "USD" in subject.upper()) else -1
 
 
 def event_frames(events: Sequence, linker, *, rulebook_hash: str, extracted_at: dt.datetime
@@ -112,7 +115,7 @@ def event_frames(events: Sequence, linker, *, rulebook_hash: str, extracted_at: 
         ev_rows.append(row)
         targets: dict[str, tuple[str, int]] = {}
         if ev.ticker and _is_tradable(ev.ticker, linker.instruments.get(ev.ticker)):
-            targets[ev.ticker] = ("subject", int(ev.direction) * quote_sign(ev.ticker))
+            targets[ev.ticker] = ("subject", int(ev.direction) * quote_sign(ev.ticker, ev.subject))
         for ticker, sign in getattr(ev, "exposures", ()) or ():
             targets.setdefault(ticker, ("exposure", int(ev.direction) * int(sign)))
         for ticker, (role, sign) in targets.items():

@@ -346,6 +346,16 @@ _WEAK_BEFORE = frozenset("与和同跟在于向")
 _FRAME_BEFORE = frozenset("在于向")
 
 
+# A mention right after 兑 is the currency the subject is quoted against (印尼盾兑美元下跌: the rupiah
+# fell, not the dollar); right after 受 it is the cause in 受X推动/影响/拖累 (受美元贬值推动，大宗商品
+# 飙升: the commodities rose). Neither is ever the subject.
+_NOT_SUBJECT_AFTER = frozenset("兑受")
+
+
+def _never_subject(doc: _Doc, m: Mention) -> bool:
+    return m.start > 0 and doc.text[m.start - 1] in _NOT_SUBJECT_AFTER
+
+
 def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int) -> Mention | None:
     before = [m for m in pool if m.end <= anchor]
     strong = [m for m in before if not (m.start and doc.text[m.start - 1] in _WEAK_BEFORE)]
@@ -392,16 +402,19 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
             if named:
                 return [named]
     anchor_s, anchor_e = hit.start, hit.end
-    in_clause = [m for m in doc.mentions_in(*clause) if _eligible(m, spec, family)
-                 and not (m.start < anchor_e and anchor_s < m.end)]
+
+    def candidates(start: int, end: int) -> list[Mention]:
+        return [m for m in doc.mentions_in(start, end) if _eligible(m, spec, family)
+                and not (m.start < anchor_e and anchor_s < m.end) and not _never_subject(doc, m)]
+
+    in_clause = candidates(*clause)
     if spec.each:
         chain = _list_before(doc, in_clause, anchor_s)
         if chain:
             return [_from_mention(doc, m) for m in chain]
     pools = [in_clause]
     if spec.scope != "clause":
-        pools.append([m for m in doc.mentions_in(*sentence) if _eligible(m, spec, family)
-                      and not (m.start < anchor_e and anchor_s < m.end)])
+        pools.append(candidates(*sentence))
     for pool in pools:
         before = _nearest_before(doc, pool, anchor_s)
         if before:

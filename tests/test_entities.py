@@ -262,6 +262,13 @@ def test_big_brokers_are_speakers_not_subjects(linker):
     assert gs_roles("高盛第三季度营收增长") == [None]
 
 
+def test_rbc_is_the_bank_whose_analysts_speak_not_rbc_bearings(linker):
+    text = "RBC Capital Markets分析师Matthew Hedberg指出,财报好于预期"
+    assert [(m.text, m.instrument.ticker, m.role_hint) for m in linker.find(text)] == [
+        ("RBC Capital Markets", "RY", "speaker")]
+    assert [m.instrument.ticker for m in linker.find("RBC分析师表示")] == ["RY"]
+
+
 def test_moutai_liquor_is_the_product_not_the_company(linker):
     mentions = linker.find("飞天茅台批价下跌,茅台酒价格承压")
     product = [m for m in mentions if m.instrument.ticker == "600519.SS"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from signals.errors import FeedError
-from signals.feeds import Article, html_to_text, parse_feed_bytes, read_feeds
+from signals.feeds import Article, html_to_text, local_input_bytes, parse_feed_bytes, read_feeds
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 
@@ -309,6 +309,16 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unusable_inputs(spec: str, message: str) -> None:
     with pytest.raises(FeedError, match=message):
         list(read_feeds(spec))
+
+
+def test_local_input_bytes_counts_local_files_only(tmp_path: Path) -> None:
+    (tmp_path / "a.xml").write_bytes(b"x" * 100)
+    (tmp_path / "b.rss").write_bytes(b"x" * 20)
+    (tmp_path / "notes.txt").write_bytes(b"x" * 5)  # not a feed file: a directory skips it
+    assert local_input_bytes(tmp_path) == 120
+    assert local_input_bytes([str(tmp_path / "a.xml"), str(tmp_path / "*.rss")]) == 120
+    assert local_input_bytes(["-", "https://example.cn/rss", str(tmp_path / "missing.xml"),
+                              "ftp://example.cn/x"]) == 0
 
 
 def test_empty_directory(tmp_path: Path) -> None:

@@ -71,6 +71,41 @@ def test_small_batches_stay_inline() -> None:
     assert {e.article_id for e in events} <= {a.id for a in articles}
 
 
+def test_warm_up_starts_every_worker_before_any_batch(small_threshold: None) -> None:
+    articles = list(read_feeds([str(SAMPLE_FEED)]))
+    rulebook, linker = Rulebook.load(), Linker.from_data()
+    extractor = parallel.BatchExtractor(rulebook, linker, jobs=2, rules_dir=None)
+    try:
+        extractor.warm_up()
+        assert extractor._pool is not None and len(extractor._pool._processes) == 2
+        pooled = extractor.submit(articles)()
+        assert len(extractor._pool._processes) == 2  # the same workers did the batch
+    finally:
+        processes = list(extractor._pool._processes.values()) if extractor._pool else []
+        extractor.close()
+    assert pooled == parallel.extract_batch(articles, rulebook, linker)
+    for process in processes:  # workers leave through os._exit(0) without tearing down
+        process.join(timeout=30)
+        assert process.exitcode == 0
+
+
+def test_one_job_never_starts_workers() -> None:
+    extractor = parallel.BatchExtractor(Rulebook.load(), Linker.from_data(), jobs=1, rules_dir=None)
+    extractor.warm_up()
+    assert extractor._pool is None
+
+
+@pytest.mark.parametrize(("min_bytes", "warmed"), [(1, True), (10**9, False)])
+def test_extract_warms_the_pool_for_large_local_inputs(monkeypatch: pytest.MonkeyPatch, min_bytes: int,
+                                                       warmed: bool) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", min_bytes)
+    monkeypatch.setattr(parallel.BatchExtractor, "warm_up", lambda self: calls.append(self.jobs))
+    result = api.extract_feeds([str(SAMPLE_FEED)], dry_run=True, jobs=2)
+    assert calls == ([2] if warmed else [])
+    assert result.event_count > 100
+
+
 _PARENT = """
 import json, sys
 from signals import parallel

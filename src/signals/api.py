@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from signals import store
+from signals import parallel, store
 from signals.errors import SignalsError
 from signals.parallel import BatchExtractor
 
@@ -173,7 +173,7 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     earlier batches by then.
     """
     from signals.entities import Linker
-    from signals.feeds import read_feeds
+    from signals.feeds import local_input_bytes, read_feeds
     from signals.rules import Rulebook
 
     warnings: list[str] = []
@@ -191,6 +191,8 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
                            kept_chunks=[] if on_events is None else None)
     extractor = BatchExtractor(rulebook, linker, jobs=jobs or os.cpu_count() or 1,
                            rules_dir=str(rules_dir) if rules_dir else None)
+    if local_input_bytes(inputs) >= parallel.PARALLEL_MIN_BYTES:
+        extractor.warm_up()
     try:
         if dry_run:
             _extract_dry(articles, extractor, result, now, progress, on_events)

@@ -67,8 +67,8 @@ from feedparser.urls import _urljoin
 
 from signals.errors import FeedError
 
-__all__ = ["FEED_SUFFIXES", "STREAM_BYTES", "URL_MAX_BYTES", "Article", "html_to_text", "parse_date",
-           "parse_feed_bytes", "read_feeds"]
+__all__ = ["FEED_SUFFIXES", "STREAM_BYTES", "URL_MAX_BYTES", "Article", "html_to_text", "local_input_bytes",
+           "parse_date", "parse_feed_bytes", "read_feeds"]
 
 Warn = Callable[[str], None]
 
@@ -152,6 +152,7 @@ def _read_up_to(handle: Any, limit: int) -> bytes:
 
 
 Opener = Callable[[], AbstractContextManager[tuple[BinaryIO, str | None]]]
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def _expand_inputs(
@@ -169,7 +170,7 @@ def _expand_inputs(
         if spec == "-":
             stdin = _Capped(sys.stdin.buffer, "<stdin>", max_bytes)
             yield "<stdin>", lambda s=stdin: nullcontext((s, None))
-        elif scheme := re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", spec):
+        elif scheme := _URL_SCHEME.match(spec):
             if scheme.group(1).lower() not in ("http", "https"):
                 raise FeedError("only http:// and https:// URLs can be fetched", source=spec)
             cap = min(max_bytes or URL_MAX_BYTES, URL_MAX_BYTES)
@@ -177,6 +178,18 @@ def _expand_inputs(
         else:
             for path in _expand_path(spec):
                 yield str(path), lambda p=path: _open_file(p, max_bytes)
+
+
+def local_input_bytes(inputs: str | Path | Iterable[str | Path]) -> int:
+    """Bytes of the local files among ``inputs``; URLs, stdin and unusable paths count 0. A cheap
+    guess, before anything is read, at how much work is coming (``read_feeds`` reports bad inputs)."""
+    total = 0
+    for raw in [inputs] if isinstance(inputs, str | Path) else inputs:
+        spec = str(raw)
+        if spec != "-" and not _URL_SCHEME.match(spec):
+            with suppress(FeedError, OSError):
+                total += sum(path.stat().st_size for path in _expand_path(spec))
+    return total
 
 
 def _expand_path(spec: str) -> list[Path]:

@@ -181,3 +181,30 @@ def test_an_unforeseen_failure_is_still_one_line(monkeypatch: pytest.MonkeyPatch
         "error: unexpected ZeroDivisionError: division by zero",
         "hint: run again with --debug for the traceback, and report it",
     ]
+
+
+# The console script (`signals.cli:run`) leaves through os._exit after main: what it wrote must all be
+# there, the database closed cleanly (no write-ahead log left), and the exit code main's.
+RUN = "import sys; from signals.cli import run; sys.argv[0] = 'signals'; run()"
+
+
+def test_the_console_script_exits_fast_without_losing_output(tmp_path: Path) -> None:
+    db, out = tmp_path / "s.duckdb", tmp_path / "events.jsonl"
+    done = subprocess.run([sys.executable, "-c", RUN, "--db", str(db), "extract", str(SAMPLE_FEED),
+                           "-f", "jsonl", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "52 articles read" in done.stderr
+    assert not Path(f"{db}.wal").exists()
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert len(out.read_text(encoding="utf-8").splitlines()) == stored > 100
+    printed = subprocess.run([sys.executable, "-c", RUN, "--db", str(db), "extract", str(SAMPLE_FEED),
+                              "--dry-run", "-f", "jsonl"], capture_output=True, text=True, timeout=300)
+    assert printed.returncode == 0 and len(printed.stdout.splitlines()) == stored  # through a pipe
+
+
+def test_the_console_script_keeps_main_exit_codes(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", RUN, "--db", str(tmp_path / "s.duckdb"), "extract",
+                           str(tmp_path / "missing.xml")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "no such file" in done.stderr

@@ -7,7 +7,12 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
+import threading
+from typing import NoReturn
 
 import click
 
@@ -42,6 +47,23 @@ def _register() -> None:
 
 
 _register()
+
+
+def run() -> NoReturn:
+    """The console script: ``main``, then leave without tearing the interpreter down.
+
+    Freeing what a command loaded (the linker's ~38,000 aliases, the compiled rulebook, pandas) took
+    ~0.5 s of every command. By the time ``main`` returns, files and the database are closed (context
+    managers); exit handlers still run and the standard streams are flushed here. While another
+    thread is still running, the normal exit waits for it instead."""
+    code = main()
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a reader that went away (| head) gets nothing more
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

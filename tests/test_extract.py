@@ -163,6 +163,16 @@ def test_output_is_deterministic_and_ordered() -> None:
     assert [e.span_start for e in first] == sorted(e.span_start for e in first)
 
 
+def test_a_rounded_headline_figure_takes_the_exact_one_from_the_body() -> None:
+    ev = one("截至收盘，贵州茅台大涨8.6%，成交额超260亿元。", "price_surge", title="白酒爆发，贵州茅台涨逾8%")
+    assert (ev.in_title, ev.magnitude, ev.magnitude_bound) == (True, 8.6, "exact")
+    # a figure outside the bound is another reading, not the exact one: the headline's stays
+    ev = one("早盘贵州茅台一度大涨12.5%。", "price_surge", title="白酒爆发，贵州茅台涨逾8%")
+    assert (ev.magnitude, ev.magnitude_bound) == (8.0, "at_least")
+    ev = one("贵州茅台收涨7.9%。", "price_surge", title="贵州茅台涨约8%")
+    assert (ev.magnitude, ev.magnitude_bound) == (7.9, "exact")
+
+
 # -- properties ---------------------------------------------------------------------------------
 
 SENTENCES = [

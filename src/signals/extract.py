@@ -9,6 +9,7 @@ and the speaking institution (source). docs/rules.md explains each step with exa
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -660,6 +661,19 @@ def _per_broker(group: list[Event]) -> list[list[Event]]:
     return list(by_source.values())
 
 
+def _refines(exact: Event, bounded: Event) -> bool:
+    """``exact`` states the figure that ``bounded`` rounds: same unit, and inside its bound (逾8% /
+    超8%: at least 8, below the next whole step of 9; 约8%: within half a step)."""
+    if exact.magnitude_bound != "exact" or bounded.magnitude_bound not in ("at_least", "about"):
+        return False
+    if exact.unit != bounded.unit or exact.magnitude is None or bounded.magnitude is None:
+        return False
+    step = 10.0 ** math.floor(math.log10(bounded.magnitude)) if bounded.magnitude > 0 else 1.0
+    if bounded.magnitude_bound == "at_least":
+        return bounded.magnitude <= exact.magnitude < bounded.magnitude + step
+    return abs(exact.magnitude - bounded.magnitude) <= step / 2
+
+
 def _dedupe(events: list[Event]) -> list[Event]:
     """One event per event_key in an article: the most relevant, then the earliest (title) span.
 
@@ -676,10 +690,12 @@ def _dedupe(events: list[Event]) -> list[Event]:
         ev = group[0]
         if ev.unit is None:
             donor = next((d for d in group if d.unit is not None), None)
-            if donor is not None:
-                ev = replace(ev, magnitude=donor.magnitude, magnitude_low=donor.magnitude_low,
-                             magnitude_high=donor.magnitude_high, unit=donor.unit,
-                             magnitude_bound=donor.magnitude_bound)
+        else:  # 标题: 贵州茅台涨逾8%; 正文: 贵州茅台大涨8.6%: the exact figure within the bound
+            donor = next((d for d in group if _refines(d, ev)), None)
+        if donor is not None:
+            ev = replace(ev, magnitude=donor.magnitude, magnitude_low=donor.magnitude_low,
+                         magnitude_high=donor.magnitude_high, unit=donor.unit,
+                         magnitude_bound=donor.magnitude_bound)
         kept.append(ev)
     return sorted(kept, key=lambda e: (e.span_start, e.span_end, e.type, e.subject or "", e.rule_id))
 

@@ -171,6 +171,8 @@ def test_a_rounded_headline_figure_takes_the_exact_one_from_the_body() -> None:
     assert (ev.magnitude, ev.magnitude_bound) == (8.0, "at_least")
     ev = one("贵州茅台收涨7.9%。", "price_surge", title="贵州茅台涨约8%")
     assert (ev.magnitude, ev.magnitude_bound) == (7.9, "exact")
+    ev = one("贵州茅台收涨8%。", "price_surge", title="贵州茅台涨逾8%")  # 逾8% is more than 8
+    assert (ev.magnitude, ev.magnitude_bound) == (8.0, "at_least")
 
 
 # -- properties ---------------------------------------------------------------------------------

@@ -663,14 +663,14 @@ def _per_broker(group: list[Event]) -> list[list[Event]]:
 
 def _refines(exact: Event, bounded: Event) -> bool:
     """``exact`` states the figure that ``bounded`` rounds: same unit, and inside its bound (逾8% /
-    超8%: at least 8, below the next whole step of 9; 约8%: within half a step)."""
+    超8%: above 8, below the next step, 9; 约8%: within half a step of 8)."""
     if exact.magnitude_bound != "exact" or bounded.magnitude_bound not in ("at_least", "about"):
         return False
     if exact.unit != bounded.unit or exact.magnitude is None or bounded.magnitude is None:
         return False
     step = 10.0 ** math.floor(math.log10(bounded.magnitude)) if bounded.magnitude > 0 else 1.0
     if bounded.magnitude_bound == "at_least":
-        return bounded.magnitude <= exact.magnitude < bounded.magnitude + step
+        return bounded.magnitude < exact.magnitude < bounded.magnitude + step
     return abs(exact.magnitude - bounded.magnitude) <= step / 2
 
 

@@ -43,6 +43,14 @@ def outcome(path: Path, stream_bytes: int) -> tuple[object, list[str]]:
     return list(kept.values()), sorted(w for w in warnings if "repeats id" not in w)
 
 
+def assert_all_readings_agree(path: Path, document: str) -> None:
+    """Streamed, read whole, and feedparser over the whole document: the same articles and warnings."""
+    path.write_text(document, encoding="utf-8")
+    reference = outcome(path, FEEDPARSER)
+    assert outcome(path, STREAMED) == reference
+    assert outcome(path, WHOLE) == reference
+
+
 @pytest.mark.parametrize("path", [SAMPLE_FEED, ODD_ITEMS, *sorted(FEED_FIXTURES.glob("*.xml"))],
                          ids=lambda p: p.name)
 def test_streamed_feed_gives_the_same_articles_warnings_and_errors(path: Path) -> None:
@@ -100,11 +108,7 @@ def test_random_items_stream_like_feedparser(tmp_path_factory: pytest.TempPathFa
         body.append("<item>" + "".join(children) + "</item>")
     document = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {NAMESPACES}><channel>'
                 f"<title>随机</title>{''.join(body)}</channel></rss>")
-    path = tmp_path_factory.mktemp("random") / "feed.xml"
-    path.write_text(document, encoding="utf-8")
-    reference = outcome(path, FEEDPARSER)
-    assert outcome(path, STREAMED) == reference
-    assert outcome(path, WHOLE) == reference
+    assert_all_readings_agree(tmp_path_factory.mktemp("random") / "feed.xml", document)
 
 
 # Random Atom entries and RSS 1.0 items: above STREAM_BYTES each is read by feedparser inside a copy of
@@ -141,11 +145,7 @@ def test_random_atom_entries_stream_like_feedparser(tmp_path_factory: pytest.Tem
     body = "".join(f"<entry>{''.join(atom_child(*child) for child in entry)}</entry>" for entry in entries)
     document = (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
                 f'xmlns:x="urn:example:x"{root}>{feed}<id>urn:feed</id>{body}</feed>')
-    path = tmp_path_factory.mktemp("atom") / "feed.atom"
-    path.write_text(document, encoding="utf-8")
-    reference = outcome(path, FEEDPARSER)
-    assert outcome(path, STREAMED) == reference
-    assert outcome(path, WHOLE) == reference
+    assert_all_readings_agree(tmp_path_factory.mktemp("atom") / "feed.atom", document)
 
 
 RDF_ELEMENT = st.sampled_from(["title", "link", "description", "dc:date", "dc:subject", "content:encoded",
@@ -165,11 +165,7 @@ def test_random_rss1_items_stream_like_feedparser(tmp_path_factory: pytest.TempP
                 f'{NAMESPACES}><channel rdf:about="https://rdf.example.cn/"><title>要闻</title>'
                 f"<link>https://rdf.example.cn/</link><items><rdf:Seq>{seq}</rdf:Seq></items></channel>"
                 f"{body}</rdf:RDF>")
-    path = tmp_path_factory.mktemp("rdf") / "feed.rdf"
-    path.write_text(document, encoding="utf-8")
-    reference = outcome(path, FEEDPARSER)
-    assert outcome(path, STREAMED) == reference
-    assert outcome(path, WHOLE) == reference
+    assert_all_readings_agree(tmp_path_factory.mktemp("rdf") / "feed.rdf", document)
 
 
 def test_a_streamed_rss1_channel_keeps_its_title_and_link_not_its_list_of_items() -> None:

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from signals import parallel, store
-from signals.errors import SignalsError
+from signals.errors import SignalsError, StoreError
 from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
@@ -42,6 +43,7 @@ class ExtractResult:
     articles_new: int = 0
     articles_updated: int = 0
     articles_unchanged: int = 0
+    articles_reextracted: int = 0  # stored articles whose events were replaced (extract_stored)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     event_count: int = 0  # events of new or edited articles (found, in a dry run)
@@ -69,8 +71,9 @@ class ExtractResult:
     @property
     def summary(self) -> str:
         stored = "found (dry run, nothing stored)" if self.dry_run else "stored"
+        again = f", {self.articles_reextracted} re-extracted" if self.articles_reextracted else ""
         return (f"{self.articles_read} articles read ({self.articles_new} new, "
-                f"{self.articles_updated} updated, {self.articles_unchanged} unchanged); "
+                f"{self.articles_updated} updated, {self.articles_unchanged} unchanged{again}); "
                 f"{self.event_count} events {stored}")
 
 
@@ -145,7 +148,7 @@ SELECT a.published_utc, e.ticker, e.subject, e.type, e.direction, e.magnitude, e
        e.days_since_previous, e.event_key, e.span_start, e.span_end
 FROM events e JOIN articles a ON a.id = e.article_id
 WHERE e.article_id IN (SELECT unnest(?::VARCHAR[]))
-ORDER BY a.published_utc NULLS LAST, e.article_id, e.span_start, e.rule_id
+ORDER BY a.published_utc NULLS LAST, e.article_id, e.span_start, e.rule_id, e.id
 """
 
 
@@ -172,8 +175,46 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     kept (running the same command again continues). A dry run may have handed out the events of
     earlier batches by then.
     """
-    from signals.entities import Linker
     from signals.feeds import local_input_bytes, read_feeds
+
+    return _extract(lambda con, warn: read_feeds(list(inputs), default_tz=default_tz, on_warning=warn),
+                    large=lambda con: local_input_bytes(inputs) >= parallel.PARALLEL_MIN_BYTES,
+                    db=db, rules_dir=rules_dir, dry_run=dry_run, progress=progress, on_warning=on_warning,
+                    jobs=jobs, on_events=on_events, stored=False)
+
+
+def extract_stored(*, db: str | os.PathLike | None = None, rules_dir: str | os.PathLike | None = None,
+                   dry_run: bool = False, progress: Progress | None = None, on_warning: Warn | None = None,
+                   jobs: int | None = None, on_events: EventSink | None = None) -> ExtractResult:
+    """Extract every article stored in ``db`` again with the current rulebook (after editing rules or
+    upgrading signals) and replace its events; the articles themselves stay as they are.
+
+    Works like ``extract_feeds`` on the stored articles, oldest first: batches of ``BATCH_ARTICLES``
+    committed one by one (an interrupted run leaves each article with either its old or its new
+    events; running it again finishes), days 0 set, every new event handed to ``on_events``. Every
+    event that survives is inserted again, which recomputes the novelty of its key over the whole
+    store (``store.insert_events``). A dry run opens the database read-only and hands out what the
+    rules would give.
+    """
+    path = Path(db) if db is not None else store.default_path()
+    if not path.exists():
+        raise StoreError(f"database {path} does not exist",
+                         hint="--stored extracts the articles of an existing database again; "
+                              "run `signals extract FEED` first")
+    return _extract(lambda con, warn: store.stored_articles(con, BATCH_ARTICLES),
+                    large=lambda con: store.counts(con)["articles"] > parallel.PARALLEL_MIN_ARTICLES,
+                    db=db, rules_dir=rules_dir, dry_run=dry_run, progress=progress, on_warning=on_warning,
+                    jobs=jobs, on_events=on_events, stored=True)
+
+
+def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[Any], bool],
+             db: str | os.PathLike | None, rules_dir: str | os.PathLike | None, dry_run: bool,
+             progress: Progress | None, on_warning: Warn | None, jobs: int | None,
+             on_events: EventSink | None, stored: bool) -> ExtractResult:
+    """``extract_feeds`` and ``extract_stored``: ``articles_of(con, warn)`` gives the articles (``con``
+    is None in a dry run over feeds), ``large(con)`` whether to start the workers before the first
+    batch; with ``stored`` every article read has its events replaced."""
+    from signals.entities import Linker
     from signals.rules import Rulebook
 
     warnings: list[str] = []
@@ -186,21 +227,25 @@ def extract_feeds(inputs: Sequence[str], *, db: str | os.PathLike | None = None,
     rulebook = Rulebook.load(rules_dir) if rules_dir else Rulebook.load()
     linker = Linker.from_data()
     now = dt.datetime.now(dt.UTC)
-    articles = read_feeds(list(inputs), default_tz=default_tz, on_warning=warn)
     result = ExtractResult(warnings=warnings, dry_run=dry_run,
                            kept_chunks=[] if on_events is None else None)
     extractor = BatchExtractor(rulebook, linker, jobs=jobs or os.cpu_count() or 1,
-                           rules_dir=str(rules_dir) if rules_dir else None)
-    if local_input_bytes(inputs) >= parallel.PARALLEL_MIN_BYTES:
-        extractor.warm_up()
+                               rules_dir=str(rules_dir) if rules_dir else None)
     try:
         if dry_run:
-            _extract_dry(articles, extractor, result, now, progress, on_events)
+            with store.opened(db, read_only=True) if stored else contextlib.nullcontext() as con:
+                if large(con):
+                    extractor.warm_up()
+                _extract_dry(articles_of(con, warn), extractor, result, now, progress, on_events,
+                             stored=stored)
             return result
         with store.opened(db) as con:
+            if large(con):
+                extractor.warm_up()
             changed: list[str] = []
             try:
-                _extract_store(con, articles, extractor, result, now, progress, changed)
+                _extract_store(con, articles_of(con, warn), extractor, result, now, progress, changed,
+                               replace=stored)
             except SignalsError as err:
                 if result.articles_committed:
                     err.hint = _partial_hint(result, err.hint)
@@ -236,11 +281,16 @@ def _stored_events(con, article_ids: list[str], result: ExtractResult, sink: Eve
 
 
 def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractResult, now: dt.datetime,
-                 progress: Progress | None, sink: EventSink | None) -> None:
+                 progress: Progress | None, sink: EventSink | None, *, stored: bool = False) -> None:
+    """A dry run counts feed articles as new (nothing is compared) and stored ones as re-extracted."""
     for batch in _batched(articles, BATCH_ARTICLES):
         batch = list({a.id: a for a in batch}.values())
         result.articles_read += len(batch)
-        result.articles_new += len(batch)
+        if stored:
+            result.articles_unchanged += len(batch)
+            result.articles_reextracted += len(batch)
+        else:
+            result.articles_new += len(batch)
         events_df, _ = event_frames(extractor.submit(batch)(), extractor.linker,
                                     rulebook_hash=extractor.rulebook.version_hash, extracted_at=now)
         meta = pd.DataFrame({"article_id": [a.id for a in batch], "title": [a.title for a in batch],
@@ -259,17 +309,20 @@ class _Pending:
     job: Callable[[], list]
     changed: set[str]
     n_read: int
+    replaced: list[str]  # stored articles whose events the batch's replace
 
 
 def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: ExtractResult,
-                   now: dt.datetime, progress: Progress | None, changed_all: list[str]) -> None:
+                   now: dt.datetime, progress: Progress | None, changed_all: list[str], *,
+                   replace: bool = False) -> None:
     """Classify each batch (new / edited / unchanged, read only), extract its changed articles, and
     write the batch before while the workers run: database writes overlap extraction.
 
     Each batch is committed with its events in one transaction: never articles without their events
     (a re-run would take them as unchanged), and DuckDB keeps a transaction's rows in memory until it
     commits, so one transaction for the whole input would grow with it (~23 KB per article).
-    ``changed_all`` receives the ids of new and edited articles as their batches are classified."""
+    ``changed_all`` receives the ids of new and edited articles as their batches are classified.
+    With ``replace`` unchanged articles are extracted too, their stored events replaced."""
     pending: _Pending | None = None
 
     def write(p: _Pending) -> None:
@@ -277,7 +330,9 @@ def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: E
                                            rulebook_hash=extractor.rulebook.version_hash, extracted_at=now)
         with store.transaction(con):
             store.upsert_articles(con, p.articles)
+            store.delete_events(con, p.replaced)
             store.insert_events(con, events_df, pairs_df)
+        result.articles_reextracted += len(p.replaced)
         result.articles_committed += p.n_read
         if progress:
             progress(p.n_read)
@@ -303,11 +358,13 @@ def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: E
         result.articles_updated += len(up.updated)
         result.articles_unchanged += up.unchanged
         changed = set(up.changed)
+        replaced = [a.id for a in batch if a.id not in changed] if replace else []
+        changed.update(replaced)
         job = extractor.submit([a for a in batch if a.id in changed])
-        changed_all.extend(up.changed)
+        changed_all.extend([*up.changed, *replaced])
         if pending:
             write(pending)
-        pending = _Pending(frame, job, changed, len(batch))
+        pending = _Pending(frame, job, changed, len(batch), replaced)
     if pending:
         write(pending)
 

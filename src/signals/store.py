@@ -12,6 +12,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -28,6 +30,9 @@ import pyarrow as pa
 
 from signals import __version__
 from signals.errors import StoreError, StoreLockedError
+
+if TYPE_CHECKING:
+    from signals.feeds import Article
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = "signals.duckdb"
@@ -389,7 +394,28 @@ def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> U
     return UpsertResult(new, updated, len(batch) - len(new) - len(updated))
 
 
+def stored_articles(con: duckdb.DuckDBPyConnection, batch: int) -> Iterator[Article]:
+    """Every stored article, oldest first, fetched ``batch`` at a time: the ids are read up front (16
+    characters an article), so the caller may write between batches on the same connection."""
+    from signals.feeds import Article  # at call time: feeds (feedparser) is not needed to open a store
+
+    ids = [row[0] for row in con.execute(
+        "SELECT id FROM articles ORDER BY published_utc NULLS LAST, id").fetchall()]
+    fields = [c for c in ARTICLE_COLUMNS if c != "fetched_at"]
+    for start in range(0, len(ids), batch):
+        rows = con.execute(
+            f"SELECT {', '.join(fields)} FROM articles WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+            "ORDER BY published_utc NULLS LAST, id", [ids[start:start + batch]]).fetchall()
+        for row in rows:
+            article = dict(zip(fields, row, strict=True))
+            if article["published_utc"] is not None:  # TIMESTAMPTZ comes in the session's zone
+                article["published_utc"] = article["published_utc"].astimezone(dt.UTC)
+            yield Article(**article)
+
+
 def delete_events(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> None:
+    if not article_ids:
+        return
     con.execute(
         "DELETE FROM event_instruments WHERE event_id IN "
         "(SELECT id FROM events WHERE article_id IN (SELECT unnest(?::VARCHAR[])))",

@@ -20,7 +20,10 @@ EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "mag
 
 
 @click.command("extract")
-@click.argument("feeds", nargs=-1, required=True)
+@click.argument("feeds", nargs=-1)
+@click.option("--stored", is_flag=True,
+              help="Instead of FEEDS, extract the articles stored in the database again (after editing "
+                   "rules or upgrading signals); their events are replaced.")
 @click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Rule directory (default: the bundled rules/, env SIGNALS_RULES_DIR).")
 @click.option("--tz", "default_tz", default="Asia/Shanghai", show_default=True,
@@ -31,15 +34,20 @@ EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "mag
                    "Events are identical whatever the number.")
 @output_options
 @click.pass_obj
-def command(obj: dict, feeds: tuple[str, ...], rules_dir: str | None, default_tz: str, dry_run: bool,
-            jobs: int | None, fmt: str | None, output: str | None) -> None:
+def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | None, default_tz: str,
+            dry_run: bool, jobs: int | None, fmt: str | None, output: str | None) -> None:
     """Ingest FEEDS (files, globs, directories, URLs or - for stdin), extract and store events.
 
     Prints the events of new or edited articles, then one summary line on stderr.
-    Re-ingesting the same feed stores nothing new. Events are printed as they come, chunk by chunk;
-    a table shows the first 1,000.
+    Re-ingesting the same feed stores nothing new: after changing the rules, `--stored` extracts
+    the stored articles again. Events are printed as they come, chunk by chunk; a table shows the
+    first 1,000.
     """
-    from signals.api import extract_feeds
+    from signals.api import extract_feeds, extract_stored
+
+    if bool(feeds) == stored:
+        raise click.UsageError("give FEEDS to ingest, or --stored to extract the stored articles again"
+                               if not feeds else "give either FEEDS or --stored, not both")
 
     with contextlib.ExitStack() as stack:
         writer: RowWriter | None = None
@@ -62,9 +70,10 @@ def command(obj: dict, feeds: tuple[str, ...], rules_dir: str | None, default_tz
                     with advance.paused():
                         status(f"warning: {message}")
 
-                result = extract_feeds(feeds, db=obj["db"], rules_dir=rules_dir, dry_run=dry_run,
-                                       default_tz=default_tz, progress=advance, jobs=jobs,
-                                       on_warning=on_warning, on_events=on_events)
+                common = {"db": obj["db"], "rules_dir": rules_dir, "dry_run": dry_run, "progress": advance,
+                          "jobs": jobs, "on_warning": on_warning, "on_events": on_events}
+                result = (extract_stored(**common) if stored
+                          else extract_feeds(feeds, default_tz=default_tz, **common))
         except BaseException:
             # events handed out before a failure (kept batches, a dry run's earlier batches) stay
             # well-formed output: a json array closed, a table drawn

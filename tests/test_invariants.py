@@ -1,5 +1,6 @@
 """Stateful invariants of the store: random sequences of ingests, re-ingests, edited items, rule
-changes and backtests against one real DuckDB file, checked after every step."""
+changes, re-extractions of the stored articles and backtests against one real DuckDB file, checked
+after every step."""
 
 from __future__ import annotations
 
@@ -115,6 +116,14 @@ class StoreMachine(RuleBasedStateMachine):
         before = self._snapshot()
         self._extract(self.last_feed, variant)
         assert self._snapshot() == before
+
+    @rule(variant=st.sampled_from(["full", "no-monetary", "no-earnings"]))
+    def reextract(self, variant: str) -> None:
+        """`extract --stored`: every stored article is extracted again with these rules."""
+        result = api.extract_stored(db=self.db, rules_dir=rules_variant(variant), jobs=1)
+        assert result.articles_reextracted == result.articles_read == len(self.content)
+        assert result.articles_new == result.articles_updated == 0
+        self.extracted_with = dict.fromkeys(self.content, variant)
 
     @rule(window=st.sampled_from(["3d", "-1:+1"]), model=st.sampled_from(["market", "mean"]))
     def backtest(self, window: str, model: str) -> None:

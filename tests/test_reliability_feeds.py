@@ -62,8 +62,9 @@ def test_streamed_feed_gives_the_same_articles_warnings_and_errors(path: Path) -
 def test_the_sample_is_read_by_the_streaming_mapper_not_the_feedparser_fallback() -> None:
     collector = feeds._ItemCollector("s")
     parser = feeds._defused_parser(collector)
-    for chunk in feeds._utf8_chunks(SAMPLE_FEED.open("rb"), "s", None, print):
-        parser.feed(chunk)
+    with SAMPLE_FEED.open("rb") as handle:
+        for chunk in feeds._utf8_chunks(handle, "s", None, print):
+            parser.feed(chunk)
     assert len(collector.items) == 52
     assert all(feeds._rss_entry(item, base) is not None for item, base in collector.items)
 
@@ -170,8 +171,9 @@ def test_random_rss1_items_stream_like_feedparser(tmp_path_factory: pytest.TempP
 
 def test_a_streamed_rss1_channel_keeps_its_title_and_link_not_its_list_of_items() -> None:
     collector = feeds._EntryCollector("s")
-    for _ in feeds._parse_chunks(collector, (FEED_FIXTURES / "rss1_rdf.xml").open("rb"), "s", None, print):
-        pass
+    with (FEED_FIXTURES / "rss1_rdf.xml").open("rb") as handle:
+        for _ in feeds._parse_chunks(collector, handle, "s", None, print):
+            pass
     (channel,) = collector.feed
     assert [feeds._local(child.tag) for child in channel] == ["title", "link"]
     assert len(collector.entries) == 2

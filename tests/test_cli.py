@@ -110,6 +110,29 @@ def test_backtest_offline_on_sample(capsys, db_path: Path, tmp_path: Path) -> No
         con.close()
 
 
+def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(
+        capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the network is down: yfinance fails every ticker, so no pair can be studied; the error must
+    # say why, not only "load prices"
+    from signals import prices
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Failed to resolve 'query2.finance.yahoo.com'")
+
+    class Offline(prices.YFinanceSource):
+        def __init__(self) -> None:
+            super().__init__(download=unreachable, sleep=lambda seconds: None)
+
+    monkeypatch.setattr(prices, "YFinanceSource", Offline)
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--window", "5d")
+    assert code == 2
+    assert err.startswith("error: no event-instrument pair could be studied")
+    hint = err.split("hint: ", 1)[1]
+    assert hint.startswith("prices could not be fetched for ")
+    assert "ConnectionError: Failed to resolve" in hint and "check the network" in hint
+
+
 def test_rules_lint_and_test_pass_on_bundled_rulebook(capsys) -> None:
     code, out, err = run(capsys, "rules", "lint")
     assert code == 0, out + err

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from signals import parallel, store
-from signals.errors import SignalsError, StoreError
+from signals.errors import SignalsError, StoreError, StudyError
 from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
@@ -468,12 +468,29 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
         if not offline:
             report = _fetch_prices(con, (), None, None, progress=progress)
         warnings.extend(_assign_day0(con))
-        result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
-                           min_estimation=min_estimation, dedupe=dedupe, rank_tests=rank_tests,
-                           max_day0_shift=max_day0_shift)
+        try:
+            result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
+                               min_estimation=min_estimation, dedupe=dedupe, rank_tests=rank_tests,
+                               max_day0_shift=max_day0_shift)
+        except StudyError as err:  # the report is lost with the result: its failures may be why
+            if report is not None and report.failures:
+                err.hint = _with_fetch_failures(err.hint, report)
+            raise
     if plot:
         plot_caar(result, plot)
     return BacktestResult(study=result, fetch_report=report, warnings=warnings, plot_path=plot)
+
+
+def _with_fetch_failures(hint: str | None, report) -> str:
+    """A study error's hint, led by the price fetch failures that may have caused it."""
+    asked = len({ticker for ticker, _, _ in report.requested})
+    lines = report.failure_lines(limit=1)
+    what = (f"prices could not be fetched for {len(report.failures)} of {asked} tickers "
+            f"({lines[0]}{'; ...' if len(lines) > 1 else ''})")
+    if report.all_failed:
+        return (f"{what}: check the network, or load prices with `signals prices load FILE` and run "
+                "with --offline")
+    return f"{what}; {hint}" if hint else what
 
 
 # --- rules, entities, evaluation ---------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
 import logging
 import math
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signals import store
@@ -103,6 +105,51 @@ def test_negative_futures_prices_are_kept_with_a_warning():
     assert table.frame["close"].tolist() == [18.270000457763672, -37.630001068115234, 10.010000228881836]
     assert table.warnings == [f"{FIXTURES / 'futures_negative.csv'}: CL=F has 2 non-positive futures "
                               "prices (kept: 2020-04-20, 2020-04-21)"]
+
+
+# Cells the fast paths (pyarrow's CSV reader, Arrow's float cast, ISO dates in C) take, and cells that
+# send a column or a file to the careful reading: padding, thousands separators, words for missing,
+# other date spellings, bad values.
+NUMBER_CELLS = st.sampled_from(["1.5", "2", "-3.25", "1e3", "+4", "", "NaN", "null", "None", " 7.5",
+                                "1,234.5", "abc", "0"])
+DATE_CELLS = st.sampled_from(["2026-01-29", "2026/1/29", "20260129", "2026-01-29 00:00:00", " 2026-01-29",
+                              "29.01.2026"])
+
+
+def outcome_of(path: Path):
+    try:
+        table = read_price_file(path)
+    except PriceError as err:
+        return f"PriceError: {err}", None
+    return table.frame, table.warnings
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["NVDA", "MSFT", " AAPL"]), st.integers(0, 40), DATE_CELLS,
+                               NUMBER_CELLS, NUMBER_CELLS), min_size=1, max_size=8),
+       pad_header=st.booleans())
+def test_fast_readers_give_what_the_careful_ones_give(tmp_path_factory, rows, pad_header):
+    import signals.prices as prices
+
+    out = io.StringIO()
+    out.write("ticker, date, open, close\n" if pad_header else "ticker,date,open,close\n")
+    writer = csv.writer(out, lineterminator="\n")  # quotes 1,234.5
+    for ticker, day, date, open_, close in rows:
+        date = date.replace("29", f"{day % 28 + 1:02d}", 1) if "29" in date else date
+        writer.writerow([ticker, date, open_, close])
+    path = tmp_path_factory.mktemp("prices") / "p.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    fast = outcome_of(path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(prices, "_plain_floats", lambda raw: None)
+        mp.setattr(prices, "_read_csv_text", lambda p: pd.read_csv(p, dtype=str, keep_default_na=False,
+                                                                   skipinitialspace=True))
+        careful = outcome_of(path)
+    if isinstance(careful[0], str):
+        assert fast == careful
+    else:
+        pd.testing.assert_frame_equal(fast[0], careful[0])
+        assert fast[1] == careful[1]
 
 
 def test_parquet_long_file_reads_like_csv(tmp_path):

@@ -280,10 +280,14 @@ def test_the_currency_after_dui_is_never_the_subject() -> None:
     assert one("日元兑美元暴跌至160。", "price_plunge").ticker == "JPY=X"
 
 
-def test_the_cause_after_shou_is_never_the_subject() -> None:
+def test_the_cause_after_shou_is_not_the_subject_of_a_later_clause() -> None:
     # commodities rose on the weaker dollar: no dollar event
     assert run("受美元贬值等因素推动，大宗商品价格在新的一年里一路飙升。") == []
     assert one("受美联储降息预期提振，黄金大涨。", "price_surge").ticker == "GC=F"
+    # ... but it is the subject of what its own clause says
+    assert one("受特斯拉停产影响，宁德时代股价下跌。", "production_halt").ticker == "TSLA"
+    assert one("受英伟达财报超预期提振，芯片股大涨。", "earnings_beat").ticker == "NVDA"
+    assert one("受美联储降息预期提振，黄金大涨。", "rate_cut").ticker == "@FED"
 
 
 @pytest.mark.parametrize(("text", "subject", "direction", "sign"), [

@@ -309,7 +309,7 @@ class _Pending:
     job: Callable[[], list]
     changed: set[str]
     n_read: int
-    replaced: list[str]  # stored articles whose events the batch's replace
+    replaced: list[str]  # stored articles whose events this batch replaces (extract_stored)
 
 
 def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: ExtractResult,

@@ -347,14 +347,12 @@ _WEAK_BEFORE = frozenset("与和同跟在于向")
 _FRAME_BEFORE = frozenset("在于向")
 
 
-# A mention right after 兑 is the currency the subject is quoted against (印尼盾兑美元下跌: the rupiah
-# fell, not the dollar); right after 受 it is the cause in 受X推动/影响/拖累 (受美元贬值推动，大宗商品
-# 飙升: the commodities rose). Neither is ever the subject.
-_NOT_SUBJECT_AFTER = frozenset("兑受")
-
-
-def _never_subject(doc: _Doc, m: Mention) -> bool:
-    return m.start > 0 and doc.text[m.start - 1] in _NOT_SUBJECT_AFTER
+def _not_the_subject(doc: _Doc, m: Mention, clause: tuple[int, int]) -> bool:
+    """A mention right after 兑 is the currency the subject is quoted against (印尼盾兑美元下跌: the
+    rupiah fell, not the dollar). Right after 受 it is the cause in 受X推动/影响: not the subject of
+    what happens in a later clause (受美元贬值推动，大宗商品飙升), but of its own (受特斯拉停产影响)."""
+    before = doc.text[m.start - 1] if m.start else ""
+    return before == "兑" or (before == "受" and not clause[0] <= m.start < clause[1])
 
 
 def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int) -> Mention | None:
@@ -406,7 +404,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
 
     def candidates(start: int, end: int) -> list[Mention]:
         return [m for m in doc.mentions_in(start, end) if _eligible(m, spec, family)
-                and not (m.start < anchor_e and anchor_s < m.end) and not _never_subject(doc, m)]
+                and not (m.start < anchor_e and anchor_s < m.end) and not _not_the_subject(doc, m, clause)]
 
     in_clause = candidates(*clause)
     if spec.each:

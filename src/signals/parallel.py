@@ -2,9 +2,10 @@
 
 Why processes: extraction is pure-Python CPU work (the GIL rules out threads). Workers are started
 with spawn, not fork, because the parent holds DuckDB's threads and an open database file; each loads
-the rulebook and the linker once. Results come back in article order, identical to one job. For
-local inputs of ``PARALLEL_MIN_BYTES`` or more the workers start before the first batch is read
-(``warm_up``), and they exit without tearing their interpreter down.
+the rulebook and the linker once. Results come back in article order, identical to one job. For a
+large input (local feed files of ``PARALLEL_MIN_BYTES`` or more, or more than ``PARALLEL_MIN_ARTICLES``
+stored articles to extract again) the workers start before the first batch is read (``warm_up``);
+they exit without tearing their interpreter down.
 """
 
 from __future__ import annotations

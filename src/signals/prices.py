@@ -281,7 +281,7 @@ def _parse_dates(values: pd.Series, path: Path, lines: pd.Series, unit: str) -> 
         parsed = values.dt.normalize()
     else:
         # ISO dates, nearly every file, parse in C; the regex reads the other spellings it allows
-        # (2025/1/2, 20250102, a time after the date) for the cells left over: 2.6 s -> 0.2 s a 500k rows
+        # (2025/1/2, 20250102, a time after the date) for the cells left over (500k rows: 2.6 -> 0.2 s)
         parsed = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
         rest = parsed.isna()
         if rest.any():

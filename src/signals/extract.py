@@ -91,6 +91,8 @@ _CLAUSE_COMMA = regex.compile(r"(?<![0-9]),|,(?![0-9])")
 
 def _fold_commas(text: str) -> str:
     return _CLAUSE_COMMA.sub("，", text) if "," in text else text
+_PARAGRAPH_BREAK = regex.compile(r"\n\s*\n")
+_LIST_GAP = regex.compile(r"[、和及与跟\s/,]*")  # what may stand between two names of one list
 _SENTENCE_MARK, _CLAUSE_MARK = 1, 2
 _MARK_KIND = np.zeros(0x110000, np.uint8)  # code point -> mark kind (1.1 MB, built once)
 _MARK_KIND[[ord(c) for c in SENTENCE_ENDS]] = _SENTENCE_MARK
@@ -121,7 +123,7 @@ class _Doc:
         self.sentence_starts = [s for s, _ in self.sentences]
         body_start = title_len + 2 if title_len else 0
         self.paragraph_starts = [body_start] + [
-            m.end() for m in regex.finditer(r"\n\s*\n", self.text, pos=body_start)
+            m.end() for m in _PARAGRAPH_BREAK.finditer(self.text, pos=body_start)
         ]
         # no linker: trigger and pattern diagnostics only (trigger_sentences), no subjects
         self.mentions: list[Mention] = list(linker.find(self.text)) if linker is not None else []
@@ -380,7 +382,7 @@ def _list_before(doc: _Doc, ms: list[Mention], anchor: int) -> list[Mention]:
     chain = [before[-1]]
     for m in reversed(before[:-1]):
         gap = doc.text[m.end:chain[-1].start]
-        if not regex.fullmatch(r"[、和及与跟\s/,]*", gap):
+        if not _LIST_GAP.fullmatch(gap):
             break
         chain.append(m)
     return list(reversed(chain))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from signals.errors import FeedError
-from signals.feeds import Article, html_to_text, parse_feed_bytes
+from signals.feeds import Article, html_to_text, parse_feed_bytes, read_feeds
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 SEED = (FIXTURES / "rss2_dates.xml").read_bytes()
@@ -51,6 +51,28 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
         elif action == "truncate":
             del data[position:]
     return bytes(data)
+
+
+ATOM_SEED = (FIXTURES / "atom.xml").read_bytes()
+RDF_SEED = (FIXTURES / "rss1_rdf.xml").read_bytes()
+
+
+def stream_or_feed_error(data: bytes, tmp_path_factory) -> None:
+    """The streaming readers (any document forced to stream): articles or FeedError, nothing else."""
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.xml"
+    path.write_bytes(data)
+    try:
+        articles = list(read_feeds(path, stream_bytes=0, on_warning=lambda _message: None))
+    except FeedError as err:
+        assert str(err).startswith(str(path))
+        return
+    assert all(len(a.id) == 16 and (a.published_utc is None or a.published_utc.tzinfo is UTC)
+               for a in articles)
+
+
+@given(st.one_of(mutated(ATOM_SEED), mutated(RDF_SEED), mutated(SEED)))
+def test_mutated_feeds_stream_to_articles_or_a_feed_error(tmp_path_factory, data: bytes) -> None:
+    stream_or_feed_error(data, tmp_path_factory)
 
 
 @given(st.binary(max_size=2000))

@@ -122,3 +122,30 @@ def test_a_failed_extract_prints_and_finishes_what_it_kept(tmp_path: Path, small
     rest = json.loads(second.read_text(encoding="utf-8"))
     assert sorted(e["event_id"] for e in printed + rest) == sorted(clean["event_id"])
     assert _day0(db) == _day0(clean_db)
+
+
+def _novelty_feed(first_text: str) -> str:
+    items = [("n-1", "Wed, 28 Jan 2026 08:00:00 +0800", first_text),
+             ("n-2", "Thu, 29 Jan 2026 08:00:00 +0800", "美联储宣布降息25个基点。")]
+    body = "".join(f"<item><guid>{guid}</guid><title>快讯</title><pubDate>{date}</pubDate>"
+                   f"<description>{text}</description></item>" for guid, date, text in items)
+    return f"<rss version='2.0'><channel><title>t</title>{body}</channel></rss>"
+
+
+def test_an_edit_that_removes_an_event_updates_the_novelty_of_its_key(tmp_path: Path) -> None:
+    # the later article's rate cut repeats the earlier one's (1 day since); once the earlier article
+    # is edited and no longer reports a cut, the later one is news again (no previous event)
+    db, feed = tmp_path / "s.duckdb", tmp_path / "f.xml"
+
+    def gaps() -> list:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("SELECT e.type, e.days_since_previous FROM events e JOIN articles a "
+                               "ON a.id = e.article_id WHERE a.guid = 'n-2'").fetchall()
+
+    feed.write_text(_novelty_feed("美联储宣布降息25个基点。"), encoding="utf-8")
+    api.extract_feeds([str(feed)], db=db, jobs=1)
+    assert gaps() == [("rate_cut", 1.0)]
+    feed.write_text(_novelty_feed("美联储宣布维持利率不变。"), encoding="utf-8")
+    result = api.extract_feeds([str(feed)], db=db, jobs=1)
+    assert (result.articles_updated, result.articles_unchanged) == (1, 1)
+    assert gaps() == [("rate_cut", None)]

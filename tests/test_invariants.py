@@ -161,6 +161,14 @@ class StoreMachine(RuleBasedStateMachine):
                        ).fetchone()[0] == 0
             assert {r[0] for r in one("SELECT DISTINCT rule_id FROM events").fetchall()} <= known_rules
             assert dict(one("SELECT id, content_hash FROM articles").fetchall()) == self.content
+            # novelty is what recomputing it over every stored event gives
+            assert one("""
+                SELECT count(*) FROM (
+                    SELECT e.days_since_previous AS stored,
+                           date_diff('second', lag(a.published_utc) OVER w, a.published_utc) / 86400 AS fresh
+                    FROM events e JOIN articles a ON a.id = e.article_id
+                    WINDOW w AS (PARTITION BY e.event_key ORDER BY a.published_utc, e.id))
+                WHERE stored IS DISTINCT FROM fresh""").fetchone()[0] == 0
             stored = one("SELECT article_id, list(id ORDER BY id) FROM events GROUP BY ALL").fetchall()
             articles = stored_articles(con)
         # re-extracting each stored article with the rules it was extracted with gives its events again

@@ -329,9 +329,11 @@ def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: E
         events_df, pairs_df = event_frames(p.job(), extractor.linker,
                                            rulebook_hash=extractor.rulebook.version_hash, extracted_at=now)
         with store.transaction(con):
+            lost = store.event_keys(con, list(p.changed))  # of events about to be replaced
             store.upsert_articles(con, p.articles)
             store.delete_events(con, p.replaced)
             store.insert_events(con, events_df, pairs_df)
+            store.refresh_novelty_of(con, lost)  # a key that lost its earlier event: later ones are news
         result.articles_reextracted += len(p.replaced)
         result.articles_committed += p.n_read
         if progress:

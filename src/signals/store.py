@@ -437,6 +437,22 @@ def insert_events(con: duckdb.DuckDBPyConnection, events: pd.DataFrame, pairs: p
         refresh_novelty(con, "SELECT DISTINCT event_key FROM _incoming_events")
 
 
+def event_keys(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[str]:
+    """The distinct event keys of the stored events of ``article_ids``."""
+    if not article_ids:
+        return []
+    rows = con.execute("SELECT DISTINCT event_key FROM events "
+                       "WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [article_ids]).fetchall()
+    return [key for (key,) in rows]
+
+
+def refresh_novelty_of(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    """``refresh_novelty`` for the event keys ``keys``."""
+    if keys:
+        with registered(con, _novelty_keys=pd.DataFrame({"event_key": keys})):
+            refresh_novelty(con, "SELECT event_key FROM _novelty_keys")
+
+
 def refresh_novelty(con: duckdb.DuckDBPyConnection, keys_query: str = "SELECT DISTINCT event_key FROM events"
                     ) -> None:
     """Recompute ``days_since_previous`` for every event whose key is in ``keys_query``.

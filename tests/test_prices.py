@@ -142,8 +142,7 @@ def test_fast_readers_give_what_the_careful_ones_give(tmp_path_factory, rows, pa
     fast = outcome_of(path)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(prices, "_plain_floats", lambda raw: None)
-        mp.setattr(prices, "_read_csv_text", lambda p: pd.read_csv(p, dtype=str, keep_default_na=False,
-                                                                   skipinitialspace=True))
+        mp.setattr(prices, "_read_csv_text", prices._read_csv_careful)
         careful = outcome_of(path)
     if isinstance(careful[0], str):
         assert fast == careful

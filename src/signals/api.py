@@ -333,7 +333,9 @@ def _extract_store(con, articles: Iterable, extractor: BatchExtractor, result: E
             store.upsert_articles(con, p.articles)
             store.delete_events(con, p.replaced)
             store.insert_events(con, events_df, pairs_df)
-            store.refresh_novelty_of(con, lost)  # a key that lost its earlier event: later ones are news
+            # a key that lost an event (and got none back, which insert_events refreshed): later ones
+            # may be news again
+            store.refresh_novelty_of(con, sorted(set(lost) - set(events_df["event_key"])))
         result.articles_reextracted += len(p.replaced)
         result.articles_committed += p.n_read
         if progress:

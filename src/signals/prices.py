@@ -271,6 +271,10 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
     if not re.search(rb",[ \t]", head):
         with contextlib.suppress(Exception):  # any trouble: the reader whose messages we know
             return pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+    return _read_csv_careful(path)
+
+
+def _read_csv_careful(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
 
 

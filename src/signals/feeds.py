@@ -135,7 +135,7 @@ def read_feeds(
             if root in _ENTRY_TAGS and len(head) > stream_bytes:
                 entries = _entry_items(_Prefixed(head, handle), source_name=name, zone=zone, warn=warn,
                                        fallback_encoding=charset)
-                yield from (article for _, article in entries)
+                yield from entries
                 continue
             data = head + handle.read()
         yield from parse_feed_bytes(data, source_name=name, default_tz=default_tz, on_warning=on_warning,
@@ -784,8 +784,8 @@ def _entry_groups(entries: list[tuple[Element, int]]) -> Iterator[tuple[int, lis
 
 
 def _entry_items(handle: Any, *, source_name: str, zone: ZoneInfo, warn: Warn,
-                 fallback_encoding: str | None) -> Iterator[tuple[int, Article]]:
-    """(entry number, article) of an Atom or RSS 1.0 document, each as soon as its entry has been read.
+                 fallback_encoding: str | None) -> Iterator[Article]:
+    """The articles of an Atom or RSS 1.0 document, each as soon as its entry has been read.
 
     A feed title or link that comes after some entries labels only the entries after it (the whole
     document would label them all)."""
@@ -802,7 +802,7 @@ def _entry_items(handle: Any, *, source_name: str, zone: ZoneInfo, warn: Warn,
                 number += 1
                 article = _article(entry, number, label, source_name, zone, warn)
                 if article is not None:
-                    yield number, article
+                    yield article
         collector.entries.clear()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signals import store
+from signals import store, study
 from signals.errors import StudyError
 from signals.study import parse_window, plot_caar, run_study
 
@@ -113,12 +115,23 @@ def test_sql_matches_numpy_reference(panel):
             insert_prices(con, f"S{i}", s.index, s.to_numpy())
             rows += [{"event_id": f"e{i}-{k}", "ticker": f"S{i}", "day0": dates[k]} for k in evs]
         insert_events(con, rows)
-        try:
-            res = run_study(con, window=window, model=model, store_results=False, dedupe=False, **SMALL)
-        except StudyError as err:  # no pair complete: then the reference must find none either
-            assert "no event-instrument pair could be studied" in str(err)
-            res = None
+        # both ways of reading the series rows: joins on the whole table, and on the rows picked
+        results = []
+        for pick_share in (0.0, math.inf):
+            with mock.patch.object(study, "_PICK_MAX_SHARE", pick_share):
+                try:
+                    results.append(run_study(con, window=window, model=model, store_results=False,
+                                             dedupe=False, **SMALL))
+                except StudyError as err:  # no pair complete: then the reference must find none either
+                    assert "no event-instrument pair could be studied" in str(err)
+                    results.append(None)
         con.close()
+    res = results[0]
+    if res is not None:
+        pd.testing.assert_frame_equal(res.pairs, results[1].pairs)
+        pd.testing.assert_frame_equal(res.daily, results[1].daily)
+    else:
+        assert results[1] is None
 
     refs = {row["event_id"]: reference_pair(stocks[row["ticker"]], bm if model == "market" else None,
                                             row["day0"], EST, win, model) for row in rows}

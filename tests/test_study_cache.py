@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from signals import store
+from signals import store, study
 from signals.study import prices_fingerprint, run_study
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "study"))
@@ -101,6 +101,28 @@ def test_new_series_rebuild_the_union_and_old_ones_stay_warm(con):
     again = run_study(con, **SMALL)
     assert again.series_cache == "warm"
     assert again.pairs.iloc[0]["car"] == pytest.approx(only_a.pairs.iloc[0]["car"], rel=1e-12)
+
+
+def test_picked_rows_reach_back_to_the_start_of_a_series_whose_neighbour_has_no_pair(con, monkeypatch):
+    """The fit subtracts the running sums of the row before the estimation span; when the span is
+    clamped to the start of its series, that row is the last of the previous series in the cache,
+    which no pair of this study may need (its events are gone): it must be picked all the same."""
+    rng = np.random.default_rng(5)
+    dates, closes = _panel(con, rng, tickers=("A", "B"))
+    insert_events(con, [{"event_id": "a", "ticker": "A", "day0": dates[60]},
+                        {"event_id": "b", "ticker": "B", "day0": dates[20]}])
+    run_study(con, **SMALL)
+    con.execute("DELETE FROM event_instruments WHERE event_id = 'a'")
+    [(g_first,)] = con.execute("SELECT g_first FROM study_series WHERE ticker = 'B'").fetchall()
+    assert g_first > 1  # (A, BM) comes first in the cache
+    monkeypatch.setattr(study, "_PICK_MAX_SHARE", float("inf"))  # always read the picked rows
+    res = run_study(con, **SMALL)
+    assert res.series_cache == "warm"
+    ref = reference_pair(closes["B"], closes["BM"], dates[20], EST, (-1, 2))
+    got = res.pairs.iloc[0]
+    assert got["n_est"] == ref["n_est"] == 14  # the span starts at the series' first return
+    for key in ("car", "alpha", "beta", "sigma"):
+        assert got[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
 
 
 def test_read_only_connection_reads_a_current_cache_and_never_writes(tmp_path):

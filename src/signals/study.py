@@ -158,9 +158,9 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[
         con.execute(f"SET {name} = {old!r}" if isinstance(old, str) else f"SET {name} = {old}")
 
 _TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need", "_st_series",
-         "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows",
-         "_st_bounds", "_st_loc0", "_st_loc", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_acc_sign",
-         "_st_acc_u", "_st_acc_kp", "_st_grp")
+         "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows", "_st_bounds", "_st_loc0", "_st_loc",
+         "_st_pick", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_acc_sign", "_st_acc_u",
+         "_st_acc_kp", "_st_grp")
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
@@ -497,7 +497,35 @@ def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int) -> None:
           f"l.shift > {max_shift}", table="_st_loc")
 
 
-def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int) -> None:
+# _pick_rows copies the rows the fit and the event window read out of _st_rows when they are at
+# most this share of it: each join of a few thousand pairs with the whole table scans and probes
+# every row (~0.1 s per join at 5 M rows), while dense picks would copy most of the table for nothing.
+_PICK_MAX_SHARE = 0.25
+
+
+def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int]) -> str:
+    """The table _fit and _event_window read rows from: _st_pick, a copy of the rows of _st_rows
+    they join on (the ends of each pair's estimation span, its event window and the row before
+    it), or _st_rows itself when those are a large share of it."""
+    n_rows = con.execute("SELECT count(*) FROM _st_rows").fetchone()[0]
+    n_pairs = con.execute("SELECT count(*) FROM _st_loc").fetchone()[0]
+    keys_per_pair = 4 + (win[1] - win[0] + 2)
+    if n_pairs * keys_per_pair > _PICK_MAX_SHARE * n_rows:
+        return "_st_rows"
+    # candidate ends of lo - 1 and hi in _fit (clamped to the series bounds), then the window rows
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _st_pick AS
+        SELECT * FROM _st_rows WHERE g IN (
+            SELECT unnest([l.g0 + ({est[0]}) - 1, b.g_first - 1, l.g0 + ({est[1]}), b.g_last])
+            FROM _st_loc l JOIN _st_bounds b USING (sid)
+            UNION ALL
+            SELECT l.g0 + t.rel FROM _st_loc l CROSS JOIN range({win[0] - 1}, {win[1] + 1}) t(rel)
+        )
+    """)
+    return "_st_pick"
+
+
+def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int, rows: str = "_st_rows") -> None:
     """Per-pair estimation-window model from differences of the series' running sums."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_fit AS
@@ -516,8 +544,8 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int) -> 
                    h.cmm - coalesce(z.cmm, 0) + w.mu_mm * (h.cn - coalesce(z.cn, 0)) AS sxx,
                    h.crm - coalesce(z.crm, 0) + w.mu_rm * (h.cn - coalesce(z.cn, 0)) AS sxy
             FROM w
-            LEFT JOIN _st_rows h ON h.g = w.hi AND w.hi >= w.lo
-            LEFT JOIN _st_rows z ON z.g = w.lo - 1
+            LEFT JOIN {rows} h ON h.g = w.hi AND w.hi >= w.lo
+            LEFT JOIN {rows} z ON z.g = w.lo - 1
         ), c AS (
             -- centred sums; d = r - m for the market-adjusted model
             SELECT *, sxx - sx * sx / n AS cxx, sxy - sx * sy / n AS cxy, syy - sy * sy / n AS cyy,
@@ -549,7 +577,7 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int) -> 
           "NOT (l.s2 > 0) OR (l.model_used = 'market' AND l.kb IS NULL)", table="_st_fit")
 
 
-def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
+def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: str = "_st_rows") -> None:
     length = win[1] - win[0] + 1
     # car: the running CAR from the series' running sums (rows g0+start .. g) instead of a window
     # function over every pair's rows: car = sum r - ka * days - kb * sum m
@@ -557,7 +585,7 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
         CREATE OR REPLACE TEMP TABLE _st_ev AS
         WITH f AS (
             SELECT f.*, coalesce(z.cn, 0) AS zn, coalesce(z.cr, 0) AS zr, coalesce(z.cm, 0) AS zm
-            FROM _st_fit f LEFT JOIN _st_rows z ON z.g = f.g0 + ({win[0]}) - 1
+            FROM _st_fit f LEFT JOIN {rows} z ON z.g = f.g0 + ({win[0]}) - 1
             WHERE f.pid NOT IN (SELECT pid FROM _st_dropped)
         )
         SELECT f.pid, t.rel::SMALLINT AS rel, r.date, r.r AS ret, r.m AS bench_ret,
@@ -572,7 +600,7 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int]) -> None:
                  - CASE WHEN f.kb = 0 THEN 0 ELSE f.kb * (r.cm - f.zm + f.mu_m * (r.cn - f.zn)) END AS car
         FROM f
         CROSS JOIN range({win[0]}, {win[1] + 1}) t(rel)
-        JOIN _st_rows r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
+        JOIN {rows} r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
     """)
     _drop(con, "incomplete_event_window",
           f"'only ' || coalesce(k.days, 0) || ' of {length} event-window returns available'",
@@ -981,8 +1009,9 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         with _setting(con, "preserve_insertion_order", "true"):  # _series relies on table order
             series_cache = _series(con, cache_series)
         _locate_day0(con, max_day0_shift)
-        _fit(con, est, min_estimation)
-        _event_window(con, win)
+        rows = _pick_rows(con, est, win)
+        _fit(con, est, min_estimation, rows)
+        _event_window(con, win, rows)
         pairs, dropped = _pairs(con), _dropped(con)
         n_candidates = con.execute("SELECT count(*) FROM _st_cand").fetchone()[0]
         if pairs.empty:

@@ -9,6 +9,7 @@ import itertools
 import logging
 import math
 import os
+import socket
 import warnings
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from signals.prices import (
     read_price_file,
     subtract_ranges,
     tickers_for_events,
+    yahoo_unreachable,
     yfinance_frame_to_long,
 )
 
@@ -490,3 +492,70 @@ def test_all_failed_tells_a_dead_network_from_bad_tickers() -> None:
                           requested=[("NVDA", day, day), ("XXXX", day, day)], failures={"XXXX": "delisted"})
     nothing_asked = FetchReport(source="yfinance", offline=False)
     assert dead.all_failed and not one_bad.all_failed and not nothing_asked.all_failed
+
+
+# --- a dead network: one probe, no per-ticker wait -------------------------------------------------
+
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
+
+def test_an_unreachable_yahoo_fails_every_ticker_at_once_without_downloading():
+    fake = FakeDownload((RECORDED, {}))
+    probes: list[int] = []
+    sleeps: list[float] = []
+
+    def probe() -> str:
+        probes.append(1)
+        return "not fetched: cannot resolve query2.finance.yahoo.com (Name or service not known)"
+
+    source = YFinanceSource(download=fake, sleep=sleeps.append, probe=probe)
+    first = source.fetch(["NVDA", "600519.SS"], D(2026, 1, 29), D(2026, 1, 30))
+    second = source.fetch(["MSFT"], D(2026, 1, 1), D(2026, 1, 30))
+    assert fake.calls == [] and sleeps == [] and probes == [1]  # asked once per source
+    assert first.frame.empty and second.frame.empty
+    assert first.failures == {t: probe() for t in ("NVDA", "600519.SS")}
+    assert list(second.failures) == ["MSFT"]
+
+
+def test_a_reachable_yahoo_downloads_as_before():
+    fake = FakeDownload((RECORDED, {}))
+    result = YFinanceSource(download=fake, probe=lambda: None).fetch(["NVDA"], D(2026, 1, 29), D(2026, 1, 30))
+    assert len(fake.calls) == 1 and len(result.frame[result.frame["ticker"] == "NVDA"]) == 2
+
+
+def test_yahoo_unreachable_names_the_failed_step(monkeypatch):
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    seen: list[tuple] = []
+
+    def refuse(address, timeout):
+        seen.append((address, timeout))
+        raise error
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    error = socket.gaierror(-2, "Name or service not known")
+    assert yahoo_unreachable() == ("not fetched: cannot resolve query2.finance.yahoo.com "
+                                   "(Name or service not known)")
+    error = TimeoutError("timed out")
+    assert yahoo_unreachable(timeout=0.5) == ("not fetched: cannot connect to query2.finance.yahoo.com:443 "
+                                              "(timed out)")
+    error = ConnectionRefusedError(111, "Connection refused")
+    assert yahoo_unreachable().endswith("(Connection refused)")
+    assert seen[1] == (("query2.finance.yahoo.com", 443), 0.5)
+    # behind a proxy a direct connection proves nothing: no verdict, no connection attempt
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert yahoo_unreachable() is None and len(seen) == 3
+
+
+def test_the_live_source_probes_before_its_first_download(monkeypatch):
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+    def no_dns(address, timeout):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "create_connection", no_dns)
+    source = YFinanceSource()  # the real yfinance is never imported: the probe answers first
+    result = source.fetch(["NVDA"], D(2026, 1, 29), D(2026, 1, 30))
+    assert source._download is None
+    assert result.failures == {"NVDA": "not fetched: cannot resolve query2.finance.yahoo.com "
+                                       "(Name or service not known)"}

@@ -9,6 +9,9 @@ Why it looks like this:
 - yfinance reports a failed ticker as NaN columns plus a log line instead of raising, and does not
   retry rate limits: ``YFinanceSource`` reads those log lines, names failed tickers and retries
   the transient ones with exponential backoff.
+- On a dead network yfinance spends ~0.25 s per ticker before calling each one "possibly
+  delisted": ``YFinanceSource`` first checks once that Yahoo's host resolves and accepts a
+  connection, and fails every ticker at once with the reason when it does not.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import ast
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
+import socket
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -150,22 +155,53 @@ def yfinance_frame_to_long(data: pd.DataFrame | None, tickers: Sequence[str]) ->
     return frame
 
 
+YAHOO_HOST = ("query2.finance.yahoo.com", 443)  # where yfinance asks for bars and time zones
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
+
+
+def yahoo_unreachable(timeout: float = 5.0) -> str | None:
+    """Why Yahoo cannot be reached from here (its name does not resolve, or it refuses or times out
+    a TCP connection), or None. Behind a proxy a direct connection proves nothing: None."""
+    if any(os.environ.get(name) for name in _PROXY_VARS):
+        return None
+    host, port = YAHOO_HOST
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except socket.gaierror as exc:
+        return f"not fetched: cannot resolve {host} ({exc.strerror or exc})"
+    except OSError as exc:
+        return f"not fetched: cannot connect to {host}:{port} ({exc.strerror or exc or type(exc).__name__})"
+    return None
+
+
 class YFinanceSource:
     """Yahoo Finance daily bars via ``yf.download``, close and adjusted close both kept.
 
     ``download`` and ``sleep`` are injectable so tests replay recorded frames without the network.
+    ``probe`` says why Yahoo is unreachable (or None); it runs once per source, before the first
+    download. Default: ``yahoo_unreachable`` with the real yfinance, none with an injected ``download``.
     """
 
     name = "yfinance"
 
     def __init__(self, *, download: Callable[..., pd.DataFrame] | None = None,
                  sleep: Callable[[float], None] = time.sleep, retries: int = 4, backoff: float = 2.0,
-                 chunk_size: int = 100) -> None:
+                 chunk_size: int = 100, probe: Callable[[], str | None] | None = None) -> None:
         self._download = download
         self._sleep = sleep
         self.retries = retries
         self.backoff = backoff
         self.chunk_size = chunk_size
+        self._probe = probe if probe is not None or download is not None else yahoo_unreachable
+        self._unreachable: str | None = None
+        self._probed = False
+
+    def unreachable(self) -> str | None:
+        """The probe's answer, asked once: a command fetching many ranges pays for one check."""
+        if not self._probed and self._probe is not None:
+            self._unreachable = self._probe()
+        self._probed = True
+        return self._unreachable
 
     def _downloader(self) -> Callable[..., pd.DataFrame]:
         if self._download is None:
@@ -196,6 +232,8 @@ class YFinanceSource:
         frames: list[pd.DataFrame] = []
         failures: dict[str, str] = {}
         wanted = list(dict.fromkeys(t.upper() for t in tickers))
+        if wanted and (reason := self.unreachable()):
+            return FetchResult(empty_frame(), {t: reason for t in wanted})
         for i in range(0, len(wanted), self.chunk_size):
             frame, failed = self._fetch_chunk(wanted[i:i + self.chunk_size], start, end)
             frames.append(frame)

@@ -274,6 +274,26 @@ def test_requests_only_cover_days_before_they_were_made(con):
     assert gaps == {"NVDA": [(today, today)]}  # today's bar was not final when asked
 
 
+def test_stored_rows_without_a_request_cover_their_span_too(con, monkeypatch):
+    con.execute("INSERT INTO price_requests VALUES ('NVDA', DATE '2026-02-01', DATE '2026-02-10', "
+                "'yfinance', TIMESTAMPTZ '2026-03-01 00:00:00+00', 'ok', '6 rows')")
+    # prices written by hand (no request): META 2026-02-03..06, and NVDA's after its request
+    con.execute("""INSERT INTO prices (ticker, date, close, source, fetched_at)
+                   SELECT t, d::DATE, 1.0, 'hand', now()
+                   FROM (VALUES ('META'), ('NVDA')) v(t), range(DATE '2026-02-03', DATE '2026-02-07',
+                                                               INTERVAL 1 DAY) r(d)
+                   WHERE t = 'META' OR d >= DATE '2026-02-05'""")
+    con.execute("INSERT INTO prices (ticker, date, close, source, fetched_at) "
+                "VALUES ('NVDA', DATE '2026-02-12', 1.0, 'hand', now())")
+    assert missing_ranges(con, ["NVDA", "META", "MSFT"], D(2026, 2, 1), D(2026, 2, 14)) == {
+        "NVDA": [(D(2026, 2, 13), D(2026, 2, 14))],  # request to the 10th, stored rows to the 12th
+        "META": [(D(2026, 2, 1), D(2026, 2, 2)), (D(2026, 2, 7), D(2026, 2, 14))],
+        "MSFT": [(D(2026, 2, 1), D(2026, 2, 14))]}
+    # the requests alone cover NVDA to the 10th: no scan of the stored rows is needed for that
+    monkeypatch.setattr("signals.prices._stored_spans", lambda *a: pytest.fail("scanned prices"))
+    assert missing_ranges(con, ["NVDA"], D(2026, 2, 2), D(2026, 2, 10)) == {}
+
+
 def test_policy_bodies_are_never_fetched(con):
     src = CountingSource([FIXTURES / "wide_closes.csv"])
     ensure_prices(con, ["@FED", "NVDA"], D(2026, 2, 12), D(2026, 2, 12), source=src)

@@ -143,3 +143,22 @@ def test_an_interrupted_run_leaves_old_or_new_events_per_article_and_a_rerun_fin
         assert sorted(e[0] for e in mine) == sorted(e[0] for e in expected if e[article_of] == article)
     api.extract_stored(db=db, jobs=1)
     assert stored(db) == stored(fresh)
+
+
+def test_ingesting_with_other_rules_notes_the_events_the_old_rules_made(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "s.duckdb"
+    old_rules = rules_without(tmp_path, "market.yaml")
+    old = api.extract_feeds([str(SAMPLE_FEED)], db=db, rules_dir=old_rules, jobs=1)
+    assert old.notes == []  # every stored event is this run's
+    with duckdb.connect(str(db), read_only=True) as con:
+        articles = con.execute("SELECT count(DISTINCT article_id) FROM events").fetchone()[0]
+    # the same feed with the bundled rules: nothing new to store, the old rules' events stay
+    assert main(["--db", str(db), "extract", str(SAMPLE_FEED), "-f", "jsonl"]) == 0
+    err = capsys.readouterr().err
+    assert (f"note: {old.event_count:,} stored events of {articles:,} articles were extracted by other rules "
+            "(events.rulebook_hash); `signals extract --stored` with these rules extracts those articles "
+            "again") in err
+    api.extract_stored(db=db, jobs=1)
+    again = api.extract_feeds([str(SAMPLE_FEED)], db=db, jobs=1)
+    assert again.notes == [] and (again.events_other_rules, again.articles_other_rules) == (0, 0)

@@ -48,6 +48,9 @@ class ExtractResult:
     dry_run: bool = False
     event_count: int = 0  # events of new or edited articles (found, in a dry run)
     articles_committed: int = 0  # articles read in batches already committed (with their events)
+    # stored events (and their articles) made by a rulebook other than this run's: left as they were
+    events_other_rules: int = 0
+    articles_other_rules: int = 0
     # the chunks, kept only when extract_feeds had no ``on_events`` sink: a convenience for small inputs
     kept_chunks: list[pd.DataFrame] | None = field(default=None, repr=False)
 
@@ -67,6 +70,15 @@ class ExtractResult:
             self.kept_chunks.append(chunk)
         if sink is not None and len(chunk):
             sink(chunk)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user may want to act on after a run, besides its warnings."""
+        if not self.events_other_rules:
+            return []
+        return [f"{self.events_other_rules:,} stored events of {self.articles_other_rules:,} articles were "
+                "extracted by other rules (events.rulebook_hash); `signals extract --stored` with these "
+                "rules extracts those articles again"]
 
     @property
     def summary(self) -> str:
@@ -254,6 +266,8 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
                         _finish_stored(con, changed, result, on_events, warn)
                 raise
             _finish_stored(con, changed, result, on_events, warn)
+            result.events_other_rules, result.articles_other_rules = store.events_made_by_other_rules(
+                con, rulebook.version_hash)
     finally:
         extractor.close()
     return result

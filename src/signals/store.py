@@ -477,6 +477,14 @@ def refresh_novelty(con: duckdb.DuckDBPyConnection, keys_query: str = "SELECT DI
     )
 
 
+def events_made_by_other_rules(con: duckdb.DuckDBPyConnection, rulebook_hash: str) -> tuple[int, int]:
+    """(events, articles) whose events came from a rulebook other than ``rulebook_hash``."""
+    n_events, n_articles = con.execute(
+        "SELECT count(*), count(DISTINCT article_id) FROM events WHERE rulebook_hash <> ?", [rulebook_hash]
+    ).fetchone()
+    return int(n_events), int(n_articles)
+
+
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the main tables (for summaries and tests)."""
     out = {}

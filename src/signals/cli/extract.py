@@ -83,6 +83,8 @@ def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | No
             raise
         left_out = opened().close()
     status(result.summary)
+    for note in result.notes:
+        status(f"note: {note}")
     if left_out:
         where = "" if dry_run else ", or query the events table (see docs/schema.md)"
         status(f"the table shows the first {result.event_count - left_out:,} of {result.event_count:,} "

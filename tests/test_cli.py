@@ -133,6 +133,20 @@ def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(
     assert "ConnectionError: Failed to resolve" in hint and "check the network" in hint
 
 
+def test_a_backtest_needs_an_existing_database_and_says_what_offline_left_out(
+        capsys, db_path: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "none.duckdb"
+    code, _, err = run(capsys, "--db", str(missing), "backtest")
+    assert code == 2 and err.startswith(f"error: database {missing} does not exist")
+    assert "run `signals extract FEED` first" in err and not missing.exists()
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--offline")
+    assert code == 2 and "no_prices" in err
+    assert err.split("hint: ", 1)[1].strip() == (
+        "load prices for the tickers: `signals prices fetch`, or `signals prices load FILE`; "
+        "--offline fetched nothing: run without it to fetch from Yahoo")
+
+
 def test_rules_lint_and_test_pass_on_bundled_rulebook(capsys) -> None:
     code, out, err = run(capsys, "rules", "lint")
     assert code == 0, out + err

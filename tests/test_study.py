@@ -76,8 +76,31 @@ def test_bad_parameters_raise_study_error(con):
 
 def test_nothing_to_study_is_a_study_error_with_reasons(con):
     insert_events(con, [{"event_id": "e1", "ticker": "NOPE", "day0": "2024-03-01"}])
-    with pytest.raises(StudyError, match="no_prices"):
+    with pytest.raises(StudyError, match="no_prices") as err:
         run_study(con)
+    assert err.value.hint == ("load prices for the tickers: `signals prices fetch`, or "
+                              "`signals prices load FILE`")
+
+
+def test_no_events_at_all_says_to_extract_first(con):
+    with pytest.raises(StudyError, match="nothing to study: no stored event is linked") as err:
+        run_study(con)
+    assert "signals extract FEED" in err.value.hint
+
+
+def test_the_hint_answers_the_reason_that_dropped_most_pairs(con):
+    rng = np.random.default_rng(11)
+    dates = _market_panel(con, rng, days=40)
+    # day 0 at row 20 of 40: 19 estimation returns at most, fewer than min_estimation=100
+    insert_events(con, [{"event_id": f"e{t}", "ticker": t, "day0": dates[20]} for t in ("A", "B")]
+                  + [{"event_id": "late", "ticker": "A", "day0": dates[-1] + pd.Timedelta(days=30)}])
+    with pytest.raises(StudyError, match="short_estimation") as err:
+        run_study(con)
+    assert err.value.hint.startswith("too few returns before day 0")
+
+
+def test_every_drop_reason_but_duplicate_has_a_hint():
+    assert set(study._NOTHING_STUDIED_HINTS) == set(study.DROP_REASONS) - {"duplicate"}
 
 
 # --- the SQL against the numpy reference --------------------------------------------------------------

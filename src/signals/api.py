@@ -208,15 +208,19 @@ def extract_stored(*, db: str | os.PathLike | None = None, rules_dir: str | os.P
     store (``store.insert_events``). A dry run opens the database read-only and hands out what the
     rules would give.
     """
-    path = Path(db) if db is not None else store.default_path()
-    if not path.exists():
-        raise StoreError(f"database {path} does not exist",
-                         hint="--stored extracts the articles of an existing database again; "
-                              "run `signals extract FEED` first")
+    _require_database(db, "--stored extracts the articles of an existing database again; "
+                          "run `signals extract FEED` first")
     return _extract(lambda con, warn: store.stored_articles(con, BATCH_ARTICLES),
                     large=lambda con: store.counts(con)["articles"] > parallel.PARALLEL_MIN_ARTICLES,
                     db=db, rules_dir=rules_dir, dry_run=dry_run, progress=progress, on_warning=on_warning,
                     jobs=jobs, on_events=on_events, stored=True)
+
+
+def _require_database(db: str | os.PathLike | None, hint: str) -> None:
+    """A command that reads what earlier ones stored fails on a missing file instead of creating it."""
+    path = Path(db) if db is not None else store.default_path()
+    if not path.exists():
+        raise StoreError(f"database {path} does not exist", hint=hint)
 
 
 def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[Any], bool],
@@ -480,6 +484,8 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
     """Make sure prices are cached (unless offline), settle days 0, run the event study."""
     from signals.study import plot_caar, run_study
 
+    _require_database(db, "backtest studies the events of an existing database: run `signals extract FEED` "
+                          "first (--db or SIGNALS_DB names the file)")
     warnings: list[str] = []
     report = None
     with store.opened(db) as con:  # one open for prices and study: a cache hit costs one query or two
@@ -493,6 +499,9 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
         except StudyError as err:  # the report is lost with the result: its failures may be why
             if report is not None and report.failures:
                 err.hint = _with_fetch_failures(err.hint, report)
+            elif offline and "no_prices" in str(err):
+                err.hint = (f"{err.hint}; --offline fetched nothing: run without it to fetch from Yahoo"
+                            if err.hint else None)
             raise
     if plot:
         plot_caar(result, plot)

@@ -64,6 +64,24 @@ DROP_REASONS = (
     "day0_shift_too_long", "short_estimation", "degenerate_estimation", "incomplete_event_window",
 )
 
+# What to do when no pair could be studied, by the reason that dropped most of them ("duplicate"
+# never drops them all: one pair of each is kept).
+_NOTHING_STUDIED_HINTS = {
+    "no_day0": "the events have no day 0 (no publication time, or no market session): see "
+               "event_instruments.day0_reason",
+    "no_prices": "load prices for the tickers: `signals prices fetch`, or `signals prices load FILE`",
+    "missing_benchmark": "load prices for the benchmarks too (`signals prices status` lists what is cached), "
+                         "or use --model raw / mean",
+    "day0_after_last_price": "the prices end before the events: fetch later prices",
+    "day0_shift_too_long": "the first price rows come long after day 0 (suspended or not yet listed): raise "
+                           "--max-day0-shift",
+    "short_estimation": "too few returns before day 0: load a longer price history, or lower "
+                        "--min-estimation / shorten --estimation",
+    "degenerate_estimation": "the prices do not move in the estimation window (stale or constant quotes)",
+    "incomplete_event_window": "the event window runs past the last price: fetch later prices, or use a "
+                               "shorter --window",
+}
+
 _WINDOW_DAYS = re.compile(r"\s*(\d+)\s*d\s*")
 _WINDOW_RANGE = re.compile(r"\s*([+-]?\d+)\s*:\s*([+-]?\d+)\s*")
 _MAX_REL_DAY = 5000  # relative days are SMALLINT in event_returns
@@ -1014,11 +1032,14 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         _event_window(con, win, rows)
         pairs, dropped = _pairs(con), _dropped(con)
         n_candidates = con.execute("SELECT count(*) FROM _st_cand").fetchone()[0]
+        if not n_candidates:
+            raise StudyError("nothing to study: no stored event is linked to an instrument",
+                             hint="extract events first: `signals extract FEED`")
         if pairs.empty:
             reasons = dropped["reason"].value_counts().to_dict()
+            main = max((r for r in reasons if r != "duplicate"), key=reasons.get, default="no_prices")
             raise StudyError(f"no event-instrument pair could be studied ({n_candidates} candidates, "
-                             f"dropped: {reasons or 'none'})",
-                             hint="load prices for the tickers (signals prices fetch) or widen the window")
+                             f"dropped: {reasons})", hint=_NOTHING_STUDIED_HINTS[main])
         # pairs x estimation days rows: no order to keep, which lets DuckDB buffer less
         with _setting(con, "preserve_insertion_order", "false"):
             _rank_sign_tables(con, est, win, rank_tests)

@@ -144,3 +144,24 @@ def test_zone_less_forms_round_trip_in_the_default_zone(local: datetime, form: s
     expected_local = kept(local).replace(tzinfo=ZoneInfo(zone))
     offset = int(expected_local.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
     assert parse_date(write(local), zone) == (expected_local.astimezone(UTC), offset)
+
+
+def test_an_empty_published_falls_back_to_updated_without_feedparsers_deprecation_warning(tmp_path) -> None:
+    import warnings
+
+    from signals.feeds import read_feeds
+
+    feed = tmp_path / "atom.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        "<entry><id>a</id><title>A</title><published></published>"
+        "<updated>2026-01-29T10:00:00Z</updated><content>x</content></entry>"
+        "<entry><id>b</id><title>B</title><published> </published><content>y</content></entry></feed>",
+        encoding="utf-8")
+    seen: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        articles = list(read_feeds([str(feed)], on_warning=seen.append))
+    assert [a.published_utc for a in articles] == [datetime(2026, 1, 29, 10, tzinfo=UTC), None]
+    assert seen == [f"{feed}: item 2 (B): no publication date"]
+    assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []

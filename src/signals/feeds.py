@@ -998,7 +998,10 @@ def _detail_text(detail: Any, fallback: str, *, single_line: bool = False) -> st
 
 
 def _entry_date(entry: Any, zone: ZoneInfo, label: str, warn: Warn) -> tuple[datetime | None, int | None]:
-    raw = entry.get("published") or entry.get("updated") or entry.get("created")
+    # `"updated" in entry` first: feedparser answers a missing `updated` with `published` and a
+    # DeprecationWarning (its issue 310), and an empty `published` sent us there
+    updated = entry.get("updated") if "updated" in entry else None
+    raw = entry.get("published") or updated or entry.get("created")
     if not raw or not str(raw).strip():
         warn(f"{label}: no publication date")
         return None, None

@@ -157,8 +157,8 @@ def test_ingesting_with_other_rules_notes_the_events_the_old_rules_made(
     assert main(["--db", str(db), "extract", str(SAMPLE_FEED), "-f", "jsonl"]) == 0
     err = capsys.readouterr().err
     assert (f"note: {old.event_count:,} stored events of {articles:,} articles were extracted by other rules "
-            "(events.rulebook_hash); `signals extract --stored` with these rules extracts those articles "
-            "again") in err
+            "or another version of signals (events.rulebook_hash, extractor_hash); "
+            "`signals extract --stored` with these rules extracts those articles again") in err
     api.extract_stored(db=db, jobs=1)
     again = api.extract_feeds([str(SAMPLE_FEED)], db=db, jobs=1)
     assert again.notes == [] and (again.events_other_rules, again.articles_other_rules) == (0, 0)

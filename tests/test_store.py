@@ -99,6 +99,60 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
         store.connect(db_path)
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+SCHEMA1 = FIXTURES / "store" / "schema1.duckdb.gz"  # made by the last schema-1 version: see its README
+SCHEMA1_FEEDS = [str(FIXTURES / "feeds" / "rss2_dates.xml"), str(FIXTURES / "feeds" / "atom.xml")]
+
+
+def test_a_schema_1_file_is_migrated_and_its_events_are_noted_until_extracted_again(tmp_path: Path) -> None:
+    import gzip
+
+    from signals import api
+    from signals.entities import Linker
+    from signals.extract import extractor_hash
+
+    db = tmp_path / "old.duckdb"
+    db.write_bytes(gzip.decompress(SCHEMA1.read_bytes()))
+    with store.opened(db, read_only=True) as con:  # read-only: read as it is, not migrated
+        assert store.schema_version(con) == 1
+        assert store.counts(con)["events"] == 8
+        assert "extractor_hash" not in [r[0] for r in con.execute("DESCRIBE events").fetchall()]
+    with store.opened(db) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 2
+        assert con.execute("SELECT count(*), count(extractor_hash) FROM events").fetchone() == (8, 0)
+        comment = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'events' "
+                              "AND column_name = 'extractor_hash'").fetchone()[0]
+        assert comment.startswith("Hash of the extraction code")
+    # the same feeds again: nothing new, but the 8 old events are noted (their extractor is unknown)
+    again = api.extract_feeds(SCHEMA1_FEEDS, db=db, jobs=1)
+    assert again.summary.startswith("7 articles read (0 new, 0 updated, 7 unchanged)")
+    assert again.events_other_rules == 8 and again.notes
+    api.extract_stored(db=db, jobs=1)
+    with store.opened(db, read_only=True) as con:
+        made_by = {r[0] for r in con.execute("SELECT DISTINCT extractor_hash FROM events").fetchall()}
+    assert made_by == {extractor_hash(Linker.from_data())}
+    assert api.extract_feeds(SCHEMA1_FEEDS, db=db, jobs=1).notes == []
+
+
+def test_the_extractor_hash_follows_the_code_and_the_reference_data(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from signals import extract
+    from signals.entities import Linker
+
+    data = Path(__file__).parents[1] / "data" / "instruments"
+    copy, edited = tmp_path / "copy", tmp_path / "edited"
+    shutil.copytree(data, copy)
+    shutil.copytree(data, edited)
+    with (edited / "aliases.csv").open("a", encoding="utf-8") as f:
+        f.write("英伟达公司,NVDA,curated,\n")
+    bundled = extract.extractor_hash(Linker.from_data())
+    assert extract.extractor_hash(Linker.from_data(copy)) == bundled  # same bytes, same hash
+    assert extract.extractor_hash(Linker.from_data(edited)) != bundled
+    monkeypatch.setattr(extract, "_engine_code_hash", lambda: b"other code")
+    assert extract.extractor_hash(Linker.from_data()) != bundled
+
+
 def test_not_a_duckdb_file(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.duckdb"
     bogus.write_text("just some text, not a database\n" * 100)

@@ -48,7 +48,7 @@ class ExtractResult:
     dry_run: bool = False
     event_count: int = 0  # events of new or edited articles (found, in a dry run)
     articles_committed: int = 0  # articles read in batches already committed (with their events)
-    # stored events (and their articles) made by a rulebook other than this run's: left as they were
+    # stored events (and their articles) made by other rules or another extractor: left as they were
     events_other_rules: int = 0
     articles_other_rules: int = 0
     # the chunks, kept only when extract_feeds had no ``on_events`` sink: a convenience for small inputs
@@ -77,8 +77,8 @@ class ExtractResult:
         if not self.events_other_rules:
             return []
         return [f"{self.events_other_rules:,} stored events of {self.articles_other_rules:,} articles were "
-                "extracted by other rules (events.rulebook_hash); `signals extract --stored` with these "
-                "rules extracts those articles again"]
+                "extracted by other rules or another version of signals (events.rulebook_hash, "
+                "extractor_hash); `signals extract --stored` with these rules extracts those articles again"]
 
     @property
     def summary(self) -> str:
@@ -119,12 +119,15 @@ def quote_sign(ticker: str, subject: str | None = None) -> int:
 def event_frames(events: Sequence, linker, *, rulebook_hash: str, extracted_at: dt.datetime
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Events and their event-instrument pairs (subject + macro exposures) as store-ready frames."""
+    from signals.extract import extractor_hash
+
+    made_by = extractor_hash(linker)
     ev_rows, pair_rows = [], []
     for ev in events:
         event_id = _event_id(ev)
         row = {c: getattr(ev, c, None) for c in store.EVENT_COLUMNS}
         row.update(id=event_id, rulebook_hash=rulebook_hash, extracted_at=extracted_at,
-                   days_since_previous=None)
+                   days_since_previous=None, extractor_hash=made_by)
         for name in ("magnitude", "magnitude_low", "magnitude_high"):
             row[name] = None if row[name] is None else float(row[name])
         ev_rows.append(row)
@@ -231,6 +234,7 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
     is None in a dry run over feeds), ``large(con)`` whether to start the workers before the first
     batch; with ``stored`` every article read has its events replaced."""
     from signals.entities import Linker
+    from signals.extract import extractor_hash
     from signals.rules import Rulebook
 
     warnings: list[str] = []
@@ -270,8 +274,8 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
                         _finish_stored(con, changed, result, on_events, warn)
                 raise
             _finish_stored(con, changed, result, on_events, warn)
-            result.events_other_rules, result.articles_other_rules = store.events_made_by_other_rules(
-                con, rulebook.version_hash)
+            result.events_other_rules, result.articles_other_rules = store.events_made_otherwise(
+                con, rulebook.version_hash, extractor_hash(linker))
     finally:
         extractor.close()
     return result

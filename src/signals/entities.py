@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import os
 import re
 from collections import defaultdict
@@ -249,6 +250,8 @@ class Linker:
         self._cues: dict[tuple[str, str], tuple[str, ...]] = defaultdict(tuple)
         for cue_set, polarity, cue in cues:
             self._cues[(cue_set, polarity)] += (cue,)
+        # hash of the reference files this linker was built from ("" when built from rows in memory)
+        self.data_hash = ""
 
     @classmethod
     def from_data(cls, path: str | os.PathLike[str] | None = None) -> Linker:
@@ -489,4 +492,9 @@ def _cached_linker(directory: Path) -> Linker:
     aliases = _read(directory / "aliases.csv", ("alias", "ticker", "origin", "needs_context"))
     rules = directory / "context_rules.csv"
     cues = _read(rules, ("cue_set", "polarity", "cue")) if rules.is_file() else []
-    return Linker(instruments, aliases, cues)
+    linker = Linker(instruments, aliases, cues)
+    digest = hashlib.sha256()
+    for path in (directory / "instruments.csv", directory / "aliases.csv", rules):
+        digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    linker.data_hash = digest.hexdigest()[:16]
+    return linker

@@ -9,8 +9,12 @@ and the speaking institution (source). docs/rules.md explains each step with exa
 from __future__ import annotations
 
 import bisect
+import functools
+import hashlib
+import importlib
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -754,3 +758,26 @@ def extract_article(article: Article, rulebook: Rulebook, linker: Linker) -> lis
 
 
 __all__ = ["Event", "TriggerSentence", "extract_article", "extract_text", "trigger_sentences"]
+
+
+# --- provenance -------------------------------------------------------------------------------------
+
+# The modules whose code decides which events an article gives. Feeds only shape the article text,
+# which is stored (`signals extract --stored` extracts from it again).
+_ENGINE_MODULES = ("extract", "entities", "numbers", "rules")
+
+
+@functools.cache
+def _engine_code_hash() -> bytes:
+    digest = hashlib.sha256()
+    for name in _ENGINE_MODULES:
+        source = Path(importlib.import_module(f"signals.{name}").__file__ or "").read_bytes()
+        digest.update(name.encode() + b"\0" + source + b"\0")
+    return digest.digest()
+
+
+def extractor_hash(linker: Linker) -> str:
+    """Hash of the extraction code and of the reference data ``linker`` was built from, stored with
+    each event (``events.extractor_hash``): events an older extractor made can be found and extracted
+    again. The rules have their own hash (``rulebook_hash``)."""
+    return hashlib.sha256(_engine_code_hash() + linker.data_hash.encode()).hexdigest()[:16]

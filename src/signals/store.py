@@ -34,7 +34,7 @@ from signals.errors import StoreError, StoreLockedError
 if TYPE_CHECKING:
     from signals.feeds import Article
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = "signals.duckdb"
 DB_ENV = "SIGNALS_DB"
 DB_WAIT_ENV = "SIGNALS_DB_WAIT"
@@ -43,8 +43,12 @@ DB_MEMORY_ENV = "SIGNALS_DB_MEMORY"
 # default is 80 %); a big event study then slows down instead of taking the machine's RAM.
 DEFAULT_MEMORY_SHARE = 0.5
 
-# Forward migrations: MIGRATIONS[v] upgrades a file at version v to v + 1.
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+# Forward migrations: MIGRATIONS[v] upgrades a file at version v to v + 1, before the schema files
+# run (CREATE ... IF NOT EXISTS leaves existing tables as they are).
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    # 2: events.extractor_hash (NULL for the events already stored: made by an unknown extractor)
+    1: lambda con: con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS extractor_hash VARCHAR"),
+}
 
 _LOCK_PID = re.compile(r"PID (\d+)")
 _NOT_WRITABLE = ("Permission denied", "Operation not permitted", "Read-only", "read-only")
@@ -273,7 +277,7 @@ EVENT_COLUMNS = ["id", "article_id", "rule_id", "rule_version", "rulebook_hash",
                  "ticker", "entity_kind", "link_confidence", "direction", "magnitude", "magnitude_low",
                  "magnitude_high", "unit", "magnitude_bound", "modality", "source", "evidence", "span_start",
                  "span_end", "in_title", "confidence", "relevance", "event_key", "days_since_previous",
-                 "extracted_at"]
+                 "extracted_at", "extractor_hash"]
 PAIR_COLUMNS = ["event_id", "ticker", "role", "expected_sign", "market", "benchmark", "day0", "day0_reason"]
 
 
@@ -430,7 +434,7 @@ def insert_events(con: duckdb.DuckDBPyConnection, events: pd.DataFrame, pairs: p
         return
     incoming_pairs = pairs[PAIR_COLUMNS] if not pairs.empty else _frame([], PAIR_COLUMNS)
     with registered(con, _incoming_events=events[EVENT_COLUMNS], _incoming_pairs=incoming_pairs):
-        con.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM _incoming_events")
+        con.execute(f"INSERT INTO events BY NAME SELECT {', '.join(EVENT_COLUMNS)} FROM _incoming_events")
         con.execute(
             f"INSERT INTO event_instruments SELECT {', '.join(PAIR_COLUMNS)} FROM _incoming_pairs"
         )
@@ -477,10 +481,13 @@ def refresh_novelty(con: duckdb.DuckDBPyConnection, keys_query: str = "SELECT DI
     )
 
 
-def events_made_by_other_rules(con: duckdb.DuckDBPyConnection, rulebook_hash: str) -> tuple[int, int]:
-    """(events, articles) whose events came from a rulebook other than ``rulebook_hash``."""
+def events_made_otherwise(con: duckdb.DuckDBPyConnection, rulebook_hash: str, extractor_hash: str
+                          ) -> tuple[int, int]:
+    """(events, articles) whose events another rulebook or another extractor made (or one that did
+    not record itself: schema 1)."""
     n_events, n_articles = con.execute(
-        "SELECT count(*), count(DISTINCT article_id) FROM events WHERE rulebook_hash <> ?", [rulebook_hash]
+        "SELECT count(*), count(DISTINCT article_id) FROM events "
+        "WHERE rulebook_hash <> ? OR extractor_hash IS DISTINCT FROM ?", [rulebook_hash, extractor_hash]
     ).fetchone()
     return int(n_events), int(n_articles)
 

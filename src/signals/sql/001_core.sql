@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS events (
     relevance           TINYINT NOT NULL,
     event_key           VARCHAR NOT NULL,
     days_since_previous DOUBLE,
-    extracted_at        TIMESTAMPTZ NOT NULL
+    extracted_at        TIMESTAMPTZ NOT NULL,
+    extractor_hash      VARCHAR
 );
 COMMENT ON TABLE events IS 'One row per market-moving statement: who, what, which way, how much, with evidence';
 COMMENT ON COLUMN events.id IS 'Stable id: hash of (article_id, rule_id, ticker or subject, span)';
@@ -97,6 +98,7 @@ COMMENT ON COLUMN events.relevance IS '0..100: 100 when the subject leads the he
 COMMENT ON COLUMN events.event_key IS 'type|ticker-or-subject|direction: same-story key for novelty';
 COMMENT ON COLUMN events.days_since_previous IS 'Days since the previous stored event with the same event_key (NULL: first seen)';
 COMMENT ON COLUMN events.extracted_at IS 'When the event was extracted (UTC)';
+COMMENT ON COLUMN events.extractor_hash IS 'Hash of the extraction code and the linker''s reference data at extraction time; NULL for events stored before signals recorded it (schema 1)';
 
 CREATE TABLE IF NOT EXISTS event_instruments (
     event_id      VARCHAR NOT NULL,

@@ -103,11 +103,20 @@ def test_backtest_offline_on_sample(capsys, db_path: Path, tmp_path: Path) -> No
     assert summary, "no groups in the event study summary"
     assert sum(row["n"] for row in summary) >= 5
     assert plot.exists() and plot.stat().st_size > 10_000
-    con = duckdb.connect(str(db_path), read_only=True)
+    assert "another version of signals" not in err  # every event is this extractor's
+    con = duckdb.connect(str(db_path))
     try:
         assert con.execute("SELECT count(*) FROM event_returns").fetchone()[0] > 0
+        # as if 10 events had been stored by an older signals: the backtest says so
+        con.execute("UPDATE events SET extractor_hash = 'older' WHERE id IN "
+                    "(SELECT id FROM events ORDER BY id LIMIT 10)")
     finally:
         con.close()
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--offline", "--min-estimation", "60",
+                       "--format", "json", "--no-rank-tests")
+    assert code == 0, err
+    assert ("note: 10 of the stored events were extracted by another version of signals "
+            "(events.extractor_hash); `signals extract --stored` extracts them again with this one") in err
 
 
 def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(

@@ -147,6 +147,7 @@ def test_the_extractor_hash_follows_the_code_and_the_reference_data(tmp_path: Pa
     with (edited / "aliases.csv").open("a", encoding="utf-8") as f:
         f.write("英伟达公司,NVDA,curated,\n")
     bundled = extract.extractor_hash(Linker.from_data())
+    assert extract.extractor_hash() == bundled  # from the files alone, without building a linker
     assert extract.extractor_hash(Linker.from_data(copy)) == bundled  # same bytes, same hash
     assert extract.extractor_hash(Linker.from_data(edited)) != bundled
     monkeypatch.setattr(extract, "_engine_code_hash", lambda: b"other code")

@@ -496,6 +496,7 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
         if not offline:
             report = _fetch_prices(con, (), None, None, progress=progress)
         warnings.extend(_assign_day0(con))
+        warnings.extend(_older_extractor_note(con))
         try:
             result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
                                min_estimation=min_estimation, dedupe=dedupe, rank_tests=rank_tests,
@@ -510,6 +511,18 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
     if plot:
         plot_caar(result, plot)
     return BacktestResult(study=result, fetch_report=report, warnings=warnings, plot_path=plot)
+
+
+def _older_extractor_note(con) -> list[str]:
+    """The events another version of signals made (after an upgrade): the study uses them as they are."""
+    from signals.extract import extractor_hash
+
+    n = con.execute("SELECT count(*) FROM events WHERE extractor_hash IS DISTINCT FROM ?",
+                    [extractor_hash()]).fetchone()[0]
+    if not n:
+        return []
+    return [f"{n:,} of the stored events were extracted by another version of signals "
+            "(events.extractor_hash); `signals extract --stored` extracts them again with this one"]
 
 
 def _with_fetch_failures(hint: str | None, report) -> str:

@@ -493,8 +493,16 @@ def _cached_linker(directory: Path) -> Linker:
     rules = directory / "context_rules.csv"
     cues = _read(rules, ("cue_set", "polarity", "cue")) if rules.is_file() else []
     linker = Linker(instruments, aliases, cues)
-    digest = hashlib.sha256()
-    for path in (directory / "instruments.csv", directory / "aliases.csv", rules):
-        digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
-    linker.data_hash = digest.hexdigest()[:16]
+    linker.data_hash = reference_data_hash(directory)
     return linker
+
+
+def reference_data_hash(directory: str | os.PathLike[str] | None = None) -> str:
+    """Hash of the files a linker for ``directory`` is built from (default: as ``Linker.from_data``),
+    without building it."""
+    directory = _data_dir(directory)
+    digest = hashlib.sha256()
+    for name in ("instruments.csv", "aliases.csv", "context_rules.csv"):
+        path = directory / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    return digest.hexdigest()[:16]

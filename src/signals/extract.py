@@ -776,8 +776,12 @@ def _engine_code_hash() -> bytes:
     return digest.digest()
 
 
-def extractor_hash(linker: Linker) -> str:
-    """Hash of the extraction code and of the reference data ``linker`` was built from, stored with
-    each event (``events.extractor_hash``): events an older extractor made can be found and extracted
-    again. The rules have their own hash (``rulebook_hash``)."""
-    return hashlib.sha256(_engine_code_hash() + linker.data_hash.encode()).hexdigest()[:16]
+def extractor_hash(linker: Linker | None = None) -> str:
+    """Hash of the extraction code and of the reference data ``linker`` was built from (default: the
+    data ``Linker.from_data()`` reads, without building it), stored with each event
+    (``events.extractor_hash``): events an older extractor made can be found and extracted again.
+    The rules have their own hash (``rulebook_hash``)."""
+    from signals.entities import reference_data_hash
+
+    data_hash = linker.data_hash if linker is not None else reference_data_hash()
+    return hashlib.sha256(_engine_code_hash() + data_hash.encode()).hexdigest()[:16]

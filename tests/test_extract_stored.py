@@ -161,4 +161,4 @@ def test_ingesting_with_other_rules_notes_the_events_the_old_rules_made(
             "`signals extract --stored` with these rules extracts those articles again") in err
     api.extract_stored(db=db, jobs=1)
     again = api.extract_feeds([str(SAMPLE_FEED)], db=db, jobs=1)
-    assert again.notes == [] and (again.events_other_rules, again.articles_other_rules) == (0, 0)
+    assert again.notes == [] and (again.events_made_otherwise, again.articles_made_otherwise) == (0, 0)

@@ -126,7 +126,7 @@ def test_a_schema_1_file_is_migrated_and_its_events_are_noted_until_extracted_ag
     # the same feeds again: nothing new, but the 8 old events are noted (their extractor is unknown)
     again = api.extract_feeds(SCHEMA1_FEEDS, db=db, jobs=1)
     assert again.summary.startswith("7 articles read (0 new, 0 updated, 7 unchanged)")
-    assert again.events_other_rules == 8 and again.notes
+    assert again.events_made_otherwise == 8 and again.notes
     api.extract_stored(db=db, jobs=1)
     with store.opened(db, read_only=True) as con:
         made_by = {r[0] for r in con.execute("SELECT DISTINCT extractor_hash FROM events").fetchall()}

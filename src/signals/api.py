@@ -49,8 +49,8 @@ class ExtractResult:
     event_count: int = 0  # events of new or edited articles (found, in a dry run)
     articles_committed: int = 0  # articles read in batches already committed (with their events)
     # stored events (and their articles) made by other rules or another extractor: left as they were
-    events_other_rules: int = 0
-    articles_other_rules: int = 0
+    events_made_otherwise: int = 0
+    articles_made_otherwise: int = 0
     # the chunks, kept only when extract_feeds had no ``on_events`` sink: a convenience for small inputs
     kept_chunks: list[pd.DataFrame] | None = field(default=None, repr=False)
 
@@ -74,10 +74,10 @@ class ExtractResult:
     @property
     def notes(self) -> list[str]:
         """What the user may want to act on after a run, besides its warnings."""
-        if not self.events_other_rules:
+        if not self.events_made_otherwise:
             return []
-        return [f"{self.events_other_rules:,} stored events of {self.articles_other_rules:,} articles were "
-                "extracted by other rules or another version of signals (events.rulebook_hash, "
+        return [f"{self.events_made_otherwise:,} stored events of {self.articles_made_otherwise:,} articles "
+                "were extracted by other rules or another version of signals (events.rulebook_hash, "
                 "extractor_hash); `signals extract --stored` with these rules extracts those articles again"]
 
     @property
@@ -274,7 +274,7 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
                         _finish_stored(con, changed, result, on_events, warn)
                 raise
             _finish_stored(con, changed, result, on_events, warn)
-            result.events_other_rules, result.articles_other_rules = store.events_made_otherwise(
+            result.events_made_otherwise, result.articles_made_otherwise = store.events_made_otherwise(
                 con, rulebook.version_hash, extractor_hash(linker))
     finally:
         extractor.close()

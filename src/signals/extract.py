@@ -757,9 +757,6 @@ def extract_article(article: Article, rulebook: Rulebook, linker: Linker) -> lis
                         article_id=article.id)
 
 
-__all__ = ["Event", "TriggerSentence", "extract_article", "extract_text", "trigger_sentences"]
-
-
 # --- provenance -------------------------------------------------------------------------------------
 
 # The modules whose code decides which events an article gives. Feeds only shape the article text,
@@ -785,3 +782,7 @@ def extractor_hash(linker: Linker | None = None) -> str:
 
     data_hash = linker.data_hash if linker is not None else reference_data_hash()
     return hashlib.sha256(_engine_code_hash() + data_hash.encode()).hexdigest()[:16]
+
+
+__all__ = ["Event", "TriggerSentence", "extract_article", "extract_text", "extractor_hash",
+           "trigger_sentences"]

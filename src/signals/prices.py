@@ -170,7 +170,8 @@ def yahoo_unreachable(timeout: float = 5.0) -> str | None:
     except socket.gaierror as exc:
         return f"not fetched: cannot resolve {host} ({exc.strerror or exc})"
     except OSError as exc:
-        return f"not fetched: cannot connect to {host}:{port} ({exc.strerror or exc or type(exc).__name__})"
+        why = exc.strerror or str(exc) or type(exc).__name__
+        return f"not fetched: cannot connect to {host}:{port} ({why})"
     return None
 
 

@@ -164,6 +164,41 @@ def test_rules_lint_and_test_pass_on_bundled_rulebook(capsys) -> None:
     assert " 0 failed" in err
 
 
+def test_findings_exit_1(capsys, tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lint problems, failing rule examples and tickers without prices exit 1 (click hands a
+    command's Exit(1) back as a return value when not standalone: it used to end as 0)."""
+    import shutil
+
+    from signals import prices
+
+    broken = tmp_path / "broken"
+    shutil.copytree(ROOT / "rules", broken)
+    with (broken / "market.yaml").open("a", encoding="utf-8") as f:
+        f.write("rules:\n  - id: bad\n")
+    code, out, _ = run(capsys, "rules", "lint", "--rules", str(broken))
+    assert code == 1 and "duplicate key 'rules'" in out
+
+    failing = tmp_path / "failing"
+    shutil.copytree(ROOT / "rules", failing)
+    market = failing / "market.yaml"
+    text = market.read_text(encoding="utf-8")
+    wrong = text.replace("events: [{subject: 特斯拉, magnitude: 5, unit: pct}]",
+                         "events: [{subject: 特斯拉, magnitude: 6, unit: pct}]", 1)
+    assert wrong != text
+    market.write_text(wrong, encoding="utf-8")
+    code, _, err = run(capsys, "rules", "test", "--rules", str(failing))
+    assert code == 1 and " 1 failed" in err
+
+    class Unreachable(prices.YFinanceSource):
+        def __init__(self) -> None:
+            super().__init__(download=lambda *a, **k: None, probe=lambda: "not fetched: no network here")
+
+    monkeypatch.setattr(prices, "YFinanceSource", Unreachable)
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "fetch", "NVDA", "--start", "2026-01-05",
+                       "--end", "2026-01-09")
+    assert code == 1 and "no prices for NVDA: 2026-01-05..2026-01-09: not fetched: no network here" in err
+
+
 def test_entities_lookup(capsys) -> None:
     code, out, _ = run(capsys, "entities", "lookup", "茅台", "-f", "json")
     assert code == 0

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point (the script calls ``sys.exit(main())``): run, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="signals", standalone_mode=False)
+        # standalone_mode=False: click returns the code of a command's `Exit(n)` instead of raising it
+        code = cli.main(args=argv, prog_name="signals", standalone_mode=False)
     except SignalsError as exc:
         if debug:
             raise
@@ -100,4 +101,4 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: unexpected {type(exc).__name__}: {first_line}", err=True)
         click.echo("hint: run again with --debug for the traceback, and report it", err=True)
         return int(ExitCode.INTERNAL)
-    return int(ExitCode.OK)
+    return code if isinstance(code, int) else int(ExitCode.OK)

@@ -164,6 +164,26 @@ def test_rules_lint_and_test_pass_on_bundled_rulebook(capsys) -> None:
     assert " 0 failed" in err
 
 
+def test_bad_backtest_parameters_are_reported_before_any_price_is_fetched(
+        capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from signals import prices
+
+    class NoFetching(prices.YFinanceSource):
+        def __init__(self) -> None:
+            raise AssertionError("prices fetched before the parameters were checked")
+
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    monkeypatch.setattr(prices, "YFinanceSource", NoFetching)
+    for args, message, hint in [
+            (("--window", "bad"), "cannot read window 'bad'", 'write "5d"'),
+            (("--estimation", "-20:-1", "--window", "-3:+1"), "must end before the event window", None)]:
+        code, _, err = run(capsys, "--db", str(db_path), "backtest", *args)
+        assert code == 2 and err.startswith("error: ") and message in err, err
+        assert "prices could not be fetched" not in err
+        if hint:
+            assert f"hint: {hint}" in err
+
+
 def test_findings_exit_1(capsys, tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """lint problems, failing rule examples and tickers without prices exit 1 (click hands a
     command's Exit(1) back as a return value when not standalone: it used to end as 0)."""

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from signals import parallel, store
-from signals.errors import SignalsError, StoreError, StudyError
+from signals.errors import NothingStudiedError, SignalsError, StoreError
 from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
@@ -486,8 +486,9 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
              rank_tests: bool = True, max_day0_shift: int = 7,
              plot: str | None = None, progress: Progress | None = None) -> BacktestResult:
     """Make sure prices are cached (unless offline), settle days 0, run the event study."""
-    from signals.study import plot_caar, run_study
+    from signals.study import check_parameters, plot_caar, run_study
 
+    check_parameters(window=window, model=model, by=by, estimation=estimation, min_estimation=min_estimation)
     _require_database(db, "backtest studies the events of an existing database: run `signals extract FEED` "
                           "first (--db or SIGNALS_DB names the file)")
     warnings: list[str] = []
@@ -501,7 +502,7 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
             result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
                                min_estimation=min_estimation, dedupe=dedupe, rank_tests=rank_tests,
                                max_day0_shift=max_day0_shift)
-        except StudyError as err:  # the report is lost with the result: its failures may be why
+        except NothingStudiedError as err:  # the report is lost with the result: its failures may be why
             if report is not None and report.failures:
                 err.hint = _with_fetch_failures(err.hint, report)
             elif offline and "no_prices" in str(err):

@@ -70,3 +70,7 @@ class CalendarRangeError(SignalsError):
 
 class StudyError(SignalsError):
     """The event study cannot run with the given parameters or data."""
+
+
+class NothingStudiedError(StudyError):
+    """The study ran but no event-instrument pair could be studied (the message says why)."""

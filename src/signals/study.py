@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from signals import store
-from signals.errors import StudyError
+from signals.errors import NothingStudiedError, StudyError
 
 MODELS = ("market", "market-adjusted", "mean", "raw")
 _NEEDS_BENCHMARK = {"market", "market-adjusted"}
@@ -999,6 +999,15 @@ def _new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
+def check_parameters(*, window: str | tuple[int, int] = "5d", model: str = "market",
+                     by: str | Iterable[str] = ("type",), estimation: Sequence[int] = (-250, -11),
+                     min_estimation: int = 100) -> tuple[tuple[int, int], tuple[int, int], list[str]]:
+    """(window, estimation window, group columns) as run_study reads them; ``StudyError`` for a bad
+    one. Callers that fetch prices first check here, before any network work."""
+    win = parse_window(window)
+    return win, _check_params(win, model, estimation, min_estimation), group_columns(by)
+
+
 def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] = "5d",
               model: str = "market", by: str | Iterable[str] = ("type",),
               estimation: Sequence[int] = (-250, -11), min_estimation: int = 100, dedupe: bool = True,
@@ -1014,9 +1023,8 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
     reused by later studies until the prices change (``cache_series=False``: build them for this
     run only, write nothing there); a read-only connection reads a current cache, never writes one.
     """
-    win = parse_window(window)
-    est = _check_params(win, model, estimation, min_estimation)
-    cols = group_columns(by)
+    win, est, cols = check_parameters(window=window, model=model, by=by, estimation=estimation,
+                                      min_estimation=min_estimation)
     params = {"window": list(win), "model": model, "by": cols, "estimation": list(est),
               "min_estimation": min_estimation, "dedupe": dedupe, "max_day0_shift": max_day0_shift,
               "rank_tests": rank_tests}
@@ -1033,13 +1041,14 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         pairs, dropped = _pairs(con), _dropped(con)
         n_candidates = con.execute("SELECT count(*) FROM _st_cand").fetchone()[0]
         if not n_candidates:
-            raise StudyError("nothing to study: no stored event is linked to an instrument",
-                             hint="extract events first: `signals extract FEED`")
+            raise NothingStudiedError("nothing to study: no stored event is linked to an instrument",
+                                      hint="extract events first: `signals extract FEED`")
         if pairs.empty:
             reasons = dropped["reason"].value_counts().to_dict()
             main = max((r for r in reasons if r != "duplicate"), key=reasons.get, default="no_prices")
-            raise StudyError(f"no event-instrument pair could be studied ({n_candidates} candidates, "
-                             f"dropped: {reasons})", hint=_NOTHING_STUDIED_HINTS[main])
+            raise NothingStudiedError(
+                f"no event-instrument pair could be studied ({n_candidates} candidates, dropped: {reasons})",
+                hint=_NOTHING_STUDIED_HINTS[main])
         # pairs x estimation days rows: no order to keep, which lets DuckDB buffer less
         with _setting(con, "preserve_insertion_order", "false"):
             _rank_sign_tables(con, est, win, rank_tests)

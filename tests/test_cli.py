@@ -231,3 +231,9 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
             "'matplotlib', 'feedparser'} & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_empty_result_in_csv_keeps_its_header(capsys, db_path: Path) -> None:
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    code, out, _ = run(capsys, "--db", str(db_path), "prices", "status", "-f", "csv")
+    assert code == 0 and out == "ticker,first,last,rows,source\n"  # no prices yet: a header, no rows

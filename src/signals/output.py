@@ -96,7 +96,8 @@ def render(rows: pd.DataFrame | Iterable[dict], fmt: Format | str, *, stream: IO
         for row in data:
             stream.write(json.dumps(row, ensure_ascii=False) + "\n")
     elif fmt is Format.CSV:
-        names = list(columns or (data[0].keys() if data else []))
+        # an empty frame still has its columns: the header stays, so readers see a table with no rows
+        names = list(columns or (data[0].keys() if data else rows.columns if _is_frame(rows) else []))
         writer = csv.DictWriter(stream, fieldnames=names, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(data)

@@ -237,3 +237,30 @@ def test_an_empty_result_in_csv_keeps_its_header(capsys, db_path: Path) -> None:
     assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
     code, out, _ = run(capsys, "--db", str(db_path), "prices", "status", "-f", "csv")
     assert code == 0 and out == "ticker,first,last,rows,source\n"  # no prices yet: a header, no rows
+
+
+def test_output_and_plot_files_are_checked_before_the_work(capsys, db_path: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-o",
+                       str(missing / "x.csv"))
+    assert code == 2 and f"directory '{missing}' does not exist" in err
+    assert not db_path.exists()  # refused before the database was even opened
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    for args, message in [(("--plot", str(tmp_path / "car.txt")), "give a file ending in .png, .svg, .pdf"),
+                          (("--plot", str(missing / "car.png")), "does not exist"),
+                          (("-o", str(missing / "summary.csv")), "does not exist")]:
+        code, _, err = run(capsys, "--db", str(db_path), "backtest", "--offline", *args)
+        assert code == 2 and message in err and "unexpected" not in err, err
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM study_runs").fetchone()[0] == 0  # no study ran
+
+
+def test_an_output_file_that_cannot_be_opened_is_a_clean_error(tmp_path: Path) -> None:
+    from signals.cli.options import output_stream
+    from signals.errors import SignalsError
+
+    not_a_dir = tmp_path / "file.txt"
+    not_a_dir.write_text("x")
+    with pytest.raises(SignalsError, match=r"cannot write .*file\.txt/out\.csv"), \
+            output_stream(str(not_a_dir / "out.csv")):
+        pass

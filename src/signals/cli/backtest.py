@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from signals.cli.options import NETWORK_HINT, output_options, output_stream, resolve_format, status
+from signals.cli.options import (
+    NETWORK_HINT,
+    output_options,
+    output_stream,
+    resolve_format,
+    status,
+    writable_file,
+)
 from signals.cli.progress import progress_bar
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def plot_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Checked before the study runs: an unknown suffix or a missing directory failed only after it."""
+    if value is not None and Path(value).suffix.lower() not in PLOT_SUFFIXES:
+        raise click.BadParameter(f"{value!r}: give a file ending in {', '.join(PLOT_SUFFIXES)}",
+                                 ctx=ctx, param=param)
+    return writable_file(ctx, param, value)
+
 
 # what fits a terminal; --format json/csv carries every column of the summary
 SUMMARY_COLUMNS = ["n", "caar", "median_car", "share_positive", "mean_signed_car", "hit_rate", "t_cs", "p_t",
@@ -31,7 +51,8 @@ BY_CHOICES = ["type", "direction", "rule", "rule_id", "source", "modality", "mar
               help="Corrado rank, generalised sign and Kolari-Pynnönen statistics (costly for 1M events).")
 @click.option("--max-day0-shift", type=click.IntRange(min=0), default=7, show_default=True,
               help="Drop a pair whose first price row is more than this many days after day 0.")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Draw CAAR by day to this PNG.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, callback=plot_file,
+              help="Draw CAAR by day to this file (.png, .svg or .pdf).")
 @output_options
 @click.pass_obj
 def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation: str, min_estimation: int,

@@ -5,20 +5,32 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO
 
 import click
 
+from signals.errors import SignalsError
 from signals.output import FORMATS, default_format
 
 NETWORK_HINT = ("hint: no ticker could be fetched: check the network, or load prices with "
                 "`signals prices load FILE` and run with --offline")
 
 
+def writable_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A file option's directory must exist before the command works: the file is written at the end
+    (or at the first row), and failing there would waste the run."""
+    if value is not None and value != "-":
+        parent = Path(value).expanduser().parent
+        if not parent.is_dir():
+            raise click.BadParameter(f"directory {str(parent)!r} does not exist", ctx=ctx, param=param)
+    return value
+
+
 def output_options(func: Callable) -> Callable:
     """--format/-f and --output/-o for every command that prints rows."""
     func = click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-                        help="Write the rows to this file instead of stdout.")(func)
+                        callback=writable_file, help="Write the rows to this file instead of stdout.")(func)
     func = click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
                         help="Output format (default: table on a terminal, jsonl when piped).")(func)
     return func
@@ -29,7 +41,12 @@ def output_stream(path: str | None) -> Iterator[IO[str]]:
     if path is None:
         yield sys.stdout
         return
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    try:
+        fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise SignalsError(f"cannot write {path}: {exc.strerror or exc}",
+                           hint="give -o a file in a writable directory, or none for stdout") from None
+    with fh:
         yield fh
 
 

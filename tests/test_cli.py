@@ -264,3 +264,10 @@ def test_an_output_file_that_cannot_be_opened_is_a_clean_error(tmp_path: Path) -
     with pytest.raises(SignalsError, match=r"cannot write .*file\.txt/out\.csv"), \
             output_stream(str(not_a_dir / "out.csv")):
         pass
+
+
+def test_loading_prices_from_a_directory_without_price_files_is_an_error(capsys, db_path: Path,
+                                                                         tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not prices")
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(tmp_path))
+    assert code == 2 and f"error: {tmp_path}: no .csv or .parquet files in this directory" in err

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from signals import parallel, store
-from signals.errors import NothingStudiedError, SignalsError, StoreError
+from signals.errors import NothingStudiedError, PriceError, SignalsError, StoreError
 from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
@@ -419,8 +419,12 @@ def load_prices(paths: Sequence[str], *, db: str | os.PathLike | None = None):
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            expanded.extend(str(f) for f in sorted(path.iterdir())
-                            if f.suffix.lower() in (".csv", ".parquet", ".pq"))
+            files = [str(f) for f in sorted(path.iterdir())
+                     if f.suffix.lower() in (".csv", ".parquet", ".pq")]
+            if not files:  # a mistyped directory is a mistake to report, not "0 rows loaded"
+                raise PriceError(f"{path}: no .csv or .parquet files in this directory",
+                                 hint="give the price files, or the directory that holds them")
+            expanded.extend(files)
         else:
             expanded.append(p)
     with store.opened(db) as con:

@@ -271,3 +271,16 @@ def test_loading_prices_from_a_directory_without_price_files_is_an_error(capsys,
     (tmp_path / "notes.txt").write_text("not prices")
     code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(tmp_path))
     assert code == 2 and f"error: {tmp_path}: no .csv or .parquet files in this directory" in err
+
+
+def test_an_interrupt_exits_130_and_says_what_stays(capsys, db_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from signals import api
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "extract_feeds", stopped)
+    code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED))
+    assert code == 130
+    assert "work already committed (extract's finished batches) stays" in err  # not "unchanged"

@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return int(ExitCode.FINDINGS)
     except KeyboardInterrupt:
-        click.echo("interrupted: the database is unchanged by the interrupted command", err=True)
+        # extract commits batch by batch: what it committed stays, the open batch is rolled back
+        click.echo("interrupted: the open transaction was rolled back; work already committed (extract's "
+                   "finished batches) stays, and running the command again finishes it", err=True)
         return 130
     except Exception as exc:  # a bug, or a failure nobody foresaw: still one line without --debug
         if debug:

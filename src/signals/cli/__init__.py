@@ -66,6 +66,13 @@ def run() -> NoReturn:
     os._exit(code)
 
 
+def _interrupted() -> int:
+    # extract commits batch by batch: what it committed stays, the open batch is rolled back
+    click.echo("interrupted: the open transaction was rolled back; work already committed (extract's "
+               "finished batches) stays, and running the command again finishes it", err=True)
+    return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point (the script calls ``sys.exit(main())``): run, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -88,14 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         ctx = getattr(exc, "ctx", None)
         click.echo(f"hint: see `{ctx.command_path if ctx else 'signals'} --help`", err=True)
         return int(ExitCode.USAGE)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C in a command into Abort
+            return _interrupted()
         click.echo("aborted", err=True)
         return int(ExitCode.FINDINGS)
     except KeyboardInterrupt:
-        # extract commits batch by batch: what it committed stays, the open batch is rolled back
-        click.echo("interrupted: the open transaction was rolled back; work already committed (extract's "
-                   "finished batches) stays, and running the command again finishes it", err=True)
-        return 130
+        return _interrupted()
     except Exception as exc:  # a bug, or a failure nobody foresaw: still one line without --debug
         if debug:
             raise

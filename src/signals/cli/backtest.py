@@ -8,11 +8,11 @@ import click
 
 from signals.cli.options import (
     NETWORK_HINT,
+    in_existing_directory,
     output_options,
     output_stream,
     resolve_format,
     status,
-    writable_file,
 )
 from signals.cli.progress import progress_bar
 
@@ -24,7 +24,7 @@ def plot_file(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     if value is not None and Path(value).suffix.lower() not in PLOT_SUFFIXES:
         raise click.BadParameter(f"{value!r}: give a file ending in {', '.join(PLOT_SUFFIXES)}",
                                  ctx=ctx, param=param)
-    return writable_file(ctx, param, value)
+    return in_existing_directory(ctx, param, value)
 
 
 # what fits a terminal; --format json/csv carries every column of the summary

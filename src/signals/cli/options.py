@@ -17,7 +17,7 @@ NETWORK_HINT = ("hint: no ticker could be fetched: check the network, or load pr
                 "`signals prices load FILE` and run with --offline")
 
 
-def writable_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def in_existing_directory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A file option's directory must exist before the command works: the file is written at the end
     (or at the first row), and failing there would waste the run."""
     if value is not None and value != "-":
@@ -30,7 +30,8 @@ def writable_file(ctx: click.Context, param: click.Parameter, value: str | None)
 def output_options(func: Callable) -> Callable:
     """--format/-f and --output/-o for every command that prints rows."""
     func = click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-                        callback=writable_file, help="Write the rows to this file instead of stdout.")(func)
+                        callback=in_existing_directory,
+                        help="Write the rows to this file instead of stdout.")(func)
     func = click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
                         help="Output format (default: table on a terminal, jsonl when piped).")(func)
     return func

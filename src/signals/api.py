@@ -509,9 +509,8 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
         except NothingStudiedError as err:  # the report is lost with the result: its failures may be why
             if report is not None and report.failures:
                 err.hint = _with_fetch_failures(err.hint, report)
-            elif offline and "no_prices" in str(err):
-                err.hint = (f"{err.hint}; --offline fetched nothing: run without it to fetch from Yahoo"
-                            if err.hint else None)
+            elif offline and "no_prices" in err.dropped:
+                err.hint = f"{err.hint}; --offline fetched nothing: run without it to fetch from Yahoo"
             raise
     if plot:
         plot_caar(result, plot)

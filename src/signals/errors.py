@@ -73,4 +73,9 @@ class StudyError(SignalsError):
 
 
 class NothingStudiedError(StudyError):
-    """The study ran but no event-instrument pair could be studied (the message says why)."""
+    """The study ran but no event-instrument pair could be studied; ``dropped`` counts the pairs
+    per drop reason (empty when there was no pair at all)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, dropped: dict[str, int] | None = None):
+        super().__init__(message, hint=hint)
+        self.dropped = dropped or {}

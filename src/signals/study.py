@@ -1048,7 +1048,7 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
             main = max((r for r in reasons if r != "duplicate"), key=reasons.get, default="no_prices")
             raise NothingStudiedError(
                 f"no event-instrument pair could be studied ({n_candidates} candidates, dropped: {reasons})",
-                hint=_NOTHING_STUDIED_HINTS[main])
+                hint=_NOTHING_STUDIED_HINTS[main], dropped=reasons)
         # pairs x estimation days rows: no order to keep, which lets DuckDB buffer less
         with _setting(con, "preserve_insertion_order", "false"):
             _rank_sign_tables(con, est, win, rank_tests)

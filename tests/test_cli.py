@@ -225,6 +225,15 @@ def test_entities_lookup(capsys) -> None:
     assert json.loads(out)[0]["ticker"] == "600519.SS"
 
 
+def test_entities_lookup_of_an_unknown_name_says_so_and_exits_1(capsys) -> None:
+    code, out, err = run(capsys, "entities", "lookup", "贵州茅台股份有限公司", "-f", "csv")
+    assert code == 1
+    assert out == "ticker,name,kind,market,currency,benchmark,alt_tickers\n"  # same columns as a hit
+    assert "no instrument is named '贵州茅台股份有限公司'; it contains 贵州茅台 (try those)" in err
+    code, out, err = run(capsys, "entities", "lookup", "xyzzy", "-f", "jsonl")
+    assert (code, out) == (1, "") and err.strip() == "no instrument is named 'xyzzy'"
+
+
 def test_help_does_not_import_the_heavy_libraries() -> None:
     # `signals --help` must stay instant: pandas, duckdb, yfinance, calendars and plotting load lazily
     code = ("import sys, signals.cli; heavy = {'pandas', 'duckdb', 'yfinance', 'exchange_calendars', "

@@ -574,10 +574,22 @@ def test_rules(rules_dir: str | os.PathLike | None = None) -> list:
     return run_cases(_rulebook(rules_dir), Linker.from_data())
 
 
+_INSTRUMENT_COLUMNS = ["ticker", "name", "kind", "market", "currency", "benchmark", "alt_tickers"]
+
+
 def lookup_entity(name: str) -> pd.DataFrame:
+    """Instruments ``name`` resolves to as an exact alias or ticker, best first (may be empty)."""
     from signals.entities import Linker
 
-    return pd.DataFrame([_instrument_row(i) for i in Linker.from_data().lookup(name)])
+    rows = [_instrument_row(i) for i in Linker.from_data().lookup(name)]
+    return pd.DataFrame(rows, columns=_INSTRUMENT_COLUMNS)
+
+
+def names_within(text: str) -> list[str]:
+    """Known names found inside ``text`` (for a lookup that matched nothing exactly)."""
+    from signals.entities import Linker
+
+    return list(dict.fromkeys(m.text for m in Linker.from_data().find(text)))
 
 
 def find_entities(text: str) -> pd.DataFrame:

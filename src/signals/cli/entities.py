@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from signals.cli.options import output_options, output_stream, resolve_format
+from signals.cli.options import output_options, output_stream, resolve_format, status
 
 
 @click.group("entities")
@@ -16,12 +16,18 @@ def command() -> None:
 @click.argument("name")
 @output_options
 def lookup(name: str, fmt: str | None, output: str | None) -> None:
-    """Instruments a NAME, alias or ticker resolves to."""
-    from signals.api import lookup_entity
+    """Instruments a NAME, alias or ticker resolves to; exit 1 if none."""
+    from signals.api import lookup_entity, names_within
     from signals.output import render
 
+    found = lookup_entity(name)
     with output_stream(output) as stream:
-        render(lookup_entity(name), resolve_format(fmt, stream), stream=stream, title=f"lookup {name}")
+        render(found, resolve_format(fmt, stream), stream=stream, title=f"lookup {name}")
+    if found.empty:
+        inside = names_within(name)
+        hint = f"; it contains {', '.join(inside)} (try those)" if inside else ""
+        status(f"no instrument is named {name!r}{hint}")
+        raise click.exceptions.Exit(1)
 
 
 @command.command("find")

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from signals import api
 from signals.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +118,11 @@ def test_backtest_offline_on_sample(capsys, db_path: Path, tmp_path: Path) -> No
     assert code == 0, err
     assert ("note: 10 of the stored events were extracted by another version of signals "
             "(events.extractor_hash); `signals extract --stored` extracts them again with this one") in err
+    # the steps after the fetch are named to the caller (the CLI's bar shows them)
+    stages: list[str] = []
+    api.backtest(db=db_path, offline=True, min_estimation=60, rank_tests=False, plot=str(plot),
+                 stage=stages.append)
+    assert stages == ["event study", "plotting"]
 
 
 def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(

@@ -41,3 +41,17 @@ def test_without_a_terminal_there_is_no_bar(monkeypatch: pytest.MonkeyPatch, cap
             print("line")
     assert err.getvalue() == ""
     assert capsys.readouterr().out == "line\n"
+
+
+def test_a_stage_replaces_the_count_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    with progress_bar("fetching prices", unit="tickers", total=3) as advance:
+        advance(3)
+        advance._bar.refresh()
+        fetched = err.getvalue()
+        advance.stage("event study")
+        advance._bar.refresh()
+        studying = err.getvalue()[len(fetched):]
+    assert "fetching prices" in fetched and "3/3 tickers" in fetched
+    assert "event study" in studying and "tickers" not in studying and "fetching" not in studying

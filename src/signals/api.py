@@ -488,8 +488,11 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
              by: Sequence[str] = ("type",), estimation: tuple[int, int] = (-250, -11),
              min_estimation: int = 100, dedupe: bool = True, offline: bool = False,
              rank_tests: bool = True, max_day0_shift: int = 7,
-             plot: str | None = None, progress: Progress | None = None) -> BacktestResult:
-    """Make sure prices are cached (unless offline), settle days 0, run the event study."""
+             plot: str | None = None, progress: Progress | None = None,
+             stage: Callable[[str], None] | None = None) -> BacktestResult:
+    """Make sure prices are cached (unless offline), settle days 0, run the event study.
+
+    ``progress`` counts the tickers fetched; ``stage`` is told of each later step by name."""
     from signals.study import check_parameters, plot_caar, run_study
 
     check_parameters(window=window, model=model, by=by, estimation=estimation, min_estimation=min_estimation)
@@ -502,6 +505,8 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
             report = _fetch_prices(con, (), None, None, progress=progress)
         warnings.extend(_assign_day0(con))
         warnings.extend(_older_extractor_note(con))
+        if stage:
+            stage("event study")
         try:
             result = run_study(con, window=window, model=model, by=tuple(by), estimation=estimation,
                                min_estimation=min_estimation, dedupe=dedupe, rank_tests=rank_tests,
@@ -513,6 +518,8 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
                 err.hint = f"{err.hint}; --offline fetched nothing: run without it to fetch from Yahoo"
             raise
     if plot:
+        if stage:
+            stage("plotting")
         plot_caar(result, plot)
     return BacktestResult(study=result, fetch_report=report, warnings=warnings, plot_path=plot)
 

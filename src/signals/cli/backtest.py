@@ -72,7 +72,8 @@ def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation:
     with progress_bar("fetching prices", unit="tickers") as advance:
         result = backtest(db=obj["db"], window=window, model=model, by=by, estimation=est,
                           min_estimation=min_estimation, dedupe=not no_dedupe, offline=offline,
-                          rank_tests=rank_tests, max_day0_shift=max_day0_shift, plot=plot, progress=advance)
+                          rank_tests=rank_tests, max_day0_shift=max_day0_shift, plot=plot, progress=advance,
+                          stage=advance.stage)
     study = result.study
     with output_stream(output) as stream:
         fmt = resolve_format(fmt, stream)

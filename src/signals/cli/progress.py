@@ -19,6 +19,12 @@ class Advance:
         if self._bar is not None:
             self._bar.advance(self._task, n)
 
+    def stage(self, label: str) -> None:
+        """A next step with nothing to count (the study after the price fetch): the bar shows
+        ``label`` and the time elapsed, so a long step is not taken for a stalled fetch."""
+        if self._bar is not None:
+            self._bar.update(self._task, description=label, total=None, completed=0, unit=None)
+
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         if self._bar is None or not self._bar.live.is_started:
@@ -39,10 +45,20 @@ def progress_bar(label: str, *, unit: str = "items", total: int | None = None) -
         yield Advance()
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
-    columns = [TextColumn(f"{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-               TimeElapsedColumn()]
+    class Count(ProgressColumn):
+        """"12/84 tickers"; nothing once a stage has no unit to count."""
+
+        def render(self, task: Any) -> Text:
+            unit = task.fields.get("unit")
+            if unit is None:
+                return Text("")
+            total = "?" if task.total is None else f"{int(task.total)}"
+            return Text(f"{int(task.completed)}/{total} {unit}", style="progress.download")
+
+    columns = [TextColumn("{task.description}"), BarColumn(), Count(), TimeElapsedColumn()]
     with Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False,
                   redirect_stderr=False) as bar:
-        yield Advance(bar, bar.add_task(label, total=total))
+        yield Advance(bar, bar.add_task(label, total=total, unit=unit))

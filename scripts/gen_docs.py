@@ -42,7 +42,8 @@ def schema_markdown() -> str:
                 "SELECT column_name, data_type, comment FROM duckdb_columns() "
                 "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index", [name]
             ).fetchall():
-                out.append(f"| `{col}` | {dtype} | {(ccomment or '').replace('|', '/')} |\n")
+                meaning = (ccomment or "").replace("|", r"\|")  # a bare | would end the table cell
+                out.append(f"| `{col}` | {dtype} | {meaning} |\n")
     return "".join(out)
 
 

@@ -48,3 +48,11 @@ def test_docs_named_in_readme_exist() -> None:
                  "sql", "quality", "reliability", "cli"):
         assert f"{name}.md" in readme
         assert (ROOT / "docs" / f"{name}.md").exists(), f"docs/{name}.md is named in README but missing"
+
+
+def test_the_schema_lists_every_drop_reason() -> None:
+    from signals.study import DROP_REASONS
+
+    schema = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    line = next(ln for ln in schema.splitlines() if ln.startswith("| `reason` |") and "no_day0" in ln)
+    assert [r for r in DROP_REASONS if r not in line] == []

@@ -219,6 +219,33 @@ def test_adj_close_is_used_when_present(con):
     assert res.pairs.loc[0, "car"] == pytest.approx(adj[50] / adj[49] - 1, rel=1e-12)
 
 
+def test_a_return_never_mixes_adjusted_and_unadjusted_prices(con):
+    # history from a source with adj_close, recent rows from a close-only file: the first return
+    # after the switch is close / close, not close / adj_close (a 10 % jump that never happened)
+    rng = np.random.default_rng(31)
+    dates = business_days(60)
+    bm_close = _walk(rng, 60)
+    bm_adj = np.where(np.arange(60) < 40, bm_close * 0.8, np.nan)
+    insert_prices(con, "BM", dates, bm_close, adj_close=bm_adj)
+    close = _walk(rng, 60)
+    adj = np.where(np.arange(60) < 50, close * 0.9, np.nan)
+    insert_prices(con, "A", dates, close, adj_close=adj)
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[50], "benchmark": "BM"},
+                        {"event_id": "e2", "ticker": "A", "day0": dates[40], "benchmark": None}])
+    res = run_study(con, window="-1:+1", model="market-adjusted", store_results=True, **SMALL)
+    got = con.execute("SELECT event_id, rel_day, ret, bench_ret FROM event_returns ORDER BY event_id, rel_day"
+                      ).df()
+    assert len(res.pairs) == 2 and len(got) == 6
+    a = got[got.event_id == "e1"]
+    # day 49 -> 50 is the switch for A: close / close; the benchmark switched at 40 (e2's day 0)
+    assert a["ret"].tolist() == pytest.approx([adj[49] / adj[48] - 1, close[50] / close[49] - 1,
+                                               close[51] / close[50] - 1], rel=1e-12)
+    assert a["bench_ret"].tolist() == pytest.approx(list(bm_close[49:52] / bm_close[48:51] - 1), rel=1e-12)
+    b = got[got.event_id == "e2"]
+    assert b["ret"].tolist() == pytest.approx(list(adj[39:42] / adj[38:41] - 1), rel=1e-12)
+    assert b["bench_ret"].isna().all()  # no benchmark asked for e2
+
+
 def test_day0_on_a_non_trading_day_moves_to_next_row_and_is_reported(con):
     rng = np.random.default_rng(4)
     dates = _market_panel(con, rng, tickers=("A",))

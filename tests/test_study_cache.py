@@ -61,6 +61,21 @@ def test_second_study_reads_the_cache_and_gives_identical_results(con):
     assert run_study(con, estimation=EST, min_estimation=10, window="0:0").series_cache == "warm"
 
 
+def test_a_cache_built_by_another_series_method_is_rebuilt(con):
+    # a cache saved by an older signals (fingerprint without the method) over the same prices:
+    # its returns may have been computed otherwise, so it counts as stale
+    rng = np.random.default_rng(7)
+    dates, _ = _panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+    assert run_study(con, **SMALL).series_cache == "cold"
+    n, h, method = prices_fingerprint(con).split(":")
+    assert method == f"s{study.SERIES_METHOD}"
+    con.execute("UPDATE study_series_state SET prices_fingerprint = ?", [f"{n}:{h}"])
+    assert run_study(con, **SMALL).series_cache == "cold"
+    assert _state(con)[0][0] == prices_fingerprint(con)
+    assert run_study(con, **SMALL).series_cache == "warm"
+
+
 def test_a_price_edit_invalidates_the_cache_and_the_next_study_uses_new_prices(con):
     rng = np.random.default_rng(2)
     dates, closes = _panel(con, rng, tickers=("A",))

@@ -278,12 +278,18 @@ _CACHE_VIEWS = {
 _CACHE_TABLES = ("study_series_state", "study_series", "study_series_rows")
 
 
+# Bumped whenever _build_series makes other values from the same prices (2: a return never mixes
+# adjusted and unadjusted closes): a cache an older signals built is then stale like one of old prices.
+SERIES_METHOD = 2
+
+
 def prices_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """What the series were built from: row count and an order-free sum of row hashes of prices
-    (one parallel scan, ~0.1 s for 5 M rows). Any insert, delete or edit of a price changes it."""
+    (one parallel scan, ~0.1 s for 5 M rows), and how (SERIES_METHOD). Any insert, delete or edit
+    of a price changes it."""
     [(n, h)] = con.execute("SELECT count(*), coalesce(sum(hash(ticker, date, adj_close, close)), 0) "
                            "FROM prices").fetchall()
-    return f"{n}:{h}"
+    return f"{n}:{h}:s{SERIES_METHOD}"
 
 
 def _cache_mode(con: duckdb.DuckDBPyConnection) -> tuple[bool, bool]:
@@ -352,9 +358,11 @@ def _save_series(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
 def _build_series(con: duckdb.DuckDBPyConnection) -> None:
     """Daily returns per (ticker, benchmark) series of _st_need with running sums for the estimation OLS.
 
-    Trading-day index = row number of the ticker's own price rows. The benchmark return of a row is
-    the benchmark price on the row's date over its price on (or before) the ticker's previous row
-    date: after a suspension that is the benchmark return compounded over the same calendar span.
+    Trading-day index = row number of the ticker's own price rows. A return is adj_close over the
+    previous row's adj_close when both rows have one, else close over close. The benchmark return of
+    a row is the benchmark price on the row's date over its price on (or before) the ticker's
+    previous row date: after a suspension that is the benchmark return compounded over the same
+    calendar span.
 
     Cost is a few linear passes over the series' price rows: one sort by (series, date), then
     streaming window functions (``OVER ()``: lag, row number, running sums) that DuckDB evaluates
@@ -364,9 +372,13 @@ def _build_series(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE _st_series AS
         SELECT row_number() OVER (ORDER BY ticker, bench)::INTEGER AS sid, ticker, bench FROM _st_need
     """)
+    # Both price bases are kept (positive values only): a return uses adj_close at both ends when
+    # both rows have it, else close at both ends, so a series whose rows come from sources with and
+    # without adjusted closes never divides an adjusted price by an unadjusted one.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_bx AS
-        SELECT ticker, date, coalesce(adj_close, close) AS p,
+        SELECT ticker, date, CASE WHEN adj_close > 0 THEN adj_close END AS pa,
+               CASE WHEN close > 0 THEN close END AS pc,
                row_number() OVER (PARTITION BY ticker ORDER BY date) AS bidx
         FROM prices
         WHERE coalesce(adj_close, close) > 0 AND ticker IN (SELECT bench FROM _st_series)
@@ -375,7 +387,7 @@ def _build_series(con: duckdb.DuckDBPyConnection) -> None:
     # distinct (benchmark, date) so the as-of join never sees the whole panel
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_bdates AS
-        SELECT d.bench, d.date, b.date AS bdate, b.p AS bp, b.bidx
+        SELECT d.bench, d.date, b.date AS bdate, b.pa AS bpa, b.pc AS bpc, b.bidx
         FROM (SELECT DISTINCT s.bench, p.date FROM prices p JOIN _st_series s ON s.ticker = p.ticker
               WHERE s.bench IS NOT NULL AND coalesce(p.adj_close, p.close) > 0) d
         ASOF LEFT JOIN _st_bx b ON b.ticker = d.bench AND d.date >= b.date
@@ -383,8 +395,10 @@ def _build_series(con: duckdb.DuckDBPyConnection) -> None:
     # physical order (sid, date) is what the streaming windows below rely on
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_px AS
-        SELECT s.sid, s.bench IS NOT NULL AS has_bench, p.date, coalesce(p.adj_close, p.close) AS p,
-               b.bdate = p.date AS b_today, b.bp, b.bidx
+        SELECT s.sid, s.bench IS NOT NULL AS has_bench, p.date,
+               CASE WHEN p.adj_close > 0 THEN p.adj_close END AS pa,
+               CASE WHEN p.close > 0 THEN p.close END AS pc,
+               b.bdate = p.date AS b_today, b.bpa, b.bpc, b.bidx
         FROM prices p
         JOIN _st_series s ON s.ticker = p.ticker
         LEFT JOIN _st_bdates b ON b.bench = s.bench AND b.date = p.date
@@ -395,14 +409,16 @@ def _build_series(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_rows0 AS
         WITH w AS (
-            SELECT sid, has_bench, date, p, b_today, bp, bidx,
+            SELECT sid, has_bench, date, pa, pc, b_today, bpa, bpc, bidx,
                    row_number() OVER () AS g, lag(sid) OVER () AS prev_sid, lag(date) OVER () AS prev_date,
-                   lag(p) OVER () AS prev_p, lag(bp) OVER () AS prev_bp, lag(bidx) OVER () AS prev_bidx
+                   lag(pa) OVER () AS prev_pa, lag(pc) OVER () AS prev_pc, lag(bpa) OVER () AS prev_bpa,
+                   lag(bpc) OVER () AS prev_bpc, lag(bidx) OVER () AS prev_bidx
             FROM _st_px
         ), x AS (
             SELECT g, sid, date, has_bench,
-                   CASE WHEN prev_sid = sid THEN p / prev_p - 1 END AS r,
-                   CASE WHEN prev_sid = sid AND b_today THEN bp / prev_bp - 1 END AS m,
+                   CASE WHEN prev_sid = sid THEN coalesce(pa / prev_pa, pc / prev_pc) - 1 END AS r,
+                   CASE WHEN prev_sid = sid AND b_today THEN coalesce(bpa / prev_bpa, bpc / prev_bpc) - 1
+                   END AS m,
                    CASE WHEN prev_sid = sid AND b_today THEN (bidx - prev_bidx - 1)::INTEGER END AS gap,
                    prev_sid IS NULL OR prev_sid < sid OR (prev_sid = sid AND prev_date < date) AS in_order
             FROM w

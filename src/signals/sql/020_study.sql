@@ -102,7 +102,7 @@ COMMENT ON COLUMN event_returns.event_id IS 'events.id';
 COMMENT ON COLUMN event_returns.ticker IS 'Instrument';
 COMMENT ON COLUMN event_returns.rel_day IS 'Trading day relative to day0_used, counted on the ticker''s own price rows';
 COMMENT ON COLUMN event_returns.date IS 'Date of the price row';
-COMMENT ON COLUMN event_returns.ret IS 'Simple return from the previous price row (adj_close, else close)';
+COMMENT ON COLUMN event_returns.ret IS 'Simple return from the previous price row: adj_close over adj_close when both rows have one, else close over close';
 COMMENT ON COLUMN event_returns.bench_ret IS 'Benchmark return compounded over the same calendar dates (NULL without benchmark)';
 COMMENT ON COLUMN event_returns.expected_ret IS 'Normal return of the model (market: alpha + beta x bench_ret; raw: 0)';
 COMMENT ON COLUMN event_returns.ar IS 'Abnormal return: ret - expected_ret';
@@ -123,7 +123,7 @@ COMMENT ON COLUMN study_dropped.run_id IS 'study_runs.run_id';
 COMMENT ON COLUMN study_dropped.event_id IS 'events.id';
 COMMENT ON COLUMN study_dropped.ticker IS 'Instrument';
 COMMENT ON COLUMN study_dropped.day0 IS 'event_instruments.day0';
-COMMENT ON COLUMN study_dropped.reason IS 'no_day0, duplicate, no_prices, missing_benchmark, day0_after_last_price, day0_shift_too_long, short_estimation, incomplete_event_window';
+COMMENT ON COLUMN study_dropped.reason IS 'no_day0, duplicate, no_prices, missing_benchmark, day0_after_last_price, day0_shift_too_long, short_estimation, degenerate_estimation, incomplete_event_window';
 COMMENT ON COLUMN study_dropped.detail IS 'Specifics: kept duplicate, valid estimation days, missing window days, ...';
 
 CREATE OR REPLACE VIEW event_windows AS

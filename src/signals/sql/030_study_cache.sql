@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS study_series_state (
     series_rows        BIGINT NOT NULL
 );
 COMMENT ON TABLE study_series_state IS 'What the event-study series cache was built from (at most one row; none: no cache)';
-COMMENT ON COLUMN study_series_state.prices_fingerprint IS 'count(*) and sum(hash(ticker, date, adj_close, close)) of prices when built; a mismatch means stale';
+COMMENT ON COLUMN study_series_state.prices_fingerprint IS 'count(*) and sum(hash(ticker, date, adj_close, close)) of prices when built, and the series method version (n:hash:sN); a mismatch means stale';
 COMMENT ON COLUMN study_series_state.price_rows IS 'Rows in prices when built';
 COMMENT ON COLUMN study_series_state.built_at IS 'When the cache was built (UTC)';
 COMMENT ON COLUMN study_series_state.series IS 'Series (ticker, benchmark) in study_series';

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import subprocess
@@ -146,6 +147,40 @@ def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(
     hint = err.split("hint: ", 1)[1]
     assert hint.startswith("prices could not be fetched for ")
     assert "ConnectionError: Failed to resolve" in hint and "check the network" in hint
+
+
+def test_a_backtest_fetches_the_range_its_estimation_and_window_need(
+        capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 500 sessions of estimation and 60 after day 0 need more than the 400 / 40 calendar days
+    # fetched by default; those fixed ranges were logged as covered and never fetched again
+    from signals import prices
+
+    asked: list[tuple] = []
+
+    class Recorder:
+        name = "yfinance"
+
+        def fetch(self, tickers, start, end):
+            asked.append((start, end))
+            return prices.FetchResult(prices.empty_frame(), {})
+
+    monkeypatch.setattr(prices, "YFinanceSource", Recorder)
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    code, _, _ = run(capsys, "--db", str(db_path), "backtest", "--window", "-1:+60", "--estimation",
+                     "-500:-11", "--min-estimation", "400")
+    assert code == 2  # nothing comes back from the recorder: no pair can be studied
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        first, last = con.execute("SELECT min(published_utc)::DATE, max(published_utc)::DATE FROM articles "
+                                  "WHERE id IN (SELECT article_id FROM events)").fetchone()
+    finally:
+        con.close()
+    assert {start for start, _ in asked} == {first - dt.timedelta(days=api.study_span_days(
+        (-1, 60), (-500, -11), 7)[0])}
+    assert asked[0][0] <= first - dt.timedelta(days=500 * 7 // 5)  # 500 sessions: 700+ calendar days
+    assert asked[0][1] >= last + dt.timedelta(days=60 * 7 // 5)
+    # the default study: 251 sessions x 1.6 + 10 days before, the 40-day floor after
+    assert api.study_span_days((0, 4), (-250, -11), 7) == (412, 40)
 
 
 def test_a_backtest_needs_an_existing_database_and_says_what_offline_left_out(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -442,16 +443,37 @@ def fetch_prices(tickers: Sequence[str] = (), *, db: str | os.PathLike | None = 
 
 
 def _fetch_prices(con, tickers: Sequence[str], start: dt.date | None, end: dt.date | None, *,
-                  offline: bool = False, progress: Progress | None = None):
+                  offline: bool = False, progress: Progress | None = None,
+                  span_days: tuple[int, int] = (400, 40)):
+    """``span_days``: calendar days before the first and after the last event to fetch when
+    ``start`` / ``end`` are not given."""
     from signals.prices import YFinanceSource, ensure_prices, tickers_for_events
 
     wanted = list(tickers) or tickers_for_events(con)
     if start is None or end is None:
-        lo, hi = _event_date_range(con)
+        lo, hi = _event_date_range(con, before_days=span_days[0], after_days=span_days[1])
         start = start or lo
         end = end or hi
     return ensure_prices(con, wanted, start, end, source=YFinanceSource(), offline=offline,
                          progress=progress)
+
+
+# Calendar days per trading session, with room for long holidays (Shanghai has ~242 sessions a year:
+# 1.51) and a margin for suspensions; used to turn a study's session offsets into a date range.
+_DAYS_PER_SESSION = 1.6
+_SPAN_MARGIN_DAYS = 10
+
+
+def study_span_days(window: tuple[int, int], estimation: Sequence[int],
+                    max_day0_shift: int) -> tuple[int, int]:
+    """Calendar days of prices a study needs before its first and after its last event: the
+    estimation window (and the window, if it starts earlier) before, the window and the day-0
+    shift after; never less than the fetch defaults (400, 40)."""
+    sessions_before = max(-min(estimation[0], window[0]), 0) + 1  # + the row before the first return
+    sessions_after = max(window[1], 0)
+    before = math.ceil(sessions_before * _DAYS_PER_SESSION) + _SPAN_MARGIN_DAYS
+    after = math.ceil(sessions_after * _DAYS_PER_SESSION) + max_day0_shift + _SPAN_MARGIN_DAYS
+    return max(before, 400), max(after, 40)
 
 
 def _event_date_range(con, *, before_days: int = 400, after_days: int = 40) -> tuple[dt.date, dt.date]:
@@ -495,14 +517,16 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
     ``progress`` counts the tickers fetched; ``stage`` is told of each later step by name."""
     from signals.study import check_parameters, plot_caar, run_study
 
-    check_parameters(window=window, model=model, by=by, estimation=estimation, min_estimation=min_estimation)
+    win, est, _ = check_parameters(window=window, model=model, by=by, estimation=estimation,
+                                   min_estimation=min_estimation)
     _require_database(db, "backtest studies the events of an existing database: run `signals extract FEED` "
                           "first (--db or SIGNALS_DB names the file)")
     warnings: list[str] = []
     report = None
     with store.opened(db) as con:  # one open for prices and study: a cache hit costs one query or two
         if not offline:
-            report = _fetch_prices(con, (), None, None, progress=progress)
+            report = _fetch_prices(con, (), None, None, progress=progress,
+                                   span_days=study_span_days(win, est, max_day0_shift))
         warnings.extend(_assign_day0(con))
         warnings.extend(_older_extractor_note(con))
         if stage:

@@ -300,6 +300,17 @@ def test_policy_bodies_are_never_fetched(con):
     assert src.calls == [(("NVDA",), D(2026, 2, 12), D(2026, 2, 12))]
 
 
+def test_asked_tickers_are_spelled_as_stored(con):
+    # `prices fetch nvda` asked for "nvda" and dropped the rows the source returned as NVDA
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    report = ensure_prices(con, ["nvda", "NVDA", " meta "], D(2026, 2, 12), D(2026, 2, 13), source=src)
+    assert src.calls == [(("META", "NVDA"), D(2026, 2, 12), D(2026, 2, 13))]
+    assert report.rows == 4 and report.failures == {}
+    assert con.execute("SELECT DISTINCT ticker FROM prices ORDER BY 1").fetchall() == [("META",), ("NVDA",)]
+    with pytest.raises(PriceError, match="cannot fetch prices for '🚀': not a ticker"):
+        ensure_prices(con, ["NVDA", "🚀"], D(2026, 2, 12), D(2026, 2, 13), source=src)
+
+
 ranges = st.tuples(st.dates(D(2026, 1, 1), D(2026, 3, 1)), st.integers(0, 20)).map(
     lambda p: (p[0], p[0] + dt.timedelta(days=p[1])))
 

@@ -732,7 +732,10 @@ def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start:
     """
     if start > end:
         raise PriceError(f"price range starts after it ends: {start} > {end}")
-    tickers = [t for t in dict.fromkeys(tickers) if t and not t.startswith("@")]  # @FED: not tradable
+    # one spelling, as `prices load` stores them: nvda, 700.HK, 600519.SH -> NVDA, 0700.HK, 600519.SS
+    # (the source returns its own spelling, and rows under another one were dropped as not asked for)
+    spelled = [_asked_ticker(t) for t in tickers]
+    tickers = [t for t in dict.fromkeys(spelled) if not t.startswith("@")]  # @FED: not tradable
     missing = missing_ranges(con, tickers, start, end)
     report = FetchReport(source=source.name, offline=offline,
                          cached=[t for t in tickers if t not in missing])
@@ -750,6 +753,14 @@ def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start:
     still = missing_ranges(con, list(report.failures), start, end)
     report.missing = still
     return report
+
+
+def _asked_ticker(ticker: str) -> str:
+    try:
+        return normalize_ticker(ticker)
+    except ReferenceDataError as exc:
+        raise PriceError(f"cannot fetch prices for {ticker!r}: not a ticker",
+                         hint="use Yahoo symbols such as NVDA, 0700.HK or 600519.SS") from exc
 
 
 def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: list[str], lo: dt.date,

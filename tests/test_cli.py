@@ -305,6 +305,39 @@ def test_output_and_plot_files_are_checked_before_the_work(capsys, db_path: Path
         assert con.execute("SELECT count(*) FROM study_runs").fetchone()[0] == 0  # no study ran
 
 
+def test_a_tilde_in_output_and_plot_paths_is_the_home_directory(capsys, db_path: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # the options checked ~/ expanded but wrote to a literal "~" directory: exit 3 after the study
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    assert run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))[0] == 0
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--offline", "--no-rank-tests",
+                       "--min-estimation", "60", "-f", "csv", "-o", "~/summary.csv", "--plot", "~/car.png")
+    assert code == 0, err
+    assert (home / "summary.csv").read_text().startswith("type,") and (home / "car.png").stat().st_size > 0
+
+
+def test_a_plot_that_cannot_be_written_is_a_clean_error_naming_the_stored_run(
+        capsys, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from signals import study
+
+    def denied(result, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    assert run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))[0] == 0
+    monkeypatch.setattr(study, "plot_caar", denied)
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--offline", "--no-rank-tests",
+                       "--min-estimation", "60", "-f", "csv", "--plot", str(tmp_path / "car.png"))
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        [(run_id,)] = con.execute("SELECT run_id FROM study_runs").fetchall()
+    assert code == 2 and "unexpected" not in err
+    assert f"error: cannot write the plot {tmp_path / 'car.png'}: Permission denied" in err
+    assert f"the study is stored as run {run_id}" in err
+
+
 def test_an_output_file_that_cannot_be_opened_is_a_clean_error(tmp_path: Path) -> None:
     from signals.cli.options import output_stream
     from signals.errors import SignalsError

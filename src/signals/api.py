@@ -544,7 +544,12 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
     if plot:
         if stage:
             stage("plotting")
-        plot_caar(result, plot)
+        try:
+            plot_caar(result, plot)
+        except OSError as exc:  # the run is stored: say so, the study need not be run again for it
+            raise SignalsError(f"cannot write the plot {plot}: {exc.strerror or exc}",
+                               hint=f"the study is stored as run {result.run_id}; run again with "
+                                    "another --plot path") from None
     return BacktestResult(study=result, fetch_report=report, warnings=warnings, plot_path=plot)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,13 +19,17 @@ NETWORK_HINT = ("hint: no ticker could be fetched: check the network, or load pr
 
 
 def in_existing_directory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A file option's directory must exist before the command works: the file is written at the end
-    (or at the first row), and failing there would waste the run."""
-    if value is not None and value != "-":
-        parent = Path(value).expanduser().parent
-        if not parent.is_dir():
-            raise click.BadParameter(f"directory {str(parent)!r} does not exist", ctx=ctx, param=param)
-    return value
+    """A file option's directory must exist and be writable before the command works: the file is
+    written at the end (or at the first row), and failing there would waste the run. Returns the
+    path with ``~`` expanded, the one that was checked and will be written."""
+    if value is None or value == "-":
+        return value
+    path = Path(value).expanduser()
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"directory {str(path.parent)!r} does not exist", ctx=ctx, param=param)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"directory {str(path.parent)!r} is not writable", ctx=ctx, param=param)
+    return str(path)
 
 
 def output_options(func: Callable) -> Callable:

@@ -270,9 +270,27 @@ def test_entities_lookup_of_an_unknown_name_says_so_and_exits_1(capsys) -> None:
     code, out, err = run(capsys, "entities", "lookup", "贵州茅台股份有限公司", "-f", "csv")
     assert code == 1
     assert out == "ticker,name,kind,market,currency,benchmark,alt_tickers\n"  # same columns as a hit
-    assert "no instrument is named '贵州茅台股份有限公司'; it contains 贵州茅台 (try those)" in err
+    assert ("no instrument is named '贵州茅台股份有限公司'; in text it reads as 贵州茅台 -> 600519.SS "
+            "(`signals entities find`)") in err
     code, out, err = run(capsys, "entities", "lookup", "xyzzy", "-f", "jsonl")
     assert (code, out) == (1, "") and err.strip() == "no instrument is named 'xyzzy'"
+    code, _, err = run(capsys, "entities", "lookup", "600519.SZ")  # a suffix the code does not trade on
+    assert code == 1 and "in text it reads as 600519.SZ -> 600519.SS" in err
+
+
+def test_entities_find_reads_utf8_stdin_and_refuses_other_bytes(capsys, monkeypatch) -> None:
+    class Stdin:
+        def __init__(self, data: bytes) -> None:
+            self.buffer = io.BytesIO(data)
+
+    monkeypatch.setattr(sys, "stdin", Stdin("\ufeff英伟达大涨".encode()))
+    code, out, _ = run(capsys, "entities", "find", "-", "-f", "csv")
+    assert code == 0 and out.splitlines()[1].startswith("0,3,英伟达,")  # the BOM is not text
+    monkeypatch.setattr(sys, "stdin", Stdin(b"\xff\xfe\x00bad"))
+    code, _, err = run(capsys, "entities", "find", "-")
+    assert code == 2 and "error: stdin is not UTF-8 text (byte 0: b'\\xff')" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "entities", "find", "no names here", "-f", "csv")
+    assert code == 0 and out.startswith("start,end,text,confidence,role_hint,ticker,")  # header, no rows
 
 
 def test_help_does_not_import_the_heavy_libraries() -> None:

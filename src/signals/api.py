@@ -622,20 +622,25 @@ def lookup_entity(name: str) -> pd.DataFrame:
 
 
 def names_within(text: str) -> list[str]:
-    """Known names found inside ``text`` (for a lookup that matched nothing exactly)."""
+    """What the linker finds inside ``text``, as "name -> ticker" (for a lookup that matched nothing
+    exactly: 贵州茅台股份有限公司 holds 贵州茅台, 600519.SZ reads as 600519.SS)."""
     from signals.entities import Linker
 
-    return list(dict.fromkeys(m.text for m in Linker.from_data().find(text)))
+    return list(dict.fromkeys(f"{m.text} -> {m.instrument.ticker}" for m in Linker.from_data().find(text)))
+
+
+_MENTION_COLUMNS = ["start", "end", "text", "confidence", "role_hint", *_INSTRUMENT_COLUMNS]
 
 
 def find_entities(text: str) -> pd.DataFrame:
+    """Mentions in ``text`` with their instruments (may be empty, with its columns)."""
     from signals.entities import Linker
 
     rows = []
     for m in Linker.from_data().find(text):
         rows.append({"start": m.start, "end": m.end, "text": m.text, "confidence": m.confidence,
                      "role_hint": m.role_hint, **_instrument_row(m.instrument)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_MENTION_COLUMNS)
 
 
 def _instrument_row(inst) -> dict:

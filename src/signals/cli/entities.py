@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.errors import SignalsError
 
 
 @click.group("entities")
@@ -25,7 +28,7 @@ def lookup(name: str, fmt: str | None, output: str | None) -> None:
         render(found, resolve_format(fmt, stream), stream=stream, title=f"lookup {name}")
     if found.empty:
         inside = names_within(name)
-        hint = f"; it contains {', '.join(inside)} (try those)" if inside else ""
+        hint = f"; in text it reads as {', '.join(inside)} (`signals entities find`)" if inside else ""
         status(f"no instrument is named {name!r}{hint}")
         raise click.exceptions.Exit(1)
 
@@ -39,6 +42,12 @@ def find(text: str, fmt: str | None, output: str | None) -> None:
     from signals.output import render
 
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            bad = data[exc.start:exc.start + 1]
+            raise SignalsError(f"stdin is not UTF-8 text (byte {exc.start}: {bad!r})",
+                               hint="convert it first, e.g. `iconv -f GB18030 -t UTF-8`") from None
     with output_stream(output) as stream:
         render(find_entities(text), resolve_format(fmt, stream), stream=stream, title="mentions")

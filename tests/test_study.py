@@ -99,6 +99,22 @@ def test_the_hint_answers_the_reason_that_dropped_most_pairs(con):
     assert err.value.hint.startswith("too few returns before day 0")
 
 
+def test_the_hint_looks_past_pairs_without_prices(con):
+    # 3 pairs without any price outnumber the 2 whose window runs past the prices: the hint is
+    # about the window (what the priced pairs need), then mentions the unpriced ones
+    rng = np.random.default_rng(12)
+    dates = _market_panel(con, rng, days=80)
+    insert_events(con, [{"event_id": f"e{t}", "ticker": t, "day0": dates[70]} for t in ("A", "B")]
+                  + [{"event_id": f"n{k}", "ticker": f"NOPE{k}", "day0": dates[70]} for k in range(3)])
+    with pytest.raises(StudyError) as err:
+        run_study(con, window="0:+20", **SMALL)
+    assert err.value.dropped == {"no_prices": 3, "incomplete_event_window": 2}
+    assert err.value.hint == (
+        "the event window runs past the last price: fetch later prices, or use a shorter --window; "
+        "3 more pairs have no prices at all (load prices for the tickers: `signals prices fetch`, or "
+        "`signals prices load FILE`)")
+
+
 def test_every_drop_reason_but_duplicate_has_a_hint():
     assert set(study._NOTHING_STUDIED_HINTS) == set(study.DROP_REASONS) - {"duplicate"}
 

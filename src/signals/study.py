@@ -1015,6 +1015,20 @@ def _new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
+def _nothing_studied_hint(reasons: dict[str, int]) -> str:
+    """What to do when no pair was studied: answer the commonest reason among the pairs that had
+    prices (most runs have some tickers without any, which says nothing of why the rest failed),
+    then mention the pairs without prices."""
+    priced = {r: n for r, n in reasons.items() if r not in ("duplicate", "no_prices")}
+    if not priced:
+        return _NOTHING_STUDIED_HINTS["no_prices"]
+    hint = _NOTHING_STUDIED_HINTS[max(priced, key=priced.get)]
+    if "no_prices" in reasons:
+        hint += (f"; {reasons['no_prices']} more pairs have no prices at all "
+                 f"({_NOTHING_STUDIED_HINTS['no_prices']})")
+    return hint
+
+
 def check_parameters(*, window: str | tuple[int, int] = "5d", model: str = "market",
                      by: str | Iterable[str] = ("type",), estimation: Sequence[int] = (-250, -11),
                      min_estimation: int = 100) -> tuple[tuple[int, int], tuple[int, int], list[str]]:
@@ -1061,10 +1075,9 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
                                       hint="extract events first: `signals extract FEED`")
         if pairs.empty:
             reasons = dropped["reason"].value_counts().to_dict()
-            main = max((r for r in reasons if r != "duplicate"), key=reasons.get, default="no_prices")
             raise NothingStudiedError(
                 f"no event-instrument pair could be studied ({n_candidates} candidates, dropped: {reasons})",
-                hint=_NOTHING_STUDIED_HINTS[main], dropped=reasons)
+                hint=_nothing_studied_hint(reasons), dropped=reasons)
         # pairs x estimation days rows: no order to keep, which lets DuckDB buffer less
         with _setting(con, "preserve_insertion_order", "false"):
             _rank_sign_tables(con, est, win, rank_tests)

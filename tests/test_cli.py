@@ -258,6 +258,14 @@ def test_findings_exit_1(capsys, tmp_path: Path, db_path: Path, monkeypatch: pyt
     code, _, err = run(capsys, "--db", str(db_path), "prices", "fetch", "NVDA", "--start", "2026-01-05",
                        "--end", "2026-01-09")
     assert code == 1 and "no prices for NVDA: 2026-01-05..2026-01-09: not fetched: no network here" in err
+    # --offline reports what is missing: a finding too; nothing missing is 0
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "fetch", "NVDA", "--start", "2026-01-05",
+                       "--end", "2026-01-09", "--offline")
+    assert code == 1 and "NVDA 2026-01-05..2026-01-09" in err
+    assert run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))[0] == 0
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "fetch", "NVDA", "--start", "2026-01-05",
+                       "--end", "2026-01-09", "--offline")
+    assert code == 0 and "1 tickers cached" in err, err
 
 
 def test_entities_lookup(capsys) -> None:

@@ -38,7 +38,8 @@ def load(obj: dict, paths: tuple[str, ...]) -> None:
 def fetch(obj: dict, tickers: tuple[str, ...], start: dt.datetime | None, end: dt.datetime | None,
           offline: bool) -> None:
     """Fetch daily prices with yfinance for TICKERS (default: every ticker and benchmark of stored
-    events), asking only for ranges not already cached."""
+    events), asking only for ranges not already cached. Exit 1 if a ticker could not be fetched
+    (with --offline: if any range is missing)."""
     from signals.api import fetch_prices
 
     with progress_bar("fetching", unit="tickers") as advance:
@@ -49,7 +50,7 @@ def fetch(obj: dict, tickers: tuple[str, ...], start: dt.datetime | None, end: d
     if report.all_failed:
         status(NETWORK_HINT)
     status(str(report))
-    if report.failures:
+    if report.failures or (offline and report.missing):  # findings: tickers left without prices
         raise click.exceptions.Exit(1)
 
 

@@ -180,7 +180,7 @@ def test_load_files_stores_rows_and_is_idempotent(con):
     load_files(con, paths)
     status = price_status(con).set_index("ticker")
     assert status.loc["NVDA", "rows"] == 11
-    assert status.loc["NVDA", "first"].date() == D(2026, 1, 28)
+    assert status.loc["NVDA", "first"] == D(2026, 1, 28)
     assert status.loc["NVDA", "source"] == "file:long_vendor.csv, file:wide_closes.csv"
     close = con.execute("SELECT close, adj_close FROM prices WHERE ticker = '600519.SS' "
                         "AND date = DATE '2026-01-29'").fetchone()

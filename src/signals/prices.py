@@ -794,13 +794,16 @@ def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: lis
 
 def price_status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per cached ticker: first and last date, row count and the sources it came from."""
-    return con.execute(
+    frame = con.execute(
         """
         SELECT ticker, min(date) AS "first", max(date) AS "last", count(*) AS "rows",
                string_agg(DISTINCT source, ', ' ORDER BY source) AS source
         FROM prices GROUP BY ticker ORDER BY ticker
         """
     ).df()
+    for col in ("first", "last"):  # dates, not midnight timestamps (2025-09-08, not 2025-09-08T00:00:00)
+        frame[col] = frame[col].dt.date
+    return frame
 
 
 def tickers_for_events(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -208,3 +208,19 @@ def test_the_console_script_keeps_main_exit_codes(tmp_path: Path) -> None:
                            str(tmp_path / "missing.xml")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and "no such file" in done.stderr
+
+
+def test_a_reader_that_goes_away_does_not_cost_the_work_or_the_summary(tmp_path: Path) -> None:
+    # `signals extract feed | head -1`: the pipe closes after one line; extract still stores every
+    # event and prints its summary on stderr, and exits 0 (it exited 1 in silence)
+    db = tmp_path / "s.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", RUN, "--db", str(db), "extract", str(SAMPLE_FEED),
+                             "-f", "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, err
+    assert first.startswith(b'{"published_utc"')
+    assert "BrokenPipe" not in err and "events stored" in err
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchone()[0] > 100

@@ -42,10 +42,43 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
+class _Stdout:
+    """stdout for payload rows. Once its reader has gone (``| head``) writes are dropped instead of
+    raising BrokenPipeError: the command finishes its work (what extract stores, the study run) and
+    still prints its summary on stderr, as if the rows had been read."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop_the_rest()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop_the_rest()
+
+    def _drop_the_rest(self) -> None:
+        self.reader_gone = True
+        with contextlib.suppress(OSError, ValueError):  # the interpreter's last flush goes nowhere too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str):  # isatty, encoding, fileno, ...
+        return getattr(self._stream, name)
+
+
 @contextlib.contextmanager
 def output_stream(path: str | None) -> Iterator[IO[str]]:
     if path is None:
-        yield sys.stdout
+        yield _Stdout(sys.stdout)  # type: ignore[misc]  # writes like a text stream
         return
     try:
         fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed below)

@@ -42,7 +42,7 @@ BY_CHOICES = ["type", "direction", "rule", "rule_id", "source", "modality", "mar
               show_default=True, help="Group results by these fields (repeatable).")
 @click.option("--estimation", default="-250:-11", show_default=True,
               help="Estimation window in relative trading days.")
-@click.option("--min-estimation", type=click.IntRange(min=3), default=100, show_default=True,
+@click.option("--min-estimation", type=click.IntRange(min=5), default=100, show_default=True,
               help="Fewest valid estimation-window returns for a pair to be kept.")
 @click.option("--no-dedupe", is_flag=True,
               help="Keep every event, even the same ticker on the same day 0 in one group (default: once).")

@@ -126,6 +126,24 @@ def test_backtest_offline_on_sample(capsys, db_path: Path, tmp_path: Path) -> No
     assert stages == ["event study", "plotting"]
 
 
+def test_pairs_stored_without_their_market_get_it_back(capsys, db_path: Path) -> None:
+    # what `extract --jobs` stored before the linker's instruments answered .get: no market,
+    # benchmark or day 0 for any pair; the next command that settles days 0 repairs them
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    query = ("SELECT event_id, ticker, market, benchmark, day0, day0_reason FROM event_instruments "
+             "ORDER BY 1, 2")
+    with duckdb.connect(str(db_path)) as con:
+        before = con.execute(query).fetchall()
+        con.execute("UPDATE event_instruments SET market = NULL, benchmark = NULL, day0 = NULL, "
+                    "day0_reason = 'no_market' WHERE ticker <> '@FED'")
+        broken = con.execute("SELECT count(*) FROM event_instruments WHERE market IS NULL").fetchone()[0]
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))
+    assert code == 0, err
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        after = con.execute(query).fetchall()
+    assert broken > 100 and after == before
+
+
 def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the network is down: yfinance fails every ticker, so no pair can be studied; the error must

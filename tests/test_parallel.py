@@ -55,6 +55,37 @@ def test_extract_feeds_with_two_jobs_stores_what_one_job_stores(small_threshold:
     assert len(_stored(one)[0]) == len(r1.events) > 100
 
 
+def test_pooled_extraction_stores_markets_and_days_0_with_a_fresh_linker(small_threshold: None,
+                                                                          tmp_path: Path) -> None:
+    # the parent's linker never looks a ticker up when workers extract: its lazily built instruments
+    # read as unknown through dict.get, and every pair was stored without market or day 0. The test
+    # above passed because its one-job run had filled the process's cached linker first.
+    from signals import entities
+
+    entities._cached_linker.cache_clear()
+    db = tmp_path / "two.duckdb"
+    api.extract_feeds([str(SAMPLE_FEED)], db=db, jobs=2)
+    with duckdb.connect(str(db), read_only=True) as con:
+        no_market, no_day0, pairs = con.execute(
+            "SELECT count(*) FILTER (WHERE market IS NULL), count(*) FILTER (WHERE day0 IS NULL), count(*) "
+            "FROM event_instruments").fetchone()
+        nvda = con.execute("SELECT DISTINCT market, benchmark FROM event_instruments WHERE ticker = 'NVDA'"
+                           ).fetchall()
+    assert pairs > 100 and no_market == 0 and no_day0 == 0
+    assert nvda == [("XNAS", "^GSPC")]
+
+
+def test_a_linkers_instruments_read_alike_by_get_and_by_index() -> None:
+    from signals import entities
+
+    entities._cached_linker.cache_clear()
+    instruments = Linker.from_data().instruments
+    nvda = instruments.get("NVDA")
+    assert nvda is not None and nvda.market == "XNAS" and nvda is instruments["NVDA"]
+    assert instruments.get("NOPE") is None and instruments.get("NOPE", 0) == 0
+    assert dict(instruments.items())["0700.HK"].market == "XHKG"
+
+
 def test_dry_run_with_two_jobs_matches_one_job(small_threshold: None) -> None:
     r1 = api.extract_feeds([str(SAMPLE_FEED)], dry_run=True, jobs=1)
     r2 = api.extract_feeds([str(SAMPLE_FEED)], dry_run=True, jobs=2)

@@ -406,7 +406,35 @@ def _partial_hint(result: ExtractResult, hint: str | None) -> str:
 def _assign_day0(con) -> list[str]:
     from signals.calendar import assign_day0
 
-    return assign_day0(con) or []
+    return _repair_pair_markets(con) + (assign_day0(con) or [])
+
+
+def _repair_pair_markets(con) -> list[str]:
+    """Pairs stored without the market and benchmark their instrument has get them, so day 0 can be
+    set. Extraction with --jobs workers stored every pair so until 2026-11-27 (the parent's linker
+    read its instruments through dict.get, which missed the lazily built ones); nothing else
+    leaves a known instrument's market empty."""
+    tickers = [t for (t,) in con.execute(
+        "SELECT DISTINCT ticker FROM event_instruments WHERE market IS NULL AND day0 IS NULL").fetchall()]
+    if not tickers:
+        return []
+    from signals.entities import Linker
+
+    instruments = Linker.from_data().instruments
+    known = [(t, i.market, i.benchmark) for t in tickers
+             if (i := instruments.get(t)) is not None and i.market]
+    if not known:
+        return []
+    fixes = pd.DataFrame(known, columns=["ticker", "market", "benchmark"])
+    with store.registered(con, _market_fixes=fixes), store.transaction(con, join=True):
+        [(n,)] = con.execute("""
+            UPDATE event_instruments SET market = f.market, benchmark = f.benchmark
+            FROM _market_fixes f
+            WHERE event_instruments.ticker = f.ticker AND event_instruments.market IS NULL
+              AND event_instruments.day0 IS NULL
+        """).fetchall()
+    return [f"{n:,} event-instrument pairs had been stored without their market and benchmark (by "
+            "`extract --jobs` before 2026-11-27); they now have them, and their days 0"]
 
 
 # --- prices -------------------------------------------------------------------------------------

@@ -203,6 +203,14 @@ class _Instruments(dict[str, Instrument]):
     def values(self):  # type: ignore[override]
         return [self[t] for t in self._rows]
 
+    def items(self):  # type: ignore[override]
+        return [(t, self[t]) for t in self._rows]
+
+    def get(self, ticker: str, default: Instrument | None = None) -> Instrument | None:  # type: ignore[override]
+        # dict.get never calls __missing__: a ticker not built yet read as unknown (no market, no
+        # benchmark) wherever nothing had asked for it by [] before, as in the parent of --jobs workers
+        return self[ticker] if ticker in self._rows else default
+
 
 def _entry(alias: str, ticker: str, origin: str, needs_context: str) -> _Entry:
     plain = alias.replace("|", "")

@@ -144,6 +144,27 @@ def test_pairs_stored_without_their_market_get_it_back(capsys, db_path: Path) ->
     assert broken > 100 and after == before
 
 
+def test_a_publication_time_beyond_what_pandas_holds_is_no_time_not_a_crash(capsys, db_path: Path) -> None:
+    # an article stored as published in 2300 (feeds now refuse such dates) made every later command
+    # exit 3 with OutOfBoundsDatetime where days 0 are settled
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    with duckdb.connect(str(db_path)) as con:
+        [(article,)] = con.execute("SELECT article_id FROM events e JOIN event_instruments ei "
+                                   "ON ei.event_id = e.id WHERE ei.ticker = 'NVDA' ORDER BY e.id LIMIT 1"
+                                   ).fetchall()
+        con.execute("UPDATE articles SET published_utc = TIMESTAMPTZ '2300-01-01 10:00:00+00' WHERE id = ?",
+                    [article])
+        con.execute("UPDATE event_instruments SET day0 = NULL, day0_reason = NULL")
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))
+    assert code == 0, err
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        reasons = con.execute("SELECT DISTINCT ei.day0 IS NULL, ei.day0_reason FROM event_instruments ei "
+                              "JOIN events e ON e.id = ei.event_id WHERE e.article_id = ?", [article]
+                              ).fetchall()
+        settled = con.execute("SELECT count(*) FROM event_instruments WHERE day0 IS NOT NULL").fetchone()[0]
+    assert reasons == [(True, "no_publication_time")] and settled > 100
+
+
 def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the network is down: yfinance fails every ticker, so no pair can be studied; the error must

@@ -302,7 +302,10 @@ JOIN articles a ON a.id = e.article_id
 def _pairs(con: duckdb.DuckDBPyConnection, only_missing: bool) -> pd.DataFrame:
     where = "WHERE ei.day0 IS NULL" if only_missing else ""
     frame = con.execute(_PAIRS_SQL.format(where=where)).df()
-    ts = pd.to_datetime(frame["published_utc"], utc=True).dt.as_unit("ns")
+    ts = pd.to_datetime(frame["published_utc"], utc=True)
+    # a time nanoseconds cannot hold (year 2300, stored before feeds refused such dates) counts as none
+    ts = ts.where(ts.between(pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")))
+    frame["published_utc"] = ts = ts.dt.as_unit("ns")
     frame["t"] = ts.fillna(pd.Timestamp(0, tz="UTC")).astype("int64")  # NULL times are set aside later
     return frame
 

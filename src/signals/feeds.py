@@ -1160,10 +1160,15 @@ def parse_date(text: str, default_tz: str | ZoneInfo = "Asia/Shanghai") -> tuple
         offset = _zone_offset(fields["zone"], zone, local)
         if offset is None:
             return None
-        aware = local.replace(tzinfo=timezone(timedelta(minutes=offset)))
-        return aware.astimezone(UTC), offset
+        aware = local.replace(tzinfo=timezone(timedelta(minutes=offset))).astimezone(UTC)
     except (ValueError, KeyError, OverflowError):  # impossible dates, or instants beyond year 1..9999
         return None
+    return (aware, offset) if _PLAUSIBLE[0] <= aware < _PLAUSIBLE[1] else None
+
+
+# News is dated within these years. Beyond them a date is a typo or hostile (2300-01-01): one such
+# article made every later command fail where pandas turns times into nanoseconds (years 1677..2262).
+_PLAUSIBLE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
 def _month(value: str) -> int:

@@ -1019,9 +1019,10 @@ def _nothing_studied_hint(reasons: dict[str, int]) -> str:
     """What to do when no pair was studied: answer the commonest reason among the pairs that had
     prices (most runs have some tickers without any, which says nothing of why the rest failed),
     then mention the pairs without prices."""
-    priced = {r: n for r, n in reasons.items() if r not in ("duplicate", "no_prices")}
-    if not priced:
-        return _NOTHING_STUDIED_HINTS["no_prices"]
+    priced = {r: n for r, n in reasons.items() if r not in ("duplicate", "no_prices", "no_day0")}
+    if not priced:  # no pair got as far as its prices: say why, in the order the study checks
+        return _NOTHING_STUDIED_HINTS["no_prices" if "no_prices" in reasons or "no_day0" not in reasons
+                                      else "no_day0"]
     hint = _NOTHING_STUDIED_HINTS[max(priced, key=priced.get)]
     if "no_prices" in reasons:
         hint += (f"; {reasons['no_prices']} more pairs have no prices at all "

@@ -406,6 +406,26 @@ def test_a_plot_that_cannot_be_written_is_a_clean_error_naming_the_stored_run(
     assert f"the study is stored as run {run_id}" in err
 
 
+def test_output_never_overwrites_the_database_or_an_input(capsys, db_path: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # -o naming the --db file replaced the whole database with json lines, exit 0
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    before = db_path.read_bytes()
+    monkeypatch.chdir(db_path.parent)
+    code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-o", f"./{db_path.name}")
+    assert code == 2 and "is the database (--db): writing rows there would destroy it" in err
+    feed = tmp_path / "in.xml"
+    feed.write_bytes(SAMPLE_FEED.read_bytes())
+    gold = ROOT / "data" / "gold" / "sample.jsonl"
+    for args in (("--db", str(db_path), "extract", str(feed), "--dry-run", "-o", str(feed)),
+                 ("rules", "stats", str(feed), "-o", str(feed)), ("eval", str(gold), "-o", str(gold))):
+        code, _, err = run(capsys, *args)
+        assert code == 2 and "is an input file: writing there would destroy it" in err, args
+    assert feed.read_bytes() == SAMPLE_FEED.read_bytes() and db_path.read_bytes() == before
+    code, _, err = run(capsys, "eval", str(gold), "-o", str(tmp_path / "missing" / "x"))
+    assert code == 2 and "does not exist" in err  # checked before the scoring, like every -o
+
+
 def test_an_output_file_that_cannot_be_opened_is_a_clean_error(tmp_path: Path) -> None:
     from signals.cli.options import output_stream
     from signals.errors import SignalsError

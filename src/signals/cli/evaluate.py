@@ -6,7 +6,7 @@ import json
 
 import click
 
-from signals.cli.options import output_stream
+from signals.cli.options import in_existing_directory, output_stream, refuse_to_overwrite_inputs
 
 
 @click.command("eval")
@@ -15,7 +15,7 @@ from signals.cli.options import output_stream
               help="Rule directory (default: the bundled rules/).")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people; json for one object with precision, recall, f1.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=in_existing_directory,
               help="Write the report to this file instead of stdout.")
 def command(gold: str, rules_dir: str | None, fmt: str, output: str | None) -> None:
     """Score extraction against a gold JSONL file: precision, recall, F1, per type.
@@ -25,6 +25,7 @@ def command(gold: str, rules_dir: str | None, fmt: str, output: str | None) -> N
     from signals.api import evaluate_gold
     from signals.output import render
 
+    refuse_to_overwrite_inputs(output, (gold,))
     report = evaluate_gold(gold, rules_dir=rules_dir)
     data = report.to_dict()
     with output_stream(output) as stream:

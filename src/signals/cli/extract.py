@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.cli.options import (
+    output_options,
+    output_stream,
+    refuse_to_overwrite_inputs,
+    resolve_format,
+    status,
+)
 from signals.cli.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -48,6 +54,7 @@ def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | No
     if bool(feeds) == stored:
         raise click.UsageError("give FEEDS to ingest, or --stored to extract the stored articles again"
                                if not feeds else "give either FEEDS or --stored, not both")
+    refuse_to_overwrite_inputs(output, feeds)
 
     with contextlib.ExitStack() as stack:
         writer: RowWriter | None = None

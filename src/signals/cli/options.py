@@ -29,7 +29,28 @@ def in_existing_directory(ctx: click.Context, param: click.Parameter, value: str
         raise click.BadParameter(f"directory {str(path.parent)!r} does not exist", ctx=ctx, param=param)
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise click.BadParameter(f"directory {str(path.parent)!r} is not writable", ctx=ctx, param=param)
+    db = (ctx.find_root().obj or {}).get("db")  # the group's callback has run: --db is known
+    if db and same_file(path, Path(db).expanduser()):
+        raise click.BadParameter(f"{value!r} is the database (--db): writing rows there would destroy it",
+                                 ctx=ctx, param=param)
     return str(path)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links and relative spellings); False if either is missing."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_to_overwrite_inputs(output: str | None, inputs: tuple[str, ...]) -> None:
+    """-o naming one of the command's input files would truncate it before it is read."""
+    if output is None or output == "-":
+        return
+    for name in inputs:
+        if same_file(Path(output), Path(name).expanduser()):
+            raise click.UsageError(f"-o {output!r} is an input file: writing there would destroy it")
 
 
 def output_options(func: Callable) -> Callable:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.cli.options import (
+    output_options,
+    output_stream,
+    refuse_to_overwrite_inputs,
+    resolve_format,
+    status,
+)
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False),
                             default=None,
@@ -93,6 +99,7 @@ def stats_cmd(feeds: tuple[str, ...], rules_dir: str | None, default_tz: str, fm
     from signals.api import rules_stats
     from signals.output import render
 
+    refuse_to_overwrite_inputs(output, feeds)
     df = rules_stats(feeds, rules_dir, default_tz=default_tz, on_warning=lambda m: status(f"warning: {m}"))
     with output_stream(output) as stream:
         fmt = resolve_format(fmt, stream)

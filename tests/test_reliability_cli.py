@@ -224,3 +224,20 @@ def test_a_reader_that_goes_away_does_not_cost_the_work_or_the_summary(tmp_path:
     assert "BrokenPipe" not in err and "events stored" in err
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM events").fetchone()[0] > 100
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_under_the_output_is_a_clean_error(tmp_path: Path) -> None:
+    # the rows cannot be written: one line and exit 2 (it was 'unexpected OSError', exit 3), and
+    # what extract stored stays
+    db = tmp_path / "s.duckdb"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", RUN, "--db", str(db), "extract", str(SAMPLE_FEED),
+                               "-f", "jsonl"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: cannot write <stdout>: No space left on device")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchone()[0] > 100
+    done = subprocess.run([sys.executable, "-c", RUN, "rules", "list", "-f", "csv", "-o", "/dev/full"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "error: cannot write /dev/full: No space left on device" in done.stderr

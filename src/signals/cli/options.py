@@ -63,34 +63,41 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
-class _Stdout:
-    """stdout for payload rows. Once its reader has gone (``| head``) writes are dropped instead of
-    raising BrokenPipeError: the command finishes its work (what extract stores, the study run) and
-    still prints its summary on stderr, as if the rows had been read."""
+class _Output:
+    """Where payload rows go. A write that fails is one clean error (a full disk: "cannot write
+    <stdout>: No space left on device", exit 2), not an unexpected OSError. On stdout, once its
+    reader has gone (``| head``), writes are dropped instead: the command finishes its work (what
+    extract stores, the study run) and still prints its summary on stderr."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
+    def __init__(self, stream: IO[str], name: str) -> None:
+        self._stream, self._name = stream, name
         self.reader_gone = False
 
     def write(self, text: str) -> int:
         if not self.reader_gone:
-            try:
+            with self._guard():
                 return self._stream.write(text)
-            except BrokenPipeError:
-                self._drop_the_rest()
         return len(text)
 
     def flush(self) -> None:
         if not self.reader_gone:
-            try:
+            with self._guard():
                 self._stream.flush()
-            except BrokenPipeError:
-                self._drop_the_rest()
 
-    def _drop_the_rest(self) -> None:
-        self.reader_gone = True
-        with contextlib.suppress(OSError, ValueError):  # the interpreter's last flush goes nowhere too
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except BrokenPipeError:
+            if self._stream is not sys.stdout:
+                raise
+            self.reader_gone = True
+            with contextlib.suppress(OSError, ValueError):  # the interpreter's last flush goes nowhere too
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except OSError as exc:
+            raise SignalsError(f"cannot write {self._name}: {exc.strerror or exc}",
+                               hint="what the command stored is kept (the database answers SQL); free "
+                                    "space or choose another -o") from None
 
     def __getattr__(self, name: str):  # isatty, encoding, fileno, ...
         return getattr(self._stream, name)
@@ -99,15 +106,22 @@ class _Stdout:
 @contextlib.contextmanager
 def output_stream(path: str | None) -> Iterator[IO[str]]:
     if path is None:
-        yield _Stdout(sys.stdout)  # type: ignore[misc]  # writes like a text stream
+        out = _Output(sys.stdout, "<stdout>")
+        yield out  # type: ignore[misc]  # writes like a text stream
+        out.flush()  # a full disk shows here at the latest, not in the interpreter's last flush
         return
     try:
         fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise SignalsError(f"cannot write {path}: {exc.strerror or exc}",
                            hint="give -o a file in a writable directory, or none for stdout") from None
-    with fh:
-        yield fh
+    out = _Output(fh, path)
+    try:
+        yield out  # type: ignore[misc]
+        out.flush()
+    finally:
+        with contextlib.suppress(OSError):  # flushed above, or already failing with a clean error
+            fh.close()
 
 
 def resolve_format(fmt: str | None, stream: IO[str]) -> str:

@@ -232,3 +232,15 @@ def test_frame_with_repeated_column_names_is_the_frame_df_gives() -> None:
     con = duckdb.connect()
     query = "SELECT 'x' AS a, 1 AS a, 'y' AS b"
     pd.testing.assert_frame_equal(store.frame(con, query), con.execute(query).df())
+
+
+@pytest.mark.parametrize("text", ["abc", "-1", "nan", ""])
+def test_a_bad_lock_wait_is_a_store_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    # SIGNALS_DB_WAIT=abc ended as 'unexpected ValueError' (exit 3): a setting is a user's input
+    from signals.errors import StoreError
+
+    monkeypatch.setenv(store.DB_WAIT_ENV, text)
+    with pytest.raises(StoreError, match=f"SIGNALS_DB_WAIT='{text}' is not a number of seconds"):
+        store.connect(tmp_path / "w.duckdb")
+    monkeypatch.setenv(store.DB_WAIT_ENV, "0.5")
+    store.connect(tmp_path / "w.duckdb").close()

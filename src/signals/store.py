@@ -102,6 +102,18 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
 
 
+def _wait_from_env() -> float:
+    text = os.environ.get(DB_WAIT_ENV, "5")
+    try:
+        wait = float(text)
+    except ValueError:
+        wait = float("nan")
+    if not wait >= 0:  # also NaN, and inf is a valid "wait for ever"
+        raise StoreError(f"{DB_WAIT_ENV}={text!r} is not a number of seconds",
+                         hint=f"e.g. {DB_WAIT_ENV}=30, or unset it for the default 5")
+    return wait
+
+
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
             wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating and migrating as needed) the signals database.
@@ -112,7 +124,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
     """
     path = Path(path) if path is not None else default_path()
     if wait is None:
-        wait = float(os.environ.get(DB_WAIT_ENV, "5"))
+        wait = _wait_from_env()
     if read_only and not path.exists():
         raise StoreError(f"database {path} does not exist", hint="run `signals extract FEED` first")
     if not read_only and not path.parent.exists():

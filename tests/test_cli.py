@@ -455,3 +455,29 @@ def test_an_interrupt_exits_130_and_says_what_stays(capsys, db_path: Path,
     code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED))
     assert code == 130
     assert "work already committed (extract's finished batches) stays" in err  # not "unchanged"
+
+
+def test_an_interrupt_after_committed_batches_prints_their_events(capsys, db_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # a re-run skips stored articles, so the events of the batches committed before Ctrl-C were
+    # never printed, and their days 0 waited for another command
+    from signals import api, parallel
+
+    monkeypatch.setattr(api, "BATCH_ARTICLES", 20)  # the sample's 52 articles: 3 batches
+    real_submit, calls = parallel.BatchExtractor.submit, []
+
+    def submit(self, articles):
+        calls.append(len(articles))
+        if len(calls) == 3:  # batches 1 and 2 are written before the third is extracted
+            raise KeyboardInterrupt
+        return real_submit(self, articles)
+
+    monkeypatch.setattr(parallel.BatchExtractor, "submit", submit)
+    code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl", "-j", "1")
+    assert code == 130
+    assert ("interrupted: the open transaction was rolled back; the first 20 articles read were stored "
+            "with their events; run the same command again to continue") in err
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        unset = con.execute("SELECT count(*) FROM event_instruments WHERE day0_reason IS NULL").fetchone()[0]
+    assert len(out.splitlines()) == stored > 0 and unset == 0

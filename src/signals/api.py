@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from signals import parallel, store
-from signals.errors import NothingStudiedError, PriceError, SignalsError, StoreError
+from signals.errors import Interrupted, NothingStudiedError, PriceError, SignalsError, StoreError
 from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
@@ -274,6 +274,13 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
                     with contextlib.suppress(SignalsError, duckdb.Error):
                         _finish_stored(con, changed, result, on_events, warn)
                 raise
+            except KeyboardInterrupt:
+                if not result.articles_committed:
+                    raise
+                # a re-run skips the stored articles: their events are printed now or never
+                with contextlib.suppress(SignalsError, duckdb.Error):
+                    _finish_stored(con, changed, result, on_events, warn)
+                raise Interrupted(_partial_hint(result, None)) from None
             _finish_stored(con, changed, result, on_events, warn)
             result.events_made_otherwise, result.articles_made_otherwise = store.events_made_otherwise(
                 con, rulebook.version_hash, extractor_hash(linker))

@@ -79,3 +79,11 @@ class NothingStudiedError(StudyError):
     def __init__(self, message: str, *, hint: str | None = None, dropped: dict[str, int] | None = None):
         super().__init__(message, hint=hint)
         self.dropped = dropped or {}
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C after part of the work was committed; ``kept`` says what stays (for the CLI's message)."""
+
+    def __init__(self, kept: str) -> None:
+        super().__init__(kept)
+        self.kept = kept

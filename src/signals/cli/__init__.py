@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 
 from signals import __version__
-from signals.errors import ExitCode, SignalsError
+from signals.errors import ExitCode, Interrupted, SignalsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,10 +66,13 @@ def run() -> NoReturn:
     os._exit(code)
 
 
-def _interrupted() -> int:
+def _interrupted(exc: KeyboardInterrupt) -> int:
     # extract commits batch by batch: what it committed stays, the open batch is rolled back
-    click.echo("interrupted: the open transaction was rolled back; work already committed (extract's "
-               "finished batches) stays, and running the command again finishes it", err=True)
+    if isinstance(exc, Interrupted):
+        click.echo(f"interrupted: the open transaction was rolled back; {exc.kept}", err=True)
+    else:
+        click.echo("interrupted: the open transaction was rolled back; work already committed (extract's "
+                   "finished batches) stays, and running the command again finishes it", err=True)
     return 130
 
 
@@ -97,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.USAGE)
     except click.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C in a command into Abort
-            return _interrupted()
+            return _interrupted(exc.__context__)
         click.echo("aborted", err=True)
         return int(ExitCode.FINDINGS)
-    except KeyboardInterrupt:
-        return _interrupted()
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:  # a bug, or a failure nobody foresaw: still one line without --debug
         if debug:
             raise

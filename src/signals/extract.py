@@ -103,6 +103,27 @@ _MARK_KIND[[ord(c) for c in SENTENCE_ENDS]] = _SENTENCE_MARK
 _MARK_KIND[[ord(c) for c in CLAUSE_ENDS]] = _CLAUSE_MARK
 
 
+# A sentence longer than this ends at its last clause mark within the limit (or at the limit). News
+# sentences stay far below it; a feed item of clauses without one full stop (英伟达股价大涨5%，… x 4,000)
+# made one sentence whose every hit scanned every mention in it: minutes and gigabytes per item.
+MAX_SENTENCE_CHARS = 1000
+
+
+def _capped(ends: list[int], clause_marks: list[int], length: int) -> list[int]:
+    """Sentence ends with the over-long sentences cut at clause marks (ends are positions after a mark)."""
+    out: list[int] = []
+    start = 0
+    for end in [*ends, length] if not ends or ends[-1] < length else ends:
+        while end - start > MAX_SENTENCE_CHARS:
+            i = bisect.bisect_right(clause_marks, start + MAX_SENTENCE_CHARS - 1) - 1
+            cut = clause_marks[i] + 1 if i >= 0 and clause_marks[i] >= start else start + MAX_SENTENCE_CHARS
+            out.append(cut)
+            start = cut
+        out.append(end)
+        start = end
+    return out
+
+
 def _units_match(mag: Magnitude, units: tuple[str, ...]) -> bool:
     return not units or mag.unit in units
 
@@ -123,7 +144,7 @@ class _Doc:
         self.text = _fold_commas(_normalise(raw))
         self.title_len = title_len  # 0 when there is no title
         sentence_ends, self.clause_marks = self._marks(self.text)
-        self.sentences = self._split(self.text, sentence_ends)
+        self.sentences = self._split(self.text, _capped(sentence_ends, self.clause_marks, len(self.text)))
         self.sentence_starts = [s for s, _ in self.sentences]
         body_start = title_len + 2 if title_len else 0
         self.paragraph_starts = [body_start] + [
@@ -133,6 +154,7 @@ class _Doc:
         self.mentions: list[Mention] = list(linker.find(self.text)) if linker is not None else []
         self.mention_starts = [m.start for m in self.mentions]
         self._magnitudes: dict[int, list[Magnitude]] = {}
+        self._lead_speakers: list[Mention] | None = None
 
     @staticmethod
     def _marks(text: str) -> tuple[list[int], list[int]]:
@@ -175,6 +197,14 @@ class _Doc:
                 out.append(self.mentions[i])
             i += 1
         return out
+
+    def lead_speakers(self) -> list[Mention]:
+        """Mentions seen speaking in the lead paragraph, read once per article: a scan per hit of a
+        lead that is the whole text (no paragraph breaks) made long items quadratic."""
+        if self._lead_speakers is None:
+            lead_end = self.paragraph_starts[1] if len(self.paragraph_starts) > 1 else len(self.text)
+            self._lead_speakers = [m for m in self.mentions_in(0, lead_end) if m.role_hint == "speaker"]
+        return self._lead_speakers
 
     def magnitudes(self, sentence_index: int) -> list[Magnitude]:
         if sentence_index not in self._magnitudes:
@@ -279,12 +309,15 @@ def _pattern_hits(doc: _Doc, rule: Rule, si: int, spans: list[tuple[int, int]], 
 def _drop_overlaps(hits: list[_Hit]) -> list[_Hit]:
     """Within one rule keep the longest of overlapping hits (降息 inside 降息25个基点 is one event)."""
     kept: list[_Hit] = []
-    by_rule: dict[str, list[_Hit]] = {}
+    # per rule the kept spans are disjoint, so sorted by start they are sorted by end too: one
+    # bisect finds the only two that could overlap a new span (a scan of all was quadratic)
+    spans: dict[str, list[tuple[int, int]]] = {}
     for h in sorted(hits, key=lambda h: (h.rule.id, -(h.end - h.start), h.start)):
-        others = by_rule.setdefault(h.rule.id, [])
-        if any(h.start < o.end and o.start < h.end for o in others):
+        taken = spans.setdefault(h.rule.id, [])
+        i = bisect.bisect_left(taken, (h.start, h.end))
+        if (i and taken[i - 1][1] > h.start) or (i < len(taken) and taken[i][0] < h.end):
             continue
-        others.append(h)
+        taken.insert(i, (h.start, h.end))
         kept.append(h)
     return kept
 
@@ -576,9 +609,7 @@ def _source(doc: _Doc, hit: _Hit, sentence: tuple[int, int], subject: _Subject) 
     before = [m for m in here if m.end <= hit.start]
     pick = before[-1] if before else (here[0] if here else None)
     if pick is None:
-        lead_end = doc.paragraph_starts[1] if len(doc.paragraph_starts) > 1 else len(doc.text)
-        lead = speakers(0, lead_end, False)
-        pick = lead[0] if lead else None
+        pick = next((m for m in doc.lead_speakers() if m.start != subject.start), None)
     return doc.raw[pick.start:pick.end] if pick else None
 
 

@@ -350,8 +350,8 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise FeedError(f"unknown time zone {name!r}", source="default_tz",
-                        hint="use an IANA name such as Asia/Shanghai") from err
+        raise FeedError(f"unknown time zone {name!r} for feed dates written without one",
+                        source="--tz", hint="use an IANA name such as Asia/Shanghai") from err
 
 
 _BOMS = (

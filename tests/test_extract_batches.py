@@ -149,3 +149,18 @@ def test_an_edit_that_removes_an_event_updates_the_novelty_of_its_key(tmp_path: 
     result = api.extract_feeds([str(feed)], db=db, jobs=1)
     assert (result.articles_updated, result.articles_unchanged) == (1, 1)
     assert gaps() == [("rate_cut", None)]
+
+
+def test_a_dry_run_prints_what_a_stored_run_prints(tmp_path: Path, small_batches: int) -> None:
+    # the same feed twice, in batches of 10: a stored run prints each event once, with the stored
+    # columns; the dry run printed the second copy again (32 other columns, unordered)
+    feeds = [str(SAMPLE_FEED), str(SAMPLE_FEED)]
+    stored = api.extract_feeds(feeds, db=tmp_path / "s.duckdb", jobs=1)
+    dry = api.extract_feeds(feeds, dry_run=True, jobs=1)
+    assert list(dry.events.columns) == list(stored.events.columns) == api.DISPLAY_COLUMNS
+    key = ["event_id"]
+    assert sorted(dry.events["event_id"]) == sorted(stored.events["event_id"])  # once each
+    same = dry.events.drop(columns=["days_since_previous"]).sort_values(key).reset_index(drop=True)
+    want = stored.events.drop(columns=["days_since_previous"]).sort_values(key).reset_index(drop=True)
+    assert same.astype(str).equals(want.astype(str))
+    assert (dry.articles_read, dry.articles_new, dry.articles_unchanged) == (104, 52, 52)

@@ -310,12 +310,26 @@ def _stored_events(con, article_ids: list[str], result: ExtractResult, sink: Eve
             result.emit(chunk, sink)
 
 
+# The columns a stored run prints (DISPLAY_SQL's), which a dry run prints too, in the same order.
+DISPLAY_COLUMNS = [c.strip().split(" AS ")[-1].split(".")[-1] for c in
+                   DISPLAY_SQL.split("SELECT", 1)[1].split("FROM events", 1)[0].split(",")]
+
+
 def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractResult, now: dt.datetime,
                  progress: Progress | None, sink: EventSink | None, *, stored: bool = False) -> None:
-    """A dry run counts feed articles as new (nothing is compared) and stored ones as re-extracted."""
+    """A dry run counts feed articles as new (nothing is compared) and stored ones as re-extracted.
+    An article id read again in a later batch is skipped, as a stored run would find it stored."""
+    seen: set[str] = set()
     for batch in _batched(articles, BATCH_ARTICLES):
-        batch = list({a.id: a for a in batch}.values())
-        result.articles_read += len(batch)
+        unique = list({a.id: a for a in batch}.values())
+        batch = [a for a in unique if a.id not in seen]
+        seen.update(a.id for a in batch)
+        result.articles_read += len(unique)
+        result.articles_unchanged += len(unique) - len(batch)
+        if not batch:
+            if progress:
+                progress(len(unique))
+            continue
         if stored:
             result.articles_unchanged += len(batch)
             result.articles_reextracted += len(batch)
@@ -326,10 +340,10 @@ def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractR
         meta = pd.DataFrame({"article_id": [a.id for a in batch], "title": [a.title for a in batch],
                              "url": [a.url for a in batch],
                              "published_utc": [a.published_utc for a in batch]})
-        events_df = events_df.merge(meta, on="article_id", how="left")
-        result.emit(events_df.rename(columns={"id": "event_id"}), sink)
+        events_df = events_df.merge(meta, on="article_id", how="left").rename(columns={"id": "event_id"})
+        result.emit(events_df[DISPLAY_COLUMNS], sink)
         if progress:
-            progress(len(batch))
+            progress(len(unique))
 
 
 @dataclass

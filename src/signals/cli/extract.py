@@ -34,7 +34,9 @@ EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "mag
               help="Rule directory (default: the bundled rules/, env SIGNALS_RULES_DIR).")
 @click.option("--tz", "default_tz", default="Asia/Shanghai", show_default=True,
               help="Time zone for feed dates written without one.")
-@click.option("--dry-run", is_flag=True, help="Extract and print, store nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Extract and print the events (the columns a stored run prints), store nothing; "
+                   "the database is not read, so every article counts as new.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for large inputs (default: all cores; 1 = no workers). "
                    "Events are identical whatever the number.")

@@ -109,11 +109,48 @@ def test_negative_futures_prices_are_kept_with_a_warning():
                               "prices (kept: 2020-04-20, 2020-04-21)"]
 
 
+@pytest.mark.parametrize(("rows", "needle"), [
+    ("NVDA,2026-01-30,100,inf\n", "p.csv:line 2: non-finite close inf for NVDA on 2026-01-30"),
+    ("NVDA,2026-01-29,100,101\nMSFT,2025-06-02,1e309,400\n",  # overflows to inf
+     "p.csv:line 3: non-finite open inf for MSFT on 2025-06-02"),
+    ("CL=F,2020-04-20,-Infinity,-37.63\n",  # futures may go negative, not to -inf
+     "p.csv:line 2: non-finite open -inf for CL=F on 2020-04-20"),
+])
+def test_infinite_prices_are_refused_with_file_line_ticker_and_date(tmp_path, rows, needle):
+    f = tmp_path / "p.csv"
+    f.write_text("ticker,date,open,close\n" + rows, encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert needle in str(err.value)
+
+
+def test_infinite_prices_in_parquet_and_wide_files_are_refused(tmp_path):
+    frame = pd.DataFrame({"ticker": ["NVDA", "NVDA"], "date": pd.to_datetime(["2026-01-29", "2026-01-30"]),
+                          "close": [192.3, 190.9], "adj_close": [192.3, np.inf]})
+    frame.to_parquet(tmp_path / "long.parquet")
+    needle = "long.parquet:row 2: non-finite adj_close inf for NVDA on 2026-01-30"
+    with pytest.raises(PriceError, match=needle):
+        read_price_file(tmp_path / "long.parquet")
+    (tmp_path / "wide.csv").write_text("date,NVDA,META\n2026-01-29,192.3,738.3\n2026-01-30,inf,\n",
+                                       encoding="utf-8")
+    with pytest.raises(PriceError, match=r"wide.csv:line 3: non-finite close inf for NVDA on 2026-01-30"):
+        read_price_file(tmp_path / "wide.csv")
+
+
+def test_blank_and_nan_cells_are_still_missing_values_not_infinite(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("ticker,date,open,close,volume\nNVDA,2026-01-29,,192.3,NaN\nNVDA,2026-01-30,nan,190.9,\n",
+                 encoding="utf-8")
+    frame = read_price_file(f).frame
+    assert frame["close"].tolist() == [192.3, 190.9]
+    assert frame[["open", "volume"]].isna().all().all()
+
+
 # Cells the fast paths (pyarrow's CSV reader, Arrow's float cast, ISO dates in C) take, and cells that
 # send a column or a file to the careful reading: padding, thousands separators, words for missing,
 # other date spellings, bad values.
 NUMBER_CELLS = st.sampled_from(["1.5", "2", "-3.25", "1e3", "+4", "", "NaN", "null", "None", " 7.5",
-                                "1,234.5", "abc", "0"])
+                                "1,234.5", "abc", "0", "inf", "1e309"])
 DATE_CELLS = st.sampled_from(["2026-01-29", "2026/1/29", "20260129", "2026-01-29 00:00:00", " 2026-01-29",
                               "29.01.2026"])
 

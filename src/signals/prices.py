@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -437,6 +438,7 @@ def read_price_file(path: str | Path) -> _Table:
     frame["date"] = _parse_dates(frame["date"], path, frame["line"], unit)
     frame = _normalize_tickers(frame, path, unit, warnings)
     _check_duplicates(frame, path, unit)
+    _check_finite(frame, path, unit)
     _check_positive(frame, path, unit, warnings)
     frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
     return _Table(frame[[*PRICE_COLUMNS, "line"]], warnings)
@@ -465,6 +467,19 @@ def _check_duplicates(frame: pd.DataFrame, path: Path, unit: str) -> None:
         first = frame[(frame["ticker"] == row["ticker"]) & (frame["date"] == row["date"])]["line"].iloc[0]
         raise PriceError(f"{path}:{unit} {row['line']}: duplicate row for {row['ticker']} on "
                          f"{row['date'].date()} (first at {unit} {first})")
+
+
+def _check_finite(frame: pd.DataFrame, path: Path, unit: str) -> None:
+    """inf (also 1e309, which overflows to it) is no price: one in a series made event-study returns
+    NaN. Checked before the sign, so -inf is refused for futures too. NaN cells are blanks, allowed."""
+    bad = np.isinf(frame[_VALUE_COLUMNS].to_numpy(dtype="float64")).any(axis=1)
+    if not bad.any():
+        return
+    row = frame[bad].iloc[0]
+    field_name = next(c for c in _VALUE_COLUMNS if abs(row[c]) == float("inf"))
+    raise PriceError(f"{path}:{unit} {row['line']}: non-finite {field_name} {row[field_name]} for "
+                     f"{row['ticker']} on {row['date'].date()}", hint="a price must be a finite number; "
+                     "leave a missing value blank")
 
 
 def _check_positive(frame: pd.DataFrame, path: Path, unit: str, warnings: list[str]) -> None:

@@ -146,6 +146,33 @@ def test_blank_and_nan_cells_are_still_missing_values_not_infinite(tmp_path):
     assert frame[["open", "volume"]].isna().all().all()
 
 
+def test_one_tickers_bars_without_a_ticker_column_are_not_read_as_wide_closes(tmp_path):
+    # a Yahoo download: the headers are fields, not tickers OPEN, HIGH, ..., ADJCLOSE, VOLUME
+    f = tmp_path / "NVDA.csv"
+    f.write_text("Date,Open,High,Low,Close,Adj Close,Volume\n"
+                 "2026-01-29,191.1,193.2,185.8,192.3,192.3,171764400\n", encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == (f"{f}:line 1: columns Open, High, Low, Close, Adj Close, Volume are price "
+                              "fields, not tickers: this looks like one ticker's prices without a ticker "
+                              "column")
+    assert "ticker,date,open,high,low,close,adj_close,volume" in err.value.hint
+    f.write_text("date,close\n2026-01-29,192.3\n", encoding="utf-8")
+    with pytest.raises(PriceError, match=r"line 1: columns close are price fields"):
+        read_price_file(f)
+    frame = pd.DataFrame({"date": pd.to_datetime(["2026-01-29"]), "close": [192.3], "volume": [1e8]})
+    frame.to_parquet(tmp_path / "one.parquet")
+    with pytest.raises(PriceError, match=r"one.parquet: columns close, volume are price fields"):
+        read_price_file(tmp_path / "one.parquet")
+
+
+def test_wide_columns_of_the_listed_tickers_open_and_low_are_tickers(tmp_path):
+    f = tmp_path / "wide.csv"  # Opendoor and Lowe's, not the open and low fields
+    f.write_text("date,OPEN,LOW\n2026-01-29,5.12,240.5\n", encoding="utf-8")
+    frame = read_price_file(f).frame
+    assert frame[["ticker", "close"]].values.tolist() == [["LOW", 240.5], ["OPEN", 5.12]]
+
+
 # Cells the fast paths (pyarrow's CSV reader, Arrow's float cast, ISO dates in C) take, and cells that
 # send a column or a file to the careful reading: padding, thousands separators, words for missing,
 # other date spellings, bad values.

@@ -385,6 +385,7 @@ def _long_from_wide(raw: pd.DataFrame, columns: dict[str, str], path: Path, unit
     value_cols = [c for c in raw.columns if c != date_col]
     if not value_cols:
         raise PriceError(f"{path}: no price columns besides {date_col!r}")
+    _check_not_fields(value_cols, path, unit)
     frame = raw[[date_col, *value_cols]].copy()
     frame["line"] = _positions(len(frame), unit)
     frame = _parse_numbers(frame, value_cols, path, unit)
@@ -395,6 +396,28 @@ def _long_from_wide(raw: pd.DataFrame, columns: dict[str, str], path: Path, unit
     for col in ("open", "high", "low", "adj_close", "volume"):
         long[col] = float("nan")
     return long.reset_index(drop=True)
+
+
+# Wide-file headers that name a price field, never a ticker. OPEN (Opendoor) and LOW (Lowe's) are
+# listed tickers, so open and low alone do not make a file one ticker's fields.
+_FIELDS_NOT_TICKERS = {"high", "close", "adj_close", "volume"}
+
+
+def _header_where(path: Path, unit: str) -> str:
+    return f"{path}:line 1" if unit == "line" else str(path)
+
+
+def _check_not_fields(value_cols: list, path: Path, unit: str) -> None:
+    """A file without a ticker column whose headers are Open, High, Low, Close, Adj Close, Volume (a
+    Yahoo download) is one ticker's bars, not closes of tickers named CLOSE and VOLUME."""
+    keys = {c: _HEADER_ALIASES.get(_header_key(c), "") for c in value_cols}
+    if not _FIELDS_NOT_TICKERS & set(keys.values()):
+        return
+    fields = ", ".join(str(c) for c, k in keys.items() if k in _VALUE_COLUMNS)
+    raise PriceError(f"{_header_where(path, unit)}: columns {fields} are price fields, not tickers: this "
+                     "looks like one ticker's prices without a ticker column",
+                     hint="add a ticker (or symbol) column with the ticker on every row: "
+                     "ticker,date,open,high,low,close,adj_close,volume")
 
 
 def _positions(n: int, unit: str) -> pd.Series:

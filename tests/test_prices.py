@@ -173,6 +173,45 @@ def test_wide_columns_of_the_listed_tickers_open_and_low_are_tickers(tmp_path):
     assert frame[["ticker", "close"]].values.tolist() == [["LOW", 240.5], ["OPEN", 5.12]]
 
 
+@pytest.mark.parametrize(("header", "row", "needle"), [
+    ("date,NVDA,NVDA", "2026-01-29,192.3,190.9", "column 'NVDA' appears twice (columns 2 and 3)"),
+    ("date, NVDA, META, NVDA", "2026-01-29,192.3,738.3,190.9",  # padded: pandas' careful reader
+     "column 'NVDA' appears twice (columns 2 and 4)"),
+    ("date,NVDA,nvda", "2026-01-29,192.3,190.9",
+     "columns 'NVDA' and 'nvda' both mean ticker NVDA (columns 2 and 3)"),
+    ("Ticker,Date,Close,close", "NVDA,2026-01-29,192.3,190.9",
+     "columns 'Close' and 'close' both mean close (columns 3 and 4)"),
+    ("Symbol,Ticker,Date,Close", "NVDA,NVDA,2026-01-29,192.3",
+     "columns 'Symbol' and 'Ticker' both mean ticker (columns 1 and 2)"),
+])
+def test_repeated_columns_are_refused_not_renamed(tmp_path, header, row, needle):
+    f = tmp_path / "p.csv"
+    f.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 1: {needle}"
+
+
+def test_repeated_columns_in_parquet_are_named(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table([pa.array(["2026-01-29"]), pa.array([192.3]), pa.array([190.9])],
+                     names=["date", "NVDA", "NVDA"])
+    pq.write_table(table, tmp_path / "w.parquet")
+    with pytest.raises(PriceError) as err:
+        read_price_file(tmp_path / "w.parquet")
+    assert str(err.value) == f"{tmp_path / 'w.parquet'}: column 'NVDA' appears twice (columns 2 and 3)"
+
+
+def test_ignored_and_unnamed_columns_of_a_long_file_may_repeat(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("ticker,date,close,note,note,,\nNVDA,2026-01-29,192.3,a,b,,\n", encoding="utf-8")
+    table = read_price_file(f)
+    assert table.frame[["ticker", "close"]].values.tolist() == [["NVDA", 192.3]]
+    assert table.warnings == [f"{f}: ignored columns note, note.1, Unnamed: 5, Unnamed: 6"]
+
+
 # Cells the fast paths (pyarrow's CSV reader, Arrow's float cast, ISO dates in C) take, and cells that
 # send a column or a file to the careful reading: padding, thousands separators, words for missing,
 # other date spellings, bad values.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import csv
 import datetime as dt
 import logging
 import os
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from signals import store
 from signals.entities import normalize_ticker  # the project's one ticker spelling
@@ -293,12 +295,41 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
+            _check_unique_columns(pq.read_schema(path).names, path, "row")  # pandas cannot read them
             return pd.read_parquet(path), "row"
         if suffix in (".csv", ".txt"):
-            return _read_csv_text(path), "line"
+            frame = _read_csv_text(path)
+            _check_unique_columns(_csv_header(path), path, "line")  # pandas renamed a repeat NVDA.1
+            return frame, "line"
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise PriceError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     raise PriceError(f"{path}: unknown price file type {suffix!r}", hint="use .csv or .parquet")
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header's names as written: pandas' readers rename a repeated name (NVDA, NVDA.1)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _check_unique_columns(names: Sequence[str], path: Path, unit: str) -> None:
+    """A repeated column is an error: a second NVDA became a made-up ticker NVDA.1. Names count as
+    the same when they only differ in case or padding (Close, close) or are aliases (Adj Close,
+    adjclose). A long file's columns it ignores anyway, and unnamed ones, may repeat."""
+    keys = [_HEADER_ALIASES.get(k, k) for k in map(_header_key, names)]
+    long = "ticker" in keys
+    first: dict[str, int] = {}
+    for i, (name, key) in enumerate(zip(names, keys, strict=True), start=1):
+        if not key or (long and key not in _HEADER_ALIASES.values()):
+            continue
+        if key in first:
+            j = first[key]
+            a, b = str(names[j - 1]).strip(), str(name).strip()
+            meaning = key if key in _HEADER_ALIASES.values() else f"ticker {b.upper()}"
+            what = f"column {b!r} appears twice" if a == b else f"columns {a!r} and {b!r} both mean {meaning}"
+            raise PriceError(f"{_header_where(path, unit)}: {what} (columns {j} and {i})",
+                             hint="give each ticker or field one column")
+        first[key] = i
 
 
 def _read_csv_text(path: Path) -> pd.DataFrame:

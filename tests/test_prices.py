@@ -212,6 +212,68 @@ def test_ignored_and_unnamed_columns_of_a_long_file_may_repeat(tmp_path):
     assert table.warnings == [f"{f}: ignored columns note, note.1, Unnamed: 5, Unnamed: 6"]
 
 
+DATE_SPELLINGS = ["{y}-{mm}-{dd}", "{y}-{m}-{d}", "{y}/{m}/{d}", "{y}/{mm}/{dd}", "{y}{mm}{dd}",
+                  " {y}-{mm}-{dd} "]
+TIME_SPELLINGS = ["", " 00:00:00", "T09:30", " 00:00:00.000", "T00:00:00+08:00", " 00:00:00-05:00",
+                  "T23:59:59.5-0500", "T14:30:00Z", " 00:00:00 UTC"]
+
+
+def date_cell(spelling: str, day: dt.date, time: str = "") -> str:
+    text = spelling.format(y=f"{day.year:04d}", m=day.month, mm=f"{day.month:02d}", d=day.day,
+                           dd=f"{day.day:02d}")
+    return text.rstrip() + time if time else text
+
+
+def one_row_file(path: Path, cell: str) -> Path:
+    path.write_text(f"ticker,date,close\nMSFT,2026-01-28,410.2\nNVDA,{cell},192.3\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("spelling", "time"), [(s, "") for s in DATE_SPELLINGS]
+                         + [("{y}-{mm}-{dd}", t) for t in TIME_SPELLINGS[1:]])
+def test_documented_date_spellings_give_the_local_date(tmp_path, spelling, time):
+    f = one_row_file(tmp_path / "p.csv", date_cell(spelling, D(2026, 1, 29), time))
+    frame = read_price_file(f).frame
+    assert frame[frame["ticker"] == "NVDA"]["date"].tolist() == [pd.Timestamp("2026-01-29")]
+
+
+@pytest.mark.parametrize("cell", ["202611", "2026129", "2026-01-29 garbage", "2026-01-29x", "2026-01/29",
+                                  "2026-01-29T", "2026-01-29 UTC", "2026-01-290", "12026-01-29",
+                                  "2026-02-30"])
+def test_unclear_dates_are_refused_not_guessed(tmp_path, cell):
+    f = one_row_file(tmp_path / "p.csv", cell)
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 3: unparseable date {cell!r}"
+    assert err.value.hint == "write dates as YYYY-MM-DD"
+
+
+DATE_ROWS = st.lists(st.tuples(st.dates(dt.date(1900, 1, 1), dt.date(2199, 12, 31)),
+                               st.sampled_from(DATE_SPELLINGS), st.sampled_from(TIME_SPELLINGS)),
+                     min_size=1, max_size=6)
+TICKERS = ["NVDA", "MSFT", "AAPL", "META", "TSLA", "AMZN"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=DATE_ROWS, junk=st.tuples(st.sampled_from(["", " ", "T"]), st.text("abxyz!#%&*;?.", min_size=1,
+                                                                                max_size=5)))
+def test_a_date_cell_is_its_own_date_or_refused(tmp_path_factory, rows, junk):
+    # every allowed spelling, with or without a time and zone, gives exactly its date; a cell with
+    # anything more after it is refused, not read up to the junk
+    path = tmp_path_factory.mktemp("dates") / "p.csv"
+    cells = [date_cell(spelling, day, time) for day, spelling, time in rows]
+    lines = [f"{t},{cell},1" for t, cell in zip(TICKERS, cells, strict=False)]
+    path.write_text("ticker,date,close\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    frame = read_price_file(path).frame.sort_values("line")
+    assert frame["date"].tolist() == [pd.Timestamp(day) for day, _, _ in rows]
+    bad = cells[-1].rstrip() + "".join(junk)
+    path.write_text("ticker,date,close\n" + "\n".join([*lines[:-1], f"AMZN,{bad},1"]) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(path)
+    assert str(err.value) == f"{path}:line {len(rows) + 1}: unparseable date {bad.lstrip()!r}"  # as read
+
+
 # Cells the fast paths (pyarrow's CSV reader, Arrow's float cast, ISO dates in C) take, and cells that
 # send a column or a file to the careful reading: padding, thousands separators, words for missing,
 # other date spellings, bad values.

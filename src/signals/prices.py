@@ -275,7 +275,12 @@ class YFinanceSource:
 _HEADER_ALIASES = {"symbol": "ticker", "ticker": "ticker", "date": "date", "open": "open", "high": "high",
                    "low": "low", "close": "close", "adj_close": "adj_close", "adjclose": "adj_close",
                    "adjusted_close": "adj_close", "volume": "volume"}
-_DATE_HEAD = re.compile(r"^\s*(\d{4})[-/]?(\d{1,2})[-/]?(\d{1,2})(?:$|[ T])")
+# A whole date cell: 2026-01-29, 2026/1/29 (one separator throughout), 20260129 (exactly eight
+# digits: 202611 is not 2026-01-01), optionally an ISO time and zone after it. Anything else in the
+# cell is refused rather than guessed around.
+_DATE_CELL = re.compile(
+    r"^\s*(?P<y>\d{4})(?:(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})|(?P<m8>\d{2})(?P<d8>\d{2}))"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?)?\s*$")
 
 
 def _header_key(name: object) -> str:
@@ -361,8 +366,9 @@ def _parse_dates(values: pd.Series, path: Path, lines: pd.Series, unit: str) -> 
         rest = parsed.isna()
         if rest.any():
             text = values[rest].astype("string").fillna("")
-            parts = text.str.extract(_DATE_HEAD)
-            iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
+            parts = text.str.extract(_DATE_CELL)
+            month, day = parts["m"].fillna(parts["m8"]), parts["d"].fillna(parts["d8"])
+            iso = parts["y"] + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
             parsed[rest] = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
     bad = parsed.isna()
     if bad.any():

@@ -339,9 +339,10 @@ def test_load_files_stores_rows_and_is_idempotent(con):
     paths = [FIXTURES / "long_vendor.csv", FIXTURES / "wide_closes.csv"]
     report = load_files(con, paths)
     assert report.rows == 7 + 19
-    assert str(report) == "26 price rows for 6 tickers loaded from 2 files"
+    # 600519.SS, META, NVDA, 000001.SS: META and NVDA are in both files, on different dates
+    assert str(report) == "26 price rows for 4 tickers loaded from 2 files"
     assert report.tickers[report.tickers["ticker"] == "NVDA"]["rows"].tolist() == [3, 8]  # per file
-    assert any("NVDA is in both" in w for w in report.warnings)
+    assert not any("is in both" in w for w in report.warnings)  # no date in both: nothing overridden
     load_files(con, paths)
     status = price_status(con).set_index("ticker")
     assert status.loc["NVDA", "rows"] == 11
@@ -350,6 +351,28 @@ def test_load_files_stores_rows_and_is_idempotent(con):
     close = con.execute("SELECT close, adj_close FROM prices WHERE ticker = '600519.SS' "
                         "AND date = DATE '2026-01-29'").fetchone()
     assert close == (1437.72, 1437.72)
+
+
+def test_load_summary_counts_rows_stored_and_distinct_tickers_and_names_shared_dates(con, tmp_path):
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    a.write_text("ticker,date,close\nNVDA,2026-01-29,100\nNVDA,2026-01-30,101\n", encoding="utf-8")
+    b.write_text("ticker,date,close\nNVDA,2026-01-29,200\n", encoding="utf-8")
+    report = load_files(con, [a, b])
+    assert str(report) == "2 price rows for 1 ticker loaded from 2 files"
+    assert report.warnings == [f"NVDA is in both {a} and {b}; {b} wins on 1 shared date (2026-01-29)"]
+    assert con.execute("SELECT date::VARCHAR, close FROM prices ORDER BY date").fetchall() == [
+        ("2026-01-29", 200.0), ("2026-01-30", 101.0)]
+    c.write_text("ticker,date,close\nNVDA,2026-01-30,300\nNVDA,2026-02-02,302\nMSFT,2026-01-30,410\n",
+                 encoding="utf-8")
+    report = load_files(con, [a, b, c])
+    assert str(report) == "4 price rows for 2 tickers loaded from 3 files"
+    assert report.warnings == [f"NVDA is in {a}, {b} and {c}; the later file wins on 2 shared dates "
+                               "(2026-01-29, 2026-01-30)"]
+    assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == report.rows
+    d = tmp_path / "d.csv"
+    d.write_text("ticker,date,close\nNVDA,2026-02-03,303\n", encoding="utf-8")
+    report = load_files(con, [a, d])  # one ticker in two files, no date in both
+    assert (str(report), report.warnings) == ("3 price rows for 1 ticker loaded from 2 files", [])
 
 
 def test_load_files_is_all_or_nothing(con):

@@ -623,46 +623,66 @@ def _log_requests(con: duckdb.DuckDBPyConnection, requests: list[dict]) -> None:
 @dataclass
 class LoadReport:
     files: list[str]
-    tickers: pd.DataFrame  # ticker, rows, first, last, file
+    tickers: pd.DataFrame  # ticker, rows, first, last, file: one row per ticker and file
+    rows: int  # (ticker, date) rows stored: a date two files hold is stored once, the later file's
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def rows(self) -> int:
-        return int(self.tickers["rows"].sum()) if not self.tickers.empty else 0
-
-    @property
     def summary(self) -> str:
-        return f"{self.rows} price rows for {len(self.tickers)} tickers loaded from {len(self.files)} files"
+        tickers = self.tickers["ticker"].nunique() if not self.tickers.empty else 0
+        return (f"{_count(self.rows, 'price row')} for {_count(tickers, 'ticker')} loaded from "
+                f"{_count(len(self.files), 'file')}")
 
     def __str__(self) -> str:
         return self.summary
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def load_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path]) -> LoadReport:
     """Validate every file first, then store all of them in one transaction (all or nothing)."""
     tables = FileSource(paths).tables()
     warnings = [w for _, t in tables for w in t.warnings]
-    seen: dict[str, str] = {}
     summaries = []
     now = _now()
     requests = []
     for path, table in tables:
         for ticker, rows in table.frame.groupby("ticker", sort=True):
-            if ticker in seen:
-                warnings.append(f"{ticker} is in both {seen[ticker]} and {path}; {path} wins on shared dates")
-            seen[ticker] = str(path)
             first, last = rows["date"].min().date(), rows["date"].max().date()
             summaries.append({"ticker": ticker, "rows": len(rows), "first": first, "last": last,
                               "file": str(path)})
             requests.append({"ticker": ticker, "start_date": first, "end_date": last,
                              "source": f"file:{path.name}", "requested_at": now, "status": "ok",
                              "message": f"{len(rows)} rows from {path}"})
+    keys = pd.concat([t.frame[["ticker", "date"]].assign(file=i) for i, (_, t) in enumerate(tables)],
+                     ignore_index=True) if tables else pd.DataFrame(columns=["ticker", "date", "file"])
+    warnings += _shared_date_warnings(keys, [p for p, _ in tables])
     with store.transaction(con, join=True):  # alone, or inside the caller's transaction
         for path, table in tables:
             store_prices(con, table.frame, f"file:{path.name}", now)
         _log_requests(con, requests)
     report = pd.DataFrame.from_records(summaries, columns=["ticker", "rows", "first", "last", "file"])
-    return LoadReport([str(p) for p, _ in tables], report, warnings)
+    stored = len(keys) - int(keys.duplicated(["ticker", "date"]).sum())
+    return LoadReport([str(p) for p, _ in tables], report, stored, warnings)
+
+
+def _shared_date_warnings(keys: pd.DataFrame, paths: list[Path]) -> list[str]:
+    """One warning per ticker whose dates overlap between files (ticker, date, file: index into
+    paths); a ticker split over files without common dates is no conflict."""
+    shared = keys[keys.duplicated(["ticker", "date"], keep=False)]
+    out = []
+    for ticker, rows in shared.groupby("ticker", sort=True):
+        files = [str(paths[i]) for i in sorted(rows["file"].unique())]
+        dates = sorted(rows["date"].unique())
+        days = ", ".join(str(pd.Timestamp(d).date()) for d in dates[:3]) + (", …" if len(dates) > 3 else "")
+        if len(files) == 2:
+            where, winner = f"both {files[0]} and {files[1]}", files[1]
+        else:
+            where, winner = ", ".join(files[:-1]) + f" and {files[-1]}", "the later file"
+        out.append(f"{ticker} is in {where}; {winner} wins on {_count(len(dates), 'shared date')} ({days})")
+    return out
 
 
 Range = tuple[dt.date, dt.date]

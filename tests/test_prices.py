@@ -327,6 +327,50 @@ def test_parquet_long_file_reads_like_csv(tmp_path):
     pd.testing.assert_frame_equal(pq.drop(columns="line"), csv.drop(columns="line"))
 
 
+WIDE_BY_DATE = pd.DataFrame({"NVDA": [192.27548217773438, 190.8971710205078], "AAPL": [258.28, 259.48]},
+                            index=pd.DatetimeIndex(["2026-01-29", "2026-01-30"], name="Date"))
+
+
+@pytest.mark.parametrize("index_name", ["Date", None])
+def test_wide_parquet_with_the_dates_as_index_reads_them(tmp_path, index_name):
+    # pandas / yfinance frames keep dates in a DatetimeIndex; pyarrow stores it as a column Date
+    # (or __index_level_0__ when unnamed) and pandas reads it back as the index
+    WIDE_BY_DATE.rename_axis(index_name).to_parquet(tmp_path / "w.parquet")
+    frame = read_price_file(tmp_path / "w.parquet").frame
+    assert frame[["ticker", "date", "close", "line"]].values.tolist() == [
+        ["AAPL", pd.Timestamp("2026-01-29"), 258.28, 1], ["AAPL", pd.Timestamp("2026-01-30"), 259.48, 2],
+        ["NVDA", pd.Timestamp("2026-01-29"), 192.27548217773438, 1],
+        ["NVDA", pd.Timestamp("2026-01-30"), 190.8971710205078, 2]]
+
+
+def test_parquet_index_dates_without_pandas_metadata_or_with_a_zone_are_read(tmp_path):
+    import pyarrow.parquet as pq
+
+    WIDE_BY_DATE.rename_axis(None).to_parquet(tmp_path / "w.parquet")
+    table = pq.read_table(tmp_path / "w.parquet").replace_schema_metadata(None)  # written by another tool
+    pq.write_table(table, tmp_path / "bare.parquet")
+    assert "__index_level_0__" in pq.read_schema(tmp_path / "bare.parquet").names
+    bare = read_price_file(tmp_path / "bare.parquet").frame
+    assert bare.groupby("ticker")["date"].max().to_dict() == {"AAPL": pd.Timestamp("2026-01-30"),
+                                                              "NVDA": pd.Timestamp("2026-01-30")}
+    zoned = WIDE_BY_DATE.tz_localize("America/New_York")  # yfinance's index carries the exchange zone
+    zoned.to_parquet(tmp_path / "z.parquet")
+    assert read_price_file(tmp_path / "z.parquet").frame["date"].tolist() == [pd.Timestamp("2026-01-29"),
+                                                                              pd.Timestamp("2026-01-30")] * 2
+
+
+def test_index_dates_serve_long_parquet_and_one_tickers_bars_are_still_refused(tmp_path):
+    long = pd.DataFrame({"Ticker": ["NVDA", "NVDA"], "Close": [192.3, 190.9]}, index=WIDE_BY_DATE.index)
+    long.to_parquet(tmp_path / "long.parquet")
+    assert read_price_file(tmp_path / "long.parquet").frame[["ticker", "close"]].values.tolist() == [
+        ["NVDA", 192.3], ["NVDA", 190.9]]
+    bars = pd.DataFrame({"Open": [191.1], "High": [193.2], "Low": [185.8], "Close": [192.3], "Volume": [1e8]},
+                        index=WIDE_BY_DATE.index[:1])  # yf.download of one ticker
+    bars.to_parquet(tmp_path / "NVDA.parquet")
+    with pytest.raises(PriceError, match="columns Open, High, Low, Close, Volume are price fields"):
+        read_price_file(tmp_path / "NVDA.parquet")
+
+
 def test_unknown_file_type_and_missing_file_are_price_errors(tmp_path):
     (tmp_path / "p.xlsx").write_text("x")
     with pytest.raises(PriceError, match="unknown price file type"):

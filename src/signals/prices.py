@@ -301,7 +301,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
     try:
         if suffix in (".parquet", ".pq"):
             _check_unique_columns(pq.read_schema(path).names, path, "row")  # pandas cannot read them
-            return pd.read_parquet(path), "row"
+            return _dates_from_index(pd.read_parquet(path)), "row"
         if suffix in (".csv", ".txt"):
             frame = _read_csv_text(path)
             _check_unique_columns(_csv_header(path), path, "line")  # pandas renamed a repeat NVDA.1
@@ -309,6 +309,24 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise PriceError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     raise PriceError(f"{path}: unknown price file type {suffix!r}", hint="use .csv or .parquet")
+
+
+def _is_date_name(name: object) -> bool:
+    return _HEADER_ALIASES.get(_header_key(name)) == "date"
+
+
+def _dates_from_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The date column of a frame saved with its dates as the index (pandas and yfinance: a
+    DatetimeIndex named Date). pyarrow stores the index as a column (Date, or __index_level_0__ when
+    unnamed) that pandas reads back as the index; without pandas' metadata it stays that column."""
+    if any(_is_date_name(c) for c in frame.columns):
+        return frame
+    index_column = frame.get("__index_level_0__")
+    if index_column is not None and pd.api.types.is_datetime64_any_dtype(index_column):
+        return frame.rename(columns={"__index_level_0__": "date"})
+    if isinstance(frame.index, pd.DatetimeIndex) or _is_date_name(frame.index.name or ""):
+        return frame.rename_axis("date").reset_index()
+    return frame
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -274,6 +274,47 @@ def test_a_date_cell_is_its_own_date_or_refused(tmp_path_factory, rows, junk):
     assert str(err.value) == f"{path}:line {len(rows) + 1}: unparseable date {bad.lstrip()!r}"  # as read
 
 
+@pytest.mark.parametrize("cell", ["NULL", "null", "nan", "NaN", "None", "N/A", "n/a", "#N/A", "-", "--", ".",
+                                  "na"])
+def test_words_for_no_value_in_the_ticker_column_are_missing_tickers(tmp_path, cell):
+    f = tmp_path / "p.csv"
+    f.write_text(f"ticker,date,close\nNVDA,2026-01-29,192.3\n{cell},2026-01-29,1.0\n", encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 3: missing ticker {cell!r}"
+    assert err.value.hint.startswith("every row needs a ticker")
+
+
+def test_empty_tickers_in_csv_and_parquet_are_named_by_position(tmp_path):
+    (tmp_path / "p.csv").write_text("ticker,date,close\nNVDA,2026-01-29,192.3\n  ,2026-01-29,1.0\n",
+                                    encoding="utf-8")
+    with pytest.raises(PriceError, match=r"p.csv:line 3: empty ticker$"):
+        read_price_file(tmp_path / "p.csv")
+    pd.DataFrame({"ticker": ["NVDA", None], "date": ["2026-01-29", "2026-01-30"],
+                  "close": [192.3, 190.9]}).to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(PriceError, match=r"p.parquet:row 2: empty ticker$"):
+        read_price_file(tmp_path / "p.parquet")
+
+
+def test_nan_and_na_in_capitals_are_the_listed_tickers(tmp_path):
+    f = tmp_path / "p.csv"  # NAN: Nuveen New York Quality Municipal Income Fund; NA: Nano Labs
+    f.write_text("ticker,date,close\nNAN,2026-01-29,11.2\nNA,2026-01-29,1.3\n", encoding="utf-8")
+    assert read_price_file(f).frame[["ticker", "close"]].values.tolist() == [["NA", 1.3], ["NAN", 11.2]]
+    f.write_text("ticker,date,close\nnan,2026-01-29,11.2\n", encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert err.value.hint == "every row needs a ticker; NAN and NA in capitals are the listed tickers"
+
+
+def test_a_wide_column_headed_with_a_word_for_no_value_is_refused(tmp_path):
+    f = tmp_path / "w.csv"
+    f.write_text("date,NVDA,N/A\n2026-01-29,192.3,1.0\n", encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 1: column 3 'N/A' names no ticker"
+    assert err.value.hint == "every column besides the date needs a ticker"
+
+
 # Cells the fast paths (pyarrow's CSV reader, Arrow's float cast, ISO dates in C) take, and cells that
 # send a column or a file to the careful reading: padding, thousands separators, words for missing,
 # other date spellings, bad values.

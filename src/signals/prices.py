@@ -441,6 +441,7 @@ def _long_from_wide(raw: pd.DataFrame, columns: dict[str, str], path: Path, unit
     if not value_cols:
         raise PriceError(f"{path}: no price columns besides {date_col!r}")
     _check_not_fields(value_cols, path, unit)
+    _check_ticker_headers(raw, value_cols, path, unit)
     frame = raw[[date_col, *value_cols]].copy()
     frame["line"] = _positions(len(frame), unit)
     frame = _parse_numbers(frame, value_cols, path, unit)
@@ -475,6 +476,17 @@ def _check_not_fields(value_cols: list, path: Path, unit: str) -> None:
                      "ticker,date,open,high,low,close,adj_close,volume")
 
 
+def _check_ticker_headers(raw: pd.DataFrame, value_cols: list, path: Path, unit: str) -> None:
+    """A wide column headed NULL or N/A has no ticker to file its closes under."""
+    names = pd.Series([str(c).strip() for c in value_cols], dtype="string")
+    missing = _no_ticker(names)
+    if missing.any():
+        name = names[missing].iloc[0]
+        column = raw.columns.get_loc(value_cols[int(missing.to_numpy().nonzero()[0][0])]) + 1
+        raise PriceError(f"{_header_where(path, unit)}: column {column} {name!r} names no ticker",
+                         hint=_no_ticker_hint(name, "every column besides the date"))
+
+
 def _positions(n: int, unit: str) -> pd.Series:
     # CSV line numbers count the header line; Parquet rows are 1-based
     return pd.Series(range(2, n + 2) if unit == "line" else range(1, n + 1))
@@ -503,9 +515,7 @@ def read_price_file(path: str | Path) -> _Table:
         frame["line"] = _positions(len(frame), unit)
         frame = _parse_numbers(frame, _VALUE_COLUMNS, path, unit)
         frame["ticker"] = frame["ticker"].astype("string").fillna("").str.strip()
-        blank = frame["ticker"] == ""
-        if blank.any():
-            raise PriceError(f"{path}:{unit} {frame['line'][blank].iloc[0]}: empty ticker")
+        _check_tickers_present(frame, path, unit)
         no_close = frame["close"].isna()
         if no_close.any():
             warnings.append(f"{path}: {int(no_close.sum())} rows without a close skipped "
@@ -520,6 +530,35 @@ def read_price_file(path: str | Path) -> _Table:
     _check_positive(frame, path, unit, warnings)
     frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
     return _Table(frame[[*PRICE_COLUMNS, "line"]], warnings)
+
+
+# Ticker cells that mean "no value" (what pandas, Excel and databases write for one), in any case;
+# nan and na only when not in capitals: NAN (a Nuveen fund) and NA (Nano Labs) are listed tickers.
+_NO_TICKER = {"", "null", "none", "nil", "n/a", "#n/a", "-", "--", "."}
+_NO_TICKER_UNLESS_CAPITALS = {"nan", "na"}
+
+
+def _no_ticker(text: pd.Series) -> pd.Series:
+    # judged once per distinct cell: a long file repeats a few tickers many times
+    missing = [t for t in text.unique() if isinstance(t, str) and (
+        t.lower() in _NO_TICKER or (t.lower() in _NO_TICKER_UNLESS_CAPITALS and t != t.upper()))]
+    return text.isin(missing)
+
+
+def _no_ticker_hint(cell: str, needs: str = "every row") -> str:
+    hint = f"{needs} needs a ticker"
+    return hint + ("; NAN and NA in capitals are the listed tickers" if cell.lower() in
+                   _NO_TICKER_UNLESS_CAPITALS else "")
+
+
+def _check_tickers_present(frame: pd.DataFrame, path: Path, unit: str) -> None:
+    """A missing ticker is an error, not a ticker: NULL, nan and N/A were loaded as NULL, NAN, N-A."""
+    missing = _no_ticker(frame["ticker"])
+    if not missing.any():
+        return
+    cell = frame["ticker"][missing].iloc[0]
+    what = "empty ticker" if cell == "" else f"missing ticker {cell!r}"
+    raise PriceError(f"{path}:{unit} {frame['line'][missing].iloc[0]}: {what}", hint=_no_ticker_hint(cell))
 
 
 def _normalize_tickers(frame: pd.DataFrame, path: Path, unit: str, warnings: list[str]) -> pd.DataFrame:

@@ -298,6 +298,29 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [(a.title, a.feed) for a in articles] == [("沪指震荡收涨，白酒爆发", "<stdin>")]
 
 
+def test_gzipped_files_directories_and_stdin_are_read(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # feed archives are often kept as .xml.gz: they failed as "not valid utf-8 text"
+    import gzip
+
+    plain = list(read_feeds(str(FIXTURES / "gbk.xml")))
+    packed = gzip.compress((FIXTURES / "gbk.xml").read_bytes())
+    (tmp_path / "day.xml.gz").write_bytes(packed)
+    (tmp_path / "notes.txt.gz").write_bytes(gzip.compress(b"not a feed"))
+    assert [a.title for a in read_feeds(str(tmp_path / "day.xml.gz"))] == [a.title for a in plain]
+    assert [a.title for a in read_feeds(str(tmp_path))] == [a.title for a in plain]  # .txt.gz skipped
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(packed))))
+    assert [a.title for a in read_feeds("-")] == [a.title for a in plain]
+    (tmp_path / "cut.xml.gz").write_bytes(packed[:40])
+    with pytest.raises(FeedError, match=r"cut\.xml\.gz: cannot read: Compressed file ended"):
+        list(read_feeds(str(tmp_path / "cut.xml.gz")))
+
+
+def test_stdin_named_twice_is_an_error() -> None:
+    with pytest.raises(FeedError, match="stdin is named more than once"):
+        list(read_feeds(["-", "-"]))
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [("ftp://example.cn/feed.xml", "only http:// and https:// URLs"),

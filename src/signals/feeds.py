@@ -109,8 +109,9 @@ def read_feeds(
 ) -> Iterator[Article]:
     """Yield the articles of every input, one document at a time.
 
-    ``inputs`` are file paths, glob patterns, directories (their *.xml/*.rss/*.atom/*.rdf files,
-    sorted, not recursive), ``"-"`` for stdin, or http(s) URLs. Raises ``FeedError`` for an input
+    ``inputs`` are file paths, glob patterns, directories (their *.xml/*.rss/*.atom/*.rdf files and
+    the same gzipped, *.xml.gz, sorted, not recursive), ``"-"`` for stdin, or http(s) URLs; gzip
+    compressed files and stdin are decompressed as they are read. Raises ``FeedError`` for an input
     that cannot be read or parsed: before yielding any of its articles when it is at most
     ``stream_bytes`` long, possibly after some of them when a longer RSS 2.0 input is streamed.
     ``max_bytes`` caps every input (URLs are always capped, at ``URL_MAX_BYTES`` unless smaller);
@@ -165,10 +166,13 @@ def _expand_inputs(
     """
     if isinstance(inputs, str | Path):
         inputs = [inputs]
+    inputs = list(inputs)
+    if sum(str(raw) == "-" for raw in inputs) > 1:  # the second read would find it empty
+        raise FeedError("stdin is named more than once", source="<stdin>", hint="give - once")
     for raw in inputs:
         spec = str(raw)
         if spec == "-":
-            stdin = _Capped(sys.stdin.buffer, "<stdin>", max_bytes)
+            stdin = _Capped(_gunzipped(sys.stdin.buffer), "<stdin>", max_bytes)
             yield "<stdin>", lambda s=stdin: nullcontext((s, None))
         elif scheme := _URL_SCHEME.match(spec):
             if scheme.group(1).lower() not in ("http", "https"):
@@ -195,7 +199,7 @@ def local_input_bytes(inputs: str | Path | Iterable[str | Path]) -> int:
 def _expand_path(spec: str) -> list[Path]:
     path = Path(spec)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FEED_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.is_file() and _is_feed_name(p))
         if not files:
             raise FeedError(f"directory holds no {'/'.join(FEED_SUFFIXES)} files", source=spec)
         return files
@@ -209,6 +213,24 @@ def _expand_path(spec: str) -> list[Path]:
     raise FeedError("no such file or directory", source=spec)
 
 
+def _is_feed_name(path: Path) -> bool:
+    """feed.xml, and feed.xml.gz: archives of feeds are often kept compressed."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and suffixes[-1] in FEED_SUFFIXES
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gunzipped(handle: Any) -> Any:
+    """``handle``, decompressed when it starts like gzip (a .gz file, or `zcat`-less stdin): read
+    caps then apply to the feed, not to the compressed bytes, so a small bomb cannot fill memory."""
+    head = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
+    return gzip.GzipFile(fileobj=handle, mode="rb") if head == _GZIP_MAGIC else handle
+
+
 @contextmanager
 def _open_file(path: Path, max_bytes: int | None) -> Iterator[tuple[BinaryIO, str | None]]:
     try:
@@ -216,7 +238,7 @@ def _open_file(path: Path, max_bytes: int | None) -> Iterator[tuple[BinaryIO, st
     except OSError as err:
         raise FeedError(f"cannot read: {err.strerror or err}", source=str(path)) from err
     with handle:
-        yield _Capped(handle, str(path), max_bytes), None
+        yield _Capped(_gunzipped(handle), str(path), max_bytes), None
 
 
 class _Capped:

@@ -244,6 +244,25 @@ def test_rules_lint_and_test_pass_on_bundled_rulebook(capsys) -> None:
     assert " 0 failed" in err
 
 
+def test_an_empty_rules_directory_is_refused_everywhere_and_deletes_nothing(
+        capsys, db_path: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "emptyrules"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a rule file", encoding="utf-8")
+    code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")
+    assert code == 0, err
+    stored = table_counts(db_path)
+    assert stored["events"] > 0
+    gold = ROOT / "data" / "gold" / "sample.jsonl"
+    for args in (["rules", "lint"], ["rules", "test"], ["rules", "list", "-f", "csv"], ["eval", str(gold)],
+                 ["--db", str(db_path), "extract", "--stored"]):
+        code, out, err = run(capsys, *args, "--rules", str(empty))
+        assert code == 2, (args, out, err)
+        assert err.startswith(f"error: {empty}: no rule files (*.yaml, *.yml) in this directory\n"), err
+        assert out == ""
+    assert table_counts(db_path) == stored  # extract --stored used to replace every event with none
+
+
 def test_bad_backtest_parameters_are_reported_before_any_price_is_fetched(
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from signals import prices

@@ -142,6 +142,31 @@ def test_missing_path_is_a_rule_file_error(tmp_path: Path) -> None:
         Rulebook.load(tmp_path / "nope")
 
 
+@pytest.mark.parametrize("files", [[], ["README.md", "rules.yaml.bak"]], ids=["empty", "other-files"])
+def test_a_directory_without_rule_files_is_a_rule_file_error(tmp_path: Path, files: list[str]) -> None:
+    # an empty rulebook finds nothing: `extract --stored` with it deleted every stored event
+    for name in files:
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    for load in (Rulebook.load, lint):
+        with pytest.raises(RuleFileError) as err:
+            load(tmp_path)
+        assert str(err.value) == f"{tmp_path}: no rule files (*.yaml, *.yml) in this directory"
+
+
+@pytest.mark.parametrize("name", ["rules.YAML", "rules.Yml"])
+def test_rule_file_suffixes_are_case_insensitive(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text((FIXTURES / "good.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert [r.id for r in Rulebook.load(tmp_path).rules] == ["corporate.test_buyback"]
+    assert lint(tmp_path) == []
+
+
+def test_a_rulebook_without_rules_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("family: market\nrules: []\n", encoding="utf-8")
+    assert [str(i) for i in lint(tmp_path)] == [f"{tmp_path}: the rulebook defines no rules"]
+    with pytest.raises(RuleFileError, match="the rulebook defines no rules"):
+        Rulebook.load(tmp_path)
+
+
 def test_env_overrides_default_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "x.yaml").write_text((FIXTURES / "good.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setenv("SIGNALS_RULES_DIR", str(tmp_path))

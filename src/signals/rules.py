@@ -687,13 +687,23 @@ def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str,
     return rules, out.issues, ids
 
 
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
 def _rule_files(path: Path) -> list[Path]:
+    """The rule files at ``path``. A directory without any is an error, not an empty rulebook: an
+    empty rulebook finds nothing, and `extract --stored` would replace every stored event with none."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise RuleFileError("no such rule file or directory", path=str(path),
                             hint="pass the rules/ directory or a .yaml file, or set SIGNALS_RULES_DIR")
-    return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+    # case-insensitive like feed suffixes: rules.YAML is a rule file too
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in RULE_SUFFIXES)
+    if not files:
+        raise RuleFileError("no rule files (*.yaml, *.yml) in this directory", path=str(path),
+                            hint="pass the rules/ directory or a .yaml file, or set SIGNALS_RULES_DIR")
+    return files
 
 
 def default_rules_dir() -> Path:
@@ -720,6 +730,9 @@ def _load_all(path: str | os.PathLike[str] | None) -> tuple[list[Path], list[Rul
                 first_seen[rid] = f"{f}:{line}"
         known = {r.id for r in rules}
         rules.extend(r for r in file_rules if r.id not in known)
+    if not rules and not any(i.fatal for i in issues):
+        # every `rules:` list empty: as useless (and as destructive for --stored) as no file at all
+        issues.append(LintIssue(str(root), None, None, None, "the rulebook defines no rules"))
     return files, rules, issues
 
 

@@ -263,6 +263,30 @@ def test_an_empty_rules_directory_is_refused_everywhere_and_deletes_nothing(
     assert table_counts(db_path) == stored  # extract --stored used to replace every event with none
 
 
+def test_bad_rule_fields_are_lint_messages_and_a_load_error(capsys, db_path: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "rules" / "market.yaml").read_text(encoding="utf-8")
+    subject = "    subject: {from: nearest, each: true, scope: sentence, after: false}\n"
+    assert text.index(subject) < text.index("examples:")  # the first rule's, market.price_surge
+    text = text.replace(subject,
+                        "    subject: {from: fixed, name: x, ticker: [a]}\n"
+                        "    direction: {group: v, map: {大涨: 1}, default: abc}\n", 1)
+    (rules / "market.yaml").write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "rules", "lint", "--rules", str(rules))
+    assert code == 1
+    where = f"{rules}/market.yaml"
+    assert out.splitlines() == [
+        f"{where}:21:45: [market.price_surge] `subject.ticker` must be a non-empty string, not ['a']",
+        f"{where}:22:24: [market.price_surge] `direction.group` 'v' is not a named group of any pattern "
+        "(named groups: none: the patterns have no (?P<name>...) group)",
+        f"{where}:22:50: [market.price_surge] `direction.default` must be -1, 0 or 1, not 'abc'"]
+    code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--rules", str(rules))
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {where}:21:45: [market.price_surge] `subject.ticker` must be"), err
+    assert not db_path.exists()
+
+
 def test_bad_backtest_parameters_are_reported_before_any_price_is_fetched(
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from signals import prices

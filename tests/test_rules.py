@@ -130,6 +130,83 @@ def test_lint_collects_every_problem_in_one_pass() -> None:
     ]
 
 
+PROBE_RULE = """family: market
+rules:
+  - id: market.probe
+    version: 1
+    title: t
+    status: test
+    type: price_surge
+    triggers: [大涨]
+    patterns: ['(?P<v>大涨)(?P<n>\\d+%)']
+    {field}
+    examples:
+      match: [贵州茅台大涨5%。]
+"""
+UNITS_ALLOWED = ("barrels, bp, count, money, multiple, ounces, pct, points, price, shares, tonnes, "
+                 "AUD, CAD, CHF, CNY, EUR, GBP, HKD, IDR, INR, JPY, KRW, RUB, SGD, TWD, USD")
+NOT_A_GROUP = "is not a named group of any pattern (named groups: n, v)"
+
+
+@pytest.mark.parametrize(("field", "problem"), [
+    # these crashed lint and load (ValueError, TypeError: unhashable type: '_Seq')
+    ("direction: {group: v, map: {大涨: 1}, default: abc}",
+     "50: `direction.default` must be -1, 0 or 1, not 'abc'"),
+    ("direction: {group: [v], map: {大涨: 1}}", f"24: `direction.group` ['v'] {NOT_A_GROUP}"),
+    ("subject: {from: group, group: [v]}", f"35: `subject.group` ['v'] {NOT_A_GROUP}"),
+    ("magnitude: {group: [v]}", f"24: `magnitude.group` ['v'] {NOT_A_GROUP}"),
+    ("magnitude: {units: [pct], min: abc}", "36: `magnitude.min` must be a number, not 'abc'"),
+    # passed lint, then crashed `rules test` and extract
+    ("subject: {from: fixed, name: x, ticker: [a]}",
+     "45: `subject.ticker` must be a non-empty string, not ['a']"),
+    # accepted and wrong
+    ("direction: {group: v, map: {大涨: 1}, default: 5}",
+     "50: `direction.default` must be -1, 0 or 1, not 5"),
+    ("direction: {group: v, map: {大涨: true}}", "32: `direction.map` must map group text to -1, 0 or 1"),
+    ("magnitude: {units: [furlongs]}",
+     f"24: `magnitude.units`: unknown unit(s) 'furlongs' (allowed: {UNITS_ALLOWED})"),
+    ("magnitude: {as: 7}", "21: `magnitude.as` must be price or bp, not 7"),
+    ("magnitude: {units: [pct], required: 'no'}", "41: `magnitude.required` must be true or false, not 'no'"),
+    ('exposures: {"^GSPC": true}', "26: `exposures`: the sign of '^GSPC' must be -1, 0 or 1, not True"),
+    ('exposures: {"@FED": {"^GSPC": 2}}', "35: `exposures`: the sign of '^GSPC' must be -1, 0 or 1, not 2"),
+    ("subject: {title: 'false'}", "22: `subject.title` must be true or false, not 'false'"),
+    ("confidence: true", "17: `confidence` must be a number in (0, 1]"),
+])
+def test_a_bad_rule_field_is_a_lint_problem_and_a_rule_file_error(tmp_path: Path, field: str,
+                                                                   problem: str) -> None:
+    (tmp_path / "r.yaml").write_text(PROBE_RULE.format(field=field), encoding="utf-8")
+    column, message = problem.split(": ", 1)
+    expected = f"{tmp_path}/r.yaml:10:{column}: [market.probe] {message}"
+    assert [str(i) for i in lint(tmp_path)] == [expected]
+    with pytest.raises(RuleFileError) as err:
+        Rulebook.load(tmp_path)
+    assert str(err.value) == expected
+
+
+def test_a_list_as_a_mapping_key_is_invalid_yaml(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(PROBE_RULE.format(field="direction: {group: v, map: {[a]: 1}}"),
+                                     encoding="utf-8")
+    expected = f"{tmp_path}/r.yaml:10:33: invalid YAML: a mapping key must be a scalar, not a list or mapping"
+    assert [str(i) for i in lint(tmp_path)] == [expected]  # was TypeError: unhashable type: '_Seq'
+
+
+def test_valid_rule_fields_still_compile(tmp_path: Path) -> None:
+    field = "\n    ".join([
+        "direction: {group: v, map: {大涨: 1}, default: -1}",
+        "magnitude: {group: n, units: [money, pct], as: bp, min: 3}",
+        'exposures: {"^GSPC": 1}',
+        'subject: {from: fixed, name: 标普, ticker: "^GSPC"}'])
+    (tmp_path / "r.yaml").write_text(PROBE_RULE.format(field=field), encoding="utf-8")
+    assert lint(tmp_path) == []
+    (rule,) = Rulebook.load(tmp_path).rules
+    assert (rule.direction.value, rule.direction.group, rule.direction.mapping) == (-1, "v", (("大涨", 1),))
+    assert (rule.magnitude.group, rule.magnitude.as_unit, rule.magnitude.min, rule.magnitude.required) == (
+        "n", "bp", 3.0, True)
+    assert rule.magnitude.units[-1] == "pct" and "USD" in rule.magnitude.units
+    assert rule.exposures == {"*": (("^GSPC", 1),)}
+    assert (rule.subject.mode, rule.subject.ticker, rule.subject.name) == ("fixed", "^GSPC", "标普")
+
+
 def test_load_raises_on_first_fatal_problem_only() -> None:
     with pytest.raises(RuleFileError) as err:
         Rulebook.load(FIXTURES / "many_problems")

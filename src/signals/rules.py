@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import regex
 import yaml
 
 from signals.errors import RuleFileError
+from signals.numbers import UNITS as NUMBER_UNITS
 
 if TYPE_CHECKING:
     from signals.entities import Linker
@@ -278,6 +280,9 @@ def _construct_map(loader: _MarkedLoader, node: yaml.MappingNode) -> _Map:
     out.marks, out.key_marks = {}, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, list | dict):  # `{[a]: 1}`: PyYAML's own maps refuse it too
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a scalar, not a "
+                                                    "list or mapping", key_node.start_mark)
         if key in out:  # YAML silently keeps the last duplicate key; an analyst would not expect that
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
                                                     key_node.start_mark)
@@ -345,6 +350,10 @@ SUBJECT_FIELDS = {"from", "kinds", "group", "ticker", "name", "title", "each", "
 SUBJECT_SCOPES = ("clause", "sentence", "article")
 DIRECTION_FIELDS = {"group", "map", "default"}
 MAGNITUDE_FIELDS = {"group", "units", "where", "pick", "as", "required", "min"}
+# what `magnitude.units` may list: the unit codes numbers.py reads, and `money` for every currency
+MAGNITUDE_UNITS = frozenset(NUMBER_UNITS | {"money"})
+MAGNITUDE_AS = ("price", "bp")  # relabellings extract._convert knows
+SIGNS = (-1, 0, 1)
 EXAMPLE_FIELDS = {"text", "title", "events", "reason"}
 EXAMPLE_KINDS = ("match", "no_match", "todo")
 EVENT_KEYS = {
@@ -414,6 +423,35 @@ def _as_str_list(value: Any) -> list[str] | None:
     return None
 
 
+def _is_sign(value: Any) -> bool:
+    """-1, 0 or 1 as a YAML integer: true/false are ints in Python but no sign an author meant."""
+    return isinstance(value, int) and not isinstance(value, bool) and value in SIGNS
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _flag(raw: dict, key: str, default: bool, what: str, rid: str, out: _Collector) -> bool:
+    """A yes/no field: `title: "false"` would be truthy, so only true/false are accepted."""
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        out.add(raw, key, rid, f"`{what}.{key}` must be true or false, not {value!r}")
+        return default
+    return value
+
+
+def _group(raw: dict, groups: set[str], what: str, rid: str, out: _Collector) -> str | None:
+    """``raw["group"]`` when it names a group of the rule's patterns; a problem otherwise."""
+    group = raw.get("group")
+    if isinstance(group, str) and group in groups:
+        return group
+    named = ", ".join(sorted(groups)) if groups else "none: the patterns have no (?P<name>...) group"
+    out.add(raw, "group", rid, f"`{what}.group` {group!r} is not a named group of any pattern "
+                               f"(named groups: {named})")
+    return None
+
+
 def _compile_patterns(raw: Any, key: str, rule_id: str, out: _Collector, container: Any) -> list[Any]:
     items = _as_str_list(raw) if raw is not None else []
     if items is None:
@@ -453,10 +491,9 @@ def _parse_subject(raw: Any, family: str, groups: set[str], rid: str, out: _Coll
     if kinds is None or any(k not in KNOWN_KINDS for k in kinds):
         out.add(raw, "kinds", rid, f"`subject.kinds` must list kinds from {sorted(KNOWN_KINDS)}")
         kinds = list(default_kinds)
-    group = raw.get("group")
-    if mode == "group" and group not in groups:
-        out.add(raw, "group", rid, f"subject group {group!r} is not a named group of any pattern")
-    if mode == "fixed" and not raw.get("name"):
+    group = _group(raw, groups, "subject", rid, out) if mode == "group" else None
+    ticker, name = (_subject_text(raw, key, rid, out) for key in ("ticker", "name"))
+    if mode == "fixed" and not name:
         out.add(raw, "from", rid, "a fixed subject needs `name` (and usually `ticker`)")
     tickers = _as_str_list(raw.get("tickers", []))
     if tickers is None:
@@ -466,12 +503,22 @@ def _parse_subject(raw: Any, family: str, groups: set[str], rid: str, out: _Coll
         out.add(raw, "scope", rid, f"`subject.scope` must be one of {', '.join(SUBJECT_SCOPES)}, "
                                    f"not {scope!r}")
         scope = "article"
-    if raw.get("unlinked") and mode != "group":
+    unlinked = _flag(raw, "unlinked", False, "subject", rid, out)
+    if unlinked and mode != "group":
         out.add(raw, "unlinked", rid, "`subject.unlinked` needs `from: group`")
-    return SubjectSpec(mode=mode, kinds=tuple(kinds), group=group, ticker=raw.get("ticker"),
-                       name=raw.get("name"), title=bool(raw.get("title", True)),
-                       each=bool(raw.get("each", False)), tickers=tuple(tickers or ()), scope=scope,
-                       after=bool(raw.get("after", True)), unlinked=bool(raw.get("unlinked", False)))
+    return SubjectSpec(mode=mode, kinds=tuple(kinds), group=group, ticker=ticker, name=name,
+                       title=_flag(raw, "title", True, "subject", rid, out),
+                       each=_flag(raw, "each", False, "subject", rid, out), tickers=tuple(tickers or ()),
+                       scope=scope, after=_flag(raw, "after", True, "subject", rid, out), unlinked=unlinked)
+
+
+def _subject_text(raw: dict, key: str, rid: str, out: _Collector) -> str | None:
+    """`subject.ticker` / `subject.name`: one string (a list passed lint and crashed extraction)."""
+    value = raw.get(key)
+    if value is None or (isinstance(value, str) and value):
+        return value
+    out.add(raw, key, rid, f"`subject.{key}` must be a non-empty string, not {value!r}")
+    return None
 
 
 def _parse_direction(raw: Any, default: int, groups: set[str], rid: str, out: _Collector,
@@ -485,15 +532,18 @@ def _parse_direction(raw: Any, default: int, groups: set[str], rid: str, out: _C
         return DirectionSpec(value=default)
     for k in raw:
         if k not in DIRECTION_FIELDS:
-            out.add(raw, k, rid, f"unknown field `direction.{k}`", at_key=True)
-    group, mapping = raw.get("group"), raw.get("map")
-    if group not in groups:
-        out.add(raw, "group", rid, f"direction group {group!r} is not a named group of any pattern")
-    if not isinstance(mapping, dict) or not all(v in (-1, 0, 1) for v in mapping.values()):
+            allowed = ", ".join(sorted(DIRECTION_FIELDS))
+            out.add(raw, k, rid, f"unknown field `direction.{k}` (allowed: {allowed})", at_key=True)
+    group, mapping = _group(raw, groups, "direction", rid, out), raw.get("map")
+    if not isinstance(mapping, dict) or not all(_is_sign(v) for v in mapping.values()):
         out.add(raw, "map", rid, "`direction.map` must map group text to -1, 0 or 1")
         mapping = {}
-    pairs = sorted(((str(k), int(v)) for k, v in mapping.items()), key=lambda kv: -len(kv[0]))
-    return DirectionSpec(value=int(raw.get("default", default)), group=group, mapping=tuple(pairs))
+    value = raw.get("default", default)
+    if not _is_sign(value):
+        out.add(raw, "default", rid, f"`direction.default` must be -1, 0 or 1, not {value!r}")
+        value = default
+    pairs = sorted(((str(k), v) for k, v in mapping.items()), key=lambda kv: -len(kv[0]))
+    return DirectionSpec(value=value, group=group, mapping=tuple(pairs))
 
 
 def _parse_magnitude(raw: Any, groups: set[str], rid: str, out: _Collector,
@@ -505,23 +555,41 @@ def _parse_magnitude(raw: Any, groups: set[str], rid: str, out: _Collector,
         return None
     for k in raw:
         if k not in MAGNITUDE_FIELDS:
-            out.add(raw, k, rid, f"unknown field `magnitude.{k}`", at_key=True)
-    group = raw.get("group")
-    if group is not None and group not in groups:
-        out.add(raw, "group", rid, f"magnitude group {group!r} is not a named group of any pattern")
-    units = _as_str_list(raw.get("units", [])) or []
-    expanded: list[str] = []
-    for u in units:
-        expanded.extend(MONEY_UNITS if u == "money" else (u,))
+            allowed = ", ".join(sorted(MAGNITUDE_FIELDS))
+            out.add(raw, k, rid, f"unknown field `magnitude.{k}` (allowed: {allowed})", at_key=True)
+    group = _group(raw, groups, "magnitude", rid, out) if raw.get("group") is not None else None
     where, pick = raw.get("where", "after"), raw.get("pick", "first")
     if where not in ("after", "around", "sentence"):
         out.add(raw, "where", rid, "`magnitude.where` must be after, around or sentence")
     if pick not in ("first", "last"):
         out.add(raw, "pick", rid, "`magnitude.pick` must be first or last")
+    as_unit = raw.get("as")
+    if as_unit is not None and as_unit not in MAGNITUDE_AS:
+        out.add(raw, "as", rid, f"`magnitude.as` must be {' or '.join(MAGNITUDE_AS)}, not {as_unit!r}")
+        as_unit = None
     minimum = raw.get("min")
-    return MagnitudeSpec(group=group, units=tuple(expanded), where=where, pick=pick,
-                         as_unit=raw.get("as"), required=bool(raw.get("required", minimum is not None)),
+    if minimum is not None and not (_is_number(minimum) and math.isfinite(minimum)):
+        out.add(raw, "min", rid, f"`magnitude.min` must be a number, not {minimum!r}")
+        minimum = None
+    return MagnitudeSpec(group=group, units=_magnitude_units(raw, rid, out), where=where, pick=pick,
+                         as_unit=as_unit, required=_flag(raw, "required", minimum is not None, "magnitude",
+                                                         rid, out),
                          min=float(minimum) if minimum is not None else None)
+
+
+def _magnitude_units(raw: dict, rid: str, out: _Collector) -> tuple[str, ...]:
+    """`magnitude.units` with `money` spelled out as every currency; an unknown unit never matches."""
+    units = _as_str_list(raw.get("units", []))
+    unknown = [u for u in units or [] if u not in MAGNITUDE_UNITS]
+    if units is None or unknown:
+        what = f"unknown unit(s) {', '.join(map(repr, unknown))}" if unknown else "not a list of units"
+        allowed = ", ".join(sorted(MAGNITUDE_UNITS, key=lambda u: (u.isupper(), u)))  # words, then currencies
+        out.add(raw, "units", rid, f"`magnitude.units`: {what} (allowed: {allowed})")
+        return ()
+    expanded: list[str] = []
+    for u in units:
+        expanded.extend(MONEY_UNITS if u == "money" else (u,))
+    return tuple(expanded)
 
 
 def _parse_exposures(raw: Any, rid: str, out: _Collector,
@@ -532,15 +600,24 @@ def _parse_exposures(raw: Any, rid: str, out: _Collector,
         out.add(rule, "exposures", rid,
                 "`exposures` must map ticker -> sign, or subject ticker -> {ticker: sign}")
         return {}
-    if all(isinstance(v, int) for v in raw.values()):
-        raw = {"*": raw}
+    if not any(isinstance(v, dict) for v in raw.values()):  # a flat map applies to any subject
+        return _exposure_table(raw, rule, "exposures", "*", rid, out)
     result: dict[str, tuple[tuple[str, int], ...]] = {}
     for subject, table in raw.items():
-        if not isinstance(table, dict) or not all(v in (-1, 0, 1) for v in table.values()):
-            out.add(raw, subject, rid, f"exposures for {subject!r} must map ticker -> -1/0/1")
+        if not isinstance(table, dict):
+            out.add(raw, subject, rid, f"`exposures`: {subject!r} must map ticker -> -1, 0 or 1, "
+                                       f"not {table!r}")
             continue
-        result[str(subject)] = tuple((str(t), int(s)) for t, s in table.items())
+        result.update(_exposure_table(table, raw, subject, str(subject), rid, out))
     return result
+
+
+def _exposure_table(table: dict, parent: Any, key: Any, subject: str, rid: str,
+                    out: _Collector) -> dict[str, tuple[tuple[str, int], ...]]:
+    bad = [t for t, v in table.items() if not _is_sign(v)]
+    for t in bad:
+        out.add(table, t, rid, f"`exposures`: the sign of {t!r} must be -1, 0 or 1, not {table[t]!r}")
+    return {} if bad else {subject: tuple((str(t), v) for t, v in table.items())}
 
 
 def _parse_examples(raw: Any, rid: str, out: _Collector, rule: _Map) -> list[Example]:
@@ -612,7 +689,7 @@ def _compile_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
     if "type" in raw and info is None:
         out.add(raw, "type", rid, f"unknown type {etype!r} (see docs/taxonomy.md)")
     confidence = raw.get("confidence", 0.8)
-    if not isinstance(confidence, int | float) or not 0 < confidence <= 1:
+    if not _is_number(confidence) or not 0 < confidence <= 1:
         out.add(raw, "confidence", rid, "`confidence` must be a number in (0, 1]")
         confidence = 0.8
 

@@ -9,7 +9,7 @@ import pytest
 from signals.entities import Linker
 from signals.errors import RuleFileError
 from signals.extract import extract_text
-from signals.rules import TAXONOMY, Rule, Rulebook, catastrophic_reason, lint, run_cases
+from signals.rules import TAXONOMY, Rule, Rulebook, catastrophic_reason, lint, repeat_size_reason, run_cases
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 REPO = Path(__file__).resolve().parents[1]
@@ -104,15 +104,50 @@ def test_catastrophic_pattern() -> None:
         "can backtrack catastrophically"]
 
 
-@pytest.mark.parametrize("pattern", [r"(a+)+", r"(?:\w*x)*", r"((ab)*c)+", r"(a|b+){2,}", r"(?:x{1,}y)+"])
+@pytest.mark.parametrize("pattern", [r"(a+)+", r"(?:\w*x)*", r"((ab)*c)+", r"(a|b+){2,}", r"(?:x{1,}y)+",
+                                     # bounded nested repeats: 21**20 ways to split a text
+                                     r"(?:[^。]{0,20}){0,20}(?P<trigger>大涨)\d{7}", r"(?:[^，]{0,2}){0,20}",
+                                     r"(?:a?)+", r"(?P<x>(?:[^。]{1,9}){3,9})"])
 def test_catastrophic_heuristic_flags_nested_quantifiers(pattern: str) -> None:
     assert catastrophic_reason(pattern) is not None
 
 
 @pytest.mark.parametrize("pattern", [r"(?:上调|下调)[^，。]{0,12}?目标价", r"(a+)?b", r"\(a+\)+", r"[(a+)]+",
-                                     r"(?:ab){2,5}", r"(a)+"])
+                                     r"(?:ab){2,5}", r"(a)+",
+                                     # few ways, or repetitions a delimiter separates: one way to split
+                                     r"(?:[^，]{0,6}，){0,2}", r"(?:预计|计划|或将|将)+",
+                                     r"(?:、[^，。；、]{1,8})*", r"(?:[^、]{1,8}、)*",
+                                     r"(?:、[\p{Han}A-Za-z0-9]{2,10})*", r"(?:(?!将|拟)\w){2,10}"])
 def test_catastrophic_heuristic_passes_bounded_patterns(pattern: str) -> None:
     assert catastrophic_reason(pattern) is None
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [
+    ("大涨a{1000000000}", "repeat count 1000000000 in 'a{1000000000}' is above 1000"),
+    ("a{5,1001}", "repeat count 1001 in 'a{5,1001}' is above 1000"),
+    ("a{,5000}", "repeat count 5000 in 'a{,5000}' is above 1000"),
+    ("(?:(?:a{1000}){1000}){1000}",
+     "nested repeat counts in '(?:a{1000}){1000}' multiply to 1000000 (above 1000)"),
+])
+def test_huge_repeat_counts_are_refused_before_compiling(tmp_path: Path, pattern: str, reason: str) -> None:
+    # regex unrolls counts when it compiles: a{10000000} took 8.5 s and 2.7 GB, and lint ran >60 s on
+    # 大涨a{1000000000} (rules test was OOM-killed); now the pattern is never compiled
+    import time
+
+    (tmp_path / "r.yaml").write_text(
+        PROBE_RULE.format(field="exclude: ['x']").replace("['(?P<v>大涨)(?P<n>\\d+%)']", repr(pattern)),
+        encoding="utf-8")
+    started = time.monotonic()
+    expected = f"{tmp_path}/r.yaml:9:15: [market.probe] patterns[0]: {reason}"
+    assert [str(i) for i in lint(tmp_path)] == [expected]
+    with pytest.raises(RuleFileError, match=r"r\.yaml:9:15: \[market\.probe\] patterns\[0\]: "):
+        Rulebook.load(tmp_path)
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("pattern", ["a{1000}", "(?:a{10}){100}", r"\p{Han}{2,5}", "x{}", "a{,1000}"])
+def test_repeat_counts_up_to_the_limit_are_accepted(pattern: str) -> None:
+    assert repeat_size_reason(pattern) is None
 
 
 def test_lint_collects_every_problem_in_one_pass() -> None:
@@ -276,7 +311,7 @@ def test_regex_timeout_is_reported_and_other_rules_still_run(tmp_path: Path) -> 
     (tmp_path / "r.yaml").write_text(
         (FIXTURES / "good.yaml").read_text(encoding="utf-8")
         + "  - id: corporate.slow\n    version: 1\n    title: slow\n    status: test\n    type: layoffs\n"
-          "    triggers: [回购]\n    patterns: ['(?:[^y]{0,9}?x){1,40}y']\n    examples:\n      match: [x]\n",
+          "    triggers: [回购]\n    patterns: ['(?:[^y]{0,9}?x){1,3}y']\n    examples:\n      match: [x]\n",
         encoding="utf-8")
     seen = []
     book = Rulebook.load(tmp_path, on_warning=seen.append, regex_timeout=1e-7)

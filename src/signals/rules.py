@@ -13,7 +13,7 @@ import hashlib
 import math
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -363,39 +363,195 @@ EVENT_KEYS = {
 }
 KNOWN_KINDS = {"equity", "index", "commodity", "fx", "rate", "policy_body", "institution", "crypto", "etf"}
 
-# A group holding an unbounded quantifier that is itself repeated: (a+)+, (?:\w*x)*, (a|b+){2,}.
-_QUANT_AFTER_GROUP = regex.compile(r"\A(?:[+*]|\{\d*,\d*\}|\{\d{2,}\})")
+# Repeat counts. `regex` compiles a repeat by unrolling its count (a{10000000}: 8.5 s and 2.7 GB;
+# nested counts multiply), so counts above this are refused before compiling.
+MAX_REPEAT = 1000
+# A repeated group whose own length varies can split a text in many ways, and a search that fails
+# tries them all: (?:[^。]{0,20}){0,20} times out, (?:[^，]{0,6}，){0,2} does not. Above this many
+# ways (inner variants ** outer count) lint calls it catastrophic.
+MAX_NESTED_WAYS = 10_000
+# An unbounded part (+, *, {n,}) inside a group repeated a fixed number of times varies with the
+# text; a clause of this many characters stands in for it.
+_CLAUSE_CHARS = 100
+_QUANTIFIER = regex.compile(r"[*+?]|\{(\d*)(,?)(\d*)\}")
+_GROUP_OPENING = regex.compile(r"\((?:\?(?:P?<\w+>|<[=!]|[:=!>|]|[-a-zA-Z]+:?))?")
+_ESCAPE_WITH_BRACES = regex.compile(r"\\[pPNxuUg]\{[^}]*\}|\\.", regex.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Repeat:
+    """One quantifier: the atom it repeats (pattern[start:end] shows both), its counts, and the atom's
+    own variability: ``ways`` its length can vary in (1: fixed), ``size`` its unrolled length."""
+
+    start: int
+    end: int
+    low: int
+    high: float  # math.inf when unbounded
+    ways: float
+    size: int
+
+
+@dataclass(frozen=True)
+class _Atom:
+    start: int
+    ways: float = 1.0  # ways its length can vary in
+    size: int = 1  # its length unrolled (compile cost)
+    char: str | None = None  # a plain literal character
+    char_class: str | None = None  # the text of a [...] class
+
+
+@dataclass
+class _Group:
+    """An open group while walking a pattern, and its current branch (alternative)."""
+
+    start: int
+    lookaround: bool = False  # zero-width: never varies what the group around it matches
+    ways: float = 1.0  # the largest variability of its finished branches
+    size: int = 1
+    delimited: bool = True  # every finished branch opens or ends with a character its variable parts refuse
+    branch_ways: float = 1.0
+    branch_lead: str | None = None
+    branch_last: str | None = None
+    branch_atoms: int = 0
+    branch_varying: list = field(default_factory=list)  # the classes (or None) of its varying parts
+
+    def add(self, atom: _Atom, varies: bool) -> None:
+        """Append an atom to the current branch; ``varies``: its length is not fixed."""
+        if self.branch_atoms == 0:
+            self.branch_lead = atom.char if not varies else None
+        self.branch_atoms += 1
+        self.branch_last = atom.char if not varies else None
+        self.branch_ways *= atom.ways
+        self.size = max(self.size, atom.size)
+        if varies:
+            self.branch_varying.append(atom.char_class)
+
+    def end_branch(self) -> None:
+        self.ways = max(self.ways, self.branch_ways)
+        self.delimited &= any(all(_refuses(c, edge) for c in self.branch_varying)
+                              for edge in (self.branch_lead, self.branch_last) if edge is not None)
+        self.branch_ways, self.branch_lead, self.branch_last, self.branch_atoms = 1.0, None, None, 0
+        self.branch_varying = []
+
+    def as_atom(self) -> _Atom:
+        """The closed group as one atom. A repetition that opens with a character its variable parts
+        cannot match (、[^，。；、]{1,8}), or closes with one ([^、]{1,8}、), splits a text one way only."""
+        self.end_branch()
+        # an unbounded part stays suspect even so: (?:x+y)+ was always flagged, keep it that way
+        fixed = self.lookaround or (self.delimited and self.ways != math.inf)
+        return _Atom(self.start, 1.0 if fixed else self.ways, self.size)
+
+
+def _refuses(char_class: str | None, char: str | None) -> bool:
+    """Does the class ``[...]`` refuse ``char``? Asked of `regex` itself (ranges, \\p{Han} …)."""
+    if char_class is None or char is None:
+        return False
+    try:
+        return regex.fullmatch(char_class, char) is None
+    except regex.error:
+        return False
+
+
+def _class_end(pattern: str, i: int) -> int:
+    """Index after the character class opening at ``pattern[i] == "["`` (a leading ] is literal)."""
+    j = i + 1
+    if j < len(pattern) and pattern[j] == "^":
+        j += 1
+    if j < len(pattern) and pattern[j] == "]":
+        j += 1
+    while j < len(pattern) and pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" else 1
+    return j + 1
+
+
+def _counts(quantifier: regex.Match) -> tuple[int, float] | None:
+    text = quantifier.group()
+    if text in ("*", "+", "?"):
+        return {"*": (0, math.inf), "+": (1, math.inf), "?": (0, 1)}[text]
+    low, comma, high = quantifier.groups()
+    if not low and not high:
+        return None  # `{}` or `{,}` is a literal brace in `regex`
+    lo = int(low) if low else 0
+    return lo, (int(high) if high else math.inf) if comma else lo
+
+
+def _repeats(pattern: str) -> list[_Repeat]:
+    """Every quantifier of ``pattern`` with what it repeats (a heuristic walk, not a parser: enough
+    for counts and nesting; a pattern it misreads still goes to regex.compile)."""
+    repeats: list[_Repeat] = []
+    groups = [_Group(0)]
+    atom: _Atom | None = None  # the last atom, until a quantifier or the next atom claims it
+    i, n = 0, len(pattern)
+    while i < n:
+        m = _QUANTIFIER.match(pattern, i) if atom is not None else None
+        counts = _counts(m) if m else None
+        if atom is not None and m and counts:
+            low, high = counts
+            end = m.end() + (1 if m.end() < n and pattern[m.end()] in "?+" else 0)  # lazy, possessive
+            repeats.append(_Repeat(atom.start, end, low, high, atom.ways, atom.size))
+            inner = float(_CLAUSE_CHARS) if atom.ways == math.inf and high != math.inf else atom.ways
+            ways = _power(inner, high) if inner > 1 else high - low + 1
+            char_class = atom.char_class or (f"[{regex.escape(atom.char)}]" if atom.char else None)
+            groups[-1].add(_Atom(atom.start, ways, max(low, 1) * atom.size, char_class=char_class),
+                           varies=ways > 1)
+            atom, i = None, end
+            continue
+        if atom is not None:
+            groups[-1].add(atom, varies=atom.ways > 1)
+            atom = None
+        ch = pattern[i]
+        if ch == "\\":
+            esc = _ESCAPE_WITH_BRACES.match(pattern, i)
+            atom, i = _Atom(i), (esc.end() if esc else n)
+        elif ch == "[":
+            j = _class_end(pattern, i)
+            atom, i = _Atom(i, char_class=pattern[i:j]), j
+        elif ch == "(":
+            if pattern.startswith("(?#", i):  # a comment
+                i = pattern.find(")", i) + 1 or n
+                continue
+            lookaround = pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i)
+            groups.append(_Group(i, lookaround=lookaround))
+            i = _GROUP_OPENING.match(pattern, i).end()  # (?P<name> is no atom, its ? no quantifier
+        elif ch == "|":
+            groups[-1].end_branch()
+            i += 1
+        elif ch == ")" and len(groups) > 1:
+            atom, i = groups.pop().as_atom(), i + 1
+        else:
+            atom, i = _Atom(i, char=None if ch in ".^$" else ch), i + 1
+    return repeats
+
+
+def _power(base: float, exponent: float) -> float:
+    if exponent == math.inf or exponent * math.log10(base) > 18:
+        return math.inf
+    return base ** exponent
+
+
+def repeat_size_reason(pattern: str) -> str | None:
+    """A repeat count above MAX_REPEAT, or nested counts multiplying above it: regex.compile alone
+    would take seconds and gigabytes (lint ran >60 s on a{1000000000}), so this runs before it."""
+    for r in _repeats(pattern):
+        shown = pattern[r.start:r.end]
+        count = max(r.low, r.high if r.high != math.inf else 0)
+        if count > MAX_REPEAT:
+            return f"repeat count {count} in {shown!r} is above {MAX_REPEAT}"
+        if r.low * r.size > MAX_REPEAT:
+            return f"nested repeat counts in {shown!r} multiply to {r.low * r.size} (above {MAX_REPEAT})"
+    return None
 
 
 def catastrophic_reason(pattern: str) -> str | None:
-    """Heuristic: find nested unbounded quantifiers, the classic catastrophic-backtracking shape."""
-    stack: list[bool] = []  # per open group: does it contain an unbounded quantifier?
-    i, n = 0, len(pattern)
-    in_class = False
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            stack.append(False)
-        elif ch == ")" and stack:
-            inner_unbounded = stack.pop()
-            after = pattern[i + 1:]
-            m = _QUANT_AFTER_GROUP.match(after)
-            repeated = bool(m and (m.group() in "+*" or m.group().endswith(",}")))
-            if inner_unbounded and repeated:
-                shown = pattern[max(0, i - 20):i + 1 + len(m.group())]
-                return f"nested quantifier {shown!r} can backtrack catastrophically"
-            if stack and (inner_unbounded or repeated):
-                stack[-1] = True
-        elif stack and (ch in "+*" or (ch == "{" and regex.match(r"\{\d*,\}", pattern[i:]))):
-            stack[-1] = True
-        i += 1
+    """Heuristic for catastrophic backtracking: a repeated group whose own length varies, with more
+    than MAX_NESTED_WAYS ways to split a text between its repetitions: (a+)+, (?:\\w*x)*, and bounded
+    ones such as (?:[^。]{0,20}){0,20} (21**20 ways), which the regex timeout then has to stop."""
+    for r in _repeats(pattern):
+        if r.ways <= 1 or r.high <= 1:
+            continue  # a fixed-length group, or one that does not repeat
+        inner = r.ways if r.ways != math.inf or r.high == math.inf else _CLAUSE_CHARS
+        if _power(inner, r.high) > MAX_NESTED_WAYS:
+            return f"nested quantifier {pattern[r.start:r.end]!r} can backtrack catastrophically"
     return None
 
 
@@ -459,6 +615,11 @@ def _compile_patterns(raw: Any, key: str, rule_id: str, out: _Collector, contain
         return []
     compiled = []
     for i, source in enumerate(items):
+        too_large = repeat_size_reason(source)
+        if too_large:  # before compiling: the compile itself is what takes seconds and gigabytes
+            out.add(raw if isinstance(raw, _Seq) else container, i if isinstance(raw, _Seq) else key,
+                    rule_id, f"{key}[{i}]: {too_large}")
+            continue
         try:
             compiled.append(regex.compile(source))
         except regex.error as exc:

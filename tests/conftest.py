@@ -74,3 +74,33 @@ def hold_lock() -> Iterator[Callable[[Path], int]]:
     yield hold
     for proc in holders:
         proc.communicate("")
+
+
+SLOW_RULE = """family: market
+rules:
+  - id: market.slow
+    version: 1
+    title: slow
+    status: test
+    type: price_surge
+    triggers: [大涨]
+    # lint cannot see this one: its alternatives of 1 and 2 characters split a text Fibonacci ways
+    patterns: ['(?:[^。]|[^。]{2})+(?P<trigger>大涨)\\d{7}']
+    examples:
+      match: [贵州茅台大涨1234567]
+"""
+
+
+@pytest.fixture
+def slow_rules_and_feed(tmp_path: Path) -> tuple[Path, Path]:
+    """A rule directory whose one pattern times out (0.1 s) on every article of a 12-article feed."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "market.yaml").write_text(SLOW_RULE, encoding="utf-8")
+    items = "".join(f"<item><guid>g{i}</guid><title>t{i}</title><link>https://example.com/{i}</link>"
+                    f"<pubDate>Thu, 29 Jan 2026 08:00:00 +0800</pubDate>"
+                    f"<description>贵州茅台{'这' * 60}大涨5%。</description></item>" for i in range(12))
+    feed = tmp_path / "feed.xml"
+    feed.write_text(f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>f</title>'
+                    f"{items}</channel></rss>", encoding="utf-8")
+    return rules, feed

@@ -287,6 +287,24 @@ def test_bad_rule_fields_are_lint_messages_and_a_load_error(capsys, db_path: Pat
     assert not db_path.exists()
 
 
+def test_regex_timeouts_are_printed_once_by_extract_stats_and_eval(
+        capsys, db_path: Path, tmp_path: Path, slow_rules_and_feed: tuple[Path, Path]) -> None:
+    rules, feed = slow_rules_and_feed
+    gold = tmp_path / "gold.jsonl"
+    text = f"t\n\n贵州茅台{'这' * 60}大涨5%。"
+    gold.write_text("".join(json.dumps({"id": f"a{i}", "title": "t", "text": text, "events": []},
+                                       ensure_ascii=False) + "\n" for i in range(3)), encoding="utf-8")
+    warning = ("warning: rule market.slow: pattern '(?:[^。]|[^。]{2})+(?P<trigger>大涨)\\\\d{7}' "
+               "timed out in article ")
+    for args in (["--db", str(db_path), "extract", str(feed)], ["rules", "stats", str(feed)],
+                 ["eval", str(gold)]):
+        code, _, err = run(capsys, *args, "--rules", str(rules))
+        assert code == 0, err
+        assert [line for line in err.splitlines() if line.startswith("warning:")] == [
+            line for line in err.splitlines() if line.startswith(warning)], err
+        assert err.count(warning) == 1, (args, err)  # 12 (or 3) articles time out: said once
+
+
 def test_bad_backtest_parameters_are_reported_before_any_price_is_fetched(
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from signals import prices

@@ -179,3 +179,18 @@ def test_workers_exit_when_their_parent_is_killed() -> None:
             break
         tick.wait(0.1)
     assert not any(_running(w) for w in workers)
+
+
+
+def test_regex_timeouts_in_workers_reach_the_caller_once_per_pattern(
+        small_threshold: None, slow_rules_and_feed: tuple[Path, Path]) -> None:
+    rules, feed = slow_rules_and_feed
+    for jobs in (1, 2):
+        seen: list[str] = []
+        result = api.extract_feeds([str(feed)], rules_dir=rules, dry_run=True, jobs=jobs,
+                                   on_warning=seen.append)
+        assert result.articles_read == 12
+        assert len(seen) == 1, (jobs, seen)  # 12 articles time out, the user hears it once
+        assert seen[0].startswith("rule market.slow: pattern '(?:[^。]|[^。]{2})+(?P<trigger>大涨)\\\\d{7}' "
+                                  "timed out in article "), seen
+        assert result.warnings == seen

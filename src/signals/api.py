@@ -245,7 +245,8 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
         if on_warning:
             on_warning(msg)
 
-    rulebook = Rulebook.load(rules_dir) if rules_dir else Rulebook.load()
+    # regex timeouts while extracting (workers' included) reach the caller's warnings
+    rulebook = Rulebook.load(rules_dir or None, on_warning=lambda w: warn(str(w)))
     linker = Linker.from_data()
     now = dt.datetime.now(dt.UTC)
     result = ExtractResult(warnings=warnings, dry_run=dry_run,
@@ -629,10 +630,10 @@ def _with_fetch_failures(hint: str | None, report) -> str:
 # --- rules, entities, evaluation ---------------------------------------------------------------
 
 
-def _rulebook(rules_dir: str | os.PathLike | None):
+def _rulebook(rules_dir: str | os.PathLike | None, on_warning: Warn | None = None):
     from signals.rules import Rulebook
 
-    return Rulebook.load(rules_dir) if rules_dir else Rulebook.load()
+    return Rulebook.load(rules_dir or None, on_warning=(lambda w: on_warning(str(w))) if on_warning else None)
 
 
 def list_rules(rules_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -698,13 +699,12 @@ def _instrument_row(inst) -> dict:
             "alt_tickers": " ".join(getattr(inst, "alt_tickers", ()) or ())}
 
 
-def evaluate_gold(gold_path: str | os.PathLike, *, rules_dir: str | os.PathLike | None = None):
+def evaluate_gold(gold_path: str | os.PathLike, *, rules_dir: str | os.PathLike | None = None,
+                  on_warning: Warn | None = None):
     """Extraction quality against a gold JSONL file (no database writes)."""
     from signals.evaluate import evaluate_extraction
 
-    if rules_dir:
-        return evaluate_extraction(gold_path, rules_dir=rules_dir)
-    return evaluate_extraction(gold_path)
+    return evaluate_extraction(gold_path, rules_dir=rules_dir or None, on_warning=on_warning)
 
 
 def rules_stats(feeds: Sequence[str], rules_dir: str | os.PathLike | None = None, *,
@@ -716,4 +716,4 @@ def rules_stats(feeds: Sequence[str], rules_dir: str | os.PathLike | None = None
     from signals.rulestats import rule_stats
 
     articles = read_feeds(list(feeds), default_tz=default_tz, on_warning=on_warning)
-    return rule_stats(articles, _rulebook(rules_dir), Linker.from_data())
+    return rule_stats(articles, _rulebook(rules_dir, on_warning), Linker.from_data())

@@ -421,7 +421,8 @@ def evaluate(records: Iterable[GoldRecord], extractor: Extractor) -> Report:
 
 
 def evaluate_extraction(gold_path: str | Path = DEFAULT_GOLD_PATH, *,
-                        rules_dir: str | Path | None = None) -> Report:
+                        rules_dir: str | Path | None = None,
+                        on_warning: Callable[[str], None] | None = None) -> Report:
     """Score the real extractor (bundled or given rulebook, bundled reference data) against a gold file."""
     # imported here: the rulebook and the alias matcher are heavy and only this path needs them
     from signals.entities import Linker
@@ -429,7 +430,8 @@ def evaluate_extraction(gold_path: str | Path = DEFAULT_GOLD_PATH, *,
     from signals.rules import Rulebook
 
     records = load_gold(gold_path)
-    rulebook = Rulebook.load(rules_dir)
+    # regex timeouts, once per rule and pattern, as "rule ID: ..."
+    rulebook = Rulebook.load(rules_dir, on_warning=(lambda w: on_warning(str(w))) if on_warning else None)
     linker = Linker.from_data()
 
     def extractor(text: str, published: str | None) -> Sequence[ExtractedEvent]:

@@ -293,7 +293,8 @@ def _pattern_hits(doc: _Doc, rule: Rule, si: int, spans: list[tuple[int, int]], 
         try:
             matches = list(pattern.finditer(text, s, e, timeout=timeout))
         except TimeoutError:
-            rulebook.warn(rule.id, f"pattern {pattern.pattern!r} timed out in article {article_id or '?'}")
+            rulebook.warn(rule.id, f"pattern {pattern.pattern!r} timed out in article {article_id or '?'}",
+                          key=pattern.pattern)
             continue
         has_trigger = "trigger" in pattern.groupindex
         for m in matches:
@@ -333,7 +334,7 @@ def _excluded(doc: _Doc, hit: _Hit, rulebook: Rulebook, article_id: str) -> bool
                 return True
         except TimeoutError:
             rulebook.warn(hit.rule.id, f"exclude {pattern.pattern!r} timed out in article "
-                                       f"{article_id or '?'}")
+                                       f"{article_id or '?'}", key=f"exclude {pattern.pattern}")
     return False
 
 

@@ -98,7 +98,8 @@ class BatchExtractor:
             for fut in futures:
                 chunk_events, warnings = fut.result()
                 events.extend(chunk_events)
-                self.rulebook.warnings.extend(warnings)
+                for w in warnings:  # through warn: the caller's on_warning hears them, once each
+                    self.rulebook.warn(w.rule_id, w.message, key=w.key)
             return events
         return collect
 

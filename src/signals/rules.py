@@ -241,6 +241,10 @@ class LintIssue:
 class RuleWarning:
     rule_id: str
     message: str
+    key: str = ""  # what it is about (a pattern): one warning per rule and key, not one per article
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -996,6 +1000,7 @@ class Rulebook:
         self.version_hash = version_hash
         self.warnings: list[RuleWarning] = []
         self.on_warning = on_warning
+        self._warned: set[tuple[str, str]] = set()
         trigger_rules: dict[str, list[int]] = {}
         for i, rule in enumerate(self.rules):
             for t in rule.triggers:
@@ -1031,8 +1036,13 @@ class Rulebook:
         for idx, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
             yield start, end, self._trigger_rules[idx]
 
-    def warn(self, rule_id: str, message: str) -> None:
-        w = RuleWarning(rule_id, message)
+    def warn(self, rule_id: str, message: str, *, key: str = "") -> None:
+        """Record a warning and pass it to ``on_warning``, once per rule and ``key``: a slow pattern
+        times out in article after article, and the user needs to hear it once."""
+        if key and (rule_id, key) in self._warned:
+            return
+        self._warned.add((rule_id, key))
+        w = RuleWarning(rule_id, message, key)
         self.warnings.append(w)
         if self.on_warning:
             self.on_warning(w)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from signals.cli.options import in_existing_directory, output_stream, refuse_to_overwrite_inputs
+from signals.cli.options import in_existing_directory, output_stream, refuse_to_overwrite_inputs, status
 
 
 @click.command("eval")
@@ -26,7 +26,7 @@ def command(gold: str, rules_dir: str | None, fmt: str, output: str | None) -> N
     from signals.output import render
 
     refuse_to_overwrite_inputs(output, (gold,))
-    report = evaluate_gold(gold, rules_dir=rules_dir)
+    report = evaluate_gold(gold, rules_dir=rules_dir, on_warning=lambda m: status(f"warning: {m}"))
     data = report.to_dict()
     with output_stream(output) as stream:
         if fmt == "json":

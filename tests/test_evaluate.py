@@ -267,6 +267,15 @@ def gold_line(article_id: str = "https://x/1", **event_overrides) -> str:
     (json.dumps({"id": "https://x/2", "title": "t", "text": "t", "events": {}}), "'events' must be a list"),
     (json.dumps({"id": "https://x/2", "title": "t", "events": []}), "missing field 'text'"),
     (gold_line("https://x/1"), "duplicate id 'https://x/1' (first on line 1)"),
+    # fields of the wrong JSON type: TypeError (unhashable) or OverflowError, exit 3, before
+    (gold_line(type=["rate_cut"]), "events[0]: unknown event type ['rate_cut'] in 'type'"),
+    (gold_line(direction=[1]), "events[0]: 'direction' must be -1, 0 or 1, not [1]"),
+    (gold_line(unit=["bp"], magnitude=25), "events[0]: unknown unit ['bp'] in 'unit' (allowed: CNY, EUR"),
+    (gold_line(modality={"a": 1}), "events[0]: 'modality' must be one of ['expected', 'fact', 'negated'], "
+                                   "not {'a': 1}"),
+    (gold_line(magnitude=10**400, unit="bp"), "events[0]: 'magnitude' must be a non-negative number or null, "
+                                              "not 1000000000000000000000000000000000000..."),
+    (gold_line(magnitude="25", unit="bp"), "'magnitude' must be a non-negative number or null, not '25'"),
 ])
 def test_malformed_gold_line_names_file_and_line(tmp_path, bad_line, message):
     path = tmp_path / "gold.jsonl"
@@ -275,6 +284,35 @@ def test_malformed_gold_line_names_file_and_line(tmp_path, bad_line, message):
         load_gold(path)
     assert str(info.value).startswith(f"{path}:3: ")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank-lines"])
+def test_a_gold_file_without_records_is_an_error(tmp_path, content):
+    # it scored P/R/F1 0 with exit 0
+    path = tmp_path / "gold.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SignalsError) as info:
+        load_gold(path)
+    assert str(info.value) == f"{path}: the gold file holds no records"
+
+
+def test_bad_gold_files_are_clean_cli_errors(tmp_path, capsys):
+    from signals.cli import main
+
+    ok = {"type": "rate_cut", "entity": "美联储", "ticker": "@FED", "direction": 1, "magnitude": 25,
+          "unit": "bp", "modality": "fact"}
+    for name, field in [("type", ["rate_cut"]), ("magnitude", 10**400), ("direction", [1]), ("unit", ["bp"]),
+                        ("modality", {"a": 1})]:
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(json.dumps({"id": "a", "title": "t", "text": "美联储宣布降息25个基点",
+                                    "events": [{**ok, name: field}]}, ensure_ascii=False), encoding="utf-8")
+        assert main(["eval", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith(f"error: {path}:1: events[0]: ") and f"'{name}'" in err, err
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    empty = tmp_path / "empty.jsonl"
+    assert main(["eval", str(empty)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {empty}: the gold file holds no records")
 
 
 def test_missing_gold_file_is_a_signals_error(tmp_path):

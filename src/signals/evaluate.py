@@ -116,6 +116,9 @@ def load_gold(path: str | Path) -> list[GoldRecord]:
                 f"{path}:{number}: duplicate id {record.id!r} (first on line {seen[record.id]})")
         seen[record.id] = number
         records.append(record)
+    if not records:  # it would score P/R/F1 0 and pass for a run
+        raise SignalsError(f"{path}: the gold file holds no records",
+                           hint="one JSON object per line; see data/gold/README.md for the record format")
     return records
 
 
@@ -153,28 +156,45 @@ def _parse_event(obj: Any) -> GoldEvent:
                if k not in obj]
     if missing:
         raise ValueError(f"missing field(s) {', '.join(missing)}")
-    if obj["type"] not in TAXONOMY:
-        raise ValueError(f"unknown event type {obj['type']!r}")
+    # every membership test checks the type first: a list or object is unhashable (TypeError)
+    if not isinstance(obj["type"], str) or obj["type"] not in TAXONOMY:
+        raise ValueError(f"unknown event type {obj['type']!r} in 'type' (see docs/taxonomy.md)")
     ticker = obj["ticker"]
     if ticker is not None and (not isinstance(ticker, str) or not ticker):
         raise ValueError("'ticker' must be a non-empty string or null")
     direction = obj["direction"]
     # bool is an int subclass: reject true/false so a typo cannot pass as +1/0
-    if isinstance(direction, bool) or direction not in DIRECTIONS:
-        raise ValueError(f"'direction' must be -1, 0 or 1, not {direction!r}")
-    magnitude, unit = obj["magnitude"], obj["unit"]
-    if magnitude is not None and (isinstance(magnitude, bool) or not isinstance(magnitude, int | float)
-                                  or not math.isfinite(magnitude) or magnitude < 0):
-        raise ValueError(f"'magnitude' must be a non-negative number or null, not {magnitude!r}")
-    if unit is not None and unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}")
+    if not isinstance(direction, int) or isinstance(direction, bool) or direction not in DIRECTIONS:
+        raise ValueError(f"'direction' must be -1, 0 or 1, not {_shown(direction)}")
+    magnitude, unit = _magnitude(obj["magnitude"]), obj["unit"]
+    if unit is not None and (not isinstance(unit, str) or unit not in UNITS):
+        raise ValueError(f"unknown unit {unit!r} in 'unit' (allowed: {', '.join(sorted(UNITS))} or null)")
     if (magnitude is None) != (unit is None):
         raise ValueError("'magnitude' and 'unit' must both be set or both be null")
-    if obj["modality"] not in MODALITIES:
+    if not isinstance(obj["modality"], str) or obj["modality"] not in MODALITIES:
         raise ValueError(f"'modality' must be one of {sorted(MODALITIES)}, not {obj['modality']!r}")
     return GoldEvent(type=obj["type"], entity=_require_str(obj, "entity", allow_empty=False), ticker=ticker,
-                     direction=direction, magnitude=None if magnitude is None else float(magnitude),
-                     unit=unit, modality=obj["modality"])
+                     direction=direction, magnitude=magnitude, unit=unit, modality=obj["modality"])
+
+
+def _magnitude(value: Any) -> float | None:
+    """A non-negative finite number as float. JSON integers have no size limit: a 400-digit one
+    overflowed math.isfinite (OverflowError) instead of being refused."""
+    if value is None:
+        return None
+    try:
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    except OverflowError:
+        number = math.inf
+    if number is None or not math.isfinite(number) or number < 0:
+        raise ValueError(f"'magnitude' must be a non-negative number or null, not {_shown(value)}")
+    return number
+
+
+def _shown(value: Any) -> str:
+    """repr for a message, cut short (a 400-digit number is not worth 400 characters)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _require_str(obj: dict[str, Any], key: str, *, allow_empty: bool = True) -> str:

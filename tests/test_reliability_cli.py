@@ -241,3 +241,7 @@ def test_a_full_disk_under_the_output_is_a_clean_error(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", RUN, "rules", "list", "-f", "csv", "-o", "/dev/full"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "error: cannot write /dev/full: No space left on device" in done.stderr
+    with open("/dev/full", "w") as full:  # rules test prints its lines through the same guard
+        done = subprocess.run([sys.executable, "-c", RUN, "rules", "test", "-v"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 2 and "error: cannot write <stdout>: No space left on device" in done.stderr

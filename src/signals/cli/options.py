@@ -96,8 +96,8 @@ class _Output:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
         except OSError as exc:
             raise SignalsError(f"cannot write {self._name}: {exc.strerror or exc}",
-                               hint="what the command stored is kept (the database answers SQL); free "
-                                    "space or choose another -o") from None
+                               hint="free disk space or write elsewhere with -o; whatever the command "
+                                    "stored before this is kept") from None
 
     def __getattr__(self, name: str):  # isatty, encoding, fileno, ...
         return getattr(self._stream, name)

@@ -41,8 +41,9 @@ def lint_cmd(rules_dir: str | None) -> None:
     from signals.api import lint_rules
 
     issues = lint_rules(rules_dir)
-    for issue in issues:
-        click.echo(str(issue))
+    with output_stream(None) as out:  # guarded: | head or a full disk end cleanly
+        for issue in issues:
+            out.write(f"{issue}\n")
     status(f"{len(issues)} problem(s)" if issues else "rulebook ok")
     if issues:
         raise click.exceptions.Exit(1)
@@ -57,10 +58,11 @@ def test_cmd(rules_dir: str | None, verbose: bool) -> None:
 
     results = test_rules(rules_dir)
     failed = [r for r in results if not r.passed and r.kind != "todo"]
-    for r in results:
-        if verbose or (not r.passed and r.kind != "todo"):
-            mark = "ok  " if r.passed else ("todo" if r.kind == "todo" else "FAIL")
-            click.echo(f"{mark} {r.rule_id}[case {r.index}] {r.message or ''}".rstrip())
+    with output_stream(None) as out:  # guarded: | head or a full disk end cleanly
+        for r in results:
+            if verbose or (not r.passed and r.kind != "todo"):
+                mark = "ok  " if r.passed else ("todo" if r.kind == "todo" else "FAIL")
+                out.write(f"{mark} {r.rule_id}[case {r.index}] {r.message or ''}".rstrip() + "\n")
     status(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise click.exceptions.Exit(1)

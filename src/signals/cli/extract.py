@@ -44,7 +44,7 @@ EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "mag
 @click.pass_obj
 def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | None, default_tz: str,
             dry_run: bool, jobs: int | None, fmt: str | None, output: str | None) -> None:
-    """Ingest FEEDS (files, globs, directories, URLs or - for stdin), extract and store events.
+    """Ingest FEEDS (files, globs, directories, URLs or - for stdin; gzipped too), extract and store events.
 
     Prints the events of new or edited articles, then one summary line on stderr.
     Re-ingesting the same feed stores nothing new: after changing the rules, `--stored` extracts

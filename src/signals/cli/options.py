@@ -19,9 +19,10 @@ NETWORK_HINT = ("hint: no ticker could be fetched: check the network, or load pr
 
 
 def in_existing_directory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A file option's directory must exist and be writable before the command works: the file is
-    written at the end (or at the first row), and failing there would waste the run. Returns the
-    path with ``~`` expanded, the one that was checked and will be written."""
+    """A file option's directory must exist and be writable, and the file must not be the database,
+    before the command works: the file is written at the end (or at the first row), and failing
+    there would waste the run. Returns the path with ``~`` expanded, the one that was checked and
+    will be written."""
     if value is None or value == "-":
         return value
     path = Path(value).expanduser()

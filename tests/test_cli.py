@@ -85,6 +85,8 @@ def test_locked_database_is_a_clear_error(capsys, db_path: Path, hold_lock) -> N
     assert code == 2
     assert f"is in use by process {pid}" in err
     assert "Traceback" not in err
+    holder = err.split(f"process {pid} (", 1)[1].split("\n", 1)[0]
+    assert holder.endswith("…)") and len(holder) == 81  # the holder's long command line, marked as cut
 
 
 def test_missing_feed_file_is_a_usage_error(capsys, db_path: Path) -> None:

@@ -77,7 +77,9 @@ def _holder(message: str) -> str:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
     except OSError:
         cmd = ""
-    return f"process {pid}" + (f" ({cmd[:80]})" if cmd else "")
+    if len(cmd) > 80:  # a cut command line says it was cut
+        cmd = cmd[:79] + "…"
+    return f"process {pid}" + (f" ({cmd})" if cmd else "")
 
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:

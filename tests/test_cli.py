@@ -520,6 +520,27 @@ def test_an_interrupt_exits_130_and_says_what_stays(capsys, db_path: Path,
     assert "work already committed (extract's finished batches) stays" in err  # not "unchanged"
 
 
+def test_ctrl_c_inside_a_duckdb_query_is_an_interrupt_too(capsys, db_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # DuckDB raises RuntimeError('Query interrupted') for a SIGINT during a query: it ended as
+    # 'unexpected RuntimeError', exit 3
+    from signals import api
+
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+
+    def interrupted_query(*args, **kwargs):
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(api, "backtest", interrupted_query)
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--offline")
+    assert code == 130 and err.startswith("interrupted: ") and "unexpected" not in err
+    monkeypatch.setattr(api, "_finish_stored", interrupted_query)  # Ctrl-C while the events print
+    db2 = db_path.parent / "second.duckdb"
+    code, _, err = run(capsys, "--db", str(db2), "extract", str(SAMPLE_FEED), "-f", "jsonl")
+    assert code == 130
+    assert "all 52 articles read were stored with their events; printing the events was cut short" in err
+
+
 def test_an_interrupt_after_committed_batches_prints_their_events(capsys, db_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # a re-run skips stored articles, so the events of the batches committed before Ctrl-C were
@@ -538,8 +559,8 @@ def test_an_interrupt_after_committed_batches_prints_their_events(capsys, db_pat
     monkeypatch.setattr(parallel.BatchExtractor, "submit", submit)
     code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl", "-j", "1")
     assert code == 130
-    assert ("interrupted: the open transaction was rolled back; the first 20 articles read were stored "
-            "with their events; run the same command again to continue") in err
+    assert ("interrupted: the open transaction was rolled back; 20 new or edited articles were stored "
+            "with their events (printed above); run the same command again to continue") in err
     with duckdb.connect(str(db_path), read_only=True) as con:
         stored = con.execute("SELECT count(*) FROM events").fetchone()[0]
         unset = con.execute("SELECT count(*) FROM event_instruments WHERE day0_reason IS NULL").fetchone()[0]

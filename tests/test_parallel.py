@@ -194,3 +194,19 @@ def test_regex_timeouts_in_workers_reach_the_caller_once_per_pattern(
         assert seen[0].startswith("rule market.slow: pattern '(?:[^。]|[^。]{2})+(?P<trigger>大涨)\\\\d{7}' "
                                   "timed out in article "), seen
         assert result.warnings == seen
+
+
+def test_workers_start_and_run_with_ctrl_c_left_to_the_parent() -> None:
+    # Ctrl-C goes to the whole process group: workers printed their own KeyboardInterrupt tracebacks
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    with parallel._spawning():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # what a worker started here inherits
+    assert signal.getsignal(signal.SIGINT) is before
+    extractor = parallel.BatchExtractor(Rulebook.load(), Linker.from_data(), jobs=2, rules_dir=None)
+    try:
+        pool = extractor._executor()
+        assert pool.submit(signal.getsignal, signal.SIGINT).result(timeout=120) is signal.SIG_IGN
+    finally:
+        extractor.close()

@@ -22,7 +22,14 @@ import duckdb
 import pandas as pd
 
 from signals import parallel, store
-from signals.errors import Interrupted, NothingStudiedError, PriceError, SignalsError, StoreError
+from signals.errors import (
+    Interrupted,
+    NothingStudiedError,
+    PriceError,
+    SignalsError,
+    StoreError,
+    is_interrupt,
+)
 from signals.parallel import BatchExtractor
 
 BATCH_ARTICLES = 2000  # articles per extraction batch: bounded memory on very large feeds
@@ -275,14 +282,28 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
                     with contextlib.suppress(SignalsError, duckdb.Error):
                         _finish_stored(con, changed, result, on_events, warn)
                 raise
-            except KeyboardInterrupt:
-                if not result.articles_committed:
+            except BaseException as exc:
+                if not is_interrupt(exc):
+                    raise
+                # counted in the database: a Ctrl-C right after a COMMIT lands before any counter moves
+                [(stored,)] = con.execute("SELECT count(*) FROM articles WHERE fetched_at = ?",
+                                          [now]).fetchall()
+                if not stored:
                     raise
                 # a re-run skips the stored articles: their events are printed now or never
                 with contextlib.suppress(SignalsError, duckdb.Error):
                     _finish_stored(con, changed, result, on_events, warn)
-                raise Interrupted(_partial_hint(result, None)) from None
-            _finish_stored(con, changed, result, on_events, warn)
+                raise Interrupted(f"{stored:,} new or edited articles were stored with their events (printed "
+                                  "above); run the same command again to continue (stored articles are "
+                                  "skipped)") from None
+            try:
+                _finish_stored(con, changed, result, on_events, warn)
+            except BaseException as exc:
+                if not is_interrupt(exc):
+                    raise
+                raise Interrupted(f"all {result.articles_committed:,} articles read were stored with their "
+                                  "events; printing the events was cut short: query the events table (a "
+                                  "re-run skips stored articles)") from None
             result.events_made_otherwise, result.articles_made_otherwise = store.events_made_otherwise(
                 con, rulebook.version_hash, extractor_hash(linker))
     finally:

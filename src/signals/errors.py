@@ -87,3 +87,10 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, kept: str) -> None:
         super().__init__(kept)
         self.kept = kept
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C, also when it arrived inside a DuckDB query, which raises RuntimeError('Query
+    interrupted') instead of KeyboardInterrupt."""
+    return isinstance(exc, KeyboardInterrupt) or (
+        isinstance(exc, RuntimeError) and str(exc).startswith("Query interrupted"))

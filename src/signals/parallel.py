@@ -11,8 +11,11 @@ they exit without tearing their interpreter down.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 
 
 def extract_batch(batch: list, rulebook, linker) -> list:
@@ -33,8 +36,26 @@ CHUNKS_PER_JOB = 4  # chunks per worker and batch: evens out articles of very di
 _WORKER: dict[str, object] = {}
 
 
+@contextlib.contextmanager
+def _spawning() -> Iterator[None]:
+    """Submit tasks (which may start workers) with SIGINT ignored: a process started meanwhile
+    inherits that, so a Ctrl-C during its start-up, before _init_worker runs, prints no traceback
+    either (Python keeps an ignored SIGINT ignored). The parent's own handler is back at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _init_worker(rules_dir: str | None, data_dir: str | None, parent: int | None = None) -> None:
     """Each worker process loads the rulebook and the linker once, not once per chunk."""
+    # Ctrl-C reaches the whole process group: the parent stops the run and shuts the pool down;
+    # a worker's own KeyboardInterrupt would only print its traceback over the parent's message
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from signals.entities import Linker
     from signals.rules import Rulebook
 
@@ -53,7 +74,7 @@ def _exit_with(parent: int) -> None:
     """Exit when ``parent`` is gone. A parent killed outright (SIGKILL, an unhandled SIGTERM) never
     shuts the pool down, and its workers would wait for work forever: each keeps the task queue's pipe
     open for the others. Checked once a second by a daemon thread."""
-    import threading
+
     import time
 
     def watch() -> None:
@@ -90,8 +111,9 @@ class BatchExtractor:
         if self.jobs == 1 or len(batch) <= PARALLEL_MIN_ARTICLES:
             return lambda: extract_batch(batch, self.rulebook, self.linker)
         size = -(-len(batch) // (self.jobs * CHUNKS_PER_JOB))
-        futures = [self._executor().submit(_extract_chunk, batch[i:i + size])
-                   for i in range(0, len(batch), size)]
+        with _spawning():
+            futures = [self._executor().submit(_extract_chunk, batch[i:i + size])
+                       for i in range(0, len(batch), size)]
 
         def collect() -> list:
             events: list = []
@@ -108,8 +130,9 @@ class BatchExtractor:
         linker (~1 s) while the parent reads and classifies the first batch, instead of after."""
         if self.jobs > 1:
             pool = self._executor()
-            for _ in range(self.jobs):  # each task finding no idle worker starts one
-                pool.submit(_ready)
+            with _spawning():
+                for _ in range(self.jobs):  # each task finding no idle worker starts one
+                    pool.submit(_ready)
 
     def _executor(self):
         if self._pool is None:

@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 
 from signals import __version__
-from signals.errors import ExitCode, Interrupted, SignalsError
+from signals.errors import ExitCode, Interrupted, SignalsError, is_interrupt
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except Exception as exc:  # a bug, or a failure nobody foresaw: still one line without --debug
+        if is_interrupt(exc):  # Ctrl-C inside a DuckDB query
+            return _interrupted(KeyboardInterrupt())
         if debug:
             raise
         first_line = (str(exc).strip().splitlines() or [""])[0]

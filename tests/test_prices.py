@@ -863,3 +863,14 @@ def test_the_live_source_probes_before_its_first_download(monkeypatch):
     assert source._download is None
     assert result.failures == {"NVDA": "not fetched: cannot resolve query2.finance.yahoo.com "
                                        "(Name or service not known)"}
+
+
+@pytest.mark.parametrize("day", ["2300-01-02", "1850-01-02"])
+def test_price_dates_outside_1900_to_2199_are_refused(con, tmp_path: Path, day: str) -> None:
+    # a close dated 2300 loaded (exit 3 after commit, as settling days 0 in nanoseconds failed) and
+    # made every later prices load, extract and backtest on the database fail the same way
+    path = tmp_path / "far.csv"
+    path.write_text(f"ticker,date,close\nNVDA,2026-01-02,100\nNVDA,{day},101\n")
+    with pytest.raises(PriceError, match=rf"far\.csv:line 3: date {day} is outside 1900\.\.2199"):
+        load_files(con, [path])
+    assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0

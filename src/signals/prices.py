@@ -526,6 +526,7 @@ def read_price_file(path: str | Path) -> _Table:
     frame["date"] = _parse_dates(frame["date"], path, frame["line"], unit)
     frame = _normalize_tickers(frame, path, unit, warnings)
     _check_duplicates(frame, path, unit)
+    _check_date_range(frame, path, unit)
     _check_finite(frame, path, unit)
     _check_positive(frame, path, unit, warnings)
     frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
@@ -584,6 +585,20 @@ def _check_duplicates(frame: pd.DataFrame, path: Path, unit: str) -> None:
         first = frame[(frame["ticker"] == row["ticker"]) & (frame["date"] == row["date"])]["line"].iloc[0]
         raise PriceError(f"{path}:{unit} {row['line']}: duplicate row for {row['ticker']} on "
                          f"{row['date'].date()} (first at {unit} {first})")
+
+
+# Price dates are taken within these years, as feed dates are: a close dated 2300 is a typo, and
+# settling days 0 in nanoseconds (which end in 2262) failed on it for every later command.
+_DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31"))
+
+
+def _check_date_range(frame: pd.DataFrame, path: Path, unit: str) -> None:
+    dates = pd.to_datetime(frame["date"])
+    bad = (dates < _DATE_RANGE[0]) | (dates > _DATE_RANGE[1])
+    if bad.any():
+        row = frame[bad].iloc[0]
+        raise PriceError(f"{path}:{unit} {row['line']}: date {pd.Timestamp(row['date']).date()} is outside "
+                         "1900..2199", hint="check the date column; prices are daily closes of real sessions")
 
 
 def _check_finite(frame: pd.DataFrame, path: Path, unit: str) -> None:

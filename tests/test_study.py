@@ -442,6 +442,21 @@ def test_results_are_stored_with_views(con):
     assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
 
 
+def test_the_summary_view_follows_the_runs_groups(con):
+    # one ticker-day reported by two sources: a run grouped by source studies it in both groups;
+    # the view grouped by type alone counted it twice in one row (n 2, a t from a duplicate)
+    rng = np.random.default_rng(13)
+    dates = _market_panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": f"e{k}", "ticker": "A", "day0": dates[60], "type": "rate_cut",
+                         "source": src} for k, src in enumerate(("花旗", "大摩"))])
+    res = run_study(con, window="-1:+1", by=("source",), **SMALL)
+    rows = con.execute("SELECT type, group_key, n, caar FROM event_study_summary WHERE run_id = ? "
+                       "ORDER BY group_key", [res.run_id]).fetchall()
+    assert [(t, g, n) for t, g, n, _ in rows] == [("rate_cut", "大摩", 1), ("rate_cut", "花旗", 1)]
+    by_source = res.summary.set_index("source")["caar"]
+    assert [c for *_, c in rows] == pytest.approx([by_source["大摩"], by_source["花旗"]], rel=1e-12)
+
+
 def test_store_results_false_writes_nothing(con):
     rng = np.random.default_rng(13)
     dates = _market_panel(con, rng, tickers=("A",))

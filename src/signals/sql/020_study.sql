@@ -135,13 +135,15 @@ FROM event_returns r
 JOIN study_pairs p USING (run_id, event_id, ticker);
 COMMENT ON VIEW event_windows IS 'Per pair per relative day of every run; filter WHERE latest, or WHERE run_id = ...';
 
+-- per run's own groups (group_key) and type: a pair studied in several groups of a run grouped by
+-- source or role (dedupe is per group) is counted once per row, never summed across groups
 CREATE OR REPLACE VIEW event_study_summary AS
-SELECT run_id, type,
+SELECT run_id, type, group_key,
        count(*) AS n,
        avg(car) AS caar,
        median(car) AS median_car,
        avg(CASE WHEN car > 0 THEN 1.0 ELSE 0.0 END) AS share_positive,
        avg(car) / (stddev_samp(car) / sqrt(count(*))) AS t_cs
 FROM study_pairs
-GROUP BY run_id, type;
-COMMENT ON VIEW event_study_summary IS 'Per run and event type: N, CAAR, median CAR, share positive, cross-sectional t (df N-1)';
+GROUP BY run_id, type, group_key;
+COMMENT ON VIEW event_study_summary IS 'Per run, event type and the run''s group (group_key, the --by values; the type itself for the default --by type): N, CAAR, median CAR, share positive, cross-sectional t (df N-1)';

@@ -74,7 +74,6 @@ def _exit_with(parent: int) -> None:
     """Exit when ``parent`` is gone. A parent killed outright (SIGKILL, an unhandled SIGTERM) never
     shuts the pool down, and its workers would wait for work forever: each keeps the task queue's pipe
     open for the others. Checked once a second by a daemon thread."""
-
     import time
 
     def watch() -> None:

@@ -164,11 +164,23 @@ def articles_frame(articles: Sequence, fetched_at: dt.datetime) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=store.ARTICLE_COLUMNS)
 
 
-DISPLAY_SQL = """
-SELECT a.published_utc, e.ticker, e.subject, e.type, e.direction, e.magnitude, e.magnitude_low,
-       e.magnitude_high, e.unit, e.magnitude_bound, e.modality, e.source, e.relevance, e.confidence,
-       e.evidence, e.rule_id, e.id AS event_id, e.article_id, a.title, a.url,
-       e.days_since_previous, e.event_key, e.span_start, e.span_end
+# The columns extract prints, stored run and dry run alike, in this order; all from events but
+# three from articles.
+DISPLAY_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "magnitude", "magnitude_low",
+                   "magnitude_high", "unit", "magnitude_bound", "modality", "source", "relevance",
+                   "confidence", "evidence", "rule_id", "event_id", "article_id", "title", "url",
+                   "days_since_previous", "event_key", "span_start", "span_end"]
+_ARTICLE_DISPLAY = ("published_utc", "title", "url")
+
+
+def _display_column(name: str) -> str:
+    if name == "event_id":
+        return "e.id AS event_id"
+    return f"a.{name}" if name in _ARTICLE_DISPLAY else f"e.{name}"
+
+
+DISPLAY_SQL = f"""
+SELECT {", ".join(map(_display_column, DISPLAY_COLUMNS))}
 FROM events e JOIN articles a ON a.id = e.article_id
 WHERE e.article_id IN (SELECT unnest(?::VARCHAR[]))
 ORDER BY a.published_utc NULLS LAST, e.article_id, e.span_start, e.rule_id, e.id
@@ -330,11 +342,6 @@ def _stored_events(con, article_ids: list[str], result: ExtractResult, sink: Eve
         chunk = cursor.fetch_df_chunk(EVENT_CHUNK_VECTORS)
         if len(chunk):
             result.emit(chunk, sink)
-
-
-# The columns a stored run prints (DISPLAY_SQL's), which a dry run prints too, in the same order.
-DISPLAY_COLUMNS = [c.strip().split(" AS ")[-1].split(".")[-1] for c in
-                   DISPLAY_SQL.split("SELECT", 1)[1].split("FROM events", 1)[0].split(",")]
 
 
 def _extract_dry(articles: Iterable, extractor: BatchExtractor, result: ExtractResult, now: dt.datetime,

@@ -324,6 +324,16 @@ DATE_CELLS = st.sampled_from(["2026-01-29", "2026/1/29", "20260129", "2026-01-29
                               "29.01.2026"])
 
 
+@pytest.mark.parametrize("header", ["date,NVDA,,AAPL", "date,NVDA, ,AAPL"])
+def test_a_wide_column_without_a_header_is_named_by_position(tmp_path, header):
+    f = tmp_path / "w.csv"
+    f.write_text(f"{header}\n2026-01-29,192.3,1.0,250.1\n", encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 1: column 3 has no header"
+    assert err.value.hint == "every column besides the date needs a ticker as its header"
+
+
 def outcome_of(path: Path):
     try:
         table = read_price_file(path)

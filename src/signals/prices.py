@@ -476,9 +476,18 @@ def _check_not_fields(value_cols: list, path: Path, unit: str) -> None:
                      "ticker,date,open,high,low,close,adj_close,volume")
 
 
+# pandas names a column with an empty header "Unnamed: <position>"
+_EMPTY_HEADER = re.compile(r"(?:Unnamed: \d+)?")
+
+
 def _check_ticker_headers(raw: pd.DataFrame, value_cols: list, path: Path, unit: str) -> None:
-    """A wide column headed NULL or N/A has no ticker to file its closes under."""
+    """A wide column headed NULL or N/A, or with no header, has no ticker to file its closes under."""
     names = pd.Series([str(c).strip() for c in value_cols], dtype="string")
+    blank = names.str.fullmatch(_EMPTY_HEADER.pattern).fillna(False).to_numpy()
+    if blank.any():
+        column = raw.columns.get_loc(value_cols[int(blank.nonzero()[0][0])]) + 1
+        raise PriceError(f"{_header_where(path, unit)}: column {column} has no header",
+                         hint="every column besides the date needs a ticker as its header")
     missing = _no_ticker(names)
     if missing.any():
         name = names[missing].iloc[0]

@@ -641,8 +641,6 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     sentence = doc.sentences[si]
     clause = doc.clause_of(hit.start, sentence)
     rule = hit.rule
-    subjects = [sub for sub in _subjects(doc, hit, linker, sentence, clause)
-                if not _excluded_between(doc, hit, sub, clause)]
     mag = _magnitude(doc, hit, si, clause)
     if not _passes_min(mag, hit):
         return []
@@ -652,6 +650,9 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     if modality == "negated" and rule.family == "corporate" and _ABSENT.search(doc.text, clause[0],
                                                                                  hit.start):
         return []
+    # subjects last: the checks above drop a hit whoever its subject is
+    subjects = [sub for sub in _subjects(doc, hit, linker, sentence, clause)
+                if not _excluded_between(doc, hit, sub, clause)]
     base = _direction(hit)
     direction = -base if modality == "negated" else base
     sign = -1 if modality == "negated" else 1

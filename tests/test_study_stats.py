@@ -78,12 +78,18 @@ def test_statistics_match_their_formulas(con):
     bmp = scar.mean() / (scar.std(ddof=1) / np.sqrt(n))
     assert got["bmp_t"] == pytest.approx(bmp, rel=1e-9)
 
-    # Kolari-Pynnönen: pooled correlation of standardised estimation residuals on shared dates
+    # Kolari-Pynnönen: pooled correlation of standardised estimation residuals on shared dates ...
     z = pd.concat([pd.DataFrame({"date": x["est_dates"], "z": x["est_ar"] / x["sigma"]}) for x in refs])
     by_date = z.groupby("date")["z"].agg(s="sum", q=lambda v: (v**2).sum(), m="count")
     cross = (by_date["s"] ** 2 - by_date["q"]).sum() / (by_date["m"] * (by_date["m"] - 1)).sum()
-    r_bar = cross / (by_date["q"].sum() / by_date["m"].sum())
-    assert r_bar > 0.1  # the shared shock makes the residuals correlated
+    rho = cross / (by_date["q"].sum() / by_date["m"].sum())
+    assert rho > 0.1  # the shared shock makes the residuals correlated
+    # ... times the share of the N(N-1) ordered pairs' event-window days that fall on a common date:
+    # mean over all pairs of rho x (shared window days / L), the r_bar of KP's 1 + (N-1) r_bar
+    window_dates = [d for r in rows for d in pd.bdate_range(r["day0"], periods=length)]
+    e = pd.Series(window_dates).value_counts()
+    r_bar = rho * (e * (e - 1)).sum() / (length * n * (n - 1))
+    assert 0.01 < r_bar < rho  # events on 8 days 0..7 apart: windows of 2 days partly overlap
     assert got["kp_r_bar"] == pytest.approx(r_bar, rel=1e-9)
     assert got["kp_t"] == pytest.approx(bmp * np.sqrt((1 - r_bar) / (1 + (n - 1) * r_bar)), rel=1e-9)
 
@@ -175,8 +181,9 @@ def test_planted_abnormal_return_is_recovered(con, model):
         assert s["p_kp"] < 0.01
     else:
         # the mean model leaves the shared market factor in the residuals of clustered events:
-        # Kolari-Pynnönen sees the cross-correlation and is the more cautious test
-        assert s["kp_r_bar"] > 0.1 and s["p_kp"] > s["p_bmp"]
+        # Kolari-Pynnönen sees the cross-correlation and is the more cautious test. The events fall
+        # on 8 days with a one-day window: only the ~1/8 of pairs on a common day are correlated
+        assert 0.01 < s["kp_r_bar"] < 0.1 and s["p_kp"] > s["p_bmp"]
     day0 = res.daily.set_index("rel_day").loc[0]
     assert day0["aar"] == pytest.approx(0.05, abs=0.01) and day0["caar_low"] > 0
 
@@ -224,3 +231,33 @@ def test_average_ranks_match_scipy_with_ties_and_invalid_cells():
         want = stats.rankdata(key[row][finite[row]])
         np.testing.assert_array_equal(got[row][finite[row]], want)
     assert got[0].tolist() == [float(k) for k in range(1, 41)]
+
+
+def test_kp_r_bar_is_a_mean_over_all_pairs_not_over_the_few_that_share_dates(con):
+    """Ten events a year or more apart and one more event of the first ticker 20 sessions after its
+    first: only that pair shares estimation dates (identical residuals), and no two event windows
+    meet, so the CARs are uncorrelated and KP's 1 + (N-1) r_bar is 1. r_bar taken from that one
+    pair alone (~0.98) and multiplied by N-1 = 10 took a t of 5.4 to 0.2 (p 0.84)."""
+    rng = np.random.default_rng(5)
+    days = 12 * 260
+    dates = business_days(days, start="2010-01-01")
+    m = rng.normal(0.0003, 0.01, days)
+    insert_prices(con, "BM", dates, 100 * np.cumprod(1 + m))
+    rows = []
+    for i in range(10):
+        r = m + rng.normal(0, 0.015, days)
+        k0 = 300 + i * 280
+        r[k0:k0 + 5] += 0.01
+        insert_prices(con, f"S{i}", dates, 50 * np.cumprod(1 + r))
+        rows.append({"event_id": f"e{i}", "ticker": f"S{i}", "day0": dates[k0]})
+    insert_events(con, rows)
+    before = run_study(con, window="5d", store_results=False).summary.iloc[0]
+    insert_events(con, [{"event_id": "e0b", "ticker": "S0", "day0": dates[320]}])
+    s = run_study(con, window="5d", store_results=False).summary.iloc[0]
+    assert (before["n"], s["n"]) == (10, 11)
+    assert before["kp_r_bar"] == 0 and s["kp_r_bar"] == 0
+    assert s["kp_t"] == pytest.approx(s["bmp_t"], rel=1e-12) and s["p_kp"] < 0.001
+    # the same pair with overlapping windows (2 sessions apart: 3 of 5 days shared) does count
+    con.execute("UPDATE event_instruments SET day0 = ? WHERE event_id = 'e0b'", [dates[302].date()])
+    s = run_study(con, window="5d", store_results=False).summary.iloc[0]
+    assert s["kp_r_bar"] == pytest.approx(2 * 3 / (5 * 11 * 10), rel=0.05)  # rho ~ 1 for one pair

@@ -746,7 +746,8 @@ def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win:
     sort of its own row. Every quantity kept is a sum over pairs or cells, so the chunks' partial
     sums added up give the statistics of the whole set:
     _st_acc_sign (gid: sum of per-pair shares of positive estimation ARs, pairs),
-    _st_acc_u (gid, rel: sum and count of Corrado U), _st_acc_kp (gid, date: S, Q, m).
+    _st_acc_u (gid, rel: sum and count of Corrado U), _st_acc_kp (gid, date: S, Q, m of the
+    estimation residuals, e event-window days).
     ``enabled=False`` leaves them empty so those three statistics come out NaN.
     """
     sign = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "pos": pd.Series([], dtype="float64"),
@@ -755,7 +756,7 @@ def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win:
                           "u": pd.Series([], dtype="float64"), "k": pd.Series([], dtype="int64")})
     kp = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "date": pd.Series([], dtype="datetime64[s]"),
                        "s": pd.Series([], dtype="float64"), "q": pd.Series([], dtype="float64"),
-                       "m": pd.Series([], dtype="int64")})
+                       "m": pd.Series([], dtype="int64"), "e": pd.Series([], dtype="int64")})
     if enabled:
         sign, u_acc, kp = _rank_sign_sums(con, est, win)
     with store.registered(con, _st_sign_df=sign, _st_u_df=u_acc, _st_kp_df=kp):
@@ -764,7 +765,7 @@ def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win:
         con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_u AS "
                     "SELECT gid::INTEGER AS gid, rel::SMALLINT AS rel, u, k FROM _st_u_df")
         con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_kp AS "
-                    "SELECT gid::INTEGER AS gid, date::DATE AS date, s, q, m FROM _st_kp_df")
+                    "SELECT gid::INTEGER AS gid, date::DATE AS date, s, q, m, e FROM _st_kp_df")
 
 
 @dataclass(frozen=True)
@@ -778,7 +779,7 @@ class _ChunkShape:
 
 def _chunk_sums(c: dict[str, np.ndarray], rows: _SeriesArrays, shape: _ChunkShape) -> list[np.ndarray]:
     """Partial sums of one chunk of pairs: [ΣU, count] per (gid, rel), [Σpos, pairs] per gid,
-    [S, Q, m] per (gid, date), flattened."""
+    [S, Q, m, e] per (gid, date), flattened."""
     width, n_est, n_groups, n_days = len(shape.rels), shape.n_est, shape.n_groups, shape.n_days
     gid = c["gid"].astype(np.int64)
     want = c["g0"].astype(np.int64)[:, None] + shape.rels[None, :]
@@ -796,13 +797,16 @@ def _chunk_sums(c: dict[str, np.ndarray], rows: _SeriesArrays, shape: _ChunkShap
     # Kolari-Pynnönen: standardised, demeaned estimation residuals summed per calendar date
     z = ((ar_est - c["abar"][:, None]) / np.sqrt(c["s2"])[:, None])[ok_est]
     dkey = (gid[:, None] * n_days + rows.day[idx[:, :n_est]])[ok_est]
+    # ... and the pairs' event-window days per calendar date: how much their windows overlap
+    wkey = (gid[:, None] * n_days + rows.day[idx[:, n_est:]])[ok[:, n_est:]]
     return [np.bincount(key, weights=u[ok], minlength=n_groups * width),
             np.bincount(key, minlength=n_groups * width).astype(np.float64),
             np.bincount(gid, weights=pos, minlength=n_groups),
             np.bincount(gid, minlength=n_groups).astype(np.float64),
             np.bincount(dkey, weights=z, minlength=n_groups * n_days),
             np.bincount(dkey, weights=z * z, minlength=n_groups * n_days),
-            np.bincount(dkey, minlength=n_groups * n_days).astype(np.float64)]
+            np.bincount(dkey, minlength=n_groups * n_days).astype(np.float64),
+            np.bincount(wkey, minlength=n_groups * n_days).astype(np.float64)]
 
 
 def _rank_sign_sums(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int]
@@ -825,17 +829,18 @@ def _rank_sign_sums(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: t
         for part in pool.map(lambda c: _chunk_sums(c, rows, shape), chunks):
             total = part if total is None else [a + b for a, b in zip(total, part, strict=True)]
     if total is None:
-        total = [np.zeros(n) for n in (n_groups * width,) * 2 + (n_groups,) * 2 + (n_groups * n_days,) * 3]
-    u_sum, u_cnt, pos_sum, pair_cnt, s_sum, q_sum, m_cnt = total
+        total = [np.zeros(n) for n in (n_groups * width,) * 2 + (n_groups,) * 2 + (n_groups * n_days,) * 4]
+    u_sum, u_cnt, pos_sum, pair_cnt, s_sum, q_sum, m_cnt, e_cnt = total
     keep = pair_cnt > 0
     sign = pd.DataFrame({"gid": np.arange(n_groups)[keep], "pos": pos_sum[keep],
                          "pairs": pair_cnt[keep].astype(np.int64)})
     cells = np.flatnonzero(u_cnt)
     u_acc = pd.DataFrame({"gid": cells // width, "rel": rels[cells % width], "u": u_sum[cells],
                           "k": u_cnt[cells].astype(np.int64)})
-    cells = np.flatnonzero(m_cnt)
+    cells = np.flatnonzero(m_cnt + e_cnt)
     kp = pd.DataFrame({"gid": cells // n_days, "date": rows.dates[cells % n_days], "s": s_sum[cells],
-                       "q": q_sum[cells], "m": m_cnt[cells].astype(np.int64)})
+                       "q": q_sum[cells], "m": m_cnt[cells].astype(np.int64),
+                       "e": e_cnt[cells].astype(np.int64)})
     return sign, u_acc, kp
 
 
@@ -863,12 +868,19 @@ corrado AS (
                AS corrado_z
     FROM ubar GROUP BY gid
 ),
-resid AS (SELECT gid, date, sum(s) AS s, sum(q) AS q, sum(m) AS m FROM _st_acc_kp GROUP BY gid, date),
+resid AS (SELECT gid, date, sum(s) AS s, sum(q) AS q, sum(m) AS m, sum(e) AS e FROM _st_acc_kp
+          GROUP BY gid, date),
 kp AS (
-    SELECT gid,
-           CASE WHEN sum(m * (m - 1)) > 0
-                THEN (sum(s * s - q) / sum(m * (m - 1))) / (sum(q) / sum(m)) END AS r_bar
-    FROM resid GROUP BY gid
+    -- KP's 1 + (N-1) r_bar needs the mean over all N(N-1) ordered pairs of corr(SCAR_i, SCAR_j) =
+    -- rho_ij x (shared event-window days / L): the pooled residual correlation of the pairs that
+    -- share estimation dates, times the event-window overlap sum_d e_d (e_d - 1) / (L N (N - 1));
+    -- the overlap is 1 when all events share day 0, 0 when no two windows meet
+    SELECT r.gid,
+           CASE WHEN sum(r.m * (r.m - 1)) > 0 AND n.pairs > 1
+                THEN (sum(r.s * r.s - r.q) / sum(r.m * (r.m - 1))) / (sum(r.q) / sum(r.m))
+                     * sum(r.e * (r.e - 1)) / ({length} * n.pairs * (n.pairs - 1)) END AS r_bar
+    FROM resid r JOIN (SELECT gid, sum(pairs) AS pairs FROM _st_acc_sign GROUP BY gid) n USING (gid)
+    GROUP BY r.gid, n.pairs
 )
 SELECT base.*, sign.p_hat, corrado.corrado_z, kp.r_bar
 FROM base LEFT JOIN sign USING (gid) LEFT JOIN corrado USING (gid) LEFT JOIN kp USING (gid)

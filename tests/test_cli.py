@@ -319,7 +319,10 @@ def test_bad_backtest_parameters_are_reported_before_any_price_is_fetched(
     monkeypatch.setattr(prices, "YFinanceSource", NoFetching)
     for args, message, hint in [
             (("--window", "bad"), "cannot read window 'bad'", 'write "5d"'),
-            (("--estimation", "-20:-1", "--window", "-3:+1"), "must end before the event window", None)]:
+            (("--estimation", "-20:-1", "--window", "-3:+1"), "must end before the event window", None),
+            (("--estimation", "-250:0", "--window", "1:5"),
+             "estimation window (-250, 0) must end before day 0",
+             "the event's own return would enter alpha, beta and sigma")]:
         code, _, err = run(capsys, "--db", str(db_path), "backtest", *args)
         assert code == 2 and err.startswith("error: ") and message in err, err
         assert "prices could not be fetched" not in err

@@ -123,6 +123,11 @@ def _check_params(window: tuple[int, int], model: str, estimation: Sequence[int]
     if est[1] >= window[0]:
         raise StudyError(f"estimation window {est} must end before the event window {window} starts",
                          hint="e.g. estimation (-250, -11) with window -1:+5")
+    if est[1] >= 0:
+        # a window after the news (1:5) must not let day 0's own return into the fitted model
+        raise StudyError(f"estimation window {est} must end before day 0",
+                         hint="the event's own return would enter alpha, beta and sigma; "
+                              "e.g. estimation (-250, -11)")
     if min_estimation < 5:
         raise StudyError(f"min_estimation={min_estimation} is too small",
                          hint="the Patell variance needs at least 5 estimation days")

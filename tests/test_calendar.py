@@ -27,6 +27,7 @@ from signals.errors import CalendarRangeError
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
+CHI = ZoneInfo("America/Chicago")
 D = dt.date
 
 
@@ -60,6 +61,10 @@ def at(tz, *args) -> dt.datetime:
     # CME futures: the Monday session opens Sunday 17:00 Chicago; Saturday news waits for it
     (at(NY, 2026, 1, 31, 20, 0), "CMES", Day0(D(2026, 2, 2), "non_session_day")),
     (at(NY, 2026, 1, 29, 20, 0), "CMES", Day0(D(2026, 1, 30), "in_session")),
+    # Globex halts 16:00-17:00 Chicago: the day's bar has ended, news then waits for the next one
+    (at(CHI, 2026, 1, 30, 15, 59), "CMES", Day0(D(2026, 1, 30), "in_session")),
+    (at(CHI, 2026, 1, 30, 16, 30), "CMES", Day0(D(2026, 2, 2), "after_close")),
+    (at(CHI, 2026, 1, 29, 16, 0), "CMES", Day0(D(2026, 1, 30), "after_close")),
     # FX, 24/5 in UTC: Friday 20:00 New York is Saturday 01:00 UTC
     (at(NY, 2026, 1, 30, 20, 0), "FX", Day0(D(2026, 2, 2), "non_session_day")),
     (at(SH, 2026, 1, 29, 21, 52), "FX", Day0(D(2026, 1, 29), "in_session")),
@@ -108,6 +113,15 @@ def test_beyond_the_shanghai_calendar_needs_price_dates():
 MARKETS = ["XSHG", "XHKG", "XNYS", "XTKS", "XKRX", "XLON", "XETR", "CMES"]
 
 
+def _in_cme_halt(cal, mic: str, ts: pd.Timestamp) -> bool:
+    """16:00-17:00 Chicago before a regular 17:00 close: exchange_calendars counts it as trading,
+    but CME Globex halts then and the daily bar has ended."""
+    if mic != "CMES" or not cal.is_open_on_minute(ts, ignore_breaks=True):
+        return False
+    close = cal.session_close(cal.minute_to_session(ts)).tz_convert(cal.tz)
+    return close.time() == dt.time(17, 0) and ts >= close - pd.Timedelta(hours=1)
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # exchange_calendars' own pandas 3 deprecations
 @settings(max_examples=300, deadline=None)
 @given(mic=st.sampled_from(MARKETS),
@@ -118,7 +132,10 @@ def test_day0_is_the_first_session_trading_at_or_after_publication(mic, minute):
     cal = get_calendar(mic)
     ts = pd.Timestamp(published)
     assert cal.is_session(got.date)
-    if cal.is_open_on_minute(ts, ignore_breaks=True):
+    if _in_cme_halt(cal, mic, ts):
+        oracle = cal.minute_to_future_session(ts, 1)  # the daily bar has ended: the next one
+        assert got.reason == "after_close"
+    elif cal.is_open_on_minute(ts, ignore_breaks=True):
         oracle = cal.minute_to_session(ts)  # trading (or lunch-break) minute: its own session
         assert got.reason == "in_session"
     else:
@@ -294,3 +311,13 @@ def test_an_unusable_cache_directory_only_costs_the_build(tmp_path, monkeypatch)
     assert calendar._sessions.__wrapped__("XTKS").labels.size > 4000
     monkeypatch.setenv("SIGNALS_CACHE_DIR", "")
     assert calendar._sessions_cache_path("XTKS") is None
+
+
+@pytest.mark.parametrize(("mic", "opens", "closes"), [
+    ("XNYS", "09:30:00", "16:00:00"), ("XTKS", "09:00:00", "15:30:00"),
+    ("CMES", "-1 days +17:00:00", "16:00:00")])
+def test_sessions_beyond_the_calendar_get_the_usual_hours_not_the_last_sessions(mic, opens, closes):
+    """The calendar ends a year from today, which can be a half day (the Friday after Thanksgiving,
+    13:00 in New York): sessions made from later price dates used its close."""
+    sess = sessions(mic)
+    assert (sess.open_offset, sess.close_offset) == (pd.Timedelta(opens), pd.Timedelta(closes))

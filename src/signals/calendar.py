@@ -161,6 +161,10 @@ def _sessions(name: str) -> Sessions:
     return built
 
 
+# Bumped when _build_sessions makes other sessions from the same calendar (2: CMES bar ends).
+_SESSIONS_METHOD = 2
+
+
 def _sessions_cache_path(name: str) -> Path | None:
     """Today's file for ``name``: exchange_calendars' default range runs from 20 years before today
     to a year after, so a file is good for the day and the library version that wrote it."""
@@ -171,7 +175,7 @@ def _sessions_cache_path(name: str) -> Path | None:
         Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "signals")
     today = pd.Timestamp.now().floor("D").date()  # what exchange_calendars counts its range from
     safe = name.replace("/", "_")  # 24/5
-    return root / "calendars" / f"{safe}-xcals{version('exchange_calendars')}-{today}.npz"
+    return root / "calendars" / f"{safe}-xcals{version('exchange_calendars')}-m{_SESSIONS_METHOD}-{today}.npz"
 
 
 def _load_sessions(path: Path) -> Sessions | None:
@@ -205,16 +209,34 @@ def _save_sessions(path: Path, sess: Sessions) -> None:
                 os.unlink(tmp_name)
 
 
+# Calendars whose regular close is later than the end of the daily price bar. exchange_calendars'
+# CMES runs 17:00-17:00 Chicago, but CME Globex halts at 16:00 and the daily bar ends there: news at
+# 16:30 must get the next session, whose bar is still to come. Early closes (holidays) stay as they are.
+_BAR_ENDS = {"CMES": (pd.Timedelta(hours=17), pd.Timedelta(hours=16))}
+
+
 def _build_sessions(name: str) -> Sessions:
     cal = _calendar(name)
     tz = str(cal.tz)
     labels = cal.sessions.values.astype("datetime64[D]")
-    opens = pd.DatetimeIndex(cal.opens).as_unit("ns").asi8
-    closes = pd.DatetimeIndex(cal.closes).as_unit("ns").asi8
-    last_label = pd.Timestamp(labels[-1])
-    local_open = pd.Timestamp(cal.opens.iloc[-1]).tz_convert(tz).tz_localize(None)
-    local_close = pd.Timestamp(cal.closes.iloc[-1]).tz_convert(tz).tz_localize(None)
-    return Sessions(tz, labels, opens, closes, local_open - last_label, local_close - last_label)
+    opens = pd.DatetimeIndex(cal.opens).as_unit("ns")
+    closes = pd.DatetimeIndex(cal.closes).as_unit("ns")
+    if name in _BAR_ENDS:
+        regular, bar_end = _BAR_ENDS[name]
+        local = closes.tz_convert(tz)
+        closes = closes.where(local - local.normalize() != regular, closes - (regular - bar_end))
+    return Sessions(tz, labels, opens.asi8, closes.asi8, _usual_offset(opens, labels, tz),
+                    _usual_offset(closes, labels, tz))
+
+
+def _usual_offset(instants: pd.DatetimeIndex, labels: np.ndarray, tz: str) -> pd.Timedelta:
+    """The most common local time of the last year's ``instants`` relative to their session's
+    midnight: what a session made from a price date beyond the calendar gets. The last session alone
+    may be an early close (the calendar ends a year from today: on 2026-11-27, at the half day after
+    Thanksgiving)."""
+    recent = slice(-250, None)  # the hours now: exchanges change them (Tokyo closes at 15:30 since 2024)
+    local = instants[recent].tz_convert(tz).tz_localize(None)
+    return pd.Series(local - pd.DatetimeIndex(labels[recent])).mode().iloc[0]
 
 
 def _local_days(utc_ns: np.ndarray, tz: str) -> np.ndarray:

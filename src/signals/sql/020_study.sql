@@ -77,7 +77,7 @@ COMMENT ON COLUMN study_pairs.car IS 'Cumulative abnormal return: sum of daily A
 COMMENT ON COLUMN study_pairs.bhar IS 'Buy-and-hold abnormal return: prod(1+R) - prod(1+expected R) over the event window';
 COMMENT ON COLUMN study_pairs.scar IS 'Standardised CAR (Patell): sum of forecast-error-standardised AR / sqrt(L)';
 COMMENT ON COLUMN study_pairs.signed_car IS 'car x expected_sign (NULL when expected_sign is 0)';
-COMMENT ON COLUMN study_pairs.gap_sessions IS 'Benchmark sessions the ticker missed inside the event window (suspensions); NULL without benchmark';
+COMMENT ON COLUMN study_pairs.gap_sessions IS 'Benchmark sessions the ticker missed over the span its event-window returns cover, from its price row before the first window day (suspensions); NULL without benchmark';
 COMMENT ON COLUMN study_pairs.overlapping IS 'Another studied event window of the same ticker overlaps this one';
 
 CREATE TABLE IF NOT EXISTS event_returns (

@@ -22,6 +22,12 @@ Open it with any DuckDB client (`duckdb signals.duckdb`) or from Python (`duckdb
 read_only=True)`). `DESCRIBE table` and `SELECT * FROM duckdb_columns()` show the same comments as
 below. The schema version is in `schema_meta`; a newer `signals` migrates older files forward, an
 older one refuses newer files. Example queries are in `docs/sql.md`.
+
+Units: returns (`ret`, `ar`, `car`, `bhar`, CAAR) are fractions (0.012 = 1.2 %); `magnitude` is in
+its `unit` (`pct` in percent, 10 = 10 %; `bp` in basis points). `TIMESTAMP WITH TIME ZONE` columns
+are instants: `signals` prints them in UTC, but a DuckDB client shows them in its session's zone
+(the machine's), and `::DATE` takes the date there. `SET TimeZone = 'UTC'` shows UTC;
+`(published_utc AT TIME ZONE 'Asia/Shanghai')::DATE` is the Beijing date.
 """
 
 

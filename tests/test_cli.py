@@ -69,6 +69,39 @@ def test_dry_run_stores_nothing(capsys, db_path: Path) -> None:
     assert not db_path.exists()
 
 
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai"])
+def test_published_utc_is_printed_in_utc_whatever_the_machine_zone(capsys, db_path: Path, zone: str) -> None:
+    """DuckDB hands TIMESTAMPTZ back in the machine's zone: a stored run printed New York or Beijing
+    times under the published_utc header (the table drops the offset), unlike a dry run."""
+    import os
+    import time
+
+    from signals import store
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        printed = {}
+        for dry in (True, False):
+            code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED),
+                                 *(["--dry-run"] if dry else []), "-f", "jsonl")
+            assert code == 0, err
+            events = [json.loads(line) for line in out.splitlines()]
+            printed[dry] = sorted((e["event_id"], e["published_utc"]) for e in events)
+        assert printed[True] == printed[False]
+        assert all(stamp.endswith("+00:00") for _, stamp in printed[False])
+        with store.opened(db_path, read_only=True) as con:
+            [(first,)] = con.execute("SELECT min(published_utc) FROM articles").fetchall()
+        assert first.utcoffset() == dt.timedelta(0)
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
 def test_malformed_feed_fails_cleanly_and_writes_nothing(capsys, db_path: Path, tmp_path: Path) -> None:
     bad = tmp_path / "broken.xml"
     bad.write_text("<rss><channel><item><title>美联储降息</title></channel></rss>", encoding="utf-8")

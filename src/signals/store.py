@@ -147,6 +147,10 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
     try:
         # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt piped jsonl
         con.execute("SET enable_progress_bar = false")
+        # TIMESTAMPTZ values come back in the session's zone, which DuckDB takes from the machine:
+        # published_utc was printed in New York or Beijing time under its UTC name (the table drops
+        # the offset), and a stored run's times differed from a dry run's
+        con.execute("SET TimeZone = 'UTC'")
         _set_memory_limit(con)
         _ensure_schema(con, path, read_only)
     except BaseException:

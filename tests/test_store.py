@@ -170,6 +170,37 @@ def test_foreign_duckdb_file_is_not_taken_over(tmp_path: Path) -> None:
         store.connect(other)
 
 
+@pytest.mark.parametrize("ddl", [
+    "CREATE VIEW event_windows AS SELECT 42 AS answer",
+    "CREATE SCHEMA desk; CREATE TABLE desk.trades (x INTEGER)",
+    "CREATE SCHEMA desk",
+    "CREATE SEQUENCE trade_ids",
+    "CREATE MACRO twice(x) AS x * 2",
+])
+def test_a_duckdb_file_with_only_views_schemas_or_macros_is_not_taken_over(tmp_path: Path, ddl: str) -> None:
+    """Only tables in main were counted: such a file got the signals schema, its view replaced."""
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute(ddl)
+    con.close()
+    with pytest.raises(StoreError, match="not a signals database"):
+        store.connect(other)
+    con = duckdb.connect(str(other), read_only=True)
+    try:
+        tables = con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        assert ("articles",) not in tables
+    finally:
+        con.close()
+
+
+def test_an_empty_duckdb_file_becomes_a_signals_database(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    store.connect(empty).close()
+    with store.opened(empty, read_only=True) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+
+
 def test_read_only_open_of_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         store.connect(tmp_path / "missing.duckdb", read_only=True)

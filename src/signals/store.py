@@ -253,11 +253,9 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
         if version is None:
             raise StoreError(f"{path} is not a signals database (no schema_meta table)")
         return
-    if version is None:
-        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'").fetchone()[0]
-        if tables:
-            raise StoreError(f"{path} is a DuckDB file but not a signals database",
-                             hint="pass another --db path")
+    if version is None and _user_objects(con):
+        raise StoreError(f"{path} is a DuckDB file but not a signals database",
+                         hint="pass another --db path")
     files = schema_sql()
     digest = hashlib.sha1("".join(sql for _, sql in files).encode("utf-8")).hexdigest()[:16]
     if version == SCHEMA_VERSION and _meta(con, "schema_hash") == digest:
@@ -280,6 +278,23 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
             f"cannot bring {path} to schema {SCHEMA_VERSION}: {str(exc).splitlines()[0]}",
             hint="the file may come from a development build of signals; start a new --db file",
         ) from None
+
+
+def _user_objects(con: duckdb.DuckDBPyConnection) -> int:
+    """Objects another program made in the file: tables in any schema, views, sequences, macros and
+    schemas. Only tables in main were counted: a file holding views, or tables in its own schema,
+    was taken over (its views named like ours replaced)."""
+    return con.execute(
+        """
+        SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database())
+             + (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND NOT internal)
+             + (SELECT count(*) FROM duckdb_sequences() WHERE database_name = current_database())
+             + (SELECT count(*) FROM duckdb_functions() WHERE database_name = current_database()
+                AND NOT internal AND function_type IN ('macro', 'table_macro'))
+             + (SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database()
+                AND NOT internal AND schema_name <> 'main')
+        """
+    ).fetchone()[0]
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:

@@ -14,7 +14,7 @@ import pytest
 
 from signals import store
 from signals.cli import main
-from signals.errors import SignalsError
+from signals.errors import DAMAGED_HINT, SignalsError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
@@ -138,6 +138,25 @@ def test_every_user_error_is_one_line_and_a_hint_with_exit_2(case: str, stored_d
     assert lines and lines[0].startswith("error: ") and len(lines[0]) > len("error: "), lines
     assert all(line.startswith(("hint: ", "warning: ")) for line in lines[1:]), lines
     assert "unexpected" not in lines[0], lines  # a foreseen error, not the catch-all
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bit flips"])
+def test_a_damaged_database_is_one_line_and_not_called_a_bug(damage: str, stored_db: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """A file cut short (a copy taken half-way) failed every command with `unexpected IOException`
+    and exit 3, as if signals had a bug; damaged blocks likewise (`unexpected Error`)."""
+    data = stored_db.read_bytes()
+    if damage == "truncated":
+        stored_db.write_bytes(data[:len(data) // 2])
+    else:  # every block after DuckDB's three 4 KB headers: their checksums no longer match
+        stored_db.write_bytes(data[:12288] + bytes(b ^ 0xFF for b in data[12288:]))
+    for argv in (["prices", "status"], ["extract", str(SMALL_FEED)], ["backtest", "--offline"]):
+        code = main(["--db", str(stored_db), *argv])
+        lines = capsys.readouterr().err.splitlines()
+        assert code == 2, (argv, lines)
+        assert lines[0].startswith("error: ") and "unexpected" not in lines[0], (argv, lines)
+        assert "damaged" in lines[0] or "Corrupt database file" in lines[0], (argv, lines)
+        assert lines[1:] == [f"hint: {DAMAGED_HINT}"], (argv, lines)
 
 
 def test_a_locked_database_is_one_line_naming_the_holder(stored_db: Path,

@@ -56,6 +56,22 @@ class StoreError(SignalsError):
     """The DuckDB file cannot be used (not a database, newer schema, read-only …)."""
 
 
+# What DuckDB says when the file's blocks are not what it wrote: a failed checksum, or a file cut
+# short (a copy taken half-way, a full disk, a crash of the file system)
+_DAMAGED = ("Corrupt database file", "Could not read enough bytes from file")
+DAMAGED_HINT = ("DuckDB cannot repair a damaged file: restore a copy of it, or start a new --db and "
+                "extract the feeds again")
+
+
+def damaged_database(exc: BaseException) -> StoreError | None:
+    """A ``StoreError`` when ``exc`` says the database file is damaged, else None. Such errors reach
+    any query: they were reported as a bug (``unexpected Error``, exit 3)."""
+    text = str(exc)
+    if not any(marker in text for marker in _DAMAGED):
+        return None
+    return StoreError(f"the database file is damaged: {text.strip().splitlines()[0]}", hint=DAMAGED_HINT)
+
+
 class StoreLockedError(StoreError):
     """Another process holds the DuckDB file."""
 

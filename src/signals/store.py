@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from signals import __version__
-from signals.errors import StoreError, StoreLockedError
+from signals.errors import DAMAGED_HINT, StoreError, StoreLockedError, damaged_database
 
 if TYPE_CHECKING:
     from signals.feeds import Article
@@ -99,9 +99,11 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise StoreError(f"cannot open {path} for writing: permission denied",
                              hint="check file and directory permissions (and `lsattr` for the immutable "
                                   "flag), or use another --db; reading commands still work") from None
-        raise StoreError(f"cannot open {path}: {msg.splitlines()[0]}") from None
+        raise StoreError(f"cannot open {path}: {msg.splitlines()[0]}",
+                         hint=DAMAGED_HINT if damaged_database(exc) else None) from None
     except duckdb.Error as exc:
-        raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+        raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}",
+                         hint=DAMAGED_HINT if damaged_database(exc) else None) from None
 
 
 def _wait_from_env() -> float:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from signals import store
-from signals.errors import NothingStudiedError, StudyError
+from signals.errors import NothingStudiedError, StudyError, damaged_database
 
 MODELS = ("market", "market-adjusted", "mean", "raw")
 _NEEDS_BENCHMARK = {"market", "market-adjusted"}
@@ -1108,7 +1108,8 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         if store_results:
             _store(con, run_id, params, counts, notes)
     except duckdb.Error as exc:
-        raise StudyError(f"event study query failed: {str(exc).splitlines()[0]}") from exc
+        raise (damaged_database(exc)
+               or StudyError(f"event study query failed: {str(exc).splitlines()[0]}")) from exc
     finally:
         for name in _TEMP:
             kind = "VIEW" if name in _CACHE_VIEWS and series_cache == "warm" else "TABLE"

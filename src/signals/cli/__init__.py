@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 
 from signals import __version__
-from signals.errors import ExitCode, Interrupted, SignalsError, is_interrupt
+from signals.errors import ExitCode, Interrupted, SignalsError, damaged_database, is_interrupt
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             return _interrupted(KeyboardInterrupt())
         if debug:
             raise
+        if (damaged := damaged_database(exc)) is not None:  # not a bug of signals: the file's
+            click.echo(f"error: {damaged}", err=True)
+            click.echo(f"hint: {damaged.hint}", err=True)
+            return int(damaged.exit_code)
         first_line = (str(exc).strip().splitlines() or [""])[0]
         click.echo(f"error: unexpected {type(exc).__name__}: {first_line}", err=True)
         click.echo("hint: run again with --debug for the traceback, and report it", err=True)

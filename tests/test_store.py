@@ -213,6 +213,28 @@ def test_locked_file_names_the_holder(db_path: Path, hold_lock) -> None:
         store.connect(db_path, wait=0)
 
 
+def test_the_holder_is_named_on_one_line(db_path: Path) -> None:
+    """A holder whose arguments hold newlines (a notebook's or a `python -c` script) split the
+    one-line error over several lines."""
+    import subprocess
+    import sys
+
+    store.connect(db_path).close()
+    script = ("import duckdb, sys\nc = duckdb.connect(sys.argv[1])\n"
+              "print('ready', flush=True)\nsys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(db_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreLockedError) as caught:
+            store.connect(db_path, wait=0)
+        message = str(caught.value)
+        assert "\n" not in message and f"in use by process {holder.pid} (" in message
+        assert "import duckdb, sys c = duckdb" in message
+    finally:
+        holder.communicate("")
+
+
 def test_reopening_a_current_file_writes_nothing(db_path: Path) -> None:
     store.connect(db_path).close()
     before = db_path.stat().st_mtime_ns, db_path.stat().st_size

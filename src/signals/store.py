@@ -74,7 +74,8 @@ def _holder(message: str) -> str:
         return "another process"
     pid = m.group(1)
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        # one line whatever the arguments hold (a `python -c` script with newlines broke the message)
+        cmd = " ".join(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split())
     except OSError:
         cmd = ""
     if len(cmd) > 80:  # a cut command line says it was cut

@@ -94,6 +94,24 @@ def test_read_only_file_is_a_clear_error(db_path: Path) -> None:
             assert store.schema_version(con) == store.SCHEMA_VERSION
 
 
+def test_reading_commands_work_on_a_read_only_file(db_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`prices fetch --offline` only reports what is missing, yet it opened the file for writing and
+    failed with `cannot open ... for writing: permission denied`."""
+    from signals.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
+    assert main(["--db", str(db_path), "extract", str(sample), "-j", "1", "-f", "jsonl"]) == 0
+    capsys.readouterr()
+    with unwritable(db_path):
+        for argv, code in ((["prices", "status", "-f", "csv"], 0), (["prices", "fetch", "--offline"], 1),
+                           (["prices", "fetch", "NVDA", "--offline"], 1)):
+            got = main(["--db", str(db_path), *argv])
+            err = capsys.readouterr().err
+            assert got == code and "error:" not in err, (argv, err)
+            if argv[1] == "fetch":  # exit 1: the sample's tickers have no prices; it says which
+                assert "missing" in err, err
+
+
 def test_read_only_directory_is_a_clear_error_before_any_write(db_path: Path) -> None:
     with store.opened(db_path) as con:  # an existing database in a directory that became read-only
         before = store.counts(con)

@@ -515,8 +515,10 @@ def load_prices(paths: Sequence[str], *, db: str | os.PathLike | None = None):
 def fetch_prices(tickers: Sequence[str] = (), *, db: str | os.PathLike | None = None,
                  start: dt.date | None = None, end: dt.date | None = None, offline: bool = False,
                  progress: Progress | None = None):
-    """Fill the price cache for ``tickers`` (default: every ticker and benchmark of stored events)."""
-    with store.opened(db) as con:
+    """Fill the price cache for ``tickers`` (default: every ticker and benchmark of stored events).
+    ``offline`` only reports what is missing: it opens the database read-only, so it works on a file
+    it may not write and never creates one."""
+    with store.opened(db, read_only=offline) as con:
         return _fetch_prices(con, tickers, start, end, offline=offline, progress=progress)
 
 

@@ -310,6 +310,31 @@ def test_expected_sign_of_a_dollar_quote_follows_what_the_subject_names(
     assert pairs.loc[pairs.role == "subject", "expected_sign"].tolist() == [sign]
 
 
+@pytest.mark.parametrize(("text", "type_", "modality", "signs"), [
+    ("美联储宣布降息25个基点。", "rate_cut", "fact", {"^GSPC": 1, "DX-Y.NYB": -1, "GC=F": 1, "^TNX": -1}),
+    # a hike: stocks and gold down, the dollar and yields up, as monetary.rate_hike writes them
+    ("美联储宣布加息25个基点。", "rate_hike", "fact", {"^GSPC": -1, "DX-Y.NYB": 1, "GC=F": -1, "^TNX": 1}),
+    ("日本央行宣布加息25个基点。", "rate_hike", "fact", {"^N225": -1, "JPY=X": -1}),
+    # a negated cut: the cut's signs flipped once
+    ("Gundlach表示，投资者在鲍威尔任期内美联储不会再降息。", "rate_cut", "negated",
+     {"^GSPC": -1, "DX-Y.NYB": 1, "GC=F": -1, "^TNX": 1}),
+])
+def test_exposures_get_the_signs_the_rule_writes(text: str, type_: str, modality: str,
+                                                 signs: dict[str, int]) -> None:
+    """event_frames multiplied each exposure's sign by the event's direction, which the rule's signs
+    already contain: every direction -1 event (a hike, a negated cut) stored the opposite of the
+    rule's signs, so signed CAR and hit rate counted a rally after a rate hike as a hit."""
+    import datetime as dt
+
+    from signals.api import event_frames
+
+    events = [e for e in run(text) if e.type == type_]
+    assert [e.modality for e in events] == [modality]
+    _, pairs = event_frames(events, LINKER, rulebook_hash="h", extracted_at=dt.datetime.now(dt.UTC))
+    exposed = pairs[pairs.role == "exposure"]
+    assert dict(zip(exposed.ticker, exposed.expected_sign, strict=True)) == signs
+
+
 # -- second quality pass: commas, brokers, guessed subjects, "near" figures, trigger sentences ----
 
 def test_ascii_comma_ends_a_clause_like_the_full_width_one() -> None:

@@ -142,8 +142,12 @@ def event_frames(events: Sequence, linker, *, rulebook_hash: str, extracted_at: 
         targets: dict[str, tuple[str, int]] = {}
         if ev.ticker and _is_tradable(ev.ticker, linker.instruments.get(ev.ticker)):
             targets[ev.ticker] = ("subject", int(ev.direction) * quote_sign(ev.ticker, ev.subject))
+        # an exposure's sign is already the instrument's expected sign (the rule writes it for the
+        # event as stated, extraction flips it for a negated event): multiplied by the direction it
+        # came out reversed for every event with direction -1 (a rate hike lifted ^GSPC, a negated
+        # cut flipped twice) and 0 for direction 0 (fx_intervention)
         for ticker, sign in getattr(ev, "exposures", ()) or ():
-            targets.setdefault(ticker, ("exposure", int(ev.direction) * int(sign)))
+            targets.setdefault(ticker, ("exposure", int(sign)))
         for ticker, (role, sign) in targets.items():
             inst = linker.instruments.get(ticker)
             pair_rows.append({

@@ -661,6 +661,7 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     for subject in subjects:
         if subject.text is None and rule.family not in SUBJECT_OPTIONAL:
             continue
+        # the expected sign of each exposed instrument, final: not to be multiplied by the direction
         exposures = tuple((t, s * sign) for t, s in rule.exposures_for(subject.ticker))
         events.append((Event(
             article_id=article_id, rule_id=rule.id, rule_version=rule.version, type=rule.type,

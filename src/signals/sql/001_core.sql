@@ -115,7 +115,7 @@ COMMENT ON TABLE event_instruments IS 'Event x tradable instrument pairs the eve
 COMMENT ON COLUMN event_instruments.event_id IS 'events.id';
 COMMENT ON COLUMN event_instruments.ticker IS 'Yahoo symbol of the instrument';
 COMMENT ON COLUMN event_instruments.role IS 'subject (the event is about it) or exposure (a macro event moves it, per the rule data)';
-COMMENT ON COLUMN event_instruments.expected_sign IS 'Expected price direction for this instrument: event direction times exposure sign; for a dollar quote (JPY=X, yen per dollar) whose subject is the other currency (日元) the sign flips, not when the subject names the pair (美元兑日元)';
+COMMENT ON COLUMN event_instruments.expected_sign IS 'Expected price direction for this instrument: the subject, the event direction; an exposure, the sign the rule writes for it (flipped for a negated event); for a dollar quote (JPY=X, yen per dollar) whose subject is the other currency (日元) the sign flips, not when the subject names the pair (美元兑日元)';
 COMMENT ON COLUMN event_instruments.market IS 'ISO MIC of the market whose sessions define day 0 (XSHG, XNYS, ...)';
 COMMENT ON COLUMN event_instruments.benchmark IS 'Benchmark ticker for abnormal returns (NULL: raw returns)';
 COMMENT ON COLUMN event_instruments.day0 IS 'First session of the market in which the news could be traded';

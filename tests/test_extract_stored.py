@@ -162,3 +162,15 @@ def test_ingesting_with_other_rules_notes_the_events_the_old_rules_made(
     api.extract_stored(db=db, jobs=1)
     again = api.extract_feeds([str(SAMPLE_FEED)], db=db, jobs=1)
     assert again.notes == [] and (again.events_made_otherwise, again.articles_made_otherwise) == (0, 0)
+
+
+def test_reading_a_feed_again_with_another_tz_leaves_what_a_fresh_run_with_it_leaves(tmp_path: Path) -> None:
+    """Dates without a zone are read in --tz. Ingesting again with a corrected --tz kept the old times
+    and days 0: the content hash covers title and body only, so the articles counted as unchanged."""
+    feed = str(ROOT / "tests" / "fixtures" / "feeds" / "rss2_dates.xml")
+    db, fresh = tmp_path / "again.duckdb", tmp_path / "fresh.duckdb"
+    api.extract_feeds([feed], db=db)
+    again = api.extract_feeds([feed], db=db, default_tz="America/New_York")
+    api.extract_feeds([feed], db=fresh, default_tz="America/New_York")
+    assert again.articles_updated > 0
+    assert stored(db) == stored(fresh)

@@ -66,6 +66,26 @@ def test_reingest_is_idempotent_and_edit_updates(db_path: Path) -> None:
         assert con.execute("SELECT title FROM articles").fetchone()[0] == "新标题"
 
 
+def test_a_corrected_publication_time_updates_the_article_and_a_missing_one_keeps_it(db_path: Path) -> None:
+    """Re-reading a feed with another --tz (or a feed that corrected its pubDate) gave the same
+    content hash, so the article counted as unchanged and kept its old time and day 0."""
+    later = NOW + dt.timedelta(hours=13)
+    with store.opened(db_path) as con:
+        with store.transaction(con):
+            store.upsert_articles(con, pd.DataFrame([article()]))
+            store.insert_events(con, pd.DataFrame([event()]), pd.DataFrame([pair()]))
+        with store.transaction(con):
+            moved = store.upsert_articles(con, pd.DataFrame([article() | {"published_utc": later}]))
+        assert (moved.updated, moved.unchanged) == (["a1"], 0)
+        # its events go, to be extracted again with a day 0 of the new time
+        assert store.counts(con) == {"articles": 1, "events": 0, "event_instruments": 0}
+        with store.transaction(con):
+            undated = store.upsert_articles(con, pd.DataFrame([article() | {"published_utc": None}]))
+        assert (undated.updated, undated.unchanged) == ([], 1)
+        stored = con.execute("SELECT published_utc FROM articles").fetchone()[0]
+    assert stored == later
+
+
 def test_duplicate_ids_in_one_batch_keep_the_last(db_path: Path) -> None:
     with store.opened(db_path) as con, store.transaction(con):
         res = store.upsert_articles(con, pd.DataFrame([article(title="旧"), article(title="新")]))

@@ -385,7 +385,7 @@ def classify_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) ->
     """What ``upsert_articles`` would do with ``articles`` (new, edited, unchanged), writing nothing."""
     if articles.empty:
         return UpsertResult([], [], 0)
-    batch = articles[["id", "content_hash"]].drop_duplicates("id", keep="last")
+    batch = articles[["id", "content_hash", "published_utc"]].drop_duplicates("id", keep="last")
     with registered(con, _incoming_articles=batch):
         new, updated = _classify(con)
     return UpsertResult(new, updated, len(batch) - len(new) - len(updated))
@@ -395,7 +395,10 @@ def _classify(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
     new, updated = con.execute(
         """
         SELECT list(i.id) FILTER (WHERE a.id IS NULL),
-               list(i.id) FILTER (WHERE a.id IS NOT NULL AND a.content_hash <> i.content_hash)
+               list(i.id) FILTER (WHERE a.id IS NOT NULL AND (a.content_hash <> i.content_hash
+                   -- a corrected time (the feed's, or read again with another --tz) moves day 0; an
+                   -- item without one keeps the time stored
+                   OR (i.published_utc IS NOT NULL AND a.published_utc IS DISTINCT FROM i.published_utc)))
         FROM _incoming_articles i LEFT JOIN articles a USING (id)
         """
     ).fetchone()
@@ -403,7 +406,8 @@ def _classify(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
 
 
 def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> UpsertResult:
-    """Insert new articles and update edited ones (same id, other content_hash), set-based.
+    """Insert new articles and update edited ones (same id, other content_hash or another
+    publication time), set-based.
 
     Within one batch the last row of an id wins (a feed that repeats a guid).
     """
@@ -422,8 +426,8 @@ def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> U
                        utc_offset_minutes = i.utc_offset_minutes, fetched_at = i.fetched_at,
                        content_hash = i.content_hash, feed = i.feed
                 FROM _incoming_articles i
-                WHERE articles.id = i.id AND articles.content_hash <> i.content_hash
-                """
+                WHERE articles.id = i.id AND i.id IN (SELECT unnest(?::VARCHAR[]))
+                """, [updated]
             )
         if new:
             con.execute(

@@ -47,7 +47,8 @@ def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | No
     """Ingest FEEDS (files, globs, directories, URLs or - for stdin; gzipped too), extract and store events.
 
     Prints the events of new or edited articles, then one summary line on stderr.
-    Re-ingesting the same feed stores nothing new: after changing the rules, `--stored` extracts
+    Re-ingesting the same feed stores nothing new (an item whose text or time changed, e.g. read
+    with another --tz, is an edited article): after changing the rules, `--stored` extracts
     the stored articles again. Events are printed as they come, chunk by chunk; a table shows the
     first 1,000.
     """

@@ -69,6 +69,20 @@ def test_dry_run_stores_nothing(capsys, db_path: Path) -> None:
     assert not db_path.exists()
 
 
+def test_extract_csv_carries_the_columns_jsonl_does(capsys, db_path: Path) -> None:
+    """csv printed only the table's columns: no event_id or article_id to join the rows back."""
+    from signals.api import DISPLAY_COLUMNS
+
+    code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    code, out, err = run(capsys, "--db", str(db_path), "extract", "--stored", "--dry-run", "-f", "jsonl")
+    assert code == 0, err
+    assert list(rows[0]) == list(json.loads(out.splitlines()[0])) == DISPLAY_COLUMNS
+    dry_ids = [json.loads(line)["event_id"] for line in out.splitlines()]
+    assert sorted(r["event_id"] for r in rows) == sorted(dry_ids)
+
+
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai"])
 def test_published_utc_is_printed_in_utc_whatever_the_machine_zone(capsys, db_path: Path, zone: str) -> None:
     """DuckDB hands TIMESTAMPTZ back in the machine's zone: a stored run printed New York or Beijing

@@ -102,9 +102,11 @@ def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | No
 
 
 def _writer(stream, fmt: str | None) -> RowWriter:
-    from signals import output
+    from signals import api, output
 
     fmt = resolve_format(fmt, stream)
-    columns = EVENT_COLUMNS if fmt in ("table", "csv") else None
+    # a table shows what fits a terminal; csv carries every column jsonl does (event_id and
+    # article_id join the rows back to the database), in a fixed order so an empty run has its header
+    columns = EVENT_COLUMNS if fmt == "table" else api.DISPLAY_COLUMNS if fmt == "csv" else None
     return output.RowWriter(fmt, stream=stream, columns=columns, title="events",
                             table_rows=output.TABLE_ROWS)

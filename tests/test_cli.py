@@ -615,3 +615,13 @@ def test_an_interrupt_after_committed_batches_prints_their_events(capsys, db_pat
         stored = con.execute("SELECT count(*) FROM events").fetchone()[0]
         unset = con.execute("SELECT count(*) FROM event_instruments WHERE day0_reason IS NULL").fetchone()[0]
     assert len(out.splitlines()) == stored > 0 and unset == 0
+
+
+def test_rules_takes_one_rule_file_as_the_environment_does(capsys, db_path: Path) -> None:
+    """--rules refused a .yaml file ('is a file') that SIGNALS_RULES_DIR and the hints accept."""
+    one = ROOT / "rules" / "monetary.yaml"
+    code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--dry-run",
+                         "--rules", str(one), "-f", "jsonl")
+    assert code == 0, err
+    assert {json.loads(line)["rule_id"].split(".")[0] for line in out.splitlines()} == {"monetary"}
+    assert run(capsys, "rules", "lint", "--rules", str(one))[0] == 0

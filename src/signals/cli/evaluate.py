@@ -11,8 +11,8 @@ from signals.cli.options import in_existing_directory, output_stream, refuse_to_
 
 @click.command("eval")
 @click.argument("gold", type=click.Path(exists=True, dir_okay=False))
-@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Rule directory (default: the bundled rules/).")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True), default=None,
+              help="Rule directory or one .yaml file (default: the bundled rules/, env SIGNALS_RULES_DIR).")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people; json for one object with precision, recall, f1.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=in_existing_directory,

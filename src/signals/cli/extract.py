@@ -30,8 +30,8 @@ EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "mag
 @click.option("--stored", is_flag=True,
               help="Instead of FEEDS, extract the articles stored in the database again (after editing "
                    "rules or upgrading signals); their events are replaced.")
-@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Rule directory (default: the bundled rules/, env SIGNALS_RULES_DIR).")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True), default=None,
+              help="Rule directory or one .yaml file (default: the bundled rules/, env SIGNALS_RULES_DIR).")
 @click.option("--tz", "default_tz", default="Asia/Shanghai", show_default=True,
               help="Time zone for feed dates written without one.")
 @click.option("--dry-run", is_flag=True,

@@ -12,9 +12,9 @@ from signals.cli.options import (
     status,
 )
 
-rules_option = click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False),
-                            default=None,
-                            help="Rule directory (default: the bundled rules/, env SIGNALS_RULES_DIR).")
+rules_option = click.option("--rules", "rules_dir", type=click.Path(exists=True), default=None,
+                            help="Rule directory or one .yaml file (default: the bundled rules/, "
+                                 "env SIGNALS_RULES_DIR).")
 
 
 @click.group("rules")

@@ -35,13 +35,13 @@ def pair(event_id: str = "e1", ticker: str = "^GSPC") -> dict:
                 benchmark=None, day0=None, day0_reason=None)
 
 
-def test_new_file_has_schema_version_and_commented_columns(db_path: Path) -> None:
+def test_new_file_has_schema_version_and_commented_columns_of_tables_and_views(db_path: Path) -> None:
     with store.opened(db_path) as con:
         assert store.schema_version(con) == store.SCHEMA_VERSION
         uncommented = con.execute(
             "SELECT table_name, column_name FROM duckdb_columns() "
             "WHERE schema_name = 'main' AND NOT internal AND (comment IS NULL OR comment = '') "
-            "AND table_name NOT IN (SELECT view_name FROM duckdb_views())"
+            "AND table_name NOT IN (SELECT view_name FROM duckdb_views() WHERE internal)"
         ).fetchall()
         assert uncommented == []
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}

@@ -134,6 +134,24 @@ SELECT r.run_id,
 FROM event_returns r
 JOIN study_pairs p USING (run_id, event_id, ticker);
 COMMENT ON VIEW event_windows IS 'Per pair per relative day of every run; filter WHERE latest, or WHERE run_id = ...';
+COMMENT ON COLUMN event_windows.run_id IS 'study_runs.run_id';
+COMMENT ON COLUMN event_windows.latest IS 'True for the rows of the newest run (study_runs.created_at)';
+COMMENT ON COLUMN event_windows.event_id IS 'events.id';
+COMMENT ON COLUMN event_windows.ticker IS 'Instrument (event_returns.ticker)';
+COMMENT ON COLUMN event_windows.type IS 'study_pairs.type: the event type';
+COMMENT ON COLUMN event_windows.group_key IS 'study_pairs.group_key: the run''s group-by values';
+COMMENT ON COLUMN event_windows.model_used IS 'study_pairs.model_used: market, market-adjusted, mean or raw';
+COMMENT ON COLUMN event_windows.benchmark_used IS 'study_pairs.benchmark_used';
+COMMENT ON COLUMN event_windows.expected_sign IS 'study_pairs.expected_sign: +1, -1 or 0';
+COMMENT ON COLUMN event_windows.rel_day IS 'event_returns.rel_day: trading day relative to day 0';
+COMMENT ON COLUMN event_windows.date IS 'event_returns.date: date of the price row';
+COMMENT ON COLUMN event_windows.ret IS 'event_returns.ret: simple return (fraction)';
+COMMENT ON COLUMN event_windows.bench_ret IS 'event_returns.bench_ret: benchmark return (fraction)';
+COMMENT ON COLUMN event_windows.expected_ret IS 'event_returns.expected_ret: normal return of the model';
+COMMENT ON COLUMN event_windows.ar IS 'event_returns.ar: abnormal return';
+COMMENT ON COLUMN event_windows.car IS 'event_returns.car: cumulative AR from the first window day to this one';
+COMMENT ON COLUMN event_windows.sar IS 'event_returns.sar: standardised AR (Patell)';
+COMMENT ON COLUMN event_windows.gap_sessions IS 'event_returns.gap_sessions: benchmark sessions missed before this row';
 
 -- per run's own groups (group_key) and type: a pair studied in several groups of a run grouped by
 -- source or role (dedupe is per group) is counted once per row, never summed across groups
@@ -147,3 +165,11 @@ SELECT run_id, type, group_key,
 FROM study_pairs
 GROUP BY run_id, type, group_key;
 COMMENT ON VIEW event_study_summary IS 'Per run, event type and the run''s group (group_key, the --by values; the type itself for the default --by type): N, CAAR, median CAR, share positive, cross-sectional t (df N-1)';
+COMMENT ON COLUMN event_study_summary.run_id IS 'study_runs.run_id';
+COMMENT ON COLUMN event_study_summary.type IS 'Event type';
+COMMENT ON COLUMN event_study_summary.group_key IS 'The run''s group-by values (study_pairs.group_key)';
+COMMENT ON COLUMN event_study_summary.n IS 'Pairs studied';
+COMMENT ON COLUMN event_study_summary.caar IS 'Mean CAR over the pairs (fraction)';
+COMMENT ON COLUMN event_study_summary.median_car IS 'Median CAR';
+COMMENT ON COLUMN event_study_summary.share_positive IS 'Share of pairs with CAR > 0';
+COMMENT ON COLUMN event_study_summary.t_cs IS 'Cross-sectional t of CAAR: mean / (sd / sqrt(n)), df n-1; NULL for n < 2';

@@ -625,3 +625,9 @@ def test_rules_takes_one_rule_file_as_the_environment_does(capsys, db_path: Path
     assert code == 0, err
     assert {json.loads(line)["rule_id"].split(".")[0] for line in out.splitlines()} == {"monetary"}
     assert run(capsys, "rules", "lint", "--rules", str(one))[0] == 0
+
+
+def test_an_empty_db_path_is_a_usage_error(capsys) -> None:
+    """--db "" opened the working directory: 'cannot open .: Is a directory'."""
+    code, _, err = run(capsys, "--db", "", "prices", "status")
+    assert code == 2 and "Invalid value for '--db': is empty: give the path of a DuckDB file" in err

@@ -20,9 +20,15 @@ from signals import __version__
 from signals.errors import ExitCode, Interrupted, SignalsError, damaged_database, is_interrupt
 
 
+def _db_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.strip():  # "" would open the working directory: "cannot open .: Is a directory"
+        raise click.BadParameter("is empty: give the path of a DuckDB file", ctx=ctx, param=param)
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", type=click.Path(dir_okay=False), envvar="SIGNALS_DB", default="signals.duckdb",
-              show_default=True, help="DuckDB file to read and write (env SIGNALS_DB).")
+              show_default=True, callback=_db_path, help="DuckDB file to read and write (env SIGNALS_DB).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(__version__, prog_name="signals")
 @click.pass_context

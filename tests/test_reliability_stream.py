@@ -16,7 +16,7 @@ import pytest
 
 from signals import api, output
 from signals.cli import main
-from signals.cli.extract import EVENT_COLUMNS
+from signals.cli.extract import EVENT_COLUMNS, event_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
@@ -50,14 +50,14 @@ def write_dense_feeds(directory: Path, items: list[tuple[str, str]], n: int, per
 def rendered(rows: pd.DataFrame, fmt: str) -> str:
     """What `extract` printed before streaming: every event rendered at once."""
     out = io.StringIO()
-    columns = EVENT_COLUMNS if fmt in ("table", "csv") else None
+    columns = event_columns(fmt)
     output.render(rows, fmt, stream=out, columns=columns, title="events")
     return out.getvalue()
 
 
 def streamed(chunks: list[pd.DataFrame], fmt: str) -> str:
     out = io.StringIO()
-    columns = EVENT_COLUMNS if fmt in ("table", "csv") else None
+    columns = event_columns(fmt)
     writer = output.RowWriter(fmt, stream=out, columns=columns, title="events", table_rows=None)
     for chunk in chunks:
         writer.write(chunk)

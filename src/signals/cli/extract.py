@@ -102,11 +102,16 @@ def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | No
 
 
 def _writer(stream, fmt: str | None) -> RowWriter:
-    from signals import api, output
+    from signals import output
 
     fmt = resolve_format(fmt, stream)
-    # a table shows what fits a terminal; csv carries every column jsonl does (event_id and
-    # article_id join the rows back to the database), in a fixed order so an empty run has its header
-    columns = EVENT_COLUMNS if fmt == "table" else api.DISPLAY_COLUMNS if fmt == "csv" else None
-    return output.RowWriter(fmt, stream=stream, columns=columns, title="events",
+    return output.RowWriter(fmt, stream=stream, columns=event_columns(fmt), title="events",
                             table_rows=output.TABLE_ROWS)
+
+
+def event_columns(fmt: str) -> list[str] | None:
+    """A table shows what fits a terminal; csv carries every column jsonl does (event_id and
+    article_id join the rows back to the database), in a fixed order so an empty run has its header."""
+    from signals import api
+
+    return EVENT_COLUMNS if fmt == "table" else api.DISPLAY_COLUMNS if fmt == "csv" else None

@@ -436,3 +436,17 @@ def test_an_item_of_clauses_without_a_full_stop_costs_linear_work(monkeypatch) -
         assert {(e.type, e.ticker) for e in events} == {("price_surge", "NVDA"), ("rate_cut", "@FED")}
         work[n] = sum(scanned)
     assert work[1000] < 6 * work[250]  # 4x the text: ~4x the work (it was ~16x)
+
+
+# -- 分别: one figure per subject -----------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("英伟达、AMD分别下跌5%和3%。", {"NVDA": 5.0, "AMD": 3.0}),
+    ("黄金、白银分别上涨3.5%和6.2%。", {"GC=F": 3.5, "SI=F": 6.2}),
+    ("英伟达、AMD股价分别大涨5%和8%。", {"NVDA": 5.0, "AMD": 8.0}),
+    ("贵州茅台、五粮液分别涨2%和5%。", {"000858.SZ": 5.0}),  # 2% is under the rule's minimum
+    ("英伟达、AMD上涨5%。", {"NVDA": 5.0, "AMD": 5.0}),  # one figure for the list
+])
+def test_respective_figures_go_to_their_own_subjects(text: str, expected: dict[str, float]) -> None:
+    events = [e for e in run(text) if e.type in ("price_surge", "price_plunge")]
+    assert {e.ticker: e.magnitude for e in events} == expected

@@ -552,25 +552,49 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     return bool(_WORRY.search(doc.text, clause[0], hit.start))
 
 
-def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
+def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> list[_Mag]:
     spec = hit.rule.magnitude
     if spec is None:
-        return None
+        return []
     pool = [m for m in doc.magnitudes(si) if _units_match(m, spec.units)]
     if spec.group and hit.match is not None and hit.match.start(spec.group) >= 0:
         gs, ge = hit.match.span(spec.group)
-        candidates = [m for m in pool if m.start >= gs and m.end <= ge]
-    else:
-        region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause
-        limit = max(region[1], hit.match.end() if hit.match is not None else region[1])
-        candidates = [m for m in pool if hit.start <= m.start < limit]
-        if not candidates and spec.where in ("around", "sentence"):
-            before = [m for m in pool if region[0] <= m.start and m.end <= hit.start]
-            candidates = before[-1:]
-    if not candidates:
+        return [m for m in pool if m.start >= gs and m.end <= ge]
+    region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause
+    limit = max(region[1], hit.match.end() if hit.match is not None else region[1])
+    candidates = [m for m in pool if hit.start <= m.start < limit]
+    if not candidates and spec.where in ("around", "sentence"):
+        before = [m for m in pool if region[0] <= m.start and m.end <= hit.start]
+        candidates = before[-1:]
+    return candidates
+
+
+def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
+    spec = hit.rule.magnitude
+    candidates = _magnitude_candidates(doc, hit, si, clause)
+    if spec is None or not candidates:
         return None
     mag = candidates[-1] if spec.pick == "last" else candidates[0]
     return _convert(mag, spec.as_unit)
+
+
+# 英伟达、AMD分别上涨3%和5%: one figure per subject of the list, in order.
+_RESPECTIVELY = regex.compile(r"分别")
+
+
+def _respective(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int],
+                subjects: list[_Subject]) -> list[_Mag] | None:
+    """The magnitudes of a 分别 statement, one per subject, when the clause gives exactly one each."""
+    spec = hit.rule.magnitude
+    if spec is None or len(subjects) < 2 or spec.group or spec.pick == "last":
+        return None
+    first = min((sub.start for sub in subjects if sub.start is not None), default=None)
+    if first is None or not _RESPECTIVELY.search(doc.text, first, hit.start + 4):
+        return None
+    candidates = [m for m in _magnitude_candidates(doc, hit, si, clause) if m.start >= hit.start]
+    if len(candidates) != len(subjects):
+        return None
+    return [_convert(m, spec.as_unit) for m in candidates]
 
 
 def _convert(mag: _Mag, as_unit: str | None) -> _Mag:
@@ -641,24 +665,30 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     sentence = doc.sentences[si]
     clause = doc.clause_of(hit.start, sentence)
     rule = hit.rule
-    mag = _magnitude(doc, hit, si, clause)
-    if not _passes_min(mag, hit):
-        return []
+    # first the checks that drop a hit whoever its subject is
     if _hypothetical(doc, hit, sentence, clause):
         return []
     modality = _modality(doc, hit, clause)
     if modality == "negated" and rule.family == "corporate" and _ABSENT.search(doc.text, clause[0],
                                                                                  hit.start):
         return []
-    # subjects last: the checks above drop a hit whoever its subject is
     subjects = [sub for sub in _subjects(doc, hit, linker, sentence, clause)
                 if not _excluded_between(doc, hit, sub, clause)]
+    mag = _magnitude(doc, hit, si, clause)
+    respective = _respective(doc, hit, si, clause, subjects)
+    if respective is not None:  # each subject has its own figure, and its own minimum
+        kept = [(sub, m) for sub, m in zip(subjects, respective, strict=True) if _passes_min(m, hit)]
+        subjects, mags = [sub for sub, _ in kept], [m for _, m in kept]
+    elif not _passes_min(mag, hit):
+        return []
+    else:
+        mags = [mag] * len(subjects)
     base = _direction(hit)
     direction = -base if modality == "negated" else base
     sign = -1 if modality == "negated" else 1
     evidence = doc.raw[sentence[0]:sentence[1]].strip()
     events = []
-    for subject in subjects:
+    for subject, mag in zip(subjects, mags, strict=True):
         if subject.text is None and rule.family not in SUBJECT_OPTIONAL:
             continue
         # the expected sign of each exposed instrument, final: not to be multiplied by the direction

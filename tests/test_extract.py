@@ -450,3 +450,24 @@ def test_an_item_of_clauses_without_a_full_stop_costs_linear_work(monkeypatch) -
 def test_respective_figures_go_to_their_own_subjects(text: str, expected: dict[str, float]) -> None:
     events = [e for e in run(text) if e.type in ("price_surge", "price_plunge")]
     assert {e.ticker: e.magnitude for e in events} == expected
+
+
+# -- names used for something else: look-alikes, themes, a commodity's stocks -----------------------
+
+@pytest.mark.parametrize("text", [
+    "英伟达概念股大涨5%。",  # the theme's stocks, not NVDA
+    "英伟达概念股集体涨停。",
+    "苹果供应链股票大涨5%。",
+    "黄金股延续强势，多股续创新高。",  # gold miners, not gold
+    "黄金板块大涨5%。",
+])
+def test_theme_and_sector_words_do_not_make_the_named_instrument_the_subject(text: str) -> None:
+    assert [(e.type, e.ticker) for e in run(text) if e.ticker in ("NVDA", "AAPL", "GC=F")] == []
+
+
+def test_a_lookalike_nickname_is_not_the_company() -> None:
+    # the sample feed's headline for Lam Research: every event went to ASML.AS
+    events = run("1月28日，Lam Research公布的业绩报告显示，营收超出市场预期。",
+                 title="\"美版ASML\"业绩狂飙！")
+    assert [(e.type, e.ticker) for e in events] == [("earnings_beat", "LRCX")]
+    assert one("黄金大涨5%。", "price_surge").ticker == "GC=F"  # the commodity itself still links

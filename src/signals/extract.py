@@ -136,6 +136,19 @@ class _Hit:
     match: Any | None  # regex match when the rule has patterns
 
 
+# A name used for something else: a look-alike (美版ASML is Lam Research, 中国版英伟达), a theme or
+# supply chain (英伟达概念股, 苹果供应链), and for a commodity its stocks (黄金股, 黄金板块).
+_LOOKALIKE_BEFORE = regex.compile(r"版[\"“”「]?$")
+_THEME_AFTER = regex.compile(r"[\"”」]?(?:概念|供应链|产业链|链(?!接)|平替)")
+_COMMODITY_STOCKS_AFTER = regex.compile(r"(?:类|矿业|矿企|矿)?(?:股(?!价|市|指)|板块)")
+
+
+def _stands_for_another(text: str, m: Mention) -> bool:
+    if _LOOKALIKE_BEFORE.search(text, max(0, m.start - 2), m.start) or _THEME_AFTER.match(text, m.end):
+        return True
+    return m.instrument.kind == "commodity" and bool(_COMMODITY_STOCKS_AFTER.match(text, m.end))
+
+
 class _Doc:
     """One text prepared once: normalised, split, linked."""
 
@@ -151,7 +164,8 @@ class _Doc:
             m.end() for m in _PARAGRAPH_BREAK.finditer(self.text, pos=body_start)
         ]
         # no linker: trigger and pattern diagnostics only (trigger_sentences), no subjects
-        self.mentions: list[Mention] = list(linker.find(self.text)) if linker is not None else []
+        found = linker.find(self.text) if linker is not None else []
+        self.mentions: list[Mention] = [m for m in found if not _stands_for_another(self.text, m)]
         self.mention_starts = [m.start for m in self.mentions]
         self._magnitudes: dict[int, list[Magnitude]] = {}
         self._lead_speakers: list[Mention] | None = None

@@ -471,3 +471,21 @@ def test_a_lookalike_nickname_is_not_the_company() -> None:
                  title="\"美版ASML\"业绩狂飙！")
     assert [(e.type, e.ticker) for e in events] == [("earnings_beat", "LRCX")]
     assert one("黄金大涨5%。", "price_surge").ticker == "GC=F"  # the commodity itself still links
+
+
+# -- questions state nothing -------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "美联储是否会在3月降息？",
+    "美联储3月会降息吗？市场押注升温。",
+    "宁德时代净利润是否超预期？",
+    "英伟达股价会暴涨吗？",
+    "美联储将于周三公布是否降息的决定。",
+])
+def test_a_question_about_an_event_is_not_the_event(text: str) -> None:
+    assert run(text) == []
+
+
+def test_a_question_in_another_clause_leaves_the_event() -> None:
+    assert one("美联储降息，美股会涨吗？", "rate_cut").modality == "fact"
+    assert {e.ticker for e in run("金铜暴涨，中国矿企赚麻了？")} == {"GC=F", "HG=F"}

@@ -84,6 +84,10 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
+# A question about the event (美联储是否会在3月降息？, 净利润是否超预期) states nothing: the asking
+# word before the trigger in its clause, or a 吗 question that the trigger's clause ends with.
+_QUESTION_BEFORE = regex.compile(r"是否|能否|会否|可否|会不会|能不能|是不是|有没有")
+_QUESTION_AFTER = regex.compile(r"[^，。；！]{0,12}?吗\s*[?？]")
 
 
 _normalise = one_to_one_translator(_HALF_WIDTH)
@@ -562,6 +566,8 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
 def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:
     """A condition (若/如果/一旦 …) before the trigger in its sentence, or a worry governing its clause."""
     if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
+        return True
+    if _QUESTION_BEFORE.search(doc.text, clause[0], hit.start) or _QUESTION_AFTER.match(doc.text, hit.end):
         return True
     return bool(_WORRY.search(doc.text, clause[0], hit.start))
 

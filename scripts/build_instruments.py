@@ -424,8 +424,10 @@ class Builder:
                     del self.aliases[(alias, ticker)]  # one character is a word, not a name
                 else:
                     self.aliases[(alias, ticker)] = (origin, "commodity")  # 糖 in 核糖体
-            elif origin in ("name", "variant") and alias.startswith("中国") and len(alias) > 3:
-                # 中国电影, 中国黄金: a company unless the words go on as 中国电影市场, 中国黄金协会
+            elif alias.startswith("中国") and len(alias) > 3 and (origin in ("name", "variant") or (
+                    origin == "curated" and ticker in self.inst and self.inst[ticker].kind == "equity")):
+                # 中国电影, 中国黄金: a company unless the words go on as 中国电影市场, 中国黄金协会; the
+                # curated A-share names too (中国石油需求 is China's oil demand, not PetroChina)
                 self.aliases[(alias, ticker)] = (origin, "cn_generic")
 
     def build(self) -> None:

@@ -491,3 +491,20 @@ def test_missing_or_broken_data_is_a_reference_error(tmp_path):
     (tmp_path / "aliases.csv").write_text("alias,ticker,origin,needs_context\n", encoding="utf-8")
     with pytest.raises(ReferenceDataError, match="expected columns"):
         Linker.from_data(tmp_path)
+
+
+# ---- 中国… names: ruled out by the words right after them, not by any 业 nearby ----------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("中国黄金发布业绩预告", {"600916.SS"}),  # 业 of 业绩 is no 行业
+    ("中国中免发布业绩", {"601888.SS"}),
+    ("中国黄金5连板", {"600916.SS"}),
+    ("中国石油发布业绩预告", {"601857.SS"}),
+    ("中国黄金协会数据显示", set()),
+    ("中国电影市场回暖", set()),
+    ("中国电影票房创历史新高", set()),  # the box office, not China Film
+    ("中国黄金储备连续增加", set()),  # the central bank's gold, not China National Gold
+    ("中国石油需求增速放缓", set()),  # China's oil demand, not PetroChina (a curated name)
+    ("中国移动支付市场规模", set()),
+])
+def test_cn_generic_names(linker, text, expected):
+    assert tickers(linker, text) == expected

@@ -37,6 +37,9 @@ _SPEECH_WINDOW = 12
 # cue sets for official names that are everyday words (机器人, 太平洋): the cue must sit right next to
 # the word, and other occurrences of the word in the text prove nothing
 _STRICT_CUE_SETS = {"listed": 6}
+# 中国… names (中国黄金, 中国电影) that are also phrases: ruled out only by the words right after them
+_CN_GENERIC = "cn_generic"
+_CN_COMPANY_WORDS = ("业绩", "业务", "营业")
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
 _CLAUSE_END = re.compile(r"[，,。！？；!?;、\n]")  # a strict cue must sit in the word's own clause
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -457,12 +460,24 @@ class Linker:
 
     def _context(self, text: str, start: int, end: int, cue_set: str) -> bool | None:
         """False: a negative cue says it is not the instrument; True: a positive cue; None: no cue."""
+        if cue_set == _CN_GENERIC:
+            return not self._goes_on_as_phrase(text, end)
         if self._has_cue(text, start, end, cue_set, "negative", _NEGATIVE_WINDOW):
             return False
         if not self._cues.get((cue_set, "positive")):
             return True  # a set of negative cues only: the word links unless one is near
         window = _STRICT_CUE_SETS.get(cue_set, _CUE_WINDOW)
         return True if self._has_cue(text, start, end, cue_set, "positive", window) else None
+
+    def _goes_on_as_phrase(self, text: str, end: int) -> bool:
+        """中国黄金协会, 中国石油需求, 中国电影票房: the name's words go on as a phrase about the country.
+        The cue must follow the name (an optional 的 between), not merely be near it: 中国黄金发布业绩预告
+        is the company (业 of 业绩 is no 行业)."""
+        after = text[end:end + 8]
+        after = after[1:] if after.startswith("的") else after
+        if after.startswith(_CN_COMPANY_WORDS):
+            return False
+        return any(after.startswith(cue) for cue in self._cues.get((_CN_GENERIC, "negative"), ()))
 
     def _strict_cue(self, text: str, start: int, end: int, cue_set: str, bounds: tuple[int, int]) -> bool:
         """A stock cue right next to an everyday-word name, in its clause and before any other match."""

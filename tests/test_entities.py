@@ -508,3 +508,11 @@ def test_missing_or_broken_data_is_a_reference_error(tmp_path):
 ])
 def test_cn_generic_names(linker, text, expected):
     assert tickers(linker, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "摩根士丹利基于Model S/X车型停产的直接影响，已将特斯拉交付量预期下调。",  # the broker's analysis
+    "高盛估算，紫金矿业今年产量将增长。",
+])
+def test_a_broker_basing_or_estimating_is_speaking(linker, text):
+    assert [m.role_hint for m in linker.find(text) if m.instrument.speaker] == ["speaker"]

@@ -489,3 +489,9 @@ def test_a_question_about_an_event_is_not_the_event(text: str) -> None:
 def test_a_question_in_another_clause_leaves_the_event() -> None:
     assert one("美联储降息，美股会涨吗？", "rate_cut").modality == "fact"
     assert {e.ticker for e in run("金铜暴涨，中国矿企赚麻了？")} == {"GC=F", "HG=F"}
+
+
+def test_a_broker_analysing_a_halt_is_not_the_company_halting() -> None:
+    ev = one("摩根士丹利基于Model S/X车型停产的直接影响，已将特斯拉2026年和2027年的全球交付量预期分别"
+             "下调至172万辆和188万辆。", "production_halt")
+    assert (ev.ticker, ev.source) == ("TSLA", "摩根士丹利")

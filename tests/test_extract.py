@@ -495,3 +495,9 @@ def test_a_broker_analysing_a_halt_is_not_the_company_halting() -> None:
     ev = one("摩根士丹利基于Model S/X车型停产的直接影响，已将特斯拉2026年和2027年的全球交付量预期分别"
              "下调至172万辆和188万辆。", "production_halt")
     assert (ev.ticker, ev.source) == ("TSLA", "摩根士丹利")
+
+
+def test_what_a_result_benefited_from_is_not_its_subject() -> None:
+    events = run("公司基于彭博预测数据估算，受益于SQM的业绩同比增长，其确认的权益法投资收益大幅增加，"
+                 "成为本次业绩扭亏为盈的重要推力。", title="天齐锂业发布业绩预告")
+    assert {(e.type, e.ticker) for e in events} == {("turnaround_profit", "002466.SZ")}

@@ -405,12 +405,17 @@ _WEAK_BEFORE = frozenset("与和同跟在于向")
 _FRAME_BEFORE = frozenset("在于向")
 
 
+# 受益于SQM的业绩增长，…扭亏为盈: what a result benefited from is its cause, like 受 (a tuple for endswith)
+_CAUSE_BEFORE = ("受益于", "得益于", "受益", "得益")
+
+
 def _not_the_subject(doc: _Doc, m: Mention, clause: tuple[int, int]) -> bool:
     """A mention right after 兑 is the currency the subject is quoted against (印尼盾兑美元下跌: the
     rupiah fell, not the dollar). Right after 受 it is the cause in 受X推动/影响: not the subject of
     what happens in a later clause (受美元贬值推动，大宗商品飙升), but of its own (受特斯拉停产影响)."""
     before = doc.text[m.start - 1] if m.start else ""
-    return before == "兑" or (before == "受" and not clause[0] <= m.start < clause[1])
+    cause = before == "受" or doc.text.endswith(_CAUSE_BEFORE, max(0, m.start - 3), m.start)
+    return before == "兑" or (cause and not clause[0] <= m.start < clause[1])
 
 
 def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int) -> Mention | None:

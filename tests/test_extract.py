@@ -501,3 +501,9 @@ def test_what_a_result_benefited_from_is_not_its_subject() -> None:
     events = run("公司基于彭博预测数据估算，受益于SQM的业绩同比增长，其确认的权益法投资收益大幅增加，"
                  "成为本次业绩扭亏为盈的重要推力。", title="天齐锂业发布业绩预告")
     assert {(e.type, e.ticker) for e in events} == {("turnaround_profit", "002466.SZ")}
+
+
+def test_a_terminated_plan_is_negated() -> None:
+    ev = one("宁德时代宣布终止回购。", "buyback")
+    assert (ev.direction, ev.modality) == (-1, "negated")
+    assert one("宁德时代宣布回购。", "buyback").direction == 1

@@ -147,8 +147,14 @@ _THEME_AFTER = regex.compile(r"[\"”」]?(?:概念|供应链|产业链|链(?!�
 _COMMODITY_STOCKS_AFTER = regex.compile(r"(?:类|矿业|矿企|矿)?(?:股(?!价|市|指)|板块)")
 
 
+_THEME_FIRST = frozenset("概供产链平\"”」")  # what _THEME_AFTER can start with: most mentions skip the regex
+
+
 def _stands_for_another(text: str, m: Mention) -> bool:
-    if _LOOKALIKE_BEFORE.search(text, max(0, m.start - 2), m.start) or _THEME_AFTER.match(text, m.end):
+    before = text[max(0, m.start - 2):m.start]
+    if "版" in before and _LOOKALIKE_BEFORE.search(before):
+        return True
+    if text[m.end:m.end + 1] in _THEME_FIRST and _THEME_AFTER.match(text, m.end):
         return True
     return m.instrument.kind == "commodity" and bool(_COMMODITY_STOCKS_AFTER.match(text, m.end))
 

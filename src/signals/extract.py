@@ -606,7 +606,7 @@ def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag |
     if spec is None or not candidates:
         return None
     mag = candidates[-1] if spec.pick == "last" else candidates[0]
-    return _convert(mag, spec.as_unit)
+    return _convert(mag, spec.as_unit, doc.text)
 
 
 # 英伟达、AMD分别上涨3%和5%: one figure per subject of the list, in order.
@@ -625,10 +625,30 @@ def _respective(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int],
     candidates = [m for m in _magnitude_candidates(doc, hit, si, clause) if m.start >= hit.start]
     if len(candidates) != len(subjects):
         return None
-    return [_convert(m, spec.as_unit) for m in candidates]
+    return [_convert(m, spec.as_unit, doc.text) for m in candidates]
 
 
-def _convert(mag: _Mag, as_unit: str | None) -> _Mag:
+# 每10股派发现金红利239.57元: an amount per N shares (每股: per one) right before the figure
+_PER_SHARES = regex.compile(r"每\s*(\d+|十)?\s*股(?![本东票价份])[^，。；]{0,14}$")
+
+
+def _per_share(mag: _Mag, text: str) -> _Mag:
+    """``as: per_share``: an amount stated per N shares becomes per share, unit CNY/share; a total
+    (分红总额1000亿元) stays as it is."""
+    found = _PER_SHARES.search(text, max(0, mag.start - 24), mag.start)
+    if found is None or mag.unit not in MONEY_UNITS:
+        return mag
+    shares = 10 if found.group(1) == "十" else int(found.group(1) or 1)
+
+    def each(x: float | None) -> float | None:
+        return None if x is None or not shares else round(x / shares, 10)
+    return _Mag(each(mag.value), each(mag.low), each(mag.high), f"{mag.unit}/share", mag.bound, mag.start,
+                mag.end, mag.short_of)
+
+
+def _convert(mag: _Mag, as_unit: str | None, text: str) -> _Mag:
+    if as_unit == "per_share":
+        return _per_share(mag, text)
     if as_unit == "price" and mag.unit in MONEY_UNITS:
         return _Mag(mag.value, mag.low, mag.high, "price", mag.bound, mag.start, mag.end)
     if as_unit == "bp" and mag.unit in ("pct", "pp", "ppt", "pct_point"):

@@ -356,7 +356,7 @@ DIRECTION_FIELDS = {"group", "map", "default"}
 MAGNITUDE_FIELDS = {"group", "units", "where", "pick", "as", "required", "min"}
 # what `magnitude.units` may list: the unit codes numbers.py reads, and `money` for every currency
 MAGNITUDE_UNITS = frozenset(NUMBER_UNITS | {"money"})
-MAGNITUDE_AS = ("price", "bp")  # relabellings extract._convert knows
+MAGNITUDE_AS = ("price", "bp", "per_share")  # relabellings extract._convert knows
 SIGNS = (-1, 0, 1)
 EXAMPLE_FIELDS = {"text", "title", "events", "reason"}
 EXAMPLE_KINDS = ("match", "no_match", "todo")
@@ -730,7 +730,8 @@ def _parse_magnitude(raw: Any, groups: set[str], rid: str, out: _Collector,
         out.add(raw, "pick", rid, "`magnitude.pick` must be first or last")
     as_unit = raw.get("as")
     if as_unit is not None and as_unit not in MAGNITUDE_AS:
-        out.add(raw, "as", rid, f"`magnitude.as` must be {' or '.join(MAGNITUDE_AS)}, not {as_unit!r}")
+        choices = f"{', '.join(MAGNITUDE_AS[:-1])} or {MAGNITUDE_AS[-1]}"
+        out.add(raw, "as", rid, f"`magnitude.as` must be {choices}, not {as_unit!r}")
         as_unit = None
     minimum = raw.get("min")
     if minimum is not None and not (_is_number(minimum) and math.isfinite(minimum)):

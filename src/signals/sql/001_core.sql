@@ -85,7 +85,7 @@ COMMENT ON COLUMN events.direction IS '+1 good / -1 bad for the subject price (m
 COMMENT ON COLUMN events.magnitude IS 'Point magnitude, positive; sign is in direction. bp for rate changes, currency units for money';
 COMMENT ON COLUMN events.magnitude_low IS 'Lower end of a range (e.g. 四到六成 -> 40)';
 COMMENT ON COLUMN events.magnitude_high IS 'Upper end of a range';
-COMMENT ON COLUMN events.unit IS 'pct, bp, CNY, USD, HKD, EUR, JPY, KRW, price, multiple, ...';
+COMMENT ON COLUMN events.unit IS 'pct, bp, CNY, USD, HKD, EUR, JPY, KRW, price, multiple, CNY/share (a dividend per share), ...';
 COMMENT ON COLUMN events.magnitude_bound IS 'exact, about, at_least, at_most, range';
 COMMENT ON COLUMN events.modality IS 'fact, expected (forecasts, plans, bets) or negated';
 COMMENT ON COLUMN events.source IS 'Institution speaking (大摩, 高盛 ...), not the subject';

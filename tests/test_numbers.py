@@ -135,9 +135,26 @@ def test_to_chinese_numeral_range() -> None:
     ("翻两番", (D(4), "multiple", "exact")),
     ("3倍", (D(3), "multiple", "exact")),
     ("两倍", (D(2), "multiple", "exact")),
+    # 半: half a unit more (these read as nothing, or as the whole unit only, before)
+    ("降息半个百分点", (D(50), "bp", "exact")),
+    ("降息一个半百分点", (D(150), "bp", "exact")),
+    ("下调1个半百分点", (D(150), "bp", "exact")),
+    ("增长一倍半", (D("1.5"), "multiple", "exact")),
+    ("三成半", (D(35), "pct", "exact")),
 ])
 def test_point_magnitudes(text: str, expected: tuple[D, str, str]) -> None:
     assert point(text) == expected
+
+
+@pytest.mark.parametrize("text", ["过半", "一半", "半年", "半个月", "半导体", "半数以上"])
+def test_half_as_a_word_is_no_magnitude(text: str) -> None:
+    assert find_magnitudes(text) == []
+
+
+def test_half_a_point_keeps_its_span() -> None:
+    half, rate = find_magnitudes("美联储降息半个百分点至3.5%。")
+    assert (half.value, half.unit, half.start, half.end, half.text) == (D(50), "bp", 5, 10, "半个百分点")
+    assert (rate.value, rate.unit, rate.text) == (D("3.5"), "pct", "3.5%")
 
 
 def test_magnitude_record() -> None:

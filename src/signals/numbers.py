@@ -745,7 +745,33 @@ def _find_magnitudes(text: str, *, shortcuts: bool) -> list[Magnitude]:
             continue
         out.append(found)
         pos = floor = found.end
-    return out
+    return _halves(norm, text, out) if "半" in norm else out
+
+
+# 半 adds half a unit: 半个百分点 (50 bp), 一个半百分点 (150 bp), 一倍半 (1.5 times), 三成半 (35%).
+_HALF_POINTS = regex.compile(rf"(?<![0-9{_CN_CHARS}])(?:(?P<n>[0-9]+|[{_CN_CHARS}]+)个半|半个)百分点")
+_HALF_STEP = {"倍": Decimal("0.5"), "成": Decimal(5)}
+
+
+def _halves(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
+    out = []
+    for m in found:  # 一倍半, 三成半: the half follows a point amount's unit
+        step = _HALF_STEP.get(norm[m.end - 1:m.end]) if norm[m.end:m.end + 1] == "半" else None
+        if step is not None and m.value is not None and m.bound != "range":
+            m = replace(m, value=m.value + step, end=m.end + 1, text=text[m.start:m.end + 1])
+        out.append(m)
+    for h in _HALF_POINTS.finditer(norm):  # 半个百分点 reads as no number at all without this
+        inside = [m for m in out if h.start() <= m.start and m.end <= h.end()]  # 1个 of 1个半百分点
+        if any(m.start < h.end() and h.start() < m.end for m in out if m not in inside):
+            continue
+        try:
+            whole = parse_number(h.group("n")) if h.group("n") else Decimal(0)
+        except (ValueError, InvalidOperation):
+            continue
+        out = [m for m in out if m not in inside]
+        out.append(Magnitude(whole * 100 + 50, None, None, "bp", "exact", False, h.start(), h.end(),
+                             text[h.start():h.end()]))
+    return sorted(out, key=lambda m: m.start)
 
 
 def parse_magnitude(text: str) -> Magnitude | None:

@@ -507,3 +507,11 @@ def test_a_terminated_plan_is_negated() -> None:
     ev = one("宁德时代宣布终止回购。", "buyback")
     assert (ev.direction, ev.modality) == (-1, "negated")
     assert one("宁德时代宣布回购。", "buyback").direction == 1
+
+
+def test_a_range_from_a_fall_to_a_rise_is_no_magnitude() -> None:
+    """-5%至5% was taken unsigned and read as 5..5: a rise of 5% where the text states none."""
+    from signals import extract
+
+    doc = extract._Doc("公司预计营收增长-5%至5%，净利润增长10%。", 0, None)
+    assert [(m.value, m.low, m.high, m.unit) for m in doc.magnitudes(0)] == [(10.0, None, None, "pct")]

@@ -233,7 +233,8 @@ class _Doc:
     def magnitudes(self, sentence_index: int) -> list[Magnitude]:
         if sentence_index not in self._magnitudes:
             s, e = self.sentences[sentence_index]
-            self._magnitudes[sentence_index] = [_shift(m, s) for m in find_magnitudes(self.text[s:e])]
+            self._magnitudes[sentence_index] = [_shift(m, s) for m in find_magnitudes(self.text[s:e])
+                                                if not _crosses_zero(m)]
         return self._magnitudes[sentence_index]
 
 
@@ -251,6 +252,12 @@ class _Mag:
 
 # "近/将近/接近/逼近 X" is just under X: it does not reach a minimum of X (涨近3% is not a 3% move).
 _SHORT_OF = regex.compile(r"^(?:将近|接近|逼近|近)")
+
+
+def _crosses_zero(m: Magnitude) -> bool:
+    """-5%至5%: a range from a fall to a rise has no size in one direction (taken unsigned, it was
+    read as 5..5); such a figure is no magnitude."""
+    return m.low is not None and m.high is not None and m.low < 0 < m.high
 
 
 def _shift(m: Magnitude, offset: int) -> _Mag:

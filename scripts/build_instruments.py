@@ -352,6 +352,8 @@ class Builder:
             self.inst[ticker] = Inst(ticker, row["name_zh"], kind, market, currency, "",
                                      english_name=row["name_en"])
             self.alias(row["name_zh"], ticker, "name")
+            if kind == "fx" and "兑" in row["name_zh"]:  # 美元/日元 is the pair 美元兑日元, not a list
+                self.alias(row["name_zh"].replace("兑", "/"), ticker, "variant")
             if re.fullmatch(r"\d{6}\.S[SZ]", ticker):
                 self.alias(ticker[:6], ticker, "code")  # 000001 is also 平安银行: context decides
             for alias in filter(None, row["aliases_zh"].split(";")):

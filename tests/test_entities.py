@@ -516,3 +516,12 @@ def test_cn_generic_names(linker, text, expected):
 ])
 def test_a_broker_basing_or_estimating_is_speaking(linker, text):
     assert [m.role_hint for m in linker.find(text) if m.instrument.speaker] == ["speaker"]
+
+
+@pytest.mark.parametrize(("text", "pair"), [("美元/日元暴跌3%", ("美元/日元", "JPY=X")),
+                                            ("美元／日元暴跌3%", ("美元／日元", "JPY=X")),
+                                            ("欧元/美元大涨", ("欧元/美元", "EURUSD=X"))])
+def test_a_currency_pair_written_with_a_slash_is_the_pair(linker: Linker, text: str, pair: tuple) -> None:
+    """美元/日元 was two names, 美元 (DX-Y.NYB) and 日元 (JPY=X), which extraction read as a list:
+    a USD/JPY fall became a dollar-index fall too."""
+    assert linked(linker, text) == [pair]

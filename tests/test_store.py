@@ -83,7 +83,13 @@ def test_a_corrected_publication_time_updates_the_article_and_a_missing_one_keep
             undated = store.upsert_articles(con, pd.DataFrame([article() | {"published_utc": None}]))
         assert (undated.updated, undated.unchanged) == ([], 1)
         stored = con.execute("SELECT published_utc FROM articles").fetchone()[0]
-    assert stored == later
+        assert stored == later
+        undated_edit = article(content_hash="h2") | {"published_utc": None, "utc_offset_minutes": None}
+        with store.transaction(con):  # an edited text without a time keeps the stored time too
+            edited = store.upsert_articles(con, pd.DataFrame([undated_edit]))
+        assert edited.updated == ["a1"]
+        row = con.execute("SELECT published_utc, utc_offset_minutes FROM articles").fetchone()
+        assert row == (later, 480)
 
 
 def test_duplicate_ids_in_one_batch_keep_the_last(db_path: Path) -> None:

@@ -422,8 +422,11 @@ def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> U
             con.execute(
                 """
                 UPDATE articles SET source = i.source, url = i.url, guid = i.guid, title = i.title,
-                       body = i.body, published_utc = i.published_utc,
-                       utc_offset_minutes = i.utc_offset_minutes, fetched_at = i.fetched_at,
+                       body = i.body, published_utc = coalesce(i.published_utc, articles.published_utc),
+                       -- an edit without a time keeps the stored time (and its offset)
+                       utc_offset_minutes = CASE WHEN i.published_utc IS NULL THEN articles.utc_offset_minutes
+                                                 ELSE i.utc_offset_minutes END,
+                       fetched_at = i.fetched_at,
                        content_hash = i.content_hash, feed = i.feed
                 FROM _incoming_articles i
                 WHERE articles.id = i.id AND i.id IN (SELECT unnest(?::VARCHAR[]))

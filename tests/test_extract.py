@@ -515,3 +515,14 @@ def test_a_range_from_a_fall_to_a_rise_is_no_magnitude() -> None:
 
     doc = extract._Doc("公司预计营收增长-5%至5%，净利润增长10%。", 0, None)
     assert [(m.value, m.low, m.high, m.unit) for m in doc.magnitudes(0)] == [(10.0, None, None, "pct")]
+
+
+def test_a_termination_negates_only_the_plan_it_governs() -> None:
+    # 终止/中止 anywhere before the trigger in its clause flipped what happened after it
+    assert (one("宁德时代终止收购后股价大跌9%。", "price_plunge").direction,
+            one("宁德时代终止收购后股价大跌9%。", "price_plunge").modality) == (-1, "fact")
+    assert one("贵州茅台进入终止上市整理期首日暴跌80%。", "price_plunge").direction == -1
+    assert one("宁德时代中止审核后股价跌停。", "limit_down").modality == "fact"
+    assert one("比亚迪终止此前的减持计划并宣布回购5亿元股份。", "buyback").direction == 1
+    assert one("比亚迪终止此前的减持计划并宣布回购5亿元股份。", "stake_decrease").modality == "negated"
+    assert one("宁德时代宣布终止实施本次股份回购。", "buyback").modality == "negated"

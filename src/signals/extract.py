@@ -70,7 +70,10 @@ SUBJECT_OPTIONAL = frozenset({"monetary", "trade"})
 # a time or an auxiliary, because `将X下调至Y` is the disposal construction (= 把), not a forecast.
 _DOUBLE_NEGATIVE = regex.compile(r"不排除|不能排除|并非不")
 _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并未|尚未|未(?!来|知|经)|暂停|暂缓|否认|没有"
-                         r"|无意|拒绝|难以|叫停|取消|终止|中止|不$|没$|无$")
+                         r"|无意|拒绝|难以|叫停|取消|不$|没$|无$")
+# 终止/中止 negate the plan they govern (宣布终止回购, 终止实施本次重组), not what follows it:
+# 终止收购后股价大跌, 中止增持计划后再度回购, 进入终止上市整理期首日暴跌 happened
+_TERMINATED = regex.compile(r"(?:终止|中止)(?!上市)[^后并再且又而,，;；]{0,12}$")
 _EXPECTED = regex.compile(
     r"预计|预期|预测|预估|预判|筹划|或将|或许|或会|押注|计划|拟|有望|可能|料将|料|倾向|呼吁|敦促|希望|考虑|准备|"
     r"若|如果|假如|一旦|据悉|传闻|消息人士|威胁|酝酿|寻求|讨论|商谈|洽谈|谈判|"
@@ -574,7 +577,7 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
         before = before[:-1]
     if _DOUBLE_NEGATIVE.search(before):
         return "fact" if hit.rule.modality == "fact" else "expected"
-    if _NEGATED.search(before):
+    if _NEGATED.search(before) or _TERMINATED.search(before):
         return "negated"
     if hit.rule.modality != "fact" and _EXPECTED.search(before):
         return "expected"

@@ -157,6 +157,28 @@ def test_half_a_point_keeps_its_span() -> None:
     assert (rate.value, rate.unit, rate.text) == (D("3.5"), "pct", "3.5%")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # a 半 that begins a word after 成/倍 is that word: 30% of interim reports, not 35%
+    ("超三成半年报预喜", (D(30), "pct", "at_least", "超三成")),
+    ("约三成半导体企业亏损", (D(30), "pct", "about", "约三成")),
+    ("八成半数", (D(80), "pct", "exact", "八成")),
+    # the qualifiers around a half are read as around a whole (they were dropped: exact)
+    ("超过半个百分点", (D(50), "bp", "at_least", "超过半个百分点")),
+    ("近半个百分点", (D(50), "bp", "about", "近半个百分点")),
+    ("降息半个百分点以上", (D(50), "bp", "at_least", "半个百分点以上")),
+    ("一个半百分点左右", (D(150), "bp", "about", "一个半百分点左右")),
+    ("三成半左右", (D(35), "pct", "about", "三成半左右")),
+    ("五成半以上", (D(55), "pct", "at_least", "五成半以上")),
+    # a qualified count inside the words was kept instead of the half: 超过1个 -> 1 count
+    ("超过1个半百分点", (D(150), "bp", "at_least", "超过1个半百分点")),
+    ("近2个半百分点", (D(250), "bp", "about", "近2个半百分点")),
+])
+def test_half_with_words_and_qualifiers(text: str, expected: tuple[D, str, str, str]) -> None:
+    found = find_magnitudes(text)
+    assert [(m.value, m.unit, m.bound, m.text) for m in found] == [expected]
+    assert found == _find_magnitudes(text, shortcuts=False)
+
+
 def test_magnitude_record() -> None:
     m = one("营收达4.66亿元。")
     assert m == Magnitude(D(466_000_000), None, None, "CNY", "exact", False, 3, 9, "4.66亿元")

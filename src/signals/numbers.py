@@ -751,17 +751,34 @@ def _find_magnitudes(text: str, *, shortcuts: bool) -> list[Magnitude]:
 # 半 adds half a unit: 半个百分点 (50 bp), 一个半百分点 (150 bp), 一倍半 (1.5 times), 三成半 (35%).
 _HALF_POINTS = regex.compile(rf"(?<![0-9{_CN_CHARS}])(?:(?P<n>[0-9]+|[{_CN_CHARS}]+)个半|半个)百分点")
 _HALF_STEP = {"倍": Decimal("0.5"), "成": Decimal(5)}
+# 半 that begins a word after 成/倍: 超三成半年报预喜 (over 30% of interim reports), 三成半导体企业, 八成半数
+_HALF_WORD = regex.compile(r"半(?:年|导体|数|月|天|日|小时|岛|价|场|径|夜|途|壁|成品|决赛|身|山|截)")
+
+
+def _bound_with(bound: str, approximate: bool, more: str | None) -> tuple[str, bool]:
+    """A bound and approximation once a qualifier after the half (以上, 左右) is read too."""
+    if more is None:
+        return bound, approximate
+    if bound in ("exact", "about"):
+        return more, approximate or more == "about"
+    return bound, approximate or more == "about"
 
 
 def _halves(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
     out = []
     for m in found:  # 一倍半, 三成半: the half follows a point amount's unit
-        step = _HALF_STEP.get(norm[m.end - 1:m.end]) if norm[m.end:m.end + 1] == "半" else None
+        half = norm[m.end:m.end + 1] == "半" and not _HALF_WORD.match(norm, m.end)
+        step = _HALF_STEP.get(norm[m.end - 1:m.end]) if half else None
         if step is not None and m.value is not None and m.bound != "range":
-            m = replace(m, value=m.value + step, end=m.end + 1, text=text[m.start:m.end + 1])
+            post, end = _qualifier_after(norm, m.end + 1)  # 五成半以上, 三成半左右
+            bound, approximate = _bound_with(m.bound, m.approximate, post)
+            m = replace(m, value=m.value + step, bound=bound, approximate=approximate, end=end,
+                        text=text[m.start:end])
         out.append(m)
     for h in _HALF_POINTS.finditer(norm):  # 半个百分点 reads as no number at all without this
-        inside = [m for m in out if h.start() <= m.start and m.end <= h.end()]  # 1个 of 1个半百分点
+        # 1个 of 1个半百分点, with its qualifier (超过1个, 约1个): a count read from the words inside
+        inside = [m for m in out if h.start() < m.end <= h.end() and (
+            h.start() <= m.start or _qualifier_before(norm, h.start(), m.start)[1] == m.start)]
         if any(m.start < h.end() and h.start() < m.end for m in out if m not in inside):
             continue
         try:
@@ -769,8 +786,14 @@ def _halves(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
         except (ValueError, InvalidOperation):
             continue
         out = [m for m in out if m not in inside]
-        out.append(Magnitude(whole * 100 + 50, None, None, "bp", "exact", False, h.start(), h.end(),
-                             text[h.start():h.end()]))
+        floor = max((m.end for m in out if m.end <= h.start()), default=0)
+        pre, start = _qualifier_before(norm, h.start(), floor)  # 超过半个百分点, 近半个百分点
+        post, end = _qualifier_after(norm, h.end())  # 半个百分点以上, 一个半百分点左右
+        kinds = [k for k in (pre, post) if k]
+        approximate = "about" in kinds
+        bound = next((k for k in kinds if k != "about"), "about" if approximate else "exact")
+        out.append(Magnitude(whole * 100 + 50, None, None, "bp", bound, approximate, start, end,
+                             text[start:end]))
     return sorted(out, key=lambda m: m.start)
 
 

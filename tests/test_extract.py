@@ -526,3 +526,11 @@ def test_a_termination_negates_only_the_plan_it_governs() -> None:
     assert one("比亚迪终止此前的减持计划并宣布回购5亿元股份。", "buyback").direction == 1
     assert one("比亚迪终止此前的减持计划并宣布回购5亿元股份。", "stake_decrease").modality == "negated"
     assert one("宁德时代宣布终止实施本次股份回购。", "buyback").modality == "negated"
+
+
+def test_respective_figures_are_one_list() -> None:
+    # 3%和下跌5%: the 5% is the fall's, not AMD's rise (AMD's price_surge was stored as 5%)
+    events = run("英伟达、AMD分别上涨3%和下跌5%。")
+    surges = {e.ticker: e.magnitude for e in events if e.type == "price_surge"}
+    assert surges.get("AMD") != 5.0
+    assert {e.ticker: e.magnitude for e in run("英伟达、AMD分别上涨3%和5%。")} == {"NVDA": 3.0, "AMD": 5.0}

@@ -12,6 +12,7 @@ import bisect
 import functools
 import hashlib
 import importlib
+import itertools
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -621,6 +622,8 @@ def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag |
 
 # 英伟达、AMD分别上涨3%和5%: one figure per subject of the list, in order.
 _RESPECTIVELY = regex.compile(r"分别")
+# what stands between two figures of one list (3%和5%, 3%、5%); 3%和下跌5% is another trigger's figure
+_LIST_SEPARATOR = regex.compile(r"\s*(?:和|与|及|以及|、|,|，|/)?\s*")
 
 
 def _respective(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int],
@@ -634,6 +637,9 @@ def _respective(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int],
         return None
     candidates = [m for m in _magnitude_candidates(doc, hit, si, clause) if m.start >= hit.start]
     if len(candidates) != len(subjects):
+        return None
+    if not all(_LIST_SEPARATOR.fullmatch(doc.text, a.end, b.start)
+               for a, b in itertools.pairwise(candidates)):
         return None
     return [_convert(m, spec.as_unit, doc.text) for m in candidates]
 

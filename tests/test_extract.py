@@ -534,3 +534,11 @@ def test_respective_figures_are_one_list() -> None:
     surges = {e.ticker: e.magnitude for e in events if e.type == "price_surge"}
     assert surges.get("AMD") != 5.0
     assert {e.ticker: e.magnitude for e in run("英伟达、AMD分别上涨3%和5%。")} == {"NVDA": 3.0, "AMD": 5.0}
+
+
+@pytest.mark.parametrize("text", ["贵州茅台每股收益6元拟每10股派3元。",
+                                  "贵州茅台拟每股转增0.4股并每10股派3元。"])
+def test_per_share_reads_the_nearest_per(text: str) -> None:
+    # the first 每股 within reach was taken: 3 CNY/share, ten times the 0.3 stated
+    ev = one(text, "dividend")
+    assert (ev.magnitude, ev.unit) == (0.3, "CNY/share")

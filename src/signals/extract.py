@@ -644,8 +644,9 @@ def _respective(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int],
     return [_convert(m, spec.as_unit, doc.text) for m in candidates]
 
 
-# 每10股派发现金红利239.57元: an amount per N shares (每股: per one) right before the figure
-_PER_SHARES = regex.compile(r"每\s*(\d+|十)?\s*股(?![本东票价份])[^，。；]{0,14}$")
+# 每10股派发现金红利239.57元: an amount per N shares (每股: per one) right before the figure, the
+# nearest 每 (每股收益6元拟每10股派3元 is 0.3 a share)
+_PER_SHARES = regex.compile(r"每\s*(\d+|十)?\s*股(?![本东票价份])[^，。；每]{0,14}$")
 
 
 def _per_share(mag: _Mag, text: str) -> _Mag:

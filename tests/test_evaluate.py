@@ -347,3 +347,18 @@ def test_gold_taxonomy_is_the_rulebook_taxonomy():
     from signals.rules import TAXONOMY as RULE_TAXONOMY
 
     assert set(RULE_TAXONOMY) == TAXONOMY
+
+
+def test_gold_records_a_dividend_per_share_as_extraction_writes_it(tmp_path):
+    # the dividend rule's as: per_share writes unit CNY/share; the gold format refused that unit
+    # ("unknown unit 'CNY/share'"), and CNY scored the extractor's unit as wrong
+    from signals.evaluate import evaluate_extraction
+
+    record = {"id": "x1", "title": "贵州茅台分红",
+              "text": "贵州茅台分红\n\n贵州茅台每10股派发现金红利238.82元。",
+              "events": [{"type": "dividend", "entity": "贵州茅台", "ticker": "600519.SS", "direction": 1,
+                          "magnitude": 23.882, "unit": "CNY/share", "modality": "fact"}]}
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    report = evaluate_extraction(path)
+    assert (report.f1, report.unit_accuracy, report.magnitude_accuracy) == (1.0, 1.0, 1.0)

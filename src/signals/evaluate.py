@@ -30,10 +30,16 @@ TAXONOMY: frozenset[str] = frozenset({
     "rating_upgrade", "rating_downgrade", "rating_reiterate", "price_surge", "price_plunge", "record_high",
     "limit_up", "limit_down", "trading_halt", "supply_disruption",
 })
+_GOLD_MONEY = ("CNY", "USD", "HKD", "EUR", "JPY", "KRW")
+# a dividend per share is CNY/share (a rule's `as: per_share`), as extraction writes it
 UNITS: frozenset[str] = frozenset(
-    {"pct", "bp", "CNY", "USD", "HKD", "EUR", "JPY", "KRW", "price", "multiple"}
+    {"pct", "bp", *_GOLD_MONEY, "price", "multiple", *(f"{c}/share" for c in _GOLD_MONEY)}
 )
 MODALITIES: frozenset[str] = frozenset({"fact", "expected", "negated"})
+
+
+def _unit_order(unit: str) -> tuple[bool, str]:
+    return "/" in unit, unit  # the per-share units after the others
 DIRECTIONS: frozenset[int] = frozenset({-1, 0, 1})
 
 # Two magnitudes agree when they differ by at most this share of the gold value: absorbs rounding
@@ -168,7 +174,8 @@ def _parse_event(obj: Any) -> GoldEvent:
         raise ValueError(f"'direction' must be -1, 0 or 1, not {_shown(direction)}")
     magnitude, unit = _magnitude(obj["magnitude"]), obj["unit"]
     if unit is not None and (not isinstance(unit, str) or unit not in UNITS):
-        raise ValueError(f"unknown unit {unit!r} in 'unit' (allowed: {', '.join(sorted(UNITS))} or null)")
+        allowed = ", ".join(sorted(UNITS, key=_unit_order))
+        raise ValueError(f"unknown unit {unit!r} in 'unit' (allowed: {allowed} or null)")
     if (magnitude is None) != (unit is None):
         raise ValueError("'magnitude' and 'unit' must both be set or both be null")
     if not isinstance(obj["modality"], str) or obj["modality"] not in MODALITIES:

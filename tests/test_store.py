@@ -69,13 +69,14 @@ def test_reingest_is_idempotent_and_edit_updates(db_path: Path) -> None:
 def test_a_corrected_publication_time_updates_the_article_and_a_missing_one_keeps_it(db_path: Path) -> None:
     """Re-reading a feed with another --tz (or a feed that corrected its pubDate) gave the same
     content hash, so the article counted as unchanged and kept its old time and day 0."""
-    later = NOW + dt.timedelta(hours=13)
+    later = NOW + dt.timedelta(hours=13)  # 08:00 read in New York (-300) instead of Beijing (+480)
     with store.opened(db_path) as con:
         with store.transaction(con):
             store.upsert_articles(con, pd.DataFrame([article()]))
             store.insert_events(con, pd.DataFrame([event()]), pd.DataFrame([pair()]))
         with store.transaction(con):
-            moved = store.upsert_articles(con, pd.DataFrame([article() | {"published_utc": later}]))
+            moved = store.upsert_articles(con, pd.DataFrame([
+                article() | {"published_utc": later, "utc_offset_minutes": -300}]))
         assert (moved.updated, moved.unchanged) == (["a1"], 0)
         # its events go, to be extracted again with a day 0 of the new time
         assert store.counts(con) == {"articles": 1, "events": 0, "event_instruments": 0}
@@ -89,7 +90,24 @@ def test_a_corrected_publication_time_updates_the_article_and_a_missing_one_keep
             edited = store.upsert_articles(con, pd.DataFrame([undated_edit]))
         assert edited.updated == ["a1"]
         row = con.execute("SELECT published_utc, utc_offset_minutes FROM articles").fetchone()
-        assert row == (later, 480)
+        assert row == (later, -300)
+
+
+def test_a_later_time_in_the_same_zone_is_no_edit_and_an_earlier_one_is(db_path: Path) -> None:
+    """Feeds that stamp items when they are served would otherwise re-extract every item on every
+    run; news is public from when it was first seen."""
+    with store.opened(db_path) as con:
+        with store.transaction(con):
+            store.upsert_articles(con, pd.DataFrame([article()]))
+        with store.transaction(con):
+            restamped = store.upsert_articles(con, pd.DataFrame([
+                article() | {"published_utc": NOW + dt.timedelta(minutes=5)}]))
+        assert (restamped.updated, restamped.unchanged) == ([], 1)
+        with store.transaction(con):
+            corrected = store.upsert_articles(con, pd.DataFrame([
+                article() | {"published_utc": NOW - dt.timedelta(hours=1)}]))
+        assert corrected.updated == ["a1"]
+        assert con.execute("SELECT published_utc FROM articles").fetchone()[0] == NOW - dt.timedelta(hours=1)
 
 
 def test_duplicate_ids_in_one_batch_keep_the_last(db_path: Path) -> None:

@@ -385,7 +385,8 @@ def classify_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) ->
     """What ``upsert_articles`` would do with ``articles`` (new, edited, unchanged), writing nothing."""
     if articles.empty:
         return UpsertResult([], [], 0)
-    batch = articles[["id", "content_hash", "published_utc"]].drop_duplicates("id", keep="last")
+    batch = articles[["id", "content_hash", "published_utc", "utc_offset_minutes"]].drop_duplicates(
+        "id", keep="last")
     with registered(con, _incoming_articles=batch):
         new, updated = _classify(con)
     return UpsertResult(new, updated, len(batch) - len(new) - len(updated))
@@ -396,9 +397,13 @@ def _classify(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
         """
         SELECT list(i.id) FILTER (WHERE a.id IS NULL),
                list(i.id) FILTER (WHERE a.id IS NOT NULL AND (a.content_hash <> i.content_hash
-                   -- a corrected time (the feed's, or read again with another --tz) moves day 0; an
-                   -- item without one keeps the time stored
-                   OR (i.published_utc IS NOT NULL AND a.published_utc IS DISTINCT FROM i.published_utc)))
+                   -- a time read in another zone (the feed's, or another --tz for dates without one)
+                   -- or an earlier one moves day 0. A later time in the same zone does not: feeds
+                   -- that stamp items when served would re-extract every item on every run, and news
+                   -- is public from when it was first seen. An item without a time keeps the stored one.
+                   OR (i.published_utc IS NOT NULL AND (a.published_utc IS NULL
+                       OR i.published_utc < a.published_utc
+                       OR i.utc_offset_minutes IS DISTINCT FROM a.utc_offset_minutes))))
         FROM _incoming_articles i LEFT JOIN articles a USING (id)
         """
     ).fetchone()
@@ -406,8 +411,8 @@ def _classify(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
 
 
 def upsert_articles(con: duckdb.DuckDBPyConnection, articles: pd.DataFrame) -> UpsertResult:
-    """Insert new articles and update edited ones (same id, other content_hash or another
-    publication time), set-based.
+    """Insert new articles and update edited ones (same id, other content_hash, or a publication time
+    read in another zone or earlier: see ``_classify``), set-based.
 
     Within one batch the last row of an id wins (a feed that repeats a guid).
     """

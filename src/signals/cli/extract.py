@@ -46,11 +46,11 @@ def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | No
             dry_run: bool, jobs: int | None, fmt: str | None, output: str | None) -> None:
     """Ingest FEEDS (files, globs, directories, URLs or - for stdin; gzipped too), extract and store events.
 
-    Prints the events of new or edited articles, then one summary line on stderr.
-    Re-ingesting the same feed stores nothing new (an item whose text or time changed, e.g. read
-    with another --tz, is an edited article): after changing the rules, `--stored` extracts
-    the stored articles again. Events are printed as they come, chunk by chunk; a table shows the
-    first 1,000.
+    Prints the events of new or edited articles, then one summary line on stderr. Re-ingesting the
+    same feed stores nothing new (an item whose text changed, or whose time is earlier or read in
+    another zone, e.g. with another --tz, is an edited article): after changing the rules, `--stored`
+    extracts the stored articles again. Events are printed as they come, chunk by chunk; a table
+    shows the first 1,000.
     """
     from signals.api import extract_feeds, extract_stored
 

@@ -115,7 +115,7 @@ class Sessions:
     opens: np.ndarray
     closes: np.ndarray
     open_offset: pd.Timedelta  # open and close relative to local midnight of the session label,
-    close_offset: pd.Timedelta  # from the last calendar session: used for sessions from price dates
+    close_offset: pd.Timedelta  # the last year's usual hours (_usual_offset), for sessions from prices
 
     @property
     def last(self) -> dt.date:
@@ -127,7 +127,7 @@ class Sessions:
 
     def extended(self, dates: Sequence[dt.date] | np.ndarray) -> Sessions:
         """These sessions plus trading dates after the last one (from stored prices), with opens and
-        closes at the last calendar session's local times."""
+        closes at the calendar's usual local times (``open_offset``, ``close_offset``)."""
         extra = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates, dtype="datetime64[D]")))
         extra = extra[extra > pd.Timestamp(self.labels[-1])].unique().sort_values()
         if extra.empty:

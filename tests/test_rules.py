@@ -229,7 +229,6 @@ def test_valid_rule_fields_still_compile(tmp_path: Path) -> None:
     field = "\n    ".join([
         "direction: {group: v, map: {大涨: 1}, default: -1}",
         "magnitude: {group: n, units: [money, pct], as: bp, min: 3}",
-        'exposures: {"^GSPC": 1}',
         'subject: {from: fixed, name: 标普, ticker: "^GSPC"}'])
     (tmp_path / "r.yaml").write_text(PROBE_RULE.format(field=field), encoding="utf-8")
     assert lint(tmp_path) == []
@@ -238,8 +237,21 @@ def test_valid_rule_fields_still_compile(tmp_path: Path) -> None:
     assert (rule.magnitude.group, rule.magnitude.as_unit, rule.magnitude.min, rule.magnitude.required) == (
         "n", "bp", 3.0, True)
     assert rule.magnitude.units[-1] == "pct" and "USD" in rule.magnitude.units
-    assert rule.exposures == {"*": (("^GSPC", 1),)}
     assert (rule.subject.mode, rule.subject.ticker, rule.subject.name) == ("fixed", "^GSPC", "标普")
+
+
+def test_exposures_compile_with_a_fixed_direction_only(tmp_path: Path) -> None:
+    """An exposure's sign is final (api.event_frames no longer multiplies it by the direction): with a
+    direction read from the text the signs would fit one reading only."""
+    (tmp_path / "r.yaml").write_text(PROBE_RULE.format(field='direction: -1\n    exposures: {"^GSPC": 1}'),
+                                     encoding="utf-8")
+    assert lint(tmp_path) == []
+    assert Rulebook.load(tmp_path).rules[0].exposures == {"*": (("^GSPC", 1),)}
+    field = 'direction: {group: v, map: {大涨: 1}}\n    exposures: {"^GSPC": 1}'
+    (tmp_path / "r.yaml").write_text(PROBE_RULE.format(field=field), encoding="utf-8")
+    assert [i.message for i in lint(tmp_path)] == [
+        "`exposures` need a fixed `direction`: their signs cannot follow a direction read from the text "
+        "(`direction: {group, map}`); split the rule"]
 
 
 def test_load_raises_on_first_fatal_problem_only() -> None:

@@ -881,6 +881,11 @@ def _compile_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
     if modality not in (None, "fact"):
         out.add(raw, "modality", rid, "`modality` may only be `fact` (ignore expectation cues)")
     exposures = _parse_exposures(raw.get("exposures"), rid or "?", out, raw)
+    if exposures and direction.group is not None:
+        # an exposure's sign is the instrument's expected move for the event as the rule states it;
+        # a direction read from the text (上调/下调) would leave the signs fitting only one reading
+        out.add(raw, "exposures", rid or "?", "`exposures` need a fixed `direction`: their signs cannot "
+                "follow a direction read from the text (`direction: {group, map}`); split the rule")
     examples = _parse_examples(raw.get("examples", {}), rid or "?", out, raw) if "examples" in raw else []
     refs = _as_str_list(raw.get("references", [])) or []
     fps = _as_str_list(raw.get("known_false_positives", [])) or []

@@ -491,6 +491,14 @@ def test_a_question_in_another_clause_leaves_the_event() -> None:
     assert {e.ticker for e in run("金铜暴涨，中国矿企赚麻了？")} == {"GC=F", "HG=F"}
 
 
+def test_a_question_about_why_an_event_happened_leaves_the_event() -> None:
+    """暴跌5%的原因你看懂了吗？ asks about the fall's cause, taking the fall as given: the question check
+    dropped it. 降息的概率大吗？ still asks whether the cut happens."""
+    ev = one("贵州茅台暴跌5%的原因你看懂了吗？", "price_plunge")
+    assert (ev.ticker, ev.magnitude, ev.modality) == ("600519.SS", 5.0, "fact")
+    assert run("美联储降息的概率大吗？") == []
+
+
 def test_a_broker_analysing_a_halt_is_not_the_company_halting() -> None:
     ev = one("摩根士丹利基于Model S/X车型停产的直接影响，已将特斯拉2026年和2027年的全球交付量预期分别"
              "下调至172万辆和188万辆。", "production_halt")

@@ -92,6 +92,9 @@ _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
 # word before the trigger in its clause, or a 吗 question that the trigger's clause ends with.
 _QUESTION_BEFORE = regex.compile(r"是否|能否|会否|可否|会不会|能不能|是不是|有没有")
 _QUESTION_AFTER = regex.compile(r"[^，。；！]{0,12}?吗\s*[?？]")
+# ... unless the question is about the event's cause or meaning, which takes it as given
+# (暴跌5%的原因你看懂了吗？); 降息的概率大吗？ still asks whether it happens
+_PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示)")
 
 
 _normalise = one_to_one_translator(_HALF_WIDTH)
@@ -589,7 +592,10 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     """A condition (若/如果/一旦 …) before the trigger in its sentence, or a worry governing its clause."""
     if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
         return True
-    if _QUESTION_BEFORE.search(doc.text, clause[0], hit.start) or _QUESTION_AFTER.match(doc.text, hit.end):
+    if _QUESTION_BEFORE.search(doc.text, clause[0], hit.start):
+        return True
+    asked = _QUESTION_AFTER.match(doc.text, hit.end)
+    if asked and not _PRESUPPOSED.search(doc.text, hit.end, asked.end()):
         return True
     return bool(_WORRY.search(doc.text, clause[0], hit.start))
 

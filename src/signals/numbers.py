@@ -697,15 +697,20 @@ def _qualifier_after(text: str, end: int) -> tuple[str | None, int]:
     return (_SUFFIX_QUALIFIERS[suffix.group("q")], suffix.end()) if suffix else (None, end)
 
 
+def _bound_of(pre: str | None, post: str | None) -> tuple[str, bool]:
+    """(bound, approximate) of a figure from its qualifiers before and after (超过…, …左右)."""
+    kinds = [k for k in (pre, post) if k]
+    approximate = "about" in kinds
+    return next((k for k in kinds if k != "about"), "about" if approximate else "exact"), approximate
+
+
 def _doubling(text: str, original: str, m: Any, floor: int) -> Magnitude:
     """翻倍 / 翻番 -> 2, 翻两番 -> 4: the new value as a multiple of the old one."""
     n = m.group(_N_GROUP)
     times = Decimal(2) ** int(parse_number(n) if n else 1)
     pre, start = _qualifier_before(text, m.start(), floor)
     post, end = _qualifier_after(text, m.end())
-    kinds = [k for k in (pre, post) if k]
-    approximate = "about" in kinds
-    bound = next((k for k in kinds if k != "about"), "about" if approximate else "exact")
+    bound, approximate = _bound_of(pre, post)
     return Magnitude(times, None, None, "multiple", bound, approximate, start, end, original[start:end])
 
 
@@ -789,9 +794,7 @@ def _halves(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
         floor = max((m.end for m in out if m.end <= h.start()), default=0)
         pre, start = _qualifier_before(norm, h.start(), floor)  # 超过半个百分点, 近半个百分点
         post, end = _qualifier_after(norm, h.end())  # 半个百分点以上, 一个半百分点左右
-        kinds = [k for k in (pre, post) if k]
-        approximate = "about" in kinds
-        bound = next((k for k in kinds if k != "about"), "about" if approximate else "exact")
+        bound, approximate = _bound_of(pre, post)
         out.append(Magnitude(whole * 100 + 50, None, None, "bp", bound, approximate, start, end,
                              text[start:end]))
     return sorted(out, key=lambda m: m.start)

@@ -234,6 +234,19 @@ def test_renamed_merged_and_missing_names(linker, text, expected):
     assert tickers(linker, text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("印尼基准股指今日跌幅扩大至8%", {"^JKSE"}),  # the sample feed: was no mention, so no event
+    ("韩国综指收跌2%", {"^KS11"}),
+    ("台湾股市大涨", {"^TWII"}),
+    ("德国股市收低", {"^GDAXI"}),
+    ("香港股市午后走弱", {"^HSI"}),
+    ("澳大利亚基准股指创新高", {"^AXJO"}),
+    ("美国股市收涨", set()),  # three benchmarks: which one is not said
+])
+def test_a_countrys_stock_market_is_its_benchmark_index(linker, text, expected):
+    assert tickers(linker, text) == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_find_never_raises_and_spans_are_valid(text):

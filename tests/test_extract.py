@@ -274,6 +274,15 @@ def test_unlinked_investee_is_the_stake_increase_subject() -> None:
     assert (ev.subject, ev.ticker, ev.magnitude, ev.unit) == ("xAI", None, 2e9, "USD")
 
 
+def test_a_named_countrys_benchmark_moves_and_halts() -> None:
+    # 3764423: 印尼基准股指 linked nothing, so neither the 8% fall nor the halt was an event; the
+    # halt the fall set off is a circuit breaker (-1), not a company's suspension (0)
+    events = run("印尼基准股指今日跌幅扩大至8%，触发市场暂停交易。")
+    assert [(e.type, e.ticker, e.direction, e.magnitude, e.unit, e.rule_id) for e in events] == [
+        ("price_plunge", "^JKSE", -1, 8, "pct", "market.price_plunge"),
+        ("trading_halt", "^JKSE", -1, None, None, "market.circuit_breaker")]
+
+
 def test_the_currency_after_dui_is_never_the_subject() -> None:
     # the rupiah fell against the dollar: no dollar event (the rupiah is not in the instrument table)
     events = run("印尼股市暴跌之际，印尼盾兑美元下跌0.5%，创10月份以来最大跌幅。")

@@ -531,6 +531,19 @@ def test_a_broker_basing_or_estimating_is_speaking(linker, text):
     assert [m.role_hint for m in linker.find(text) if m.instrument.speaker] == ["speaker"]
 
 
+@pytest.mark.parametrize(("text", "role"), [
+    # 3764479: a listed broker's own results; a speech cue (预计, :) follows, but not its research
+    ("国盛证券预计2025年归母净利润区间为2.1亿至2.8亿元", None),
+    ("国盛证券交出2025”成绩单”:主业回暖", None),
+    ("中信证券2025年度业绩快报显示净利润增长", None),
+    ("中信证券预计2026年A股盈利增速回升", "speaker"),
+    ("大摩点评特斯拉财报：汽车毛利率是惊喜", "speaker"),
+    ("高盛预计净利润率将改善", "speaker"),  # a margin view, not a figure of its own
+])
+def test_a_broker_stating_its_own_results_is_not_speaking(linker, text, role):
+    assert [m.role_hint for m in linker.find(text) if m.instrument.speaker][:1] == [role]
+
+
 @pytest.mark.parametrize(("text", "pair"), [("美元/日元暴跌3%", ("美元/日元", "JPY=X")),
                                             ("美元／日元暴跌3%", ("美元／日元", "JPY=X")),
                                             ("欧元/美元大涨", ("欧元/美元", "EURUSD=X"))])

@@ -283,6 +283,16 @@ def test_a_named_countrys_benchmark_moves_and_halts() -> None:
         ("trading_halt", "^JKSE", -1, None, None, "market.circuit_breaker")]
 
 
+def test_a_listed_broker_preannouncing_its_own_profit_is_the_subject() -> None:
+    # 3764479: 预计 after 国盛证券 made the broker a speaker, and speakers are never subjects
+    ev = one("根据公告，国盛证券预计2025年归母净利润区间为2.1亿至2.8亿元，同比增长25.44%-67.25%。",
+             "earnings_preannounce_up")
+    assert (ev.ticker, ev.magnitude_low, ev.magnitude_high, ev.unit) == ("002670.SZ", 25.44, 67.25, "pct")
+    title = one("公司披露业绩预告。", "earnings_preannounce_up",
+                title="国盛证券交出2025”成绩单”:主业回暖,经纪走强,扣非净利最高预增近80%")
+    assert (title.ticker, title.magnitude, title.magnitude_bound) == ("002670.SZ", 80, "about")
+
+
 def test_the_currency_after_dui_is_never_the_subject() -> None:
     # the rupiah fell against the dollar: no dollar event (the rupiah is not in the instrument table)
     events = run("印尼股市暴跌之际，印尼盾兑美元下跌0.5%，创10月份以来最大跌幅。")

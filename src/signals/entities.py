@@ -41,6 +41,13 @@ _STRICT_CUE_SETS = {"listed": 6}
 _CN_GENERIC = "cn_generic"
 _CN_COMPANY_WORDS = ("业绩", "业务", "营业")
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
+# A listed broker stating its own results is the company, not a speaker: 国盛证券预计2025年归母净利润…,
+# 国盛证券交出2025”成绩单”: (a speech cue follows, but the words right after the name are its own
+# figures); 高盛预计美联储… and 大摩点评特斯拉财报 still speak
+_OWN_RESULTS = re.compile(
+    r"(?:交出|发布|公布|披露|晒出)?(?:\d{4}年?度?)?[”“\"]?(?:成绩单|业绩预告|业绩快报|年报|年度报告|季报|财报)"
+    r"|(?:预计|预期)?(?:\d{4}年度?)?(?:全年|上半年|前三季度|[一二三四]季度)?(?:实现)?"
+    r"(?:归母|扣非|归属于(?:母公司|上市公司)|营业收入|营收|净利润)(?!率)")
 _CLAUSE_END = re.compile(r"[，,。！？；!?;、\n]")  # a strict cue must sit in the word's own clause
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _AMOUNT_BEFORE = set("0123456789万亿千百兆十几数多")  # 600亿美元: the currency is a unit here
@@ -492,6 +499,8 @@ class Linker:
 
     @staticmethod
     def _speaks(text: str, start: int, end: int, cues: tuple[str, ...]) -> bool:
+        if _OWN_RESULTS.match(text, end):
+            return False
         if text[max(0, start - 2):start].endswith(("据", "根据")):
             return True
         after = _SENTENCE_END.split(text[end:end + _SPEECH_WINDOW], maxsplit=1)[0]

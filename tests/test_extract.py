@@ -293,6 +293,18 @@ def test_a_listed_broker_preannouncing_its_own_profit_is_the_subject() -> None:
     assert (title.ticker, title.magnitude, title.magnitude_bound) == ("002670.SZ", 80, "about")
 
 
+def test_the_title_fallback_takes_the_name_of_the_titles_own_statement() -> None:
+    # 3764481: the body sentence names no company in the trigger's clause (SQM is the cause, 受益于);
+    # the fallback took the title's first name, SQM, for a second turnaround next to 天齐锂业's
+    title = "联营公司SQM业绩回暖贡献利润增量,天齐锂业2025年净利润预计同比扭亏"
+    body = "受益于SQM的业绩同比增长，其确认的投资收益大幅增加，成为本次业绩扭亏为盈的重要推力。"
+    events = [(e.type, e.ticker) for e in run(body, title)]
+    assert events == [("turnaround_profit", "002466.SZ")]
+    # no such statement in the title: still the title's first name
+    ev = one("该公司宣布新一轮回购计划。", "buyback", title="特斯拉与xAI：马斯克的新布局")
+    assert ev.ticker == "TSLA"
+
+
 def test_the_currency_after_dui_is_never_the_subject() -> None:
     # the rupiah fell against the dollar: no dollar event (the rupiah is not in the instrument table)
     events = run("印尼股市暴跌之际，印尼盾兑美元下跌0.5%，创10月份以来最大跌幅。")

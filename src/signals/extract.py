@@ -173,6 +173,7 @@ class _Doc:
         self.raw = raw
         self.text = _fold_commas(_normalise(raw))
         self.title_len = title_len  # 0 when there is no title
+        self.title_hits: dict[str, int] = {}  # event type -> start of its first hit in the title
         sentence_ends, self.clause_marks = self._marks(self.text)
         self.sentences = self._split(self.text, _capped(sentence_ends, self.clause_marks, len(self.text)))
         self.sentence_starts = [s for s, _ in self.sentences]
@@ -517,7 +518,11 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
     if spec.title and not doc.in_title(anchor_s) and doc.title_len:
         in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
         if in_title:
-            return [replace(_from_mention(doc, in_title[0]), guessed=True)]
+            # the title's own statement of this type names whose it is (联营公司SQM业绩回暖…，天齐锂业
+            # 2025年净利润预计同比扭亏: 天齐锂业's turnaround, not SQM's), else the title's first name
+            at = doc.title_hits.get(hit.rule.type)
+            before = [m for m in in_title if m.end <= at] if at is not None else []
+            return [replace(_from_mention(doc, (before or in_title)[-1 if before else 0]), guessed=True)]
     if spec.tickers:
         # an allow-listed actor (a central bank) named anywhere in the article is the one meant:
         # "投票降息" in a piece about the FOMC is about 美联储 even when the sentence omits it
@@ -853,7 +858,11 @@ def extract_text(text: str, *, title: str = "", rulebook: Rulebook, linker: Link
     full = _SURROGATE.sub("\ufffd", full)
     doc = _Doc(full, len(title), linker)
     events: list[tuple[Event, bool]] = []
-    for hit in _find_hits(doc, rulebook, article_id):
+    hits = _find_hits(doc, rulebook, article_id)
+    for hit in hits:
+        if hit.start < doc.title_len:
+            doc.title_hits.setdefault(hit.rule.type, hit.start)
+    for hit in hits:
         events.extend(_events_for_hit(doc, hit, linker, article_id))
     return _dedupe(_drop_guesses(events))
 

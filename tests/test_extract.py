@@ -305,6 +305,15 @@ def test_the_title_fallback_takes_the_name_of_the_titles_own_statement() -> None
     assert ev.ticker == "TSLA"
 
 
+def test_an_unlinked_name_and_its_longer_form_are_one_subject() -> None:
+    # 3764473: 九识 and 九识智能 (unlinked) were two stake_increase events for one investment
+    events = run("菜鸟以现金投资等方式，成为九识股东。事实上，菜鸟入股九识智能的消息早已传出。")
+    assert [(e.type, e.subject, e.ticker) for e in events] == [("stake_increase", "九识", None)]
+    # different names stay apart, and one character is not a name
+    events = run("菜鸟入股九识智能。特斯拉确认向xAI投资20亿美元。")
+    assert sorted(e.subject for e in events if e.type == "stake_increase") == ["xAI", "九识智能"]
+
+
 def test_the_currency_after_dui_is_never_the_subject() -> None:
     # the rupiah fell against the dollar: no dollar event (the rupiah is not in the instrument table)
     events = run("印尼股市暴跌之际，印尼盾兑美元下跌0.5%，创10月份以来最大跌幅。")

@@ -821,6 +821,17 @@ def _refines(exact: Event, bounded: Event) -> bool:
     return abs(exact.magnitude - bounded.magnitude) <= step / 2
 
 
+def _short_names(events: list[Event]) -> dict[str, str]:
+    """Unlinked subjects that extend a shorter unlinked subject of the article: 九识智能 -> 九识 (菜鸟
+    入股九识智能 and 成为九识股东 are one investment). Linked subjects have tickers to compare."""
+    names = sorted({ev.subject for ev in events if ev.ticker is None and ev.subject}, key=len)
+    if len(names) < 2:
+        return {}
+    prefixes = {long: [n for n in names if len(n) >= 2 and len(n) < len(long) and long.startswith(n)]
+                for long in names}
+    return {long: found[0] for long, found in prefixes.items() if found}
+
+
 def _dedupe(events: list[Event]) -> list[Event]:
     """One event per event_key in an article: the most relevant, then the earliest (title) span.
 
@@ -828,8 +839,12 @@ def _dedupe(events: list[Event]) -> list[Event]:
     most relevant duplicate that has one (标题: 业绩预增; 正文: 同比增长40%至60%). Analyst events
     are kept per broker (``_per_broker``)."""
     by_key: dict[str, list[Event]] = {}
+    short = _short_names(events)
     for ev in sorted(events, key=lambda e: (-e.relevance, e.span_start, e.rule_id)):
-        by_key.setdefault(ev.event_key, []).append(ev)
+        key = ev.event_key
+        if ev.ticker is None and ev.subject in short:
+            key = f"{ev.type}|{short[ev.subject]}|{ev.direction}"
+        by_key.setdefault(key, []).append(ev)
     groups = [sub for group in by_key.values()
               for sub in (_per_broker(group) if group[0].topic == "analyst" else [group])]
     kept = []

@@ -176,6 +176,17 @@ def test_a_rounded_headline_figure_takes_the_exact_one_from_the_body() -> None:
     assert (ev.magnitude, ev.magnitude_bound) == (8.0, "at_least")
 
 
+def test_of_two_lower_bounds_of_one_move_the_higher_is_kept() -> None:
+    # 3764424: the lead says 中国奥园大涨超3%, the detail 中国奥园涨超27%: the rise was above 27%
+    events = run("科网股多数下跌，内房股大幅拉升，中国奥园大涨超3%。\n\n"
+                 "港股内房股中，融创中国涨超20%，中国奥园涨超27%。")
+    assert [(e.ticker, e.magnitude, e.magnitude_bound) for e in events if e.type == "price_surge"] == [
+        ("3883.HK", 27.0, "at_least"), ("1918.HK", 20.0, "at_least")]
+    # an intraday peak is another reading: the headline's bound stays
+    ev = one("盘中中国奥园一度涨超27%。", "price_surge", title="内房股拉升，中国奥园大涨超3%")
+    assert (ev.magnitude, ev.magnitude_bound) == (3.0, "at_least")
+
+
 # -- properties ---------------------------------------------------------------------------------
 
 SENTENCES = [

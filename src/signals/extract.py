@@ -832,6 +832,21 @@ def _short_names(events: list[Event]) -> dict[str, str]:
     return {long: found[0] for long, found in prefixes.items() if found}
 
 
+def _tighter(group: list[Event], bounded: Event) -> Event | None:
+    """Two lower bounds of one move: the higher says more, and the lower is true of it too (中国奥园
+    大涨超3% in the lead, 涨超27% in the detail: above 27). An intraday reading (盘中一度涨超12%) is
+    another figure, and so is an exact one outside the bound (``_refines``)."""
+    if bounded.magnitude_bound != "at_least" or bounded.magnitude is None:
+        return None
+    above = [d for d in group if d.unit == bounded.unit and d.magnitude_bound == "at_least"
+             and d.magnitude is not None and d.magnitude > bounded.magnitude
+             and not _INTRADAY.search(d.evidence)]
+    return max(above, key=lambda d: d.magnitude, default=None)
+
+
+_INTRADAY = regex.compile(r"一度|盘中|日内|最高|最多")
+
+
 def _dedupe(events: list[Event]) -> list[Event]:
     """One event per event_key in an article: the most relevant, then the earliest (title) span.
 
@@ -853,7 +868,7 @@ def _dedupe(events: list[Event]) -> list[Event]:
         if ev.unit is None:
             donor = next((d for d in group if d.unit is not None), None)
         else:  # 标题: 贵州茅台涨逾8%; 正文: 贵州茅台大涨8.6%: the exact figure within the bound
-            donor = next((d for d in group if _refines(d, ev)), None)
+            donor = next((d for d in group if _refines(d, ev)), None) or _tighter(group, ev)
         if donor is not None:
             ev = replace(ev, magnitude=donor.magnitude, magnitude_low=donor.magnitude_low,
                          magnitude_high=donor.magnitude_high, unit=donor.unit,

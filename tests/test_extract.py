@@ -237,9 +237,18 @@ def test_extract_never_raises(body: str, title: str) -> None:
     "如果通胀再度抬头，日本央行可能在4月加息。",
     "一旦日元贬值过快，日本央行或将加息。",
     "部分投资者担忧美联储今年可能不再降息。",  # worry
+    "短期看，贝森特的表态可能削弱市场对日本央行“马上加息”的押注。",  # a bet that weakens (3764452)
+    "强劲的非农数据打消了交易员对美联储3月降息的预期。",
 ])
 def test_conditions_and_worries_are_not_events(text: str) -> None:
     assert [e.type for e in run(text) if e.topic == "monetary"] == []
+
+
+def test_a_bet_that_weakens_something_else_keeps_the_event() -> None:
+    # only the event inside the weakened bet is dropped: not one the clause states beside it
+    assert one("美联储降息打消了市场对衰退的担忧。", "rate_cut").ticker == "@FED"
+    assert one("非农数据强化了市场对美联储降息的押注。", "rate_cut").ticker == "@FED"
+    assert one("美国宣布降低对中国商品的关税。", "tariff_decrease").direction == 1
 
 
 def test_corporate_absence_is_not_an_event_but_a_denial_is() -> None:

@@ -88,6 +88,10 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
+# Bets or hopes that something weakens (贝森特的表态可能削弱市场对日本央行“马上加息”的押注, 数据打消了
+# 对降息的预期) make the event less likely: they do not expect it. 强化…押注 still does.
+_DAMPENED = regex.compile(r"(?:削弱|打消|降低|减弱|浇灭|打压|压低|冷却|抑制)了?(?:市场|投资者|交易员|外界)?"
+                          r"[^，。；]{0,4}?对[^，。；]{1,24}?(?:押注|预期|期待|期望|憧憬|希望)")
 # A question about the event (美联储是否会在3月降息？, 净利润是否超预期) states nothing: the asking
 # word before the trigger in its clause, or a 吗 question that the trigger's clause ends with.
 _QUESTION_BEFORE = regex.compile(r"是否|能否|会否|可否|会不会|能不能|是不是|有没有")
@@ -594,8 +598,12 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
 
 
 def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:
-    """A condition (若/如果/一旦 …) before the trigger in its sentence, or a worry governing its clause."""
+    """A condition (若/如果/一旦 …) before the trigger in its sentence, a worry governing its clause, or
+    a bet on it that weakens (削弱市场对…加息的押注)."""
     if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
+        return True
+    dampened = _DAMPENED.search(doc.text, clause[0], clause[1])
+    if dampened and dampened.start() < hit.start and hit.end <= dampened.end():
         return True
     if _QUESTION_BEFORE.search(doc.text, clause[0], hit.start):
         return True

@@ -334,6 +334,15 @@ def test_an_unlinked_name_and_its_longer_form_are_one_subject() -> None:
     assert sorted(e.subject for e in events if e.type == "stake_increase") == ["xAI", "九识智能"]
 
 
+def test_a_futures_or_sector_index_move_spans_the_whole_name() -> None:
+    # 3764424: the span of 中证白酒指数涨超9% was 中证, the rule's trigger word, not the name
+    text = "今天中证白酒指数涨超9%，已经是时隔近16个月来的最高单日涨幅。"
+    ev = one(text, "price_surge")
+    assert (text[ev.span_start:ev.span_end], ev.magnitude) == ("中证白酒指数", 9)
+    text = "截至收盘，焦煤、沥青涨超3%。"
+    assert [text[e.span_start:e.span_end] for e in run(text)] == ["焦煤", "沥青"]
+
+
 def test_the_currency_after_dui_is_never_the_subject() -> None:
     # the rupiah fell against the dollar: no dollar event (the rupiah is not in the instrument table)
     events = run("印尼股市暴跌之际，印尼盾兑美元下跌0.5%，创10月份以来最大跌幅。")

@@ -38,6 +38,9 @@ def one(text: str, type_: str, title: str = "") -> Event:
     ("美联储并未降息。", -1, "negated"),
     ("未来美联储降息25个基点。", 1, "fact"),  # 未来 is not a negation
     ("市场不排除美联储降息。", 1, "expected"),
+    ("市场对美联储的降息预期升温。", 1, "expected"),  # the cut named as what is expected: was fact
+    ("市场已将美联储下一次降息的预期时点推迟至今年6月。", 1, "expected"),  # the sample feed, 3764504
+    ("美联储宣布降息25个基点，符合预期。", 1, "fact"),
 ])
 def test_rate_cut_direction_and_modality(text: str, direction: int, modality: str) -> None:
     ev = one(text, "rate_cut")
@@ -239,6 +242,8 @@ def test_extract_never_raises(body: str, title: str) -> None:
     "部分投资者担忧美联储今年可能不再降息。",  # worry
     "短期看，贝森特的表态可能削弱市场对日本央行“马上加息”的押注。",  # a bet that weakens (3764452)
     "强劲的非农数据打消了交易员对美联储3月降息的预期。",
+    "美联储降息预期降温，美元走强。",  # an expectation that cools: was a rate_cut fact
+    "受美联储加息预期降温影响，黄金大涨3%。",  # was a Fed hike, fact
 ])
 def test_conditions_and_worries_are_not_events(text: str) -> None:
     assert [e.type for e in run(text) if e.topic == "monetary"] == []

@@ -88,6 +88,11 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
+# The event named as what is expected (降息预期升温, 加息的押注, 降息的预期时点推迟至6月) is expected,
+# not done; that expectation cooling (降息预期降温, 加息预期落空) makes it less likely: no event at all.
+_EXPECTED_AFTER = regex.compile(r"的?(?:预期|押注|期待|憧憬)")
+_DAMPENED_AFTER = regex.compile(r"的?(?:预期|押注|期待|憧憬)[^，。；]{0,4}?(?:降温|减弱|消退|落空|回落|受挫|"
+                                r"降低|下降|减少|破灭|弱化)")
 # Bets or hopes that something weakens (贝森特的表态可能削弱市场对日本央行“马上加息”的押注, 数据打消了
 # 对降息的预期) make the event less likely: they do not expect it. 强化…押注 still does.
 _DAMPENED = regex.compile(r"(?:削弱|打消|降低|减弱|浇灭|打压|压低|冷却|抑制)了?(?:市场|投资者|交易员|外界)?"
@@ -592,18 +597,20 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
         return "fact" if hit.rule.modality == "fact" else "expected"
     if _NEGATED.search(before) or _TERMINATED.search(before):
         return "negated"
-    if hit.rule.modality != "fact" and _EXPECTED.search(before):
+    if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)):
         return "expected"
     return "fact"
 
 
 def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:
     """A condition (若/如果/一旦 …) before the trigger in its sentence, a worry governing its clause, or
-    a bet on it that weakens (削弱市场对…加息的押注)."""
+    a bet on it that weakens (削弱市场对…加息的押注, 降息预期降温)."""
     if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
         return True
     dampened = _DAMPENED.search(doc.text, clause[0], clause[1])
     if dampened and dampened.start() < hit.start and hit.end <= dampened.end():
+        return True
+    if _DAMPENED_AFTER.match(doc.text, hit.end):
         return True
     if _QUESTION_BEFORE.search(doc.text, clause[0], hit.start):
         return True

@@ -190,6 +190,42 @@ def test_of_two_lower_bounds_of_one_move_the_higher_is_kept() -> None:
     assert (ev.magnitude, ev.magnitude_bound) == (3.0, "at_least")
 
 
+# -- intraday peaks and the close ---------------------------------------------------------------
+
+def _moves(text: str, title: str = "") -> list[tuple[str, str | None, int, float | None]]:
+    return [(e.type, e.ticker, e.direction, e.magnitude) for e in run(text, title)
+            if e.type in ("price_surge", "price_plunge", "limit_up", "limit_down")]
+
+
+@pytest.mark.parametrize("text", [
+    "贵州茅台盘中一度涨5%，收跌1%。",
+    "贵州茅台盘中一度大涨5%，收跌1%。",
+    "贵州茅台盘中一度涨5%后收跌1%。",
+    "贵州茅台收跌1%，盘中一度涨5%。",
+    "贵州茅台盘中最高涨5%，尾盘回落收涨1%。",
+    "贵州茅台盘中一度涨停，随后打开，最终收涨2%。",
+])
+def test_an_intraday_peak_is_not_the_day_s_move_when_the_close_is_stated(text: str) -> None:
+    # the close (a 1% fall, a 1-2% rise: below every rule's minimum) wins over the peak
+    assert _moves(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("贵州茅台盘中一度涨8%，收涨5%。", [("price_surge", "600519.SS", 1, 5.0)]),
+    ("英伟达大涨，盘中一度涨超8%，收涨5%。", [("price_surge", "NVDA", 1, 5.0)]),
+    ("贵州茅台盘中一度大涨6%，收跌4%。", [("price_plunge", "600519.SS", -1, 4.0)]),
+    ("贵州茅台盘中一度涨停，收涨5%。", [("price_surge", "600519.SS", 1, 5.0)]),
+    # the close stated is another stock's: the peak stays this one's move
+    ("五粮液盘中一度涨5%，贵州茅台收跌1%。", [("price_surge", "000858.SZ", 1, 5.0)]),
+    ("贵州茅台收跌1%，五粮液盘中一度涨5%。", [("price_surge", "000858.SZ", 1, 5.0)]),
+    # a peak with no close stated is the move the text gives (data/gold convention)
+    ("特斯拉股价在盘后交易中一度上涨约3%。", [("price_surge", "TSLA", 1, 3.0)]),
+    ("比亚迪盘中一度跌停。", [("limit_down", "002594.SZ", -1, None)]),
+])
+def test_the_closing_move_wins_over_the_intraday_peak(text: str, expected: list) -> None:
+    assert _moves(text) == expected
+
+
 # -- properties ---------------------------------------------------------------------------------
 
 SENTENCES = [

@@ -105,6 +105,15 @@ _QUESTION_AFTER = regex.compile(r"[^，。；！]{0,12}?吗\s*[?？]")
 # (暴跌5%的原因你看懂了吗？); 降息的概率大吗？ still asks whether it happens
 _PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示)")
 
+# An intraday peak (盘中一度涨5%, 最高涨5%, 一度涨停) is not the day's move when the sentence also
+# states how the instrument closed (…，收跌1%; 尾盘回落; 最终收涨2%): the close wins, and a closing
+# move a rule covers is its own event. A peak with no close stated stays the move the text gives.
+_PRICE_MOVES = frozenset({"price_surge", "price_plunge", "limit_up", "limit_down"})
+_INTRADAY_PEAK = ("一度", "最高", "最多")
+_INTRADAY_WINDOW = 8  # characters before the trigger in which a peak cue governs it
+_CLOSE = regex.compile(r"收跌|收涨|收盘|收报|收于|报收|收平|收高|收低|尾盘|最终|终盘|转跌|转涨|翻绿|翻红"
+                       r"|回吐|收窄|回落")
+
 
 _normalise = one_to_one_translator(_HALF_WIDTH)
 # Feeds mix ASCII commas into Chinese text (wallstreetcn writes "评级,并将目标价…"); rule patterns say
@@ -620,6 +629,34 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     return bool(_WORRY.search(doc.text, clause[0], hit.start))
 
 
+def _intraday_peak(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> bool:
+    """The trigger is an intraday peak: 一度/最高/最多 just before it in its clause (盘中一度大涨)."""
+    before = doc.text[max(clause[0], hit.start - _INTRADAY_WINDOW):hit.start]
+    return any(cue in before for cue in _INTRADAY_PEAK)
+
+
+def _closed(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int],
+            subject: _Subject) -> bool:
+    """The sentence states how the subject closed, after the peak (盘中一度涨5%，收跌1%) or in an
+    earlier clause after the subject's name (贵州茅台收跌1%，盘中一度涨5%). A close with another
+    instrument named between it and the peak is that one's (五粮液盘中一度涨5%，贵州茅台收跌1%)."""
+    def own(start: int, end: int) -> bool:
+        return not any(m.instrument.ticker != subject.ticker or (subject.ticker is None
+                                                                  and doc.raw[m.start:m.end] != subject.text)
+                       for m in doc.mentions_in(start, end))
+
+    after = _CLOSE.search(doc.text, hit.end, sentence[1])
+    if after is not None and own(hit.end, after.start()):
+        return True
+    anchor = sentence[0]
+    if subject.start is not None and sentence[0] <= subject.start:
+        if subject.start >= clause[0]:
+            return False  # named in the peak's own clause: an earlier close is another's
+        anchor = subject.start + len(subject.text or "")
+    before = _CLOSE.search(doc.text, anchor, clause[0])
+    return before is not None and own(before.end(), hit.start)
+
+
 def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> list[_Mag]:
     spec = hit.rule.magnitude
     if spec is None:
@@ -768,6 +805,8 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
         return []
     subjects = [sub for sub in _subjects(doc, hit, linker, sentence, clause)
                 if not _excluded_between(doc, hit, sub, clause)]
+    if rule.type in _PRICE_MOVES and _intraday_peak(doc, hit, clause):
+        subjects = [sub for sub in subjects if not _closed(doc, hit, sentence, clause, sub)]
     mag = _magnitude(doc, hit, si, clause)
     respective = _respective(doc, hit, si, clause, subjects)
     if respective is not None:  # each subject has its own figure, and its own minimum

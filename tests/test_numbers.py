@@ -212,6 +212,42 @@ def test_ranges(text: str, expected: tuple[D, D, str, str]) -> None:
     assert one(text).value is None
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # 半 at either end of a range is half a unit more at that end (these lost the half before)
+    ("三到四成半", (D(30), D(45), "pct", "range", "三到四成半")),
+    ("三成半到四成", (D(35), D(40), "pct", "range", "三成半到四成")),
+    ("三成半至四成半", (D(35), D(45), "pct", "range", "三成半至四成半")),
+    ("两到两倍半", (D(2), D("2.5"), "multiple", "range", "两到两倍半")),
+    ("一倍半到两倍", (D("1.5"), D(2), "multiple", "range", "一倍半到两倍")),
+    ("半个到一个百分点", (D(50), D(100), "bp", "range", "半个到一个百分点")),
+    ("半个至1个百分点", (D(50), D(100), "bp", "range", "半个至1个百分点")),
+    ("半到一个百分点", (D(50), D(100), "bp", "range", "半到一个百分点")),
+    ("一到一个半百分点", (D(100), D(150), "bp", "range", "一到一个半百分点")),
+    ("一个到一个半百分点", (D(100), D(150), "bp", "range", "一个到一个半百分点")),
+    ("1到1个半百分点", (D(100), D(150), "bp", "range", "1到1个半百分点")),
+    ("0.5到一个半百分点", (D(50), D(150), "bp", "range", "0.5到一个半百分点")),
+    ("半个百分点到一个百分点", (D(50), D(100), "bp", "range", "半个百分点到一个百分点")),
+    ("约三到四成半", (D(30), D(45), "pct", "range", "约三到四成半")),
+])
+def test_ranges_with_a_half(text: str, expected: tuple[D, D, str, str, str]) -> None:
+    m = one(text)
+    assert (m.low, m.high, m.unit, m.bound, m.text) == expected
+    assert m.value is None
+
+
+def test_ranges_with_a_half_in_context() -> None:
+    m = one("预计净利润同比增长三到四成半。")
+    assert (m.low, m.high, m.start, m.end, m.swapped) == (D(30), D(45), 9, 14, False)
+    m = one("美联储或降息半个到一个百分点。")
+    assert (m.low, m.high, m.unit, m.start, m.end) == (D(50), D(100), "bp", 6, 14)
+    m = one("四到三成半")  # written high to low: the half is the second end's
+    assert (m.low, m.high, m.swapped) == (D(35), D(40), True)
+    assert one("约三到四成半").approximate is True
+    # a 半 that begins a word is that word, in a range too
+    m = find_magnitudes("三到四成半导体企业")[0]
+    assert (m.low, m.high, m.text) == (D(30), D(40), "三到四成")
+
+
 def test_descending_range_is_swapped_and_noted() -> None:
     m = one("10%-5%")
     assert (m.low, m.high, m.swapped) == (D(5), D(10), True)
@@ -431,7 +467,53 @@ def test_ranges_keep_low_le_high(a: D, b: D, unit: str, sep: str) -> None:
     assert (m.low, m.high) == (min(a, b) * factor, max(a, b) * factor)
 
 
-_ALPHABET = ("0123456789０１２３４５６７８９.,-%％~至到约超逾近以上下左右多余"
+_CN = "一二三四五六七八九"
+
+
+@given(st.integers(1, 9), st.booleans(), st.integers(1, 9), st.booleans(), st.sampled_from(["成", "倍"]),
+       st.sampled_from("至到-~"), st.booleans())
+def test_halves_at_either_end_of_a_range(a: int, a_half: bool, b: int, b_half: bool, unit: str, sep: str,
+                                         short: bool) -> None:
+    """三成半到四成半, 三到四成半 (the first end without its unit), 一倍半至两倍: each 半 is half a
+    unit more at its own end; low <= high, swapped when written high to low."""
+    step, factor = (D(5), D(10)) if unit == "成" else (D("0.5"), D(1))
+    first = f"{_CN[a - 1]}{unit}{'半' if a_half else ''}"
+    if short:  # 三到四成半: the first end borrows the unit; it has no half of its own
+        first, a_half = _CN[a - 1], False
+    text = f"预计增长{first}{sep}{_CN[b - 1]}{unit}{'半' if b_half else ''}。"
+    ends = (a * factor + (step if a_half else 0), b * factor + (step if b_half else 0))
+    (m,) = find_magnitudes(text)
+    assert (m.low, m.high, m.bound, m.unit) == (min(ends), max(ends), "range",
+                                                 "pct" if unit == "成" else "multiple")
+    assert m.swapped == (ends[0] > ends[1])
+    assert m.text == text[4:-1]
+
+
+def _point_end(n: int, half: bool, arabic: bool, last: bool) -> str:
+    """One end of a 百分点 range: 半个, 一个半 / 1个半, 两个 / 2个 (or a bare 2 on the left)."""
+    if n == 0:
+        return "半个" if last else "半"
+    digits = str(n) if arabic else _CN[n - 1]
+    return f"{digits}个半" if half else f"{digits}个" if last else digits
+
+
+@given(st.integers(0, 5), st.booleans(), st.integers(0, 5), st.booleans(), st.booleans(),
+       st.sampled_from("至到"))
+def test_halves_in_a_range_of_percentage_points(a: int, a_half: bool, b: int, b_half: bool, arabic: bool,
+                                                sep: str) -> None:
+    """半个到一个百分点 is 50..100 bp, 一到一个半百分点 100..150 bp: both ends in bp, low <= high."""
+    a_half, b_half = a_half or a == 0, b_half or b == 0
+    if not (a_half or b_half):
+        a_half = True
+    text = f"降息{_point_end(a, a_half, arabic, False)}{sep}{_point_end(b, b_half, arabic, True)}百分点。"
+    ends = (a * 100 + (50 if a_half else 0), b * 100 + (50 if b_half else 0))
+    (m,) = find_magnitudes(text)
+    assert (m.low, m.high, m.bound, m.unit) == (min(ends), max(ends), "range", "bp")
+    assert m.swapped == (ends[0] > ends[1])
+    assert m.text == text[2:-1]
+
+
+_ALPHABET = ("0123456789０１２３４５６７８９.,-%％~至到约超逾近以上下左右多余半"
              "一二两三四五六七八九十百千万亿零点成倍番翻个基百分之点元美港币股吨年月日第QAx/$: \n。，的了是")
 
 

@@ -418,7 +418,7 @@ _CN_RUN = f"[{_CN_CHARS}]"
 _MORE = "[多余](?![额数样])"
 
 _ATOM = regex.compile(
-    r"(?:(?<![0-9A-Za-z%.)])(?P<sign>[-+]))?"
+    r"(?:(?<![0-9A-Za-z%.)半])(?P<sign>[-+]))?"
     rf"(?P<cur>{_alt(list(_CURRENCY_SYMBOLS))})?"
     rf"(?P<pre>{_alt(list(_RATE_PREFIXES))})?"
     r"(?:"
@@ -753,8 +753,14 @@ def _find_magnitudes(text: str, *, shortcuts: bool) -> list[Magnitude]:
     return _halves(norm, text, out) if "半" in norm else out
 
 
-# 半 adds half a unit: 半个百分点 (50 bp), 一个半百分点 (150 bp), 一倍半 (1.5 times), 三成半 (35%).
-_HALF_POINTS = regex.compile(rf"(?<![0-9{_CN_CHARS}])(?:(?P<n>[0-9]+|[{_CN_CHARS}]+)个半|半个)百分点")
+# 半 adds half a unit: 半个百分点 (50 bp), 一个半百分点 (150 bp), 一倍半 (1.5 times), 三成半 (35%), at
+# either end of a range too: 三到四成半 (30..45%), 半个到一个百分点 (50..100 bp).
+_HALF_END = rf"(?:[0-9]+|[{_CN_CHARS}]+)个半|半个"
+# a range's first end before 百分点: 半 / 半个, 一个半, 一个 / 1个, or a bare number (一到一个半百分点)
+_HALF_LOW = rf"{_HALF_END}|半|(?:[0-9]+(?:\.[0-9]+)?|[{_CN_CHARS}]+)个?"
+_HALF_POINTS = regex.compile(
+    rf"(?<![0-9.{_CN_CHARS}])(?:(?P<lo>{_HALF_LOW}){_RANGE_SEP.pattern})?"
+    rf"(?P<hi>{_HALF_END}|(?:[0-9]+(?:\.[0-9]+)?|[{_CN_CHARS}]+)个)百分点")
 _HALF_STEP = {"倍": Decimal("0.5"), "成": Decimal(5)}
 # 半 that begins a word after 成/倍: 超三成半年报预喜 (over 30% of interim reports), 三成半导体企业, 八成半数
 _HALF_WORD = regex.compile(r"半(?:年|导体|数|月|天|日|小时|岛|价|场|径|夜|途|壁|成品|决赛|身|山|截)")
@@ -769,25 +775,48 @@ def _bound_with(bound: str, approximate: bool, more: str | None) -> tuple[str, b
     return bound, approximate or more == "about"
 
 
+def _points(end: str) -> Decimal:
+    """One end of a 百分点 figure in bp: 半个 / 半 -> 50, 一个半 -> 150, 两个 / 2 -> 200."""
+    whole = end.rstrip("半个")
+    return (parse_number(whole) * 100 if whole else Decimal(0)) + (50 if end.endswith("半") or
+                                                                       end.startswith("半") else 0)
+
+
+def _ranged(a: Magnitude, b: Magnitude, text: str) -> Magnitude:
+    """Two point figures of one unit joined by a range separator (三成半到四成) as one range."""
+    low, high = sorted((a.value, b.value))
+    return Magnitude(None, low, high, a.unit, "range", a.approximate or b.approximate, a.start, b.end,
+                     text[a.start:b.end], a.value > b.value)
+
+
 def _halves(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
-    out = []
-    for m in found:  # 一倍半, 三成半: the half follows a point amount's unit
+    out, halved = [], set()
+    for m in found:  # 一倍半, 三成半: the half follows a point amount's or a range's unit
         half = norm[m.end:m.end + 1] == "半" and not _HALF_WORD.match(norm, m.end)
         step = _HALF_STEP.get(norm[m.end - 1:m.end]) if half else None
-        if step is not None and m.value is not None and m.bound != "range":
+        if step is not None and (m.value is not None or m.low is not None):
             post, end = _qualifier_after(norm, m.end + 1)  # 五成半以上, 三成半左右
-            bound, approximate = _bound_with(m.bound, m.approximate, post)
-            m = replace(m, value=m.value + step, bound=bound, approximate=approximate, end=end,
-                        text=text[m.start:end])
+            if m.value is not None:
+                bound, approximate = _bound_with(m.bound, m.approximate, post)
+                m = replace(m, value=m.value + step, bound=bound, approximate=approximate, end=end,
+                            text=text[m.start:end])
+            else:  # 三到四成半: the half is the second end's (the low one when written high to low)
+                low, high = (m.low + step, m.high) if m.swapped else (m.low, m.high + step)
+                m = replace(m, low=min(low, high), high=max(low, high), swapped=m.swapped and low < high,
+                            approximate=m.approximate or post == "about", end=end, text=text[m.start:end])
+            halved.add(m.start)
         out.append(m)
     for h in _HALF_POINTS.finditer(norm):  # 半个百分点 reads as no number at all without this
+        lo, hi = h.group("lo"), h.group("hi")
+        if "半" not in hi and "半" not in (lo or ""):
+            continue  # 两个百分点, 1到2个百分点: the grammar reads them
         # 1个 of 1个半百分点, with its qualifier (超过1个, 约1个): a count read from the words inside
         inside = [m for m in out if h.start() < m.end <= h.end() and (
             h.start() <= m.start or _qualifier_before(norm, h.start(), m.start)[1] == m.start)]
         if any(m.start < h.end() and h.start() < m.end for m in out if m not in inside):
             continue
         try:
-            whole = parse_number(h.group("n")) if h.group("n") else Decimal(0)
+            ends = [_points(e) for e in (lo, hi) if e is not None]
         except (ValueError, InvalidOperation):
             continue
         out = [m for m in out if m not in inside]
@@ -795,9 +824,29 @@ def _halves(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
         pre, start = _qualifier_before(norm, h.start(), floor)  # 超过半个百分点, 近半个百分点
         post, end = _qualifier_after(norm, h.end())  # 半个百分点以上, 一个半百分点左右
         bound, approximate = _bound_of(pre, post)
-        out.append(Magnitude(whole * 100 + 50, None, None, "bp", bound, approximate, start, end,
-                             text[start:end]))
-    return sorted(out, key=lambda m: m.start)
+        if len(ends) == 2:  # 半个到一个百分点: a range, whatever bound its qualifiers give
+            out.append(Magnitude(None, min(ends), max(ends), "bp", "range", approximate, start, end,
+                                 text[start:end], ends[0] > ends[1]))
+        else:
+            out.append(Magnitude(ends[0], None, None, "bp", bound, approximate, start, end, text[start:end]))
+        halved.add(start)
+    out.sort(key=lambda m: m.start)
+    return _join_halves(norm, text, out, halved)
+
+
+def _join_halves(norm: str, text: str, found: list[Magnitude], halved: set[int]) -> list[Magnitude]:
+    """三成半到四成, 一倍半至两倍, 半个百分点到一个百分点: point figures the grammar read apart (it
+    does not know the half) that a range separator joins, when one of them has a half."""
+    out: list[Magnitude] = []
+    for m in found:
+        prev = out[-1] if out else None
+        if (prev is not None and (prev.start in halved or m.start in halved) and prev.unit == m.unit
+                and prev.value is not None and m.value is not None and prev.value >= 0 and m.value >= 0
+                and _RANGE_SEP.fullmatch(norm, prev.end, m.start)):
+            out[-1] = _ranged(prev, m, text)
+            continue
+        out.append(m)
+    return out
 
 
 def parse_magnitude(text: str) -> Magnitude | None:

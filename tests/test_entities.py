@@ -326,6 +326,11 @@ def test_spans_point_into_the_original_text(linker):
     ("00700", "0700.HK"), ("700.HK", "0700.HK"), ("00700.HK", "0700.HK"), ("09988", "9988.HK"),
     ("BRK/B", "BRK-B"), ("BRK.B", "BRK-B"), ("brk-b", "BRK-B"), ("NVDA", "NVDA"), ("７２０３.Ｔ", "7203.T"),
     ("BP.L", "BP.L"), ("^GSPC", "^GSPC"), ("GC=F", "GC=F"), ("005930.KS", "005930.KS"),
+    # Reuters RIC exchange suffixes of US listings: the Yahoo symbol has none (AAPL-O before)
+    ("AAPL.O", "AAPL"), ("MSFT.OQ", "MSFT"), ("IBM.N", "IBM"), ("JPM.K", "JPM"), ("brk.b", "BRK-B"),
+    # a bare code the instrument table lists on one exchange only: the CSI 300 is 000300.SS (was .SZ);
+    # a code listed twice keeps the exchange its digits imply (000001: 平安银行, the index is .SS)
+    ("000300", "000300.SS"), ("399001", "399001.SZ"), ("000016", "000016.SZ"), ("600519", "600519.SS"),
 ])
 def test_normalize_ticker(vendor, yahoo):
     assert normalize_ticker(vendor) == yahoo
@@ -343,6 +348,8 @@ def test_lookup(linker):
     assert linker.lookup("00700")[0].ticker == "0700.HK"
     assert linker.lookup("腾讯")[0].ticker == "0700.HK"
     assert linker.lookup("ＢＲＫ／Ｂ")[0].ticker == "BRK-B"
+    assert linker.lookup("AAPL.O")[0].ticker == "AAPL"
+    assert linker.lookup("000300")[0].ticker == "000300.SS"
     assert linker.lookup("美联储")[0].tradable is False
     assert linker.lookup("中国") == [] and linker.lookup("平安") == [] and linker.lookup("") == []
 

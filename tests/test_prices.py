@@ -66,6 +66,15 @@ def test_vendor_tickers_are_renamed_and_unreadable_ones_named_by_line(tmp_path):
                               "SH600519 -> 600519.SS"]
 
 
+def test_ric_suffixes_and_index_codes_become_the_yahoo_symbols(tmp_path):
+    f = tmp_path / "wide.csv"
+    f.write_text("date,AAPL.O,IBM.N,000300\n2026-01-29,258.28,309.1,4710.5\n", encoding="utf-8")
+    table = read_price_file(f)
+    assert sorted(table.frame["ticker"]) == ["000300.SS", "AAPL", "IBM"]  # AAPL-O, IBM-N, 000300.SZ before
+    assert table.warnings == [f"{f}: tickers renamed to Yahoo symbols: 000300 -> 000300.SS, AAPL.O -> AAPL, "
+                              "IBM.N -> IBM"]
+
+
 # --- files -----------------------------------------------------------------------------------------
 
 

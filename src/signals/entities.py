@@ -116,6 +116,11 @@ _VENUE_SUFFIX = {"SH": "SS", "XSHG": "SS", "SSE": "SS", "XSHE": "SZ", "SZSE": "S
                  "XHKG": "HK"}
 
 
+# Reuters RIC suffixes of US listings (AAPL.O Nasdaq, MSFT.OQ, IBM.N NYSE, JPM.K): Yahoo writes the
+# symbol bare. They are not share classes (BRK.B -> BRK-B), which are letters A-F or so.
+_RIC_US_SUFFIXES = {"O", "OQ", "N", "K"}
+
+
 def _a_share_suffix(code: str) -> str:
     if code.startswith(("6", "9")) and not code.startswith("92"):
         return "SS"
@@ -126,8 +131,9 @@ def _a_share_suffix(code: str) -> str:
 
 def normalize_ticker(symbol: str) -> str:
     """Yahoo form of a vendor symbol: 600519.SH -> 600519.SS, SH600519 -> 600519.SS, 00700 -> 0700.HK,
-    700.HK -> 0700.HK, BRK/B and BRK.B -> BRK-B. A bare 6-digit code gets its exchange from its first
-    digits (000001 -> 000001.SZ, the bank; the index is 000001.SS)."""
+    700.HK -> 0700.HK, BRK/B and BRK.B -> BRK-B, AAPL.O (a Reuters RIC) -> AAPL. A bare 6-digit code
+    gets its exchange from its first digits (000001 -> 000001.SZ, the bank; the index is 000001.SS)
+    unless the instrument table lists it on one other exchange only (000300 -> 000300.SS)."""
     s = _fold(symbol).strip().upper().replace(" ", "")
     if not s or not re.fullmatch(r"[\^@A-Z0-9.=\-/&]+", s):
         raise ReferenceDataError(f"cannot read ticker {symbol!r}",
@@ -138,14 +144,39 @@ def normalize_ticker(symbol: str) -> str:
         suffix = _VENUE_SUFFIX.get(m[2], m[2])
         return f"{m[1]}.{suffix}"
     if re.fullmatch(r"\d{6}", s):
-        return f"{s}.{_a_share_suffix(s)}"
+        return _bare_code(s)
     m = re.fullmatch(r"(?:HK)?(\d{1,5})(?:\.HK)?", s)
     if m and (s.endswith(".HK") or s.startswith("HK") or len(m[1]) == 5):
         return f"{int(m[1]):04d}.HK"
     m = re.fullmatch(r"([A-Z][A-Z0-9]*)[/.\-]([A-Z]{1,2})", s)
+    if m and s[len(m[1])] == "." and m[2] in _RIC_US_SUFFIXES:
+        return m[1]  # a Reuters RIC: AAPL.O -> AAPL
     if m and m[2] not in _EXCHANGE_SUFFIXES:
         return f"{m[1]}-{m[2]}"  # share class: BRK/B, BRK.B -> BRK-B
     return s
+
+
+def _bare_code(code: str) -> str:
+    """A bare 6-digit code: the exchange its first digits imply, unless the instrument table lists the
+    code on one other exchange only (000300 is the CSI 300, 000300.SS; no Shenzhen stock has it). A
+    code listed twice (000001: 平安银行 000001.SZ and 上证指数 000001.SS) keeps the implied one."""
+    implied = f"{code}.{_a_share_suffix(code)}"
+    try:
+        listed = _six_digit_listings(_data_dir(None)).get(code, ())
+    except ReferenceDataError:
+        return implied  # no reference data: the digits are all there is
+    return listed[0] if len(listed) == 1 and implied not in listed else implied
+
+
+@functools.lru_cache(maxsize=4)
+def _six_digit_listings(data_dir: Path) -> dict[str, tuple[str, ...]]:
+    """6-digit code -> its tickers (.SS/.SZ/.BJ) in instruments.csv, read once per directory."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for row in _read(data_dir / "instruments.csv", _INSTRUMENT_COLUMNS):
+        code, _, suffix = row[0].partition(".")
+        if len(code) == 6 and code.isdigit() and suffix in ("SS", "SZ", "BJ"):
+            out[code].append(row[0])
+    return {code: tuple(tickers) for code, tickers in out.items()}
 
 
 # ---- loading --------------------------------------------------------------------------------------

@@ -315,6 +315,33 @@ def test_nan_and_na_in_capitals_are_the_listed_tickers(tmp_path):
     assert err.value.hint == "every row needs a ticker; NAN and NA in capitals are the listed tickers"
 
 
+MISSING_VALUE_CELLS = ["NA", "na", "N/A", "n/a", "#N/A", "-", "--", ".", "NULL", "null", "None", "nan",
+                       "NaN", "nil", "", " NA "]
+
+
+@pytest.mark.parametrize("cell", MISSING_VALUE_CELLS)
+def test_words_for_no_value_in_a_wide_file_are_missing_closes_and_na_heads_a_column(tmp_path, cell):
+    # an R data frame written with write.csv: NA in the cells, and Nano Labs' column is headed NA
+    f = tmp_path / "w.csv"
+    f.write_text(f"date,NVDA,NA\n2026-01-29,192.3,1.3\n2026-01-30,{cell},{cell}\n2026-02-02,{cell},1.4\n",
+                 encoding="utf-8")
+    frame = read_price_file(f).frame
+    assert frame[["ticker", "close"]].values.tolist() == [["NA", 1.3], ["NA", 1.4], ["NVDA", 192.3]]
+    assert frame["date"].dt.strftime("%m-%d").tolist() == ["01-29", "02-02", "01-29"]
+
+
+@pytest.mark.parametrize("cell", MISSING_VALUE_CELLS)
+def test_words_for_no_value_in_a_long_file_are_missing_values_and_na_is_a_ticker(tmp_path, cell):
+    f = tmp_path / "p.csv"
+    f.write_text(f"ticker,date,open,close,volume\nNA,2026-01-29,{cell},1.3,{cell}\n"
+                 f"NVDA,2026-01-29,190.1,192.3,1000\nNVDA,2026-01-30,191,{cell},1200\n", encoding="utf-8")
+    table = read_price_file(f)
+    rows = table.frame[["ticker", "open", "close", "volume"]].astype(object).values.tolist()
+    assert [[t, None if o != o else o, c, None if v != v else v] for t, o, c, v in rows] == [
+        ["NA", None, 1.3, None], ["NVDA", 190.1, 192.3, 1000.0]]
+    assert table.warnings == [f"{f}: 1 rows without a close skipped (first at line 4)"]
+
+
 def test_a_wide_column_headed_with_a_word_for_no_value_is_refused(tmp_path):
     f = tmp_path / "w.csv"
     f.write_text("date,NVDA,N/A\n2026-01-29,192.3,1.0\n", encoding="utf-8")
@@ -328,7 +355,7 @@ def test_a_wide_column_headed_with_a_word_for_no_value_is_refused(tmp_path):
 # send a column or a file to the careful reading: padding, thousands separators, words for missing,
 # other date spellings, bad values.
 NUMBER_CELLS = st.sampled_from(["1.5", "2", "-3.25", "1e3", "+4", "", "NaN", "null", "None", " 7.5",
-                                "1,234.5", "abc", "0", "inf", "1e309"])
+                                "1,234.5", "abc", "0", "inf", "1e309", "NA", "N/A", "#N/A", "-", "."])
 DATE_CELLS = st.sampled_from(["2026-01-29", "2026/1/29", "20260129", "2026-01-29 00:00:00", " 2026-01-29",
                               "29.01.2026"])
 

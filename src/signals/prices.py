@@ -406,7 +406,8 @@ def _parse_numbers(frame: pd.DataFrame, columns: list[str], path: Path, unit: st
         if plain is not None:
             frame[col] = plain
             continue
-        text = raw.astype("string").str.strip().replace(dict.fromkeys(_MISSING_WORDS, pd.NA))
+        text = raw.astype("string").str.strip()
+        text = text.mask(text.str.lower().isin(_MISSING_WORDS))
         nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
         bad = nums.isna() & text.notna()
         if bad.any():
@@ -431,7 +432,9 @@ def _plain_floats(raw: pd.Series) -> pd.Series | None:
     return pd.Series(values, index=raw.index, dtype="float64")
 
 
-_MISSING_WORDS = ("", "null", "NaN", "nan", "None")  # cells that say "no value"
+# Value cells that say "no value", in any case: what R (NA), Excel (#N/A), databases (NULL), pandas
+# (nan) and FRED (.) write for one. Only value cells: a ticker cell or a wide header NA is Nano Labs.
+_MISSING_WORDS = ("", "na", "n/a", "#n/a", "nan", "null", "none", "nil", "-", "--", ".")
 
 
 def _long_from_wide(raw: pd.DataFrame, columns: dict[str, str], path: Path, unit: str) -> pd.DataFrame:

@@ -164,6 +164,16 @@ def test_ingesting_with_other_rules_notes_the_events_the_old_rules_made(
     assert again.notes == [] and (again.events_made_otherwise, again.articles_made_otherwise) == (0, 0)
 
 
+def test_a_comment_edited_in_the_rules_flags_no_stored_event(tmp_path: Path) -> None:
+    db, rules = tmp_path / "s.duckdb", rules_without(tmp_path)
+    first = api.extract_feeds([str(SAMPLE_FEED)], db=db, rules_dir=rules, jobs=1)
+    assert first.event_count > 0 and first.notes == []
+    market = rules / "market.yaml"
+    market.write_text("# reviewed 2026-11\n" + market.read_text(encoding="utf-8"), encoding="utf-8")
+    again = api.extract_feeds([str(SAMPLE_FEED)], db=db, rules_dir=rules, jobs=1)
+    assert again.notes == [] and (again.events_made_otherwise, again.articles_made_otherwise) == (0, 0)
+
+
 def test_reading_a_feed_again_with_another_tz_leaves_what_a_fresh_run_with_it_leaves(tmp_path: Path) -> None:
     """Dates without a zone are read in --tz. Ingesting again with a corrected --tz kept the old times
     and days 0: the content hash covers title and body only, so the articles counted as unchanged."""

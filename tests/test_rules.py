@@ -37,6 +37,39 @@ def test_version_hash_follows_file_content(tmp_path: Path) -> None:
     assert Rulebook.load(tmp_path).version_hash != first
 
 
+def test_version_hash_is_the_rules_content_not_their_comments_or_layout(tmp_path: Path) -> None:
+    """A comment-only edit changed rulebook_hash (the hash was over the files' bytes), so every stored
+    event was noted as made by other rules. The hash is over what the rules say."""
+    text = (REPO / "rules" / "market.yaml").read_text(encoding="utf-8")
+    (tmp_path / "market.yaml").write_text(text, encoding="utf-8")
+    first = Rulebook.load(tmp_path).version_hash
+    edits = [
+        "# a note for the next reader\n" + text,
+        text.replace("# trailing performance is context", "# trailing performance (context)"),
+        text.replace("    version: 3\n", "    version: 3   # bumped for the 2026 wording\n", 1),
+        text.replace("confidence: 0.8\n", "confidence: 0.80\n"),  # the same number
+        text.replace("triggers: [暴跌, 大跌,", "triggers: ['暴跌', \"大跌\",", 1),  # the same strings
+        text.replace("    title: 大涨 / 暴涨 / 飙升\n", "    title: 大涨、暴涨、飙升\n", 1),  # documentation
+        text.replace("      no_match:\n", "      no_match:\n        - 一条新的反例。\n", 1),
+    ]
+    for edited in edits:
+        assert edited != text
+        (tmp_path / "market.yaml").write_text(edited, encoding="utf-8")
+        assert Rulebook.load(tmp_path).version_hash == first, edited[:80]
+    (tmp_path / "market.yaml").unlink()
+    (tmp_path / "prices.yml").write_text(text, encoding="utf-8")  # a renamed file: the same rules
+    assert Rulebook.load(tmp_path).version_hash == first
+    changes = [
+        text.replace("triggers: [暴跌, 大跌,", "triggers: [暴跌,", 1),
+        text.replace("where: after, min: 3}", "where: after, min: 4}", 1),
+        text.replace("      - '预测|目标价|目标位'\n", "", 1),
+    ]
+    for changed in changes:
+        assert changed != text
+        (tmp_path / "prices.yml").write_text(changed, encoding="utf-8")
+        assert Rulebook.load(tmp_path).version_hash != first, changed[:80]
+
+
 def test_invalid_yaml_reports_line_and_column() -> None:
     assert _messages(FIXTURES / "invalid_yaml.yaml") == [
         "invalid_yaml.yaml:5:9: invalid YAML: expected ',' or ']', but got ':'"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -902,14 +903,37 @@ def _compile_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
     )
 
 
-def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str, int | None, int | None]]]:
-    """Rules of one file, its issues, and (id, line, col) of every rule id for duplicate checks."""
+# Fields that document a rule or a file and change no event: left out of the rulebook's hash, with
+# comments and layout, so editing them does not flag stored events (definitions: anchors, used where
+# their aliases stand).
+_DOC_FIELDS = frozenset({"title", "description", "notes", "references", "known_false_positives", "examples",
+                         "definitions"})
+
+
+def _content(value: Any) -> Any:
+    """The parsed YAML as plain JSON data without documentation fields; keys as text, typed (1 vs '1')."""
+    if isinstance(value, dict):
+        return {(k if isinstance(k, str) else f"{type(k).__name__}:{k}"): _content(v)
+                for k, v in value.items() if k not in _DOC_FIELDS}
+    if isinstance(value, list):
+        return [_content(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return f"{type(value).__name__}:{value}"  # a YAML date or binary: never in a valid rule
+
+
+_RuleIds = list[tuple[str, int | None, int | None]]
+
+
+def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], _RuleIds, str]:
+    """Rules of one file, its issues, (id, line, col) of every rule id for duplicate checks, and the
+    file's content as canonical JSON (for the rulebook's hash: comments and layout aside)."""
     out = _Collector(str(path))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         out.issues.append(LintIssue(str(path), None, None, None, f"cannot read rule file: {exc}"))
-        return [], out.issues, []
+        return [], out.issues, [], ""
     try:
         doc = _parse_yaml(text)
     except yaml.YAMLError as exc:
@@ -917,10 +941,11 @@ def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str,
         problem = getattr(exc, "problem", None) or str(exc)
         out.issues.append(LintIssue(str(path), mark.line + 1 if mark else None,
                                     mark.column + 1 if mark else None, None, f"invalid YAML: {problem}"))
-        return [], out.issues, []
+        return [], out.issues, [], ""
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         out.add(doc, None, None, "a rule file is a mapping with a `rules:` list")
-        return [], out.issues, []
+        return [], out.issues, [], ""
+    content = json.dumps(_content(doc), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     for k in doc:
         if k not in FILE_FIELDS:
             allowed = ", ".join(sorted(FILE_FIELDS))
@@ -932,7 +957,7 @@ def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], list[tuple[str,
         rule = _compile_rule(raw, str(path), out)
         if rule:
             rules.append(rule)
-    return rules, out.issues, ids
+    return rules, out.issues, ids, content
 
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -961,14 +986,17 @@ def default_rules_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
-def _load_all(path: str | os.PathLike[str] | None) -> tuple[list[Path], list[Rule], list[LintIssue]]:
+def _load_all(path: str | os.PathLike[str] | None) -> tuple[list[str], list[Rule], list[LintIssue]]:
+    """(the files' contents as canonical JSON in load order, rules, issues)."""
     root = Path(path) if path is not None else default_rules_dir()
     files = _rule_files(root)
+    contents: list[str] = []
     rules: list[Rule] = []
     issues: list[LintIssue] = []
     first_seen: dict[str, str] = {}
     for f in files:
-        file_rules, file_issues, ids = _load_file(f)
+        file_rules, file_issues, ids, content = _load_file(f)
+        contents.append(content)
         issues.extend(sorted(file_issues, key=lambda i: (i.line or 0, i.column or 0)))
         for rid, line, col in ids:
             if rid in first_seen:
@@ -981,7 +1009,7 @@ def _load_all(path: str | os.PathLike[str] | None) -> tuple[list[Path], list[Rul
     if not rules and not any(i.fatal for i in issues):
         # every `rules:` list empty: as useless (and as destructive for --stored) as no file at all
         issues.append(LintIssue(str(root), None, None, None, "the rulebook defines no rules"))
-    return files, rules, issues
+    return contents, rules, issues
 
 
 def lint(path: str | os.PathLike[str] | None = None) -> list[LintIssue]:
@@ -1023,15 +1051,17 @@ class Rulebook:
              on_warning: Callable[[RuleWarning], None] | None = None,
              regex_timeout: float = REGEX_TIMEOUT_S) -> Rulebook:
         """Load and compile; raise RuleFileError (file:line:col) for the first fatal problem."""
-        files, rules, issues = _load_all(path)
+        contents, rules, issues = _load_all(path)
         for issue in issues:
             if issue.fatal:
                 msg = f"[{issue.rule_id}] {issue.message}" if issue.rule_id else issue.message
                 raise RuleFileError(msg, path=issue.path, line=issue.line, column=issue.column,
                                     hint="run `signals rules lint` to see every problem")
+        # what the rules say, in load order: comments, layout, file names and documentation fields
+        # (examples, notes …) change no event, so editing them flags no stored event
         digest = hashlib.sha256()
-        for f in files:
-            digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        for content in contents:
+            digest.update(content.encode() + b"\0")
         return cls(rules, version_hash=digest.hexdigest()[:16], on_warning=on_warning,
                    regex_timeout=regex_timeout)
 

@@ -276,6 +276,7 @@ def gold_line(article_id: str = "https://x/1", **event_overrides) -> str:
     (gold_line(magnitude=10**400, unit="bp"), "events[0]: 'magnitude' must be a non-negative number or null, "
                                               "not 1000000000000000000000000000000000000..."),
     (gold_line(magnitude="25", unit="bp"), "'magnitude' must be a non-negative number or null, not '25'"),
+    (gold_line(magnitude=True, unit="bp"), "'magnitude' must be a non-negative number or null, not True"),
 ])
 def test_malformed_gold_line_names_file_and_line(tmp_path, bad_line, message):
     path = tmp_path / "gold.jsonl"

@@ -187,10 +187,12 @@ def _parse_event(obj: Any) -> GoldEvent:
 def _magnitude(value: Any) -> float | None:
     """A non-negative finite number as float. JSON integers have no size limit: a 400-digit one
     overflowed math.isfinite (OverflowError) instead of being refused."""
+    from signals.rules import is_number  # the rulebook's test: true/false are no numbers
+
     if value is None:
         return None
     try:
-        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        number = float(value) if is_number(value) else None
     except OverflowError:
         number = math.inf
     if number is None or not math.isfinite(number) or number < 0:

@@ -589,7 +589,9 @@ def _is_sign(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value in SIGNS
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A YAML or JSON number: an int or a float, not true/false (ints in Python, no number an author
+    meant). Rule fields and gold magnitudes (signals.evaluate) are checked with it."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -735,7 +737,7 @@ def _parse_magnitude(raw: Any, groups: set[str], rid: str, out: _Collector,
         out.add(raw, "as", rid, f"`magnitude.as` must be {choices}, not {as_unit!r}")
         as_unit = None
     minimum = raw.get("min")
-    if minimum is not None and not (_is_number(minimum) and math.isfinite(minimum)):
+    if minimum is not None and not (is_number(minimum) and math.isfinite(minimum)):
         out.add(raw, "min", rid, f"`magnitude.min` must be a number, not {minimum!r}")
         minimum = None
     return MagnitudeSpec(group=group, units=_magnitude_units(raw, rid, out), where=where, pick=pick,
@@ -856,7 +858,7 @@ def _compile_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
     if "type" in raw and info is None:
         out.add(raw, "type", rid, f"unknown type {etype!r} (see docs/taxonomy.md)")
     confidence = raw.get("confidence", 0.8)
-    if not _is_number(confidence) or not 0 < confidence <= 1:
+    if not is_number(confidence) or not 0 < confidence <= 1:
         out.add(raw, "confidence", rid, "`confidence` must be a number in (0, 1]")
         confidence = 0.8
 
@@ -1099,7 +1101,7 @@ def iter_cases(rulebook: Rulebook) -> Iterator[tuple[Rule, Example]]:
 
 
 def _same(expected: Any, actual: Any) -> bool:
-    numeric = isinstance(expected, int | float) and not isinstance(expected, bool)
+    numeric = is_number(expected)
     if numeric and isinstance(actual, int | float):
         return abs(float(expected) - float(actual)) <= 1e-9 * max(1.0, abs(float(expected)))
     if isinstance(expected, list) and isinstance(actual, tuple):

@@ -204,6 +204,8 @@ def _moves(text: str, title: str = "") -> list[tuple[str, str | None, int, float
     "贵州茅台收跌1%，盘中一度涨5%。",
     "贵州茅台盘中最高涨5%，尾盘回落收涨1%。",
     "贵州茅台盘中一度涨停，随后打开，最终收涨2%。",
+    "贵州茅台盘中一度涨5%，截至收盘涨2%。",
+    "贵州茅台盘中一度涨5%，收盘时下跌1%。",
 ])
 def test_an_intraday_peak_is_not_the_day_s_move_when_the_close_is_stated(text: str) -> None:
     # the close (a 1% fall, a 1-2% rise: below every rule's minimum) wins over the peak
@@ -220,6 +222,8 @@ def test_an_intraday_peak_is_not_the_day_s_move_when_the_close_is_stated(text: s
     ("贵州茅台收跌1%，五粮液盘中一度涨5%。", [("price_surge", "000858.SZ", 1, 5.0)]),
     # a peak with no close stated is the move the text gives (data/gold convention)
     ("特斯拉股价在盘后交易中一度上涨约3%。", [("price_surge", "TSLA", 1, 3.0)]),
+    # 收盘价 names the closing price, not a closing move: the surge held
+    ("贵州茅台盘中一度大涨5%，收盘价创历史新高。", [("price_surge", "600519.SS", 1, 5.0)]),
     ("比亚迪盘中一度跌停。", [("limit_down", "002594.SZ", -1, None)]),
 ])
 def test_the_closing_move_wins_over_the_intraday_peak(text: str, expected: list) -> None:

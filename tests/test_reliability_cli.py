@@ -92,6 +92,61 @@ def test_a_second_extract_fails_clearly_or_waits_and_nothing_is_corrupted(db_pat
         assert store.schema_version(con) == store.SCHEMA_VERSION
 
 
+# A SIGTERM to `signals extract` once its third batch of 20 articles is due: the first is committed
+TERMINATED_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from signals import api, parallel
+    from signals.cli import main
+    api.BATCH_ARTICLES = 20
+    real_submit, calls = parallel.BatchExtractor.submit, []
+    def submit(self, articles):
+        calls.append(len(articles))
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_submit(self, articles)
+    parallel.BatchExtractor.submit = submit
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+def test_sigterm_ends_extract_like_ctrl_c_keeping_and_printing_the_committed_batches(tmp_path: Path) -> None:
+    # `kill`, `timeout` or a service manager stopping a scheduled extract: Python died at once (exit
+    # -15, no message); the committed batches' events were never printed (a re-run skips their
+    # articles) and their days 0 stayed unset
+    db = tmp_path / "s.duckdb"
+    argv = ["--db", str(db), "extract", str(SAMPLE_FEED), "-f", "jsonl", "-j", "1"]
+    done = subprocess.run([sys.executable, "-c", TERMINATED_CHILD, *argv], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "terminated (SIGTERM): the open transaction was rolled back; 20 new or edited articles were stored "
+        "with their events (printed above); run the same command again to continue (stored articles are "
+        "skipped)")
+    assert "Traceback" not in done.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 20
+        printed = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        unset = con.execute("SELECT count(*) FROM event_instruments WHERE day0_reason IS NULL").fetchone()[0]
+    assert len(done.stdout.splitlines()) == printed > 0 and unset == 0
+    again = subprocess.run([sys.executable, "-c", RUN, *argv], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "52 articles read (32 new, 0 updated, 20 unchanged)" in again.stderr
+    clean = tmp_path / "clean.duckdb"
+    assert main(["--db", str(clean), "extract", str(SAMPLE_FEED), "-f", "jsonl", "-j", "1"]) == 0
+    query = "SELECT * EXCLUDE (extracted_at) FROM events ORDER BY id"
+    with duckdb.connect(str(db), read_only=True) as con, duckdb.connect(str(clean), read_only=True) as ref:
+        assert con.execute(query).fetchall() == ref.execute(query).fetchall()
+    assert len(done.stdout.splitlines()) + len(again.stdout.splitlines()) == 183  # every event printed once
+
+
+def test_main_leaves_the_sigterm_handler_as_it_found_it(tmp_path: Path) -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["--db", str(tmp_path / "s.duckdb"), "rules", "list", "-f", "csv", "-o",
+                 str(tmp_path / "rules.csv")]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 # ------------------------------------------------------------------------------ one-line errors
 
 

@@ -34,28 +34,34 @@ PARALLEL_MIN_ARTICLES = 200  # smaller batches run inline: starting workers cost
 PARALLEL_MIN_BYTES = 2_000_000
 CHUNKS_PER_JOB = 4  # chunks per worker and batch: evens out articles of very different lengths
 _WORKER: dict[str, object] = {}
+# Ctrl-C reaches the whole process group, and so does a SIGTERM sent to it (a service manager
+# stopping the job): the parent stops the run and shuts the pool down; a worker's own KeyboardInterrupt
+# would only print its traceback over the parent's message, and a worker killed by SIGTERM broke the
+# pool under the parent (BrokenProcessPool, exit 3) before it could keep and print what it committed
+_LEFT_TO_THE_PARENT = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
 def _spawning() -> Iterator[None]:
-    """Submit tasks (which may start workers) with SIGINT ignored: a process started meanwhile
-    inherits that, so a Ctrl-C during its start-up, before _init_worker runs, prints no traceback
-    either (Python keeps an ignored SIGINT ignored). The parent's own handler is back at once."""
+    """Submit tasks (which may start workers) with SIGINT and SIGTERM ignored: a process started
+    meanwhile inherits that, so a Ctrl-C during its start-up, before _init_worker runs, prints no
+    traceback either (Python keeps an ignored SIGINT ignored). The parent's own handlers are back at
+    once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _LEFT_TO_THE_PARENT}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _init_worker(rules_dir: str | None, data_dir: str | None, parent: int | None = None) -> None:
     """Each worker process loads the rulebook and the linker once, not once per chunk."""
-    # Ctrl-C reaches the whole process group: the parent stops the run and shuts the pool down;
-    # a worker's own KeyboardInterrupt would only print its traceback over the parent's message
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in _LEFT_TO_THE_PARENT:
+        signal.signal(sig, signal.SIG_IGN)
     from signals.entities import Linker
     from signals.rules import Rulebook
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import NoReturn
 
 import click
@@ -74,17 +76,50 @@ def run() -> NoReturn:
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
     # extract commits batch by batch: what it committed stays, the open batch is rolled back
+    what = "terminated (SIGTERM)" if _TERMINATED else "interrupted"
     if isinstance(exc, Interrupted):
-        click.echo(f"interrupted: the open transaction was rolled back; {exc.kept}", err=True)
+        click.echo(f"{what}: the open transaction was rolled back; {exc.kept}", err=True)
     else:
-        click.echo("interrupted: the open transaction was rolled back; work already committed (extract's "
+        click.echo(f"{what}: the open transaction was rolled back; work already committed (extract's "
                    "finished batches) stays, and running the command again finishes it", err=True)
-    return 130
+    return int(128 + signal.SIGTERM) if _TERMINATED else 130
+
+
+_TERMINATED: list[int] = []  # the SIGTERM main received, if any
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (`kill`, `timeout`, a service manager stopping a job) ends a command as Ctrl-C does:
+    the open transaction is rolled back and what extract committed is finished and printed. Without
+    it Python died at once: exit -15, no message, and the events of committed batches were never
+    printed (a re-run skips their articles) with their days 0 unset. Raised once: a second SIGTERM
+    during that cleanup is ignored (SIGKILL still ends it)."""
+    if not _TERMINATED:
+        _TERMINATED.append(signum)
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    _TERMINATED.clear()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point (the script calls ``sys.exit(main())``): run, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    with _sigterm_as_interrupt():
+        return _main(argv, debug)
+
+
+def _main(argv: list[str] | None, debug: bool) -> int:
     try:
         # standalone_mode=False: click returns the code of a command's `Exit(n)` instead of raising it
         code = cli.main(args=argv, prog_name="signals", standalone_mode=False)

@@ -15,6 +15,7 @@ import pytest
 
 from signals import api
 from signals.cli import main
+from signals.errors import StudyError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = ROOT / "data" / "sample" / "wallstreetcn-2026-01-29.xml"
@@ -375,6 +376,12 @@ def test_bad_backtest_parameters_are_reported_before_any_price_is_fetched(
         assert "prices could not be fetched" not in err
         if hint:
             assert f"hint: {hint}" in err
+    # a day-0 shift of 10**17 days overflowed the fetch's date arithmetic: `unexpected OverflowError`, exit 3
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--max-day0-shift", "99999999999999999")
+    assert code == 2 and err.startswith("error: Invalid value for '--max-day0-shift': 99999999999999999 is "
+                                        "not in the range 0<=x<=3650."), err
+    with pytest.raises(StudyError, match=r"max_day0_shift=100000000000000000 is outside 0\.\.3650"):
+        api.backtest(db=db_path, max_day0_shift=10**17)  # the library checks it too, before fetching
 
 
 def test_findings_exit_1(capsys, tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

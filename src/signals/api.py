@@ -602,7 +602,7 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
     from signals.study import check_parameters, plot_caar, run_study
 
     win, est, _ = check_parameters(window=window, model=model, by=by, estimation=estimation,
-                                   min_estimation=min_estimation)
+                                   min_estimation=min_estimation, max_day0_shift=max_day0_shift)
     _require_database(db, "backtest studies the events of an existing database: run `signals extract FEED` "
                           "first (--db or SIGNALS_DB names the file)")
     warnings: list[str] = []

@@ -85,6 +85,9 @@ _NOTHING_STUDIED_HINTS = {
 _WINDOW_DAYS = re.compile(r"\s*(\d+)\s*d\s*")
 _WINDOW_RANGE = re.compile(r"\s*([+-]?\d+)\s*:\s*([+-]?\d+)\s*")
 _MAX_REL_DAY = 5000  # relative days are SMALLINT in event_returns
+# --max-day0-shift in calendar days: 10 years. 10**17 overflowed the date arithmetic of the price
+# fetch (`unexpected OverflowError`, exit 3)
+MAX_DAY0_SHIFT = 3650
 
 
 def parse_window(spec: str | tuple[int, int] | Sequence[int]) -> tuple[int, int]:
@@ -1049,9 +1052,13 @@ def _nothing_studied_hint(reasons: dict[str, int]) -> str:
 
 def check_parameters(*, window: str | tuple[int, int] = "5d", model: str = "market",
                      by: str | Iterable[str] = ("type",), estimation: Sequence[int] = (-250, -11),
-                     min_estimation: int = 100) -> tuple[tuple[int, int], tuple[int, int], list[str]]:
+                     min_estimation: int = 100,
+                     max_day0_shift: int = 7) -> tuple[tuple[int, int], tuple[int, int], list[str]]:
     """(window, estimation window, group columns) as run_study reads them; ``StudyError`` for a bad
     one. Callers that fetch prices first check here, before any network work."""
+    if not 0 <= max_day0_shift <= MAX_DAY0_SHIFT:
+        raise StudyError(f"max_day0_shift={max_day0_shift} is outside 0..{MAX_DAY0_SHIFT} calendar days",
+                         hint="a pair whose first price is years after its news has no day 0 to study")
     win = parse_window(window)
     return win, _check_params(win, model, estimation, min_estimation), group_columns(by)
 
@@ -1072,7 +1079,7 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
     run only, write nothing there); a read-only connection reads a current cache, never writes one.
     """
     win, est, cols = check_parameters(window=window, model=model, by=by, estimation=estimation,
-                                      min_estimation=min_estimation)
+                                      min_estimation=min_estimation, max_day0_shift=max_day0_shift)
     params = {"window": list(win), "model": model, "by": cols, "estimation": list(est),
               "min_estimation": min_estimation, "dedupe": dedupe, "max_day0_shift": max_day0_shift,
               "rank_tests": rank_tests}

@@ -49,7 +49,7 @@ BY_CHOICES = ["type", "direction", "rule", "rule_id", "source", "modality", "mar
 @click.option("--offline", is_flag=True, help="Use cached prices only; never touch the network.")
 @click.option("--rank-tests/--no-rank-tests", default=True, show_default=True,
               help="Corrado rank, generalised sign and Kolari-Pynnönen statistics (costly for 1M events).")
-@click.option("--max-day0-shift", type=click.IntRange(min=0), default=7, show_default=True,
+@click.option("--max-day0-shift", type=click.IntRange(min=0, max=3650), default=7, show_default=True,
               help="Drop a pair whose first price row is more than this many days after day 0.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, callback=plot_file,
               help="Draw CAAR by day to this file (.png, .svg or .pdf).")

@@ -920,3 +920,22 @@ def test_price_dates_outside_1900_to_2199_are_refused(con, tmp_path: Path, day: 
     with pytest.raises(PriceError, match=rf"far\.csv:line 3: date {day} is outside 1900\.\.2199"):
         load_files(con, [path])
     assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    # pandas made the first cells of a row longer than the header the index and shifted the rest:
+    # `p.csv:line nan: unparseable date '2'`
+    ("ticker,date,close\nNVDA,2026-01-10,1,2,3\n", "p.csv:line 2: 5 fields, the header has 3"),
+    ("date,NVDA,AAPL\n2026-01-10,1,2,3\n", "p.csv:line 2: 4 fields, the header has 3"),
+    ("ticker,date,close\nNVDA,2026-01-09,1\nNVDA,2026-01-10,1,2\n",
+     "p.csv:line 3: 4 fields, the header has 3"),
+    ("ticker, date, close\nNVDA, 2026-01-09, 1\nNVDA, 2026-01-10, 1, 2\n",  # padded: pandas' own reader
+     "p.csv:line 3: 4 fields, the header has 3"),
+])
+def test_a_row_longer_than_the_header_is_named(tmp_path, text, needle):
+    f = tmp_path / "p.csv"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value).endswith(needle) and "nan" not in str(err.value)
+    assert err.value.hint == "a value with a comma needs quotes; the header names every column"

@@ -369,7 +369,28 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
 
 
 def _read_csv_careful(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.ParserError:
+        _refuse_long_rows(path)
+        raise
+    if not isinstance(frame.index, pd.RangeIndex):
+        # a first row longer than the header: pandas silently made its first cells the index and
+        # shifted the rest (`line nan: unparseable date '2'`)
+        _refuse_long_rows(path)
+    return frame
+
+
+def _refuse_long_rows(path: Path) -> None:
+    """``PriceError`` naming the first row with more fields than the header, if there is one."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, skipinitialspace=True)
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                raise PriceError(f"{path}:line {reader.line_num}: {len(row)} fields, the header has "
+                                 f"{len(header)}", hint="a value with a comma needs quotes; the header names "
+                                                        "every column")
 
 
 def _parse_dates(values: pd.Series, path: Path, lines: pd.Series, unit: str) -> pd.Series:

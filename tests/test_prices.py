@@ -939,3 +939,16 @@ def test_a_row_longer_than_the_header_is_named(tmp_path, text, needle):
         read_price_file(f)
     assert str(err.value).endswith(needle) and "nan" not in str(err.value)
     assert err.value.hint == "a value with a comma needs quotes; the header names every column"
+
+
+def test_commas_are_read_only_as_thousands_separators(tmp_path):
+    # every comma was dropped: a decimal comma "1,5" loaded as a close of 15.0, silently ten times too high
+    f = tmp_path / "p.csv"
+    f.write_text('ticker,date,close,volume\nNVDA,2026-01-09,"1,234.5","12,345,678"\nNVDA,2026-01-12,"1,5",7\n',
+                 encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 3: close '1,5' is not a number"
+    f.write_text('ticker,date,close,volume\nNVDA,2026-01-09,"1,234.5","12,345,678"\n', encoding="utf-8")
+    frame = read_price_file(f).frame
+    assert frame["close"].tolist() == [1234.5] and frame["volume"].tolist() == [12345678.0]

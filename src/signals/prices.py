@@ -429,7 +429,9 @@ def _parse_numbers(frame: pd.DataFrame, columns: list[str], path: Path, unit: st
             continue
         text = raw.astype("string").str.strip()
         text = text.mask(text.str.lower().isin(_MISSING_WORDS))
-        nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        # commas only as thousands separators (1,234.5): a decimal comma ("1,5") read as 15
+        grouped = text.str.fullmatch(_THOUSANDS, na=False)
+        nums = pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)), errors="coerce")
         bad = nums.isna() & text.notna()
         if bad.any():
             i = bad.to_numpy().nonzero()[0][0]
@@ -456,6 +458,7 @@ def _plain_floats(raw: pd.Series) -> pd.Series | None:
 # Value cells that say "no value", in any case: what R (NA), Excel (#N/A), databases (NULL), pandas
 # (nan) and FRED (.) write for one. Only value cells: a ticker cell or a wide header NA is Nano Labs.
 _MISSING_WORDS = ("", "na", "n/a", "#n/a", "nan", "null", "none", "nil", "-", "--", ".")
+_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?"
 
 
 def _long_from_wide(raw: pd.DataFrame, columns: dict[str, str], path: Path, unit: str) -> pd.DataFrame:

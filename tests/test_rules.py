@@ -77,6 +77,30 @@ def test_invalid_yaml_reports_line_and_column() -> None:
         Rulebook.load(FIXTURES / "invalid_yaml.yaml")
 
 
+@pytest.mark.parametrize(("data", "message"), [
+    # PyYAML's message ran over two lines ('...\n  in "<unicode string>", position 16'): the CLI's
+    # error was not one line
+    (b"rules:\n  - id: a\x00b\n", "r.yaml:2:10: invalid YAML: character #x0000: special characters are not "
+                                  "allowed"),
+    (b"rules:\n  - id: a\n    title: \x07\n", "r.yaml:3:12: invalid YAML: character #x0007: special "
+                                               "characters are not allowed"),
+    # 'utf-8' codec can't decode byte 0xff in position 15: invalid start byte (no line)
+    (b"rules:\n  - id: \xff\xfe\n", "r.yaml:2: not valid UTF-8 (byte 0xff at offset 15): save it as UTF-8"),
+])
+def test_characters_yaml_refuses_are_one_line_with_their_place(tmp_path: Path, data: bytes, message: str,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    from signals.cli import main
+
+    (tmp_path / "r.yaml").write_bytes(data)
+    assert [str(issue).replace(f"{tmp_path}/", "") for issue in lint(tmp_path / "r.yaml")] == [message]
+    with pytest.raises(RuleFileError) as err:
+        Rulebook.load(tmp_path)
+    assert str(err.value).replace(f"{tmp_path}/", "") == message
+    assert main(["rules", "list", "--rules", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.replace(f"{tmp_path}/", "").splitlines() == [
+        f"error: {message}", "hint: run `signals rules lint` to see every problem"]
+
+
 def _tree(obj):
     """A parsed rule file as plain tuples, with every line/column mark the lint messages use."""
     from signals.rules import _Map, _Seq

@@ -932,15 +932,30 @@ def _load_file(path: Path) -> tuple[list[Rule], list[LintIssue], _RuleIds, str]:
     file's content as canonical JSON (for the rulebook's hash: comments and layout aside)."""
     out = _Collector(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except OSError as exc:
         out.issues.append(LintIssue(str(path), None, None, None, f"cannot read rule file: {exc}"))
+        return [], out.issues, [], ""
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start}): save it as UTF-8"
+        out.issues.append(LintIssue(str(path), line, None, None, message))
         return [], out.issues, [], ""
     try:
         doc = _parse_yaml(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, control codes)
+        # str(exc) runs over two lines ('...\n  in "<unicode string>", position 16'): the error was
+        # not one line
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        out.issues.append(LintIssue(str(path), line, column, None,
+                                    f"invalid YAML: character #x{code:04x}: {exc.reason}"))
+        return [], out.issues, [], ""
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         out.issues.append(LintIssue(str(path), mark.line + 1 if mark else None,
                                     mark.column + 1 if mark else None, None, f"invalid YAML: {problem}"))
         return [], out.issues, [], ""

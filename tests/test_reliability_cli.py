@@ -319,3 +319,26 @@ def test_a_full_disk_under_the_output_is_a_clean_error(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-c", RUN, "rules", "test", "-v"], stdout=full,
                               stderr=subprocess.PIPE, text=True, timeout=300)
     assert done.returncode == 2 and "error: cannot write <stdout>: No space left on device" in done.stderr
+
+
+def test_a_locale_that_is_not_utf8_still_prints_chinese(tmp_path: Path) -> None:
+    # LC_ALL=C with UTF-8 mode off (or a Latin-1 locale): every table, jsonl or csv with a Chinese
+    # character failed with `unexpected UnicodeEncodeError`, exit 3, and `entities lookup 茅台` looked
+    # up the surrogate escapes Python had read argv as
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONIOENCODING"))}
+    env.update(LC_ALL="C", PYTHONUTF8="0")
+    probe = subprocess.run([sys.executable, "-c", "import sys; print(sys.stdout.encoding)"], env=env,
+                           capture_output=True, text=True)
+    if probe.stdout.strip().lower() in ("utf-8", "utf8"):
+        pytest.skip("this Python writes UTF-8 under LC_ALL=C whatever PYTHONUTF8 says")
+    db = tmp_path / "s.duckdb"
+    for argv, needle in [
+            (["extract", str(SAMPLE_FEED), "-f", "jsonl"], '"subject": "美联储"'),
+            (["--db", str(db), "extract", str(SMALL_FEED), "--dry-run", "-f", "table"], "┃"),
+            (["rules", "list", "-f", "csv"], "降息"),
+            (["entities", "lookup", "茅台", "-f", "csv"], "600519.SS,贵州茅台,equity"),
+            (["entities", "find", "贵州茅台大涨", "-f", "jsonl"], '"name": "贵州茅台"')]:
+        argv = argv if argv[0] == "--db" else ["--db", str(db), *argv]
+        done = subprocess.run([sys.executable, "-c", RUN, *argv], env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, (argv, done.stderr.decode(errors="replace"))
+        assert needle in done.stdout.decode("utf-8"), argv

@@ -8,6 +8,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import atexit
+import codecs
 import contextlib
 import os
 import signal
@@ -85,6 +86,17 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     return int(128 + signal.SIGTERM) if _TERMINATED else 130
 
 
+def _payload_in_utf8() -> None:
+    """Write stdout in UTF-8 whatever the locale, as ``-o FILE`` does. Under a locale that is not UTF-8
+    (LC_ALL=C with PYTHONUTF8=0, a Latin-1 locale) the first Chinese character of any table, jsonl or
+    csv failed with `unexpected UnicodeEncodeError`, exit 3. Stderr needs nothing: Python writes what
+    its encoding lacks there as backslash escapes."""
+    encoding = getattr(sys.stdout, "encoding", None)
+    with contextlib.suppress(LookupError, AttributeError, ValueError, OSError):
+        if encoding and codecs.lookup(encoding).name != "utf-8":
+            sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+
+
 _TERMINATED: list[int] = []  # the SIGTERM main received, if any
 
 
@@ -115,6 +127,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point (the script calls ``sys.exit(main())``): run, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    _payload_in_utf8()
     with _sigterm_as_interrupt():
         return _main(argv, debug)
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from signals.cli.options import output_options, output_stream, resolve_format, status
+from signals.cli.options import output_options, output_stream, resolve_format, status, text_argument
 from signals.errors import SignalsError
 
 
@@ -16,7 +16,7 @@ def command() -> None:
 
 
 @command.command("lookup")
-@click.argument("name")
+@click.argument("name", callback=text_argument)
 @output_options
 def lookup(name: str, fmt: str | None, output: str | None) -> None:
     """Instruments a NAME, alias or ticker resolves to; exit 1 if none."""
@@ -34,7 +34,7 @@ def lookup(name: str, fmt: str | None, output: str | None) -> None:
 
 
 @command.command("find")
-@click.argument("text")
+@click.argument("text", callback=text_argument)
 @output_options
 def find(text: str, fmt: str | None, output: str | None) -> None:
     """Entities mentioned in TEXT ('-' reads stdin), with tickers and confidence."""

@@ -64,6 +64,16 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
+def text_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A text argument as typed, in UTF-8: under a locale that is not UTF-8 Python decodes argv as
+    ASCII with surrogate escapes (`entities lookup 茅台` looked up '\\udce8\\udc8c…'); text that is not
+    UTF-8 is kept as Python read it."""
+    try:
+        return os.fsencode(value).decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 class _Output:
     """Where payload rows go. A write that fails is one clean error (a full disk: "cannot write
     <stdout>: No space left on device", exit 2), not an unexpected OSError. On stdout, once its

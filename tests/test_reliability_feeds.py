@@ -376,3 +376,69 @@ def test_an_item_at_the_limit_is_kept_whole(tmp_path: Path) -> None:
     path = huge_item_feed(tmp_path / "edge.xml", title="标题", body=body)
     [article], warnings = outcome(path, WHOLE)
     assert article.body == body and warnings == []
+
+
+def bomb(path: Path, *, atom: bool, spaces: int = 0, elements: int = 0) -> Path:
+    """One item (or entry) holding ``spaces`` spaces in its body and ``elements`` empty elements, then a
+    normal one; gzipped, as a 1.5 MB download can hold 1.5 GB."""
+    import gzip
+
+    head, tail = ((b"<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry><id>e1</id>"
+                   b"<title>x</title><content type='text'>", b"</content>"), b"</entry>") if atom else \
+        ((b"<rss version='2.0'><channel><title>t</title><item><guid>e1</guid><title>x</title><description>",
+          b"</description>"), b"</item>")
+    second = ("<entry><id>e2</id><title>y</title><updated>2026-01-29T10:00:00+08:00</updated>"
+              "<content type='text'>贵州茅台股价大涨5%。</content></entry></feed>" if atom else
+              "<item><guid>e2</guid><title>y</title><pubDate>Thu, 29 Jan 2026 10:00:00 +0800</pubDate>"
+              "<description>贵州茅台股价大涨5%。</description></item></channel></rss>").encode()
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(head[0])
+        for _ in range(spaces // 2**20):
+            out.write(b" " * 2**20)
+        out.write(head[1])
+        for _ in range(elements // 2**16):
+            out.write(b"<a/>" * 2**16)
+        out.write(tail + second)
+    return path
+
+
+@pytest.mark.parametrize("atom", [False, True], ids=["rss", "atom"])
+def test_a_streamed_item_keeps_a_bounded_part_of_what_it_holds(tmp_path: Path, atom: bool) -> None:
+    # a 1.5 MB .xml.gz of one <description> of 1.5 GB of spaces took 3.2 GB (14 s), and one of 40 KB
+    # holding an item of 10,000,000 empty elements 1.4 GB and 150 s: an item was built whole before
+    # its text was cut. The item is read up to feeds.MAX_ITEM_CHARS characters and
+    # MAX_ITEM_ELEMENTS elements, the rest read past with a warning, the next item as ever
+    what = "entry 1" if atom else "item 1"
+    for kind, kwargs, over in [
+            ("spaces", {"spaces": 64 * 2**20}, f"{64 * 2**20 + 3:,} characters (the first 16,777,216 were "
+                                                "read: feeds.MAX_ITEM_CHARS)"),  # + e1 and x
+            # 16 MB of <a/>: past feeds.STREAM_BYTES, so an Atom document is streamed too
+            ("elements", {"elements": 2**22}, f"{2**22 + 3:,} elements (the first 50,000 were read: "
+                                               "feeds.MAX_ITEM_ELEMENTS)")]:
+        path = bomb(tmp_path / f"{kind}.xml.gz", atom=atom, **kwargs)
+        assert path.stat().st_size < 2_000_000
+        warnings: list[str] = []
+        articles = list(read_feeds(path, on_warning=warnings.append))
+        assert [a.guid for a in articles] == ["e1", "e2"]
+        assert articles[1].body == "贵州茅台股价大涨5%。" and articles[1].published_utc is not None
+        assert f"{path}: {what} holds {over}" in warnings, warnings
+        count, peak = peak_rss_mb(path, feeds.STREAM_BYTES)
+        assert count == 2 and peak < 400, (kind, peak)  # 3.2 GB and 1.4 GB before
+
+
+def test_an_items_budget_leaves_small_items_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # at the limits nothing is left out or reported; one past them, the rest of the item is
+    monkeypatch.setattr(feeds, "MAX_ITEM_CHARS", 40)
+    monkeypatch.setattr(feeds, "MAX_ITEM_ELEMENTS", 3)  # title, guid, description
+    doc = ("<rss version='2.0'><channel><title>t</title><item><title>{t}</title><guid>g</guid>"
+           "<description>{d}</description>{x}</item></channel></rss>")
+    path = tmp_path / "f.xml"
+    path.write_text(doc.format(t="a" * 10, d="b" * 29, x=""), encoding="utf-8")  # 10 + 1 + 29 = 40
+    [article], warnings = outcome(path, STREAMED)
+    assert (article.title, article.body) == ("a" * 10, "b" * 29)
+    assert warnings == [f"{path}: item 1 (aaaaaaaaaa): no publication date"]
+    path.write_text(doc.format(t="a" * 10, d="b" * 30, x="<category>c</category>"), encoding="utf-8")
+    [article], warnings = outcome(path, STREAMED)
+    assert (article.title, article.body) == ("a" * 10, "b" * 29)
+    assert (f"{path}: item 1 holds 41 characters (the first 40 were read: feeds.MAX_ITEM_CHARS) and 4 "
+            "elements (the first 3 were read: feeds.MAX_ITEM_ELEMENTS)") in warnings

@@ -67,8 +67,9 @@ from feedparser.urls import _urljoin
 
 from signals.errors import FeedError
 
-__all__ = ["FEED_SUFFIXES", "MAX_TEXT_CHARS", "MAX_TITLE_CHARS", "STREAM_BYTES", "URL_MAX_BYTES", "Article",
-           "html_to_text", "local_input_bytes", "parse_date", "parse_feed_bytes", "read_feeds"]
+__all__ = ["FEED_SUFFIXES", "MAX_ITEM_CHARS", "MAX_ITEM_ELEMENTS", "MAX_TEXT_CHARS", "MAX_TITLE_CHARS",
+           "STREAM_BYTES", "URL_MAX_BYTES", "Article", "html_to_text", "local_input_bytes", "parse_date",
+           "parse_feed_bytes", "read_feeds"]
 
 Warn = Callable[[str], None]
 
@@ -82,6 +83,11 @@ URL_MAX_BYTES = 50_000_000  # a URL must not feed us without end
 # 36,233 characters.
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
+# A streamed document keeps at most this many characters and elements of one item (or channel field)
+# and reads past the rest: a 1.5 MB .xml.gz of one <description> of 1.5 GB of spaces took 3.2 GB
+# before its text was cut, and a 40 KB one of an item of 10,000,000 empty elements 1.4 GB and 150 s.
+MAX_ITEM_CHARS = 16 * 2**20
+MAX_ITEM_ELEMENTS = 50_000
 _SENTENCE_ENDS = "。！？!?；;\n"
 _CHUNK = 1 << 20
 
@@ -636,41 +642,62 @@ class _ItemCollector:
         self._item_depth = 0
         self._field: tuple[str, dict[str, str], list[str]] | None = None
         self._bases = [""]
+        self._budget = _Budget()  # of the item or channel field being read
+        self._skip_from = 0  # depth where an element left out of an item began (0: none)
+        self.warnings: list[str] = []  # for the caller to pass on
+        self._items_seen = 0
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.depth += 1
+        if self._skip_from:
+            self._budget.elements += 1
+            return
+        if self._builder is not None and not self._budget.admit():
+            self._skip_from = self.depth
+            return
         base = attrib.get(_XML_BASE)
         self._bases.append(_urljoin(self._bases[-1], base) if base else self._bases[-1])
         if self._builder is not None:
             self._builder.start(tag, attrib)
         elif tag == "item":
             self._builder, self._item_depth = TreeBuilder(), self.depth
+            self._budget.reset()
+            self._items_seen += 1
             self._builder.start(tag, attrib)
         elif self.depth == 1 and tag.rpartition("}")[2] != "rss":
             raise FeedError(f"not an RSS feed (document element <{tag}>)", source=self.source)
         elif self.depth == 3:
             self._field = (tag, attrib, [])
+            self._budget.reset()
         elif self.depth == 4 and self._field is not None:  # <image><title>: feedparser unblocks titles
             self._field = None
             self.title_final = False
 
     def end(self, tag: str) -> None:
+        if self._skip_from:
+            self._skip_from = 0 if self.depth == self._skip_from else self._skip_from
+            self.depth -= 1
+            return
         if self._builder is not None:
             self._builder.end(tag)
             if self.depth == self._item_depth:
                 self.items.append((self._builder.close(), self._bases[-2]))
                 self._builder = None
+                self._budget.report(self.source, f"item {self._items_seen}", self.warnings)
         elif self.depth == 3 and self._field is not None:
             self._channel_field(*self._field)
             self._field = None
+            self._budget.report(self.source, f"the channel's <{_local(tag)}>", self.warnings)
         self._bases.pop()
         self.depth -= 1
 
     def data(self, data: str) -> None:
+        if self._skip_from:
+            return
         if self._builder is not None:
-            self._builder.data(data)
+            self._builder.data(self._budget.keep(data))
         elif self._field is not None:
-            self._field[2].append(data)
+            self._field[2].append(self._budget.keep(data))
 
     def close(self) -> None:
         pass
@@ -687,6 +714,37 @@ class _ItemCollector:
             self.link = _urljoin(self._bases[-1], attrib["href"])
 
 
+class _Budget:
+    """What one streamed item (or feed field) may keep: ``MAX_ITEM_CHARS`` characters of data and
+    ``MAX_ITEM_ELEMENTS`` elements; the rest is read past, and ``report`` says so."""
+
+    def __init__(self) -> None:
+        self.chars = self.elements = 0
+
+    def reset(self) -> None:
+        self.chars = self.elements = 0
+
+    def keep(self, data: str) -> str:
+        room = MAX_ITEM_CHARS - self.chars
+        self.chars += len(data)
+        return data if len(data) <= room else data[:max(room, 0)]
+
+    def admit(self) -> bool:
+        self.elements += 1
+        return self.elements <= MAX_ITEM_ELEMENTS
+
+    def report(self, source: str, what: str, warnings: list[str]) -> None:
+        over = []
+        if self.chars > MAX_ITEM_CHARS:
+            over.append(f"{self.chars:,} characters (the first {MAX_ITEM_CHARS:,} were read: "
+                        "feeds.MAX_ITEM_CHARS)")
+        if self.elements > MAX_ITEM_ELEMENTS:
+            over.append(f"{self.elements:,} elements (the first {MAX_ITEM_ELEMENTS:,} were read: "
+                        "feeds.MAX_ITEM_ELEMENTS)")
+        if over:
+            warnings.append(f"{source}: {what} holds {' and '.join(over)}")
+
+
 def _is_alternate(attrib: dict[str, str]) -> bool:
     return attrib.get("rel", "alternate") == "alternate" and attrib.get("type", "text/html") in _HTML_TYPES
 
@@ -698,6 +756,9 @@ def _rss_items(handle: Any, *, source_name: str, zone: ZoneInfo, warn: Warn,
     number = 0
     channel: tuple[Any, ...] = ()
     for _ in _parse_chunks(collector, handle, source_name, fallback_encoding, warn):
+        for message in collector.warnings:
+            warn(message)
+        collector.warnings.clear()
         for item, base in collector.items:
             number += 1
             if channel[:2] != (collector.title, collector.link):  # the channel's title or link changed
@@ -754,10 +815,14 @@ class _EntryCollector:
         self._builder: TreeBuilder | None = None
         self._open = ""  # local name of the document element's child being built
         self._skip_from = 0  # depth where an element left out began (0: none)
+        self._budget = _Budget()  # of the child being built
+        self._entries_seen = 0
+        self.warnings: list[str] = []  # for the caller to pass on
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.depth += 1
         if self._skip_from:
+            self._budget.elements += self._builder is not None
             return
         name = _local(tag)
         if self.depth == 1:
@@ -766,8 +831,11 @@ class _EntryCollector:
             self.root, self._entry = Element(tag, attrib), _ENTRY_TAGS[name]
         elif self.depth == 2 and self._keeps(name):
             self._builder, self._open = TreeBuilder(), name
+            self._budget.reset()
+            self._entries_seen += name == self._entry
             self._builder.start(tag, attrib)
-        elif self.depth == 2 or (self.depth == 3 and self._open == "channel" and name not in _FEED_FIELDS):
+        elif (self.depth == 2 or (self.depth == 3 and self._open == "channel" and name not in _FEED_FIELDS)
+              or not self._budget.admit()):  # left out, or past the entry's budget
             self._skip_from = self.depth
         else:
             assert self._builder is not None
@@ -785,11 +853,14 @@ class _EntryCollector:
                 else:
                     self.feed.append(element)
                 self._builder = None
+                what = (f"{self._entry} {self._entries_seen}" if self._open == self._entry
+                        else f"the feed's <{self._open}>")
+                self._budget.report(self.source, what, self.warnings)
         self.depth -= 1
 
     def data(self, data: str) -> None:
         if self._builder is not None and not self._skip_from:
-            self._builder.data(data)
+            self._builder.data(self._budget.keep(data))
 
     def close(self) -> None:
         pass
@@ -821,6 +892,9 @@ def _entry_items(handle: Any, *, source_name: str, zone: ZoneInfo, warn: Warn,
     collector = _EntryCollector(source_name)
     number = 0
     for _ in _parse_chunks(collector, handle, source_name, fallback_encoding, warn):
+        for message in collector.warnings:
+            warn(message)
+        collector.warnings.clear()
         for n_feed, group in _entry_groups(collector.entries):
             assert collector.root is not None  # entries are its children
             document = Element(collector.root.tag, collector.root.attrib)

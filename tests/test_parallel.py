@@ -214,3 +214,26 @@ def test_workers_start_and_run_with_ctrl_c_left_to_the_parent() -> None:
             assert pool.submit(signal.getsignal, sig).result(timeout=120) is signal.SIG_IGN
     finally:
         extractor.close()
+
+
+def test_more_jobs_than_twice_the_cores_are_capped_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `extract -j 1000` started 1,000 worker processes of ~130 MB each (the rulebook and the linker):
+    # a machine runs out of memory long before they help
+    import os
+
+    started: list[int] = []
+    real_init = parallel.BatchExtractor.__init__
+
+    def init(self, *args, jobs: int, **kwargs) -> None:
+        started.append(jobs)
+        real_init(self, *args, jobs=jobs, **kwargs)
+
+    monkeypatch.setattr(parallel.BatchExtractor, "__init__", init)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    for jobs, used in [(1000, 6), (6, 6), (None, 3), (1, 1)]:
+        seen: list[str] = []
+        result = api.extract_feeds([str(SAMPLE_FEED)], dry_run=True, jobs=jobs, on_warning=seen.append)
+        assert started[-1] == used and result.event_count > 100
+        assert seen == ([] if jobs != 1000 else [
+            "--jobs 1000 is more than twice the 3 cores: using 6 (each worker holds the rulebook and the "
+            "linker, ~130 MB; extraction cannot use more cores than there are)"])

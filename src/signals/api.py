@@ -274,7 +274,12 @@ def _extract(articles_of: Callable[[Any, Warn], Iterable], *, large: Callable[[A
     now = dt.datetime.now(dt.UTC)
     result = ExtractResult(warnings=warnings, dry_run=dry_run,
                            kept_chunks=[] if on_events is None else None)
-    extractor = BatchExtractor(rulebook, linker, jobs=jobs or os.cpu_count() or 1,
+    cores = os.cpu_count() or 1
+    if jobs and jobs > 2 * cores:  # `-j 1000` started 1,000 workers of ~130 MB each: out of memory
+        warn(f"--jobs {jobs} is more than twice the {cores} cores: using {2 * cores} (each worker holds the "
+             "rulebook and the linker, ~130 MB; extraction cannot use more cores than there are)")
+        jobs = 2 * cores
+    extractor = BatchExtractor(rulebook, linker, jobs=jobs or cores,
                                rules_dir=str(rules_dir) if rules_dir else None)
     try:
         if dry_run:

@@ -38,8 +38,8 @@ EVENT_COLUMNS = ["published_utc", "ticker", "subject", "type", "direction", "mag
               help="Extract and print the events (the columns a stored run prints), store nothing; "
                    "the database is not read, so every article counts as new.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes for large inputs (default: all cores; 1 = no workers). "
-                   "Events are identical whatever the number.")
+              help="Worker processes for large inputs (default: all cores; at most twice that; 1 = no "
+                   "workers). Events are identical whatever the number.")
 @output_options
 @click.pass_obj
 def command(obj: dict, feeds: tuple[str, ...], stored: bool, rules_dir: str | None, default_tz: str,

@@ -442,3 +442,22 @@ def test_an_items_budget_leaves_small_items_whole(tmp_path: Path, monkeypatch: p
     assert (article.title, article.body) == ("a" * 10, "b" * 29)
     assert (f"{path}: item 1 holds 41 characters (the first 40 were read: feeds.MAX_ITEM_CHARS) and 4 "
             "elements (the first 3 were read: feeds.MAX_ITEM_ELEMENTS)") in warnings
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_or_huge_input_that_is_no_feed_is_refused_after_its_first_16_mb(tmp_path: Path) -> None:
+    # `signals extract z.xml` with z.xml linked to /dev/zero read it to the end: `unexpected
+    # MemoryError` (exit 3) under a memory limit, the machine out of memory without one. Only RSS 2.0,
+    # Atom and RSS 1.0 are streamed; anything else is read whole, so at most feeds.STREAM_BYTES of it
+    (tmp_path / "z.xml").symlink_to("/dev/zero")
+    page = tmp_path / "page.xml"
+    page.write_bytes(b"<html><body>" + b"a" * feeds.STREAM_BYTES + b"</body></html>")
+    for path, element in [(tmp_path / "z.xml", "no document element was found"),
+                          (page, "its document element is <html>")]:
+        with pytest.raises(FeedError) as err:
+            list(read_feeds(path))
+        assert str(err.value) == (f"{path}: larger than 16,777,216 bytes and not an RSS 2.0, Atom or RSS 1.0 "
+                                  f"feed ({element})")
+    page.write_bytes(b"<html><body>" + b"a" * 1000 + b"</body></html>")  # small: read whole, as ever
+    with pytest.raises(FeedError, match="this is an HTML page, not a feed"):
+        list(read_feeds(page))

@@ -151,7 +151,15 @@ def read_feeds(
                                        fallback_encoding=charset)
                 yield from entries
                 continue
-            data = head + handle.read()
+            # neither RSS 2.0 nor Atom / RSS 1.0 (feedparser's other formats, a web page, no XML at all):
+            # read whole, so at most STREAM_BYTES of it. A feed named z.xml linked to /dev/zero, or any
+            # huge file, was read to the end (`unexpected MemoryError`, or the machine out of memory)
+            data = head + _read_up_to(handle, STREAM_BYTES + 1 - len(head))
+            if len(data) > STREAM_BYTES:
+                element = f"its document element is <{root}>" if root else "no document element was found"
+                raise FeedError(f"larger than {STREAM_BYTES:,} bytes and not an RSS 2.0, Atom or RSS 1.0 "
+                                f"feed ({element})", source=name,
+                                hint="only those are read item by item; check that this is the feed")
         yield from parse_feed_bytes(data, source_name=name, default_tz=default_tz, on_warning=on_warning,
                                     fallback_encoding=charset)
 

@@ -205,6 +205,28 @@ def test_not_a_duckdb_file(tmp_path: Path) -> None:
         store.connect(bogus)
 
 
+def test_a_file_of_another_duckdb_version_says_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # one line, but no hint: the analyst was not told what to do with it
+    import gzip
+
+    from signals.cli import main
+
+    old = tmp_path / "old.duckdb"  # written by DuckDB 0.8.1 (storage version 51): see the README there
+    old.write_bytes(gzip.decompress((FIXTURES / "store" / "duckdb-0.8.1.duckdb.gz").read_bytes()))
+    before = old.read_bytes()
+    for read_only in (True, False):
+        with pytest.raises(StoreError) as err:
+            store.connect(old, read_only=read_only)
+        assert str(err.value).startswith(f"cannot open {old}: IO Error: Trying to read a database file with "
+                                         "storage version number 51, but we can only read")
+        assert err.value.hint == (f"the file was written by another DuckDB version (this is DuckDB "
+                                  f"{duckdb.__version__}): open it with that version and EXPORT DATABASE, or "
+                                  "start a new --db and extract the feeds again")
+    assert main(["--db", str(old), "extract", str(FIXTURES / "feeds" / "atom.xml")]) == 2
+    assert [line[:6] for line in capsys.readouterr().err.splitlines()] == ["error:", "hint: "]
+    assert old.read_bytes() == before  # never touched
+
+
 def test_foreign_duckdb_file_is_not_taken_over(tmp_path: Path) -> None:
     other = tmp_path / "other.duckdb"
     con = duckdb.connect(str(other))

@@ -96,6 +96,12 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if "not a valid DuckDB database" in msg or "Not a DuckDB" in msg or "invalid" in msg.lower():
             raise StoreError(f"{path} is not a DuckDB database",
                              hint="pass another --db path; signals will create a new file") from None
+        if "storage version" in msg or "database file with version number" in msg:
+            # DuckDB's own words name the versions but not what to do; the file is not damaged
+            raise StoreError(f"cannot open {path}: {msg.splitlines()[0]}",
+                             hint=f"the file was written by another DuckDB version (this is DuckDB "
+                                  f"{duckdb.__version__}): open it with that version and EXPORT DATABASE, "
+                                  "or start a new --db and extract the feeds again") from None
         if any(word in msg for word in _NOT_WRITABLE):
             raise StoreError(f"cannot open {path} for writing: permission denied",
                              hint="check file and directory permissions (and `lsattr` for the immutable "

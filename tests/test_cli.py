@@ -638,3 +638,25 @@ def test_an_empty_db_path_is_a_usage_error(capsys) -> None:
     """--db "" opened the working directory: 'cannot open .: Is a directory'."""
     code, _, err = run(capsys, "--db", "", "prices", "status")
     assert code == 2 and "Invalid value for '--db': is empty: give the path of a DuckDB file" in err
+
+
+def test_a_price_file_named_twice_is_read_once(capsys, tmp_path: Path, db_path: Path) -> None:
+    # `prices load AAPL.csv prices/` read AAPL.csv twice and warned that it won over itself on its
+    # 358 dates; the summary counted 2 files. The last naming keeps its place: a later file still wins
+    prices = SAMPLE_PRICES
+    link = tmp_path / "aapl.csv"
+    link.symlink_to(prices / "AAPL.csv")
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(prices / "AAPL.csv"), str(link),
+                       str(prices / "AAPL.csv"))
+    assert code == 0 and err.splitlines() == ["358 price rows for 1 ticker loaded from 1 file"]
+    other = tmp_path / "aapl_close.csv"
+    other.write_text("ticker,date,close\nAAPL,2025-01-22,1.5\n", encoding="utf-8")
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(prices / "AAPL.csv"), str(other),
+                       str(link))
+    aapl = SAMPLE_PRICES / "AAPL.csv"  # read last (as the link), so it wins
+    assert code == 0
+    wins = f"{aapl} wins on 1 shared date (2025-01-22)"
+    assert err.splitlines()[0] == f"warning: AAPL is in both {other} and {aapl}; {wins}"
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT close FROM prices WHERE ticker = 'AAPL' AND date = '2025-01-22'"
+                           ).fetchone()[0] != 1.5

@@ -515,6 +515,9 @@ def load_prices(paths: Sequence[str], *, db: str | os.PathLike | None = None):
             expanded.extend(files)
         else:
             expanded.append(p)
+    # a file named twice (`prices load dir/ dir/AAPL.csv`, a link) is read once: it was read twice
+    # and warned that it wins over itself on every date
+    expanded = list({os.path.realpath(f): f for f in reversed(expanded)}.values())[::-1]
     with store.opened(db) as con:
         report = load_files(con, expanded)
         _assign_day0(con)  # sessions from price data can now settle days 0 beyond a calendar horizon

@@ -343,6 +343,11 @@ def _fetch_url(url: str, *, timeout: float, max_bytes: int) -> Iterator[tuple[Bi
             body = _Capped(gzip.GzipFile(fileobj=body), url, max_bytes, deadline=deadline, timeout=timeout)
         content_type = response.headers.get_content_type()
         head = body.read(1024)
+        if head[:2] == _GZIP_MAGIC:  # a .xml.gz file served as it is (no Content-Encoding): as for files,
+            # read decompressed and capped after it (it failed: `not valid utf-8 text (byte offset 1)`)
+            body = _Capped(gzip.GzipFile(fileobj=_Prefixed(head, body)), url, max_bytes, deadline=deadline,
+                           timeout=timeout)
+            head = body.read(1024)
         if "html" in content_type and _looks_like_html(head):
             raise FeedError(f"the server returned an HTML page ({content_type}), not a feed", source=url,
                             hint="use the feed's own URL (often linked as RSS on the page)")

@@ -342,3 +342,46 @@ def test_a_locale_that_is_not_utf8_still_prints_chinese(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-c", RUN, *argv], env=env, capture_output=True, timeout=300)
         assert done.returncode == 0, (argv, done.stderr.decode(errors="replace"))
         assert needle in done.stdout.decode("utf-8"), argv
+
+
+def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_command(tmp_path: Path) -> None:
+    # `signals extract feed 2>&1 | head -1`: the summary met a closed pipe and the BrokenPipeError
+    # ended the command with exit 1 (as if it had findings) and no word; `2>/dev/full` likewise
+    db = tmp_path / "s.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", RUN, "--db", str(db), "extract", str(SAMPLE_FEED),
+                             "-f", "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    assert proc.wait(timeout=300) == 0
+    assert first.startswith(b'{"published_utc"')
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", RUN, "--db", str(tmp_path / "t.duckdb"), "extract",
+                               str(SAMPLE_FEED), "-f", "jsonl"], stdout=subprocess.PIPE, stderr=full,
+                              timeout=300)
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 183
+    with open("/dev/full", "w") as full:  # an error still exits 2, unheard
+        done = subprocess.run([sys.executable, "-c", RUN, "extract", str(tmp_path / "missing.xml")],
+                              stderr=full, timeout=300)
+    assert done.returncode == 2
+    for name in ("s.duckdb", "t.duckdb"):
+        with duckdb.connect(str(tmp_path / name), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 183
+
+
+@pytest.mark.parametrize("closed", [0, 1, 2])
+def test_a_command_started_without_a_standard_descriptor_runs(tmp_path: Path, closed: int) -> None:
+    # `signals extract feed >&-` (or 2>&-, <&-): Python sets sys.stdout to None, and the command failed
+    # after its work with `unexpected AttributeError: 'NoneType' object has no attribute 'write'`
+    # (exit 3); the database file could have been given the free descriptor
+    db = tmp_path / "s.duckdb"
+    pipes = {0: {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}, 1: {"stderr": subprocess.PIPE},
+             2: {"stdout": subprocess.PIPE}}[closed]
+    done = subprocess.run([sys.executable, "-c", RUN, "--db", str(db), "extract", str(SAMPLE_FEED), "-f",
+                           "jsonl"], preexec_fn=lambda: os.close(closed), timeout=300, **pipes)
+    assert done.returncode == 0, done.stderr
+    if closed != 1:
+        assert len(done.stdout.splitlines()) == 183
+    if closed != 2:
+        assert b"183 events stored" in done.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 183

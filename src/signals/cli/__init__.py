@@ -20,6 +20,7 @@ from typing import NoReturn
 import click
 
 from signals import __version__
+from signals.cli.options import _STDERR_GONE, say
 from signals.errors import ExitCode, Interrupted, SignalsError, damaged_database, is_interrupt
 
 
@@ -79,11 +80,24 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     # extract commits batch by batch: what it committed stays, the open batch is rolled back
     what = "terminated (SIGTERM)" if _TERMINATED else "interrupted"
     if isinstance(exc, Interrupted):
-        click.echo(f"{what}: the open transaction was rolled back; {exc.kept}", err=True)
+        say(f"{what}: the open transaction was rolled back; {exc.kept}")
     else:
-        click.echo(f"{what}: the open transaction was rolled back; work already committed (extract's "
-                   "finished batches) stays, and running the command again finishes it", err=True)
+        say(f"{what}: the open transaction was rolled back; work already committed (extract's finished "
+            "batches) stays, and running the command again finishes it")
     return int(128 + signal.SIGTERM) if _TERMINATED else 130
+
+
+def _closed_streams_to_devnull() -> None:
+    """Standard descriptors the command was started without (`signals ... >&-`, a daemon) become
+    /dev/null, as they are for print(). Python left sys.stdout None (`unexpected AttributeError:
+    'NoneType' object has no attribute 'write'`, exit 3, after the work), and the database file
+    opened next could get descriptor 1 or 2, where a stray write would land in it."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            if os.open(os.devnull, os.O_RDWR) == fd:  # the lowest free descriptor: this one
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False))  # noqa: SIM115 (for good)
 
 
 def _payload_in_utf8() -> None:
@@ -127,6 +141,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point (the script calls ``sys.exit(main())``): run, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    _closed_streams_to_devnull()
+    _STDERR_GONE.clear()
     _payload_in_utf8()
     with _sigterm_as_interrupt():
         return _main(argv, debug)
@@ -139,23 +155,23 @@ def _main(argv: list[str] | None, debug: bool) -> int:
     except SignalsError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        say(f"error: {exc}")
         if exc.hint:
-            click.echo(f"hint: {exc.hint}", err=True)
+            say(f"hint: {exc.hint}")
         return int(exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:  # bad option or argument: one line, like every other error
         if debug:
             raise
-        click.echo(f"error: {exc.format_message()}", err=True)
+        say(f"error: {exc.format_message()}")
         ctx = getattr(exc, "ctx", None)
-        click.echo(f"hint: see `{ctx.command_path if ctx else 'signals'} --help`", err=True)
+        say(f"hint: see `{ctx.command_path if ctx else 'signals'} --help`")
         return int(ExitCode.USAGE)
     except click.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C in a command into Abort
             return _interrupted(exc.__context__)
-        click.echo("aborted", err=True)
+        say("aborted")
         return int(ExitCode.FINDINGS)
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
@@ -165,11 +181,11 @@ def _main(argv: list[str] | None, debug: bool) -> int:
         if debug:
             raise
         if (damaged := damaged_database(exc)) is not None:  # not a bug of signals: the file's
-            click.echo(f"error: {damaged}", err=True)
-            click.echo(f"hint: {damaged.hint}", err=True)
+            say(f"error: {damaged}")
+            say(f"hint: {damaged.hint}")
             return int(damaged.exit_code)
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        click.echo(f"error: unexpected {type(exc).__name__}: {first_line}", err=True)
-        click.echo("hint: run again with --debug for the traceback, and report it", err=True)
+        say(f"error: unexpected {type(exc).__name__}: {first_line}")
+        say("hint: run again with --debug for the traceback, and report it")
         return int(ExitCode.INTERNAL)
     return code if isinstance(code, int) else int(ExitCode.OK)

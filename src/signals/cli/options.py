@@ -141,4 +141,22 @@ def resolve_format(fmt: str | None, stream: IO[str]) -> str:
 
 def status(message: str) -> None:
     """Status lines go to stderr so piped payloads stay clean."""
-    click.echo(message, err=True)
+    say(message)
+
+
+_STDERR_GONE: list[bool] = []  # set once stderr could not be written; main clears it
+
+
+def say(message: str) -> None:
+    """One line on stderr. A stderr that cannot be written costs the message, not the command: with
+    `signals extract feed 2>&1 | head -1` the reader has gone when the summary comes, and the
+    BrokenPipeError ended the command with exit 1 and no word, its work stored but its exit code a
+    lie (`2>/dev/full` likewise). Later messages go to /dev/null."""
+    if _STDERR_GONE:
+        return
+    try:
+        click.echo(message, err=True)
+    except OSError:  # BrokenPipeError, a full disk
+        _STDERR_GONE.append(True)
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # its buffer's last flush too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())

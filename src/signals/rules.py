@@ -907,18 +907,30 @@ def _compile_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
 
 # Fields that document a rule or a file and change no event: left out of the rulebook's hash, with
 # comments and layout, so editing them does not flag stored events (definitions: anchors, used where
-# their aliases stand).
-_DOC_FIELDS = frozenset({"title", "description", "notes", "references", "known_false_positives", "examples",
-                         "definitions"})
+# their aliases stand). Only a file's and a rule's own fields: inside a rule's specs the same names
+# can decide events (`subject: {title: false}` keeps body sentences from the title's subject).
+_FILE_DOC_FIELDS = frozenset({"description", "definitions"})
+_RULE_DOC_FIELDS = frozenset({"title", "description", "notes", "references", "known_false_positives",
+                              "examples"})
 
 
-def _content(value: Any) -> Any:
-    """The parsed YAML as plain JSON data without documentation fields; keys as text, typed (1 vs '1')."""
+def _content(doc: dict) -> Any:
+    """A rule file's parsed YAML as plain JSON data without the file's and its rules' documentation
+    fields."""
+    out = _plain(doc, _FILE_DOC_FIELDS)
+    rules = doc.get("rules")
+    if isinstance(rules, list):
+        out["rules"] = [_plain(r, _RULE_DOC_FIELDS) for r in rules]
+    return out
+
+
+def _plain(value: Any, skip: frozenset[str] = frozenset()) -> Any:
+    """Plain JSON data; keys as text, typed (1 vs '1'); a mapping's ``skip`` keys left out (not nested)."""
     if isinstance(value, dict):
-        return {(k if isinstance(k, str) else f"{type(k).__name__}:{k}"): _content(v)
-                for k, v in value.items() if k not in _DOC_FIELDS}
+        return {(k if isinstance(k, str) else f"{type(k).__name__}:{k}"): _plain(v)
+                for k, v in value.items() if k not in skip}
     if isinstance(value, list):
-        return [_content(v) for v in value]
+        return [_plain(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return f"{type(value).__name__}:{value}"  # a YAML date or binary: never in a valid rule

@@ -546,6 +546,10 @@ def test_a_broker_basing_or_estimating_is_speaking(linker, text):
     ("中信证券预计2026年A股盈利增速回升", "speaker"),
     ("大摩点评特斯拉财报：汽车毛利率是惊喜", "speaker"),
     ("高盛预计净利润率将改善", "speaker"),  # a margin view, not a figure of its own
+    # a company named before the broker in its sentence: the figures are the broker's forecast for it
+    ("对于贵州茅台，国泰君安预计全年净利润增长20%", "speaker"),
+    ("关于特斯拉，高盛预计2026年净利润下降20%", "speaker"),
+    ("根据公告，国盛证券预计2025年归母净利润区间为2.1亿至2.8亿元", None),
 ])
 def test_a_broker_stating_its_own_results_is_not_speaking(linker, text, role):
     assert [m.role_hint for m in linker.find(text) if m.instrument.speaker][:1] == [role]

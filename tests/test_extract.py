@@ -358,6 +358,17 @@ def test_a_listed_broker_preannouncing_its_own_profit_is_the_subject() -> None:
     assert (title.ticker, title.magnitude, title.magnitude_bound) == ("002670.SZ", 80, "about")
 
 
+@pytest.mark.parametrize(("text", "type_", "ticker"), [
+    # ae475d7 made these the broker's own preannouncement (601211.SS, MS): the broker forecasts for
+    # the company named before it
+    ("对于贵州茅台，国泰君安预计全年净利润增长20%。", "earnings_preannounce_up", "600519.SS"),
+    ("谈及宁德时代，摩根士丹利预计净利润将下降10%。", "earnings_preannounce_down", "300750.SZ"),
+    ("维持贵州茅台买入评级，中信证券预计2026年归母净利润增长12%。", "earnings_preannounce_up", "600519.SS"),
+])
+def test_a_broker_forecasting_for_a_company_named_before_it_is_a_speaker(text, type_, ticker) -> None:
+    assert one(text, type_).ticker == ticker
+
+
 def test_the_title_fallback_takes_the_name_of_the_titles_own_statement() -> None:
     # 3764481: the body sentence names no company in the trigger's clause (SQM is the cause, 受益于);
     # the fallback took the title's first name, SQM, for a second turnaround next to 天齐锂业's

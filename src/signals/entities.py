@@ -16,7 +16,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,6 +48,8 @@ _OWN_RESULTS = re.compile(
     r"(?:交出|发布|公布|披露|晒出)?(?:\d{4}年?度?)?[”“\"]?(?:成绩单|业绩预告|业绩快报|年报|年度报告|季报|财报)"
     r"|(?:预计|预期)?(?:\d{4}年度?)?(?:全年|上半年|前三季度|[一二三四]季度)?(?:实现)?"
     r"(?:归母|扣非|归属于(?:母公司|上市公司)|营业收入|营收|净利润)(?!率)")
+_FORECAST = ("预计", "预期")  # the own-results words that are also a forecast's (see _forecasting)
+_SENTENCE_ENDS = "。！？；!?;\n"
 _CLAUSE_END = re.compile(r"[，,。！？；!?;、\n]")  # a strict cue must sit in the word's own clause
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _AMOUNT_BEFORE = set("0123456789万亿千百兆十几数多")  # 600亿美元: the currency is a unit here
@@ -374,7 +376,7 @@ class Linker:
             if index in self._strict_patterns:
                 strict.update(m.start for m in found)
             mentions.extend(found)
-        return self._apply_discourse(mentions, strict)
+        return self._apply_discourse(self._forecasting(text, mentions), strict)
 
     def _plan(self, index: int) -> _Plan:
         """What every match of one pattern needs when it has a single entry with one ticker and no
@@ -536,6 +538,22 @@ class Linker:
             return True
         after = _SENTENCE_END.split(text[end:end + _SPEECH_WINDOW], maxsplit=1)[0]
         return any(cue in after for cue in cues)
+
+    @staticmethod
+    def _forecasting(text: str, mentions: list[Mention]) -> list[Mention]:
+        """A broker's 预计…净利润 is its own results (国盛证券预计2025年归母净利润…) unless a company is
+        named before it in its sentence: 对于贵州茅台，国泰君安预计全年净利润增长20% and 维持贵州茅台
+        评级，中信证券预计… forecast that company's figures, so the broker speaks."""
+        out = mentions
+        for i, m in enumerate(mentions):
+            if m.role_hint is not None or not m.instrument.speaker or not text.startswith(_FORECAST, m.end):
+                continue
+            opening = max(text.rfind(c, 0, m.start) for c in _SENTENCE_ENDS) + 1
+            if any(opening <= o.start and o.end <= m.start and o.instrument.kind == "equity"
+                   and not o.instrument.speaker for o in mentions):
+                out = list(out) if out is mentions else out
+                out[i] = replace(m, role_hint="speaker")
+        return out
 
     @staticmethod
     def _apply_discourse(mentions: list[Mention], strict: set[int]) -> list[Mention]:

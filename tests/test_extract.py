@@ -190,6 +190,20 @@ def test_of_two_lower_bounds_of_one_move_the_higher_is_kept() -> None:
     assert (ev.magnitude, ev.magnitude_bound) == (3.0, "at_least")
 
 
+@pytest.mark.parametrize(("text", "type_", "magnitude"), [
+    # 2fa3372 lent these the other figure: a longer time frame or another session is another move
+    ("英伟达今日涨超3%。过去一年，英伟达股价涨超200%。", "price_surge", 3),
+    ("英伟达今日涨超3%，年内涨超40%。", "price_surge", 3),
+    ("特斯拉涨超3%。特斯拉盘后涨超10%。", "price_surge", 3),
+    # and figures of other events than one price move are of other periods or other measures
+    ("贵州茅台一季度净利润预增超20%。贵州茅台上半年净利润预增超30%。", "earnings_preannounce_up", 20),
+    ("美国对中国商品加征超10%关税。美国对中国商品加征关税的平均税率已超20%。", "tariff_increase", 10),
+])
+def test_a_lower_bound_of_another_time_frame_or_measure_lends_nothing(text, type_, magnitude) -> None:
+    ev = one(text, type_)
+    assert (ev.magnitude, ev.magnitude_bound) == (magnitude, "at_least")
+
+
 # -- intraday peaks and the close ---------------------------------------------------------------
 
 def _moves(text: str, title: str = "") -> list[tuple[str, str | None, int, float | None]]:

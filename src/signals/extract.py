@@ -888,18 +888,23 @@ def _short_names(events: list[Event]) -> dict[str, str]:
 
 
 def _tighter(group: list[Event], bounded: Event) -> Event | None:
-    """Two lower bounds of one move: the higher says more, and the lower is true of it too (中国奥园
-    大涨超3% in the lead, 涨超27% in the detail: above 27). An intraday reading (盘中一度涨超12%) is
-    another figure, and so is an exact one outside the bound (``_refines``)."""
-    if bounded.magnitude_bound != "at_least" or bounded.magnitude is None:
+    """Two lower bounds of one price move: the higher says more, and the lower is true of it too (中国
+    奥园大涨超3% in the lead, 涨超27% in the detail: above 27). An intraday reading (盘中一度涨超12%),
+    another session (盘后) or a longer time frame (年内涨超40%, 过去一年) is another figure, and so
+    is an exact one outside the bound (``_refines``). Other events' figures are of other periods or
+    measures (一季度 / 上半年 净利润预增超…, 加征超10%关税 / 平均税率已超20%): they lend none."""
+    if bounded.magnitude_bound != "at_least" or bounded.magnitude is None or bounded.type not in _PRICE_MOVES:
         return None
     above = [d for d in group if d.unit == bounded.unit and d.magnitude_bound == "at_least"
              and d.magnitude is not None and d.magnitude > bounded.magnitude
-             and not _INTRADAY.search(d.evidence)]
+             and not _OTHER_READING.search(d.evidence)]
     return max(above, key=lambda d: d.magnitude, default=None)
 
 
-_INTRADAY = regex.compile(r"一度|盘中|日内|最高|最多")
+# what makes a price figure another reading than the day's move: intraday, another session, a longer
+# time frame
+_OTHER_READING = regex.compile(r"一度|盘中|日内|最高|最多|盘前|盘后|夜盘|累计|年内|今年|年初|以来|过去|本周|"
+                               r"本月|本季|全年|连续|近[0-9一二三四五六七八九十两几半]+个?(?:交易日|日|天|周|月|年)")
 
 
 def _dedupe(events: list[Event]) -> list[Event]:

@@ -362,6 +362,14 @@ def test_a_named_countrys_benchmark_moves_and_halts() -> None:
         ("trading_halt", "^JKSE", -1, None, None, "market.circuit_breaker")]
 
 
+@pytest.mark.parametrize("text", ["GameStop股价暴涨触发暂停交易。", "韩国综指大涨5%，触发暂停交易。",
+                                  "港交所因台风触发暂停交易机制。"])
+def test_a_halt_set_off_by_no_fall_is_no_breaker(text: str) -> None:
+    # 8b8f54f read any 触发…暂停交易 as a breaker the fall set off (-1): these were halts (0)
+    assert [(e.type, e.direction, e.rule_id) for e in run(text) if e.type == "trading_halt"] == [
+        ("trading_halt", 0, "market.trading_halt")]
+
+
 def test_a_listed_broker_preannouncing_its_own_profit_is_the_subject() -> None:
     # 3764479: 预计 after 国盛证券 made the broker a speaker, and speakers are never subjects
     ev = one("根据公告，国盛证券预计2025年归母净利润区间为2.1亿至2.8亿元，同比增长25.44%-67.25%。",

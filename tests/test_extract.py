@@ -370,6 +370,26 @@ def test_a_halt_set_off_by_no_fall_is_no_breaker(text: str) -> None:
         ("trading_halt", 0, "market.trading_halt")]
 
 
+@pytest.mark.parametrize("text", [
+    # e59c1f9's 投产 pattern read a delayed or a past start of output as new capacity (+1, fact)
+    "台积电亚利桑那工厂投产时间推迟至2028年。",
+    "英特尔俄亥俄工厂推迟投产。",
+    "英特尔宣布俄亥俄工厂延迟投产至2030年。",
+    "特斯拉上海超级工厂自2019年投产以来累计交付超300万辆。",
+])
+def test_a_plant_whose_output_is_delayed_or_long_started_is_no_new_capacity(text: str) -> None:
+    assert [e for e in run(text) if e.type == "capacity_expansion"] == []
+
+
+@pytest.mark.parametrize(("text", "ticker"), [
+    # e59c1f9 excluded every clause naming 基础设施: a company expanding its own infrastructure is one
+    ("微软宣布扩建AI基础设施，新增产能1GW。", "MSFT"),
+    ("亚马逊宣布扩建数据中心等AI基础设施。", "AMZN"),
+])
+def test_a_company_expanding_its_own_infrastructure_expands_capacity(text: str, ticker: str) -> None:
+    assert one(text, "capacity_expansion").ticker == ticker
+
+
 def test_a_listed_broker_preannouncing_its_own_profit_is_the_subject() -> None:
     # 3764479: 预计 after 国盛证券 made the broker a speaker, and speakers are never subjects
     ev = one("根据公告，国盛证券预计2025年归母净利润区间为2.1亿至2.8亿元，同比增长25.44%-67.25%。",

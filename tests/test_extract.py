@@ -239,6 +239,12 @@ def test_an_intraday_peak_is_not_the_day_s_move_when_the_close_is_stated(text: s
     # 收盘价 names the closing price, not a closing move: the surge held
     ("贵州茅台盘中一度大涨5%，收盘价创历史新高。", [("price_surge", "600519.SS", 1, 5.0)]),
     ("比亚迪盘中一度跌停。", [("limit_down", "002594.SZ", -1, None)]),
+    # 收盘 with a graded move (ba0135b read only 收盘涨/跌/上涨/下跌): the peak was kept
+    ("贵州茅台盘中一度大涨5%，收盘大涨3%。", [("price_surge", "600519.SS", 1, 3.0)]),
+    # 最终 that states no close (b5d7e0a took any 最终 for one): the peak stays the move
+    ("英伟达盘中一度大涨8%，最终敲定的交易金额为200亿美元。", [("price_surge", "NVDA", 1, 8.0)]),
+    ("英伟达盘中一度大涨8%，分析师称涨势最终将延续。", [("price_surge", "NVDA", 1, 8.0)]),
+    ("英伟达盘中一度大涨8%，最终上涨5%。", [("price_surge", "NVDA", 1, 5.0)]),
 ])
 def test_the_closing_move_wins_over_the_intraday_peak(text: str, expected: list) -> None:
     assert _moves(text) == expected

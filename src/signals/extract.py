@@ -111,9 +111,11 @@ _PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示)
 _PRICE_MOVES = frozenset({"price_surge", "price_plunge", "limit_up", "limit_down"})
 _INTRADAY_PEAK = ("一度", "最高", "最多")
 _INTRADAY_WINDOW = 8  # characters before the trigger in which a peak cue governs it
-# 收盘 only with the move or level after it (截至收盘, 收盘时下跌1%): 收盘价创历史新高 says the peak held
+# 收盘 only with the move or level after it (截至收盘, 收盘时下跌1%, 收盘大涨3%): 收盘价创历史新高 says
+# the peak held; 最终 only before a move or a close (最终上涨5%, 最终以…报收), not 最终敲定的交易
 _CLOSE = regex.compile(r"收跌|收涨|收报|收于|报收|收平|收高|收低|截至收盘"
-                       r"|收盘时?(?:上涨|下跌|涨|跌|持平|报|在)|尾盘|最终|终盘|转跌|转涨|翻绿|翻红|回吐|收窄|回落")
+                       r"|收盘时?(?:[大小微暴狂猛]?(?:上涨|下跌|涨|跌)|持平|报|在)|尾盘"
+                       r"|最终(?=[^，。；]{0,3}?(?:收|报|涨|跌|以))|终盘|转跌|转涨|翻绿|翻红|回吐|收窄|回落")
 
 
 _normalise = one_to_one_translator(_HALF_WIDTH)

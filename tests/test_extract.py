@@ -427,6 +427,10 @@ def test_the_title_fallback_takes_the_name_of_the_titles_own_statement() -> None
     # no such statement in the title: still the title's first name
     ev = one("该公司宣布新一轮回购计划。", "buyback", title="特斯拉与xAI：马斯克的新布局")
     assert ev.ticker == "TSLA"
+    # a statement whose own clause names nobody (…，股价大涨): the name before it in the title is
+    # another clause's object (获英伟达大单), so the fallback is the title's first name, as before e8103b3
+    events = run("该股盘中大涨5%。", title="台积电获英伟达大单，股价大涨")
+    assert ("2330.TW", 5.0) in [(e.ticker, e.magnitude) for e in events if e.type == "price_surge"]
 
 
 def test_an_unlinked_name_and_its_longer_form_are_one_subject() -> None:

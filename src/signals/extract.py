@@ -539,10 +539,14 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
     if spec.title and not doc.in_title(anchor_s) and doc.title_len:
         in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
         if in_title:
-            # the title's own statement of this type names whose it is (联营公司SQM业绩回暖…，天齐锂业
-            # 2025年净利润预计同比扭亏: 天齐锂业's turnaround, not SQM's), else the title's first name
+            # the title's own statement of this type names whose it is in its clause (联营公司SQM业绩
+            # 回暖…，天齐锂业2025年净利润预计同比扭亏: 天齐锂业's turnaround, not SQM's), else the title's
+            # first name (台积电获英伟达大单，股价大涨: 英伟达 is another clause's object)
             at = doc.title_hits.get(hit.rule.type)
-            before = [m for m in in_title if m.end <= at] if at is not None else []
+            before = []
+            if at is not None:
+                opening = doc.clause_of(at, doc.sentences[doc.sentence_of(at)])[0]
+                before = [m for m in in_title if opening <= m.start and m.end <= at]
             return [replace(_from_mention(doc, (before or in_title)[-1 if before else 0]), guessed=True)]
     if spec.tickers:
         # an allow-listed actor (a central bank) named anywhere in the article is the one meant:

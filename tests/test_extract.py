@@ -41,6 +41,10 @@ def one(text: str, type_: str, title: str = "") -> Event:
     ("市场对美联储的降息预期升温。", 1, "expected"),  # the cut named as what is expected: was fact
     ("市场已将美联储下一次降息的预期时点推迟至今年6月。", 1, "expected"),  # the sample feed, 3764504
     ("美联储宣布降息25个基点，符合预期。", 1, "fact"),
+    # an expectation that came true (6c68b2e read these as expected): the cut happened
+    ("美联储降息预期落地，美股大涨。", 1, "fact"),
+    ("美联储降息预期兑现后，美元反弹。", 1, "fact"),
+    ("美联储降息预期内，美元走弱。", 1, "fact"),
 ])
 def test_rate_cut_direction_and_modality(text: str, direction: int, modality: str) -> None:
     ev = one(text, "rate_cut")

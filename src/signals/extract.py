@@ -89,8 +89,10 @@ _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
 # The event named as what is expected (降息预期升温, 加息的押注, 降息的预期时点推迟至6月) is expected,
-# not done; that expectation cooling (降息预期降温, 加息预期落空) makes it less likely: no event at all.
-_EXPECTED_AFTER = regex.compile(r"的?(?:预期|押注|期待|憧憬)")
+# not done, unless the expectation came true (降息预期落地/兑现/成真, 降息预期内: it happened); that
+# expectation cooling (降息预期降温, 加息预期落空) makes it less likely: no event at all.
+_EXPECTED_AFTER = regex.compile(r"的?(?:预期|押注|期待|憧憬)"
+                                r"(?![^，。；]{0,4}?(?:落地|兑现|成真|应验)|之?内|之中)")
 _DAMPENED_AFTER = regex.compile(r"的?(?:预期|押注|期待|憧憬)[^，。；]{0,4}?(?:降温|减弱|消退|落空|回落|受挫|"
                                 r"降低|下降|减少|破灭|弱化)")
 # Bets or hopes that something weakens (贝森特的表态可能削弱市场对日本央行“马上加息”的押注, 数据打消了

@@ -249,6 +249,8 @@ def test_an_intraday_peak_is_not_the_day_s_move_when_the_close_is_stated(text: s
     ("英伟达盘中一度大涨8%，最终敲定的交易金额为200亿美元。", [("price_surge", "NVDA", 1, 8.0)]),
     ("英伟达盘中一度大涨8%，分析师称涨势最终将延续。", [("price_surge", "NVDA", 1, 8.0)]),
     ("英伟达盘中一度大涨8%，最终上涨5%。", [("price_surge", "NVDA", 1, 5.0)]),
+    # 涨幅最高的 ranks the stock among others (b5d7e0a took it for a peak): its move is the day's
+    ("道指成分股中涨幅最高的英伟达大涨8%，收于200美元。", [("price_surge", "NVDA", 1, 8.0)]),
 ])
 def test_the_closing_move_wins_over_the_intraday_peak(text: str, expected: list) -> None:
     assert _moves(text) == expected

@@ -639,9 +639,16 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
 
 
 def _intraday_peak(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> bool:
-    """The trigger is an intraday peak: 一度/最高/最多 just before it in its clause (盘中一度大涨)."""
-    before = doc.text[max(clause[0], hit.start - _INTRADAY_WINDOW):hit.start]
-    return any(cue in before for cue in _INTRADAY_PEAK)
+    """The trigger is an intraday peak: 一度/最高/最多 just before it in its clause (盘中一度大涨); not
+    最高的/最多的, which rank the instrument among others (涨幅最高的英伟达大涨8%)."""
+    text, lo = doc.text, max(clause[0], hit.start - _INTRADAY_WINDOW)
+    for cue in _INTRADAY_PEAK:
+        i = text.find(cue, lo, hit.start)
+        while i != -1:
+            if cue == "一度" or text[i + len(cue):i + len(cue) + 1] != "的":
+                return True
+            i = text.find(cue, i + 1, hit.start)
+    return False
 
 
 def _closed(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int],

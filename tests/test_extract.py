@@ -224,6 +224,8 @@ def _moves(text: str, title: str = "") -> list[tuple[str, str | None, int, float
     "贵州茅台盘中一度涨停，随后打开，最终收涨2%。",
     "贵州茅台盘中一度涨5%，截至收盘涨2%。",
     "贵州茅台盘中一度涨5%，收盘时下跌1%。",
+    "贵州茅台盘中一度涨5%，随后涨幅收窄。",
+    "贵州茅台盘中一度涨5%后回落。",
 ])
 def test_an_intraday_peak_is_not_the_day_s_move_when_the_close_is_stated(text: str) -> None:
     # the close (a 1% fall, a 1-2% rise: below every rule's minimum) wins over the peak
@@ -249,6 +251,10 @@ def test_an_intraday_peak_is_not_the_day_s_move_when_the_close_is_stated(text: s
     ("英伟达盘中一度大涨8%，最终敲定的交易金额为200亿美元。", [("price_surge", "NVDA", 1, 8.0)]),
     ("英伟达盘中一度大涨8%，分析师称涨势最终将延续。", [("price_surge", "NVDA", 1, 8.0)]),
     ("英伟达盘中一度大涨8%，最终上涨5%。", [("price_surge", "NVDA", 1, 5.0)]),
+    # 回落/收窄 of something else named in its clause is no close (b5d7e0a dropped the peak)
+    ("宁德时代盘中一度大涨5%，此前碳酸锂价格回落。", [("price_surge", "300750.SZ", 1, 5.0)]),
+    ("英伟达盘中一度大涨8%，此前公布的通胀数据回落。", [("price_surge", "NVDA", 1, 8.0)]),
+    ("贵州茅台盘中一度大涨5%，此前碳酸锂价格回落，收涨3%。", [("price_surge", "600519.SS", 1, 3.0)]),
     # 涨幅最高的 ranks the stock among others (b5d7e0a took it for a peak): its move is the day's
     ("道指成分股中涨幅最高的英伟达大涨8%，收于200美元。", [("price_surge", "NVDA", 1, 8.0)]),
 ])

@@ -119,6 +119,12 @@ _CLOSE = regex.compile(r"收跌|收涨|收报|收于|报收|收平|收高|收低
                        r"|收盘时?(?:[大小微暴狂猛]?(?:上涨|下跌|涨|跌)|持平|报|在)|尾盘"
                        r"|最终(?=[^，。；]{0,3}?(?:收|报|涨|跌|以))|终盘|转跌|转涨|翻绿|翻红|回吐|收窄|回落")
 
+# 回落/收窄 say the move itself gave way (随后涨幅收窄, 一度涨5%后回落) only when nothing else is named in
+# their clause before them: 此前碳酸锂价格回落, 通胀数据回落 are other things falling
+_RETREATS = frozenset({"回落", "收窄"})
+_ITS_OWN_RETREAT = regex.compile(r"(?:[0-9.%\s]|随后|之后|此后|其后|后|但|不过|午后|尾盘|早盘|股价|涨幅|跌幅|"
+                                 r"涨势|跌势|有所|逐步|迅速|快速|略有|大幅|明显|小幅|再度|一路|又|便|即|则|也|并)*")
+
 
 _normalise = one_to_one_translator(_HALF_WIDTH)
 # Feeds mix ASCII commas into Chinese text (wallstreetcn writes "评级,并将目标价…"); rule patterns say
@@ -661,9 +667,12 @@ def _closed(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, 
                                                                   and doc.raw[m.start:m.end] != subject.text)
                        for m in doc.mentions_in(start, end))
 
-    after = _CLOSE.search(doc.text, hit.end, sentence[1])
-    if after is not None and own(hit.end, after.start()):
-        return True
+    for after in _CLOSE.finditer(doc.text, hit.end, sentence[1]):
+        if not own(hit.end, after.start()):
+            break  # another instrument's close, and so is any later one
+        if after[0] not in _RETREATS or _ITS_OWN_RETREAT.fullmatch(
+                doc.text, max(hit.end, doc.clause_of(after.start(), sentence)[0]), after.start()):
+            return True
     anchor = sentence[0]
     if subject.start is not None and sentence[0] <= subject.start:
         if subject.start >= clause[0]:

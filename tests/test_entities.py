@@ -550,6 +550,7 @@ def test_a_broker_basing_or_estimating_is_speaking(linker, text):
     ("对于贵州茅台，国泰君安预计全年净利润增长20%", "speaker"),
     ("关于特斯拉，高盛预计2026年净利润下降20%", "speaker"),
     ("根据公告，国盛证券预计2025年归母净利润区间为2.1亿至2.8亿元", None),
+    ("展望2026年A股，中信证券预计全年归母净利润增长8%", "speaker"),  # a topic framed before it
 ])
 def test_a_broker_stating_its_own_results_is_not_speaking(linker, text, role):
     assert [m.role_hint for m in linker.find(text) if m.instrument.speaker][:1] == [role]

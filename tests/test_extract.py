@@ -429,6 +429,15 @@ def test_a_broker_forecasting_for_a_company_named_before_it_is_a_speaker(text, t
     assert one(text, type_).ticker == ticker
 
 
+@pytest.mark.parametrize("text", [
+    # a market or an index as the topic: the broker's forecast, not its own preannouncement (ae475d7)
+    "对于沪深300成分股，中信证券预计2026年归母净利润增长8%。",
+    "展望2026年A股，中信证券预计全年归母净利润增长8%。",
+])
+def test_a_broker_forecasting_for_a_market_is_no_preannouncement(text: str) -> None:
+    assert [e for e in run(text) if e.type == "earnings_preannounce_up"] == []
+
+
 def test_the_title_fallback_takes_the_name_of_the_titles_own_statement() -> None:
     # 3764481: the body sentence names no company in the trigger's clause (SQM is the cause, 受益于);
     # the fallback took the title's first name, SQM, for a second turnaround next to 天齐锂业's

@@ -50,6 +50,7 @@ _OWN_RESULTS = re.compile(
     r"(?:归母|扣非|归属于(?:母公司|上市公司)|营业收入|营收|净利润)(?!率)")
 _FORECAST = ("预计", "预期")  # the own-results words that are also a forecast's (see _forecasting)
 _SENTENCE_ENDS = "。！？；!?;\n"
+_TOPIC_FRAME = re.compile(r"对于|关于|谈及|针对|展望|至于")  # what a forecast after it is about
 _CLAUSE_END = re.compile(r"[，,。！？；!?;、\n]")  # a strict cue must sit in the word's own clause
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _AMOUNT_BEFORE = set("0123456789万亿千百兆十几数多")  # 600亿美元: the currency is a unit here
@@ -541,16 +542,18 @@ class Linker:
 
     @staticmethod
     def _forecasting(text: str, mentions: list[Mention]) -> list[Mention]:
-        """A broker's 预计…净利润 is its own results (国盛证券预计2025年归母净利润…) unless a company is
-        named before it in its sentence: 对于贵州茅台，国泰君安预计全年净利润增长20% and 维持贵州茅台
-        评级，中信证券预计… forecast that company's figures, so the broker speaks."""
+        """A broker's 预计…净利润 is its own results (国盛证券预计2025年归母净利润…) unless its sentence
+        names a company or an index before it or frames a topic (对于/关于/谈及/针对/展望/至于):
+        对于贵州茅台，国泰君安预计全年净利润增长20%, 维持贵州茅台评级，中信证券预计…, 展望2026年A股，
+        中信证券预计… forecast someone else's figures, so the broker speaks."""
         out = mentions
         for i, m in enumerate(mentions):
             if m.role_hint is not None or not m.instrument.speaker or not text.startswith(_FORECAST, m.end):
                 continue
             opening = max(text.rfind(c, 0, m.start) for c in _SENTENCE_ENDS) + 1
-            if any(opening <= o.start and o.end <= m.start and o.instrument.kind == "equity"
-                   and not o.instrument.speaker for o in mentions):
+            if _TOPIC_FRAME.search(text, opening, m.start) or any(
+                    opening <= o.start and o.end <= m.start and o.instrument.kind in ("equity", "index")
+                    and not o.instrument.speaker for o in mentions):
                 out = list(out) if out is mentions else out
                 out[i] = replace(m, role_hint="speaker")
         return out

@@ -153,9 +153,11 @@ def read_feeds(
                 continue
             # neither RSS 2.0 nor Atom / RSS 1.0 (feedparser's other formats, a web page, no XML at all):
             # read whole, so at most STREAM_BYTES of it. A feed named z.xml linked to /dev/zero, or any
-            # huge file, was read to the end (`unexpected MemoryError`, or the machine out of memory)
+            # huge file, was read to the end (`unexpected MemoryError`, or the machine out of memory).
+            # An Atom / RSS 1.0 document here is already whole in head (at most stream_bytes, which a
+            # caller may set above STREAM_BYTES): it was refused as no feed
             data = head + _read_up_to(handle, STREAM_BYTES + 1 - len(head))
-            if len(data) > STREAM_BYTES:
+            if len(data) > STREAM_BYTES and root not in _ENTRY_TAGS:
                 element = f"its document element is <{root}>" if root else "no document element was found"
                 raise FeedError(f"larger than {STREAM_BYTES:,} bytes and not an RSS 2.0, Atom or RSS 1.0 "
                                 f"feed ({element})", source=name,

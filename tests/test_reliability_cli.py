@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -356,6 +357,37 @@ def test_a_locale_that_is_not_utf8_still_prints_chinese(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-c", RUN, *argv], env=env, capture_output=True, timeout=300)
         assert done.returncode == 0, (argv, done.stderr.decode(errors="replace"))
         assert needle in done.stdout.decode("utf-8"), argv
+
+
+
+def test_a_chinese_locale_keeps_its_encoding(tmp_path: Path) -> None:
+    # 527bbae wrote stdout in UTF-8 under every locale that is not UTF-8, and read text arguments as
+    # UTF-8 bytes. Under zh_CN.GBK (or PYTHONIOENCODING=gbk), which printed Chinese as it should, the
+    # terminal then showed `璐靛窞鑼呭彴` for 贵州茅台, and `entities lookup 茅台` typed in GBK
+    # (bytes c3 a9 cc a8, valid UTF-8 too) answered `no instrument is named 'é\u0328'`
+    db = tmp_path / "s.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONIOENCODING"))}
+    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="gbk")
+    done = subprocess.run([sys.executable, "-c", RUN, "--db", str(db), "entities", "lookup", "茅台", "-f",
+                           "csv"], env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "600519.SS,贵州茅台,equity" in done.stdout.decode("gbk")
+    locales = tmp_path / "locales"
+    locales.mkdir()
+    made = subprocess.run(["localedef", "-i", "zh_CN", "-f", "GBK", str(locales / "zh_CN.GBK")],
+                          capture_output=True) if shutil.which("localedef") else None
+    if made is None or made.returncode != 0:
+        pytest.skip("no localedef, or no zh_CN / GBK definitions, to make a GBK locale")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONIOENCODING"))}
+    env.update(LOCPATH=str(locales), LC_ALL="zh_CN.GBK", PYTHONUTF8="0")
+    for argv, needle in [
+            (["entities", "lookup", "茅台".encode("gbk"), "-f", "csv"], "600519.SS,贵州茅台,equity"),
+            (["entities", "find", "贵州茅台大涨".encode("gbk"), "-f", "jsonl"], '"name": "贵州茅台"'),
+            (["rules", "list", "-f", "csv"], "降息")]:
+        done = subprocess.run([sys.executable, "-c", RUN, "--db", str(db), *argv], env=env,
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, (argv, done.stderr.decode("gbk", errors="replace"))
+        assert needle in done.stdout.decode("gbk"), argv
 
 
 def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_command(tmp_path: Path,

@@ -20,7 +20,7 @@ from typing import NoReturn
 import click
 
 from signals import __version__
-from signals.cli.options import _STDERR_GONE, say
+from signals.cli.options import _STDERR_GONE, ENCODING_SUPERSETS, holds_chinese, say
 from signals.errors import ExitCode, Interrupted, SignalsError, damaged_database, is_interrupt
 
 
@@ -101,14 +101,20 @@ def _closed_streams_to_devnull() -> None:
 
 
 def _payload_in_utf8() -> None:
-    """Write stdout in UTF-8 whatever the locale, as ``-o FILE`` does. Under a locale that is not UTF-8
-    (LC_ALL=C with PYTHONUTF8=0, a Latin-1 locale) the first Chinese character of any table, jsonl or
-    csv failed with `unexpected UnicodeEncodeError`, exit 3. Stderr needs nothing: Python writes what
-    its encoding lacks there as backslash escapes."""
+    """Write stdout in UTF-8, as ``-o FILE`` does, under a locale whose encoding cannot hold Chinese
+    (LC_ALL=C with PYTHONUTF8=0, a Latin-1 locale): the first Chinese character of any table, jsonl or
+    csv failed with `unexpected UnicodeEncodeError`, exit 3. A locale that holds it (zh_CN.GBK, a
+    Chinese Windows pipe) keeps its encoding: its terminal showed UTF-8 as `璐靛窞鑼呭彴`; GBK is
+    written as GB 18030, the same bytes for every GBK character. Stderr needs nothing: Python writes
+    what its encoding lacks there as backslash escapes."""
     encoding = getattr(sys.stdout, "encoding", None)
     with contextlib.suppress(LookupError, AttributeError, ValueError, OSError):
-        if encoding and codecs.lookup(encoding).name != "utf-8":
-            sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        if not encoding:
+            return
+        name = codecs.lookup(encoding).name
+        target = ENCODING_SUPERSETS.get(name, name) if holds_chinese(name) else "utf-8"
+        if target != name:
+            sys.stdout.reconfigure(encoding=target)  # type: ignore[union-attr]
 
 
 _TERMINATED: list[int] = []  # the SIGTERM main received, if any

@@ -64,10 +64,30 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
+# What a locale's encoding must hold for its text to be kept as it is: GBK (zh_CN.GBK, Chinese Windows)
+# does; ASCII (LC_ALL=C), Latin-1 and Big5 do not
+_CHINESE_PROBE = "贵州茅台股价大涨，。"
+# A GBK locale is kept, its output in GB 18030: the same bytes for every GBK character, and any other
+# character (an emoji in a headline) written instead of failing
+ENCODING_SUPERSETS = {"gbk": "gb18030", "gb2312": "gb18030"}
+
+
+def holds_chinese(encoding: str | None) -> bool:
+    try:
+        _CHINESE_PROBE.encode(encoding or "ascii")
+    except (LookupError, UnicodeError):
+        return False
+    return True
+
+
 def text_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """A text argument as typed, in UTF-8: under a locale that is not UTF-8 Python decodes argv as
-    ASCII with surrogate escapes (`entities lookup 茅台` looked up '\\udce8\\udc8c…'); text that is not
-    UTF-8 is kept as Python read it."""
+    """A text argument as typed. Under a locale whose encoding cannot hold Chinese Python decodes argv
+    as ASCII with surrogate escapes (`entities lookup 茅台` looked up '\\udce8\\udc8c…'): those bytes
+    are read as UTF-8, and kept as Python read them when they are not UTF-8. Under a locale that holds
+    Chinese (UTF-8, GBK) Python read them right: 茅台 typed in GBK is also valid UTF-8 (é and a
+    combining mark), which the lookup did not find."""
+    if holds_chinese(sys.getfilesystemencoding()):
+        return value
     try:
         return os.fsencode(value).decode("utf-8")
     except UnicodeError:

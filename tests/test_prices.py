@@ -941,6 +941,24 @@ def test_a_row_longer_than_the_header_is_named(tmp_path, text, needle):
     assert err.value.hint == "a value with a comma needs quotes; the header names every column"
 
 
+
+@pytest.mark.parametrize("text", [
+    "date;AAPL;MSFT\n2026-01-09;1,5;2,5\n2026-01-12;1,6;2,6\n",  # a European spreadsheet's export
+    "ticker;date;close\nAAPL;2026-01-09;1,5\n",
+    "date;AAPL;MSFT\n2026-01-09;1.5;2.5\n",
+    "ticker\tdate\tclose\nAAPL\t2026-01-09\t1,5\n"])
+def test_a_file_separated_by_semicolons_or_tabs_says_so(tmp_path, text):
+    # c998ac3 blamed a semicolon-separated file with decimal commas on unquoted commas: `line 2: 3
+    # fields, the header has 1` / `a value with a comma needs quotes` (before it: `no date column`)
+    f = tmp_path / "p.csv"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    sep = "';'" if ";" in text else "tabs"
+    assert str(err.value) == f"{f}:line 1: the fields are separated by {sep}, not commas"
+    assert err.value.hint == "save it as comma-separated CSV, with decimal points (1.5, not 1,5)"
+
+
 def test_commas_are_read_only_as_thousands_separators(tmp_path):
     # every comma was dropped: a decimal comma "1,5" loaded as a close of 15.0, silently ten times too high
     f = tmp_path / "p.csv"

@@ -386,11 +386,23 @@ def _refuse_long_rows(path: Path) -> None:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle, skipinitialspace=True)
         header = next(reader, [])
+        _refuse_other_separators(header, path)  # its decimal commas are no reason to quote
         for row in reader:
             if len(row) > len(header):
                 raise PriceError(f"{path}:line {reader.line_num}: {len(row)} fields, the header has "
                                  f"{len(header)}", hint="a value with a comma needs quotes; the header names "
                                                         "every column")
+
+
+def _refuse_other_separators(names: Sequence[object], path: Path) -> None:
+    """``PriceError`` for a header that is one name holding ';' or tabs: a file whose fields are
+    separated so (a European spreadsheet's CSV, with decimal commas) was blamed on unquoted commas
+    (`line 2: 3 fields, the header has 1`) or lacked a date column."""
+    if len(names) == 1:
+        for sep, what in ((";", "';'"), ("\t", "tabs")):
+            if sep in str(names[0]):
+                raise PriceError(f"{path}:line 1: the fields are separated by {what}, not commas",
+                                 hint="save it as comma-separated CSV, with decimal points (1.5, not 1,5)")
 
 
 def _parse_dates(values: pd.Series, path: Path, lines: pd.Series, unit: str) -> pd.Series:
@@ -536,6 +548,8 @@ def read_price_file(path: str | Path) -> _Table:
     keys = set(columns.values())
     warnings: list[str] = []
     if "date" not in keys:
+        if unit == "line":
+            _refuse_other_separators(list(raw.columns), path)
         raise PriceError(f"{path}: no date column", hint="long format: ticker,date,open,high,low,close,"
                          "adj_close,volume; wide format: date plus one column of closes per ticker")
     if "ticker" in keys:

@@ -970,3 +970,21 @@ def test_commas_are_read_only_as_thousands_separators(tmp_path):
     f.write_text('ticker,date,close,volume\nNVDA,2026-01-09,"1,234.5","12,345,678"\n', encoding="utf-8")
     frame = read_price_file(f).frame
     assert frame["close"].tolist() == [1234.5] and frame["volume"].tolist() == [12345678.0]
+
+
+
+@pytest.mark.parametrize("cell, hint", [
+    ("1,5", "a decimal comma? write 1.5 for 1,5: a comma is read only between thousands (1,234.5)"),
+    ("1.234,56",
+     "a decimal comma? write 1234.56 for 1.234,56: a comma is read only between thousands (1,234.5)"),
+    ("-0,75", "a decimal comma? write -0.75 for -0,75: a comma is read only between thousands (1,234.5)"),
+    ("abc", None), ("1,2,3", None)])
+def test_a_decimal_comma_is_named_in_the_hint(tmp_path, cell, hint):
+    # 17439b7 refused "1,5" with `close '1,5' is not a number` and no hint: a European export's every
+    # price fails alike, and the message does not say why a number is not one
+    f = tmp_path / "p.csv"
+    f.write_text(f'ticker,date,close\nNVDA,2026-01-09,"{cell}"\n', encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 2: close {cell!r} is not a number"
+    assert err.value.hint == hint

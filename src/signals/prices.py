@@ -447,7 +447,8 @@ def _parse_numbers(frame: pd.DataFrame, columns: list[str], path: Path, unit: st
         bad = nums.isna() & text.notna()
         if bad.any():
             i = bad.to_numpy().nonzero()[0][0]
-            raise PriceError(f"{path}:{unit} {frame['line'].iloc[i]}: {col} {raw.iloc[i]!r} is not a number")
+            raise PriceError(f"{path}:{unit} {frame['line'].iloc[i]}: {col} {raw.iloc[i]!r} is not a number",
+                             hint=_decimal_comma_hint(str(text.iloc[i])))
         frame[col] = nums.astype("float64")
     return frame
 
@@ -471,6 +472,17 @@ def _plain_floats(raw: pd.Series) -> pd.Series | None:
 # (nan) and FRED (.) write for one. Only value cells: a ticker cell or a wide header NA is Nano Labs.
 _MISSING_WORDS = ("", "na", "n/a", "#n/a", "nan", "null", "none", "nil", "-", "--", ".")
 _THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?"
+_DECIMAL_COMMA = re.compile(r"([+-]?)(\d+(?:\.\d{3})*),(\d+)")  # 1,5 and 1.234,56: European numbers
+
+
+def _decimal_comma_hint(cell: str) -> str | None:
+    """What a number written with a decimal comma should read, for the error that refuses it."""
+    match = _DECIMAL_COMMA.fullmatch(cell)
+    if match is None:
+        return None
+    sign, whole, fraction = match.groups()
+    number = f"{sign}{whole.replace('.', '')}.{fraction}"
+    return f"a decimal comma? write {number} for {cell}: a comma is read only between thousands (1,234.5)"
 
 
 def _long_from_wide(raw: pd.DataFrame, columns: dict[str, str], path: Path, unit: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -638,6 +639,24 @@ def test_an_empty_db_path_is_a_usage_error(capsys) -> None:
     """--db "" opened the working directory: 'cannot open .: Is a directory'."""
     code, _, err = run(capsys, "--db", "", "prices", "status")
     assert code == 2 and "Invalid value for '--db': is empty: give the path of a DuckDB file" in err
+
+
+
+def test_a_price_file_named_twice_through_a_hard_link_is_read_once(capsys, tmp_path: Path,
+                                                                   db_path: Path) -> None:
+    # 5336743 read a file named twice once when the names resolve to one path (a symlink), but a hard
+    # link (another path, the same file) was read twice: `AAPL is in both …/AAPL.csv and …/hard.csv;
+    # …/hard.csv wins on 358 shared dates`, `loaded from 2 files`; a directory holding both names too
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    (folder / "AAPL.csv").write_bytes((SAMPLE_PRICES / "AAPL.csv").read_bytes())
+    try:
+        os.link(folder / "AAPL.csv", folder / "hard.csv")
+    except OSError as err:
+        pytest.skip(f"no hard links here: {err}")
+    for args in ([str(folder / "AAPL.csv"), str(folder / "hard.csv")], [str(folder)]):
+        code, _, err = run(capsys, "--db", str(db_path), "prices", "load", *args)
+        assert code == 0 and err.splitlines() == ["358 price rows for 1 ticker loaded from 1 file"], args
 
 
 def test_a_price_file_named_twice_is_read_once(capsys, tmp_path: Path, db_path: Path) -> None:

@@ -499,6 +499,18 @@ def _repair_pair_markets(con) -> list[str]:
 # --- prices -------------------------------------------------------------------------------------
 
 
+def _same_file_key(path: str) -> object:
+    """One key for every name of a file: its device and inode (a hard link is another path to the
+    same file, which realpath does not see), else its real path (a file that cannot be read is
+    reported by the load)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    # a file system without inode numbers (st_ino 0) would make every file one
+    return (info.st_dev, info.st_ino) if info.st_ino else os.path.realpath(path)
+
+
 def load_prices(paths: Sequence[str], *, db: str | os.PathLike | None = None):
     """Load CSV/Parquet price files (long or wide) into the price cache."""
     from signals.prices import load_files
@@ -517,7 +529,7 @@ def load_prices(paths: Sequence[str], *, db: str | os.PathLike | None = None):
             expanded.append(p)
     # a file named twice (`prices load dir/ dir/AAPL.csv`, a link) is read once: it was read twice
     # and warned that it wins over itself on every date
-    expanded = list({os.path.realpath(f): f for f in reversed(expanded)}.values())[::-1]
+    expanded = list({_same_file_key(f): f for f in reversed(expanded)}.values())[::-1]
     with store.opened(db) as con:
         report = load_files(con, expanded)
         _assign_day0(con)  # sessions from price data can now settle days 0 beyond a calendar horizon

@@ -444,6 +444,39 @@ def test_an_items_budget_leaves_small_items_whole(tmp_path: Path, monkeypatch: p
             "elements (the first 3 were read: feeds.MAX_ITEM_ELEMENTS)") in warnings
 
 
+
+def test_an_rss1_channel_listing_many_items_is_not_reported_as_cut(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # An RSS 1.0 <channel> lists every item in <items><rdf:Seq>, elements the streaming reader leaves
+    # out (it keeps the channel's title and link). 858a54b counted them against the channel's element
+    # budget: a streamed feed of 60,000 items warned `the feed's <channel> holds 60,003 elements (the
+    # first 50,000 were read: feeds.MAX_ITEM_ELEMENTS)`, though nothing it reads was left out.
+    # MAX_ITEM_ELEMENTS made small: the same path
+    monkeypatch.setattr(feeds, "MAX_ITEM_ELEMENTS", 5)
+    n = 8
+    path = tmp_path / "seq.rdf"
+    path.write_text(
+        '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel rdf:about="x">'
+        "<title>T</title><link>http://x/</link><items><rdf:Seq>"
+        + "".join(f'<rdf:li rdf:resource="http://x/{i}"/>' for i in range(n))
+        + "</rdf:Seq></items></channel>\n"
+        + "".join(f'<item rdf:about="http://x/{i}"><title>标题{i}</title><link>http://x/{i}</link>'
+                  f"<dc:date>2026-01-29T10:00:00+08:00</dc:date><description>贵州茅台股价大涨5%。</description>"
+                  "</item>\n" for i in range(n)) + "</rdf:RDF>", encoding="utf-8")
+    streamed, warnings = outcome(path, STREAMED)
+    assert warnings == []
+    assert streamed == outcome(path, WHOLE)[0]
+    assert [a.source for a in read_feeds(path, stream_bytes=STREAMED)] == ["T"] * n
+    # an item past the budget is still reported
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "<description>贵州茅台股价大涨5%。</description></item>\n<item rdf:about=\"http://x/7\">",
+        "<description>贵州茅台股价大涨5%。</description><dc:subject>a</dc:subject><dc:subject>b</dc:subject>"
+        "</item>\n<item rdf:about=\"http://x/7\">"), encoding="utf-8")
+    assert outcome(path, STREAMED)[1] == [
+        f"{path}: item 7 holds 6 elements (the first 5 were read: feeds.MAX_ITEM_ELEMENTS)"]
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_an_endless_or_huge_input_that_is_no_feed_is_refused_after_its_first_16_mb(tmp_path: Path) -> None:
     # `signals extract z.xml` with z.xml linked to /dev/zero read it to the end: `unexpected

@@ -830,6 +830,7 @@ class _EntryCollector:
         self._builder: TreeBuilder | None = None
         self._open = ""  # local name of the document element's child being built
         self._skip_from = 0  # depth where an element left out began (0: none)
+        self._skip_counts = False  # whether what is left out counts against the budget (is past it)
         self._budget = _Budget()  # of the child being built
         self._entries_seen = 0
         self.warnings: list[str] = []  # for the caller to pass on
@@ -837,7 +838,9 @@ class _EntryCollector:
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.depth += 1
         if self._skip_from:
-            self._budget.elements += self._builder is not None
+            # only what is past the budget counts: an RSS 1.0 <channel>'s list of every item (left out,
+            # as not the feed's title or link) warned of 50,000 elements cut in a 60,000-item feed
+            self._budget.elements += self._skip_counts
             return
         name = _local(tag)
         if self.depth == 1:
@@ -849,9 +852,10 @@ class _EntryCollector:
             self._budget.reset()
             self._entries_seen += name == self._entry
             self._builder.start(tag, attrib)
-        elif (self.depth == 2 or (self.depth == 3 and self._open == "channel" and name not in _FEED_FIELDS)
-              or not self._budget.admit()):  # left out, or past the entry's budget
-            self._skip_from = self.depth
+        elif self.depth == 2 or (self.depth == 3 and self._open == "channel" and name not in _FEED_FIELDS):
+            self._skip_from, self._skip_counts = self.depth, False  # left out
+        elif not self._budget.admit():  # past the entry's budget
+            self._skip_from, self._skip_counts = self.depth, True
         else:
             assert self._builder is not None
             self._builder.start(tag, attrib)

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -120,15 +120,34 @@ def _payload_in_utf8() -> None:
 _TERMINATED: list[int] = []  # the SIGTERM main received, if any
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
+def _on_sigterm(signum: int, frame: Any) -> None:
     """SIGTERM (`kill`, `timeout`, a service manager stopping a job) ends a command as Ctrl-C does:
     the open transaction is rolled back and what extract committed is finished and printed. Without
     it Python died at once: exit -15, no message, and the events of committed batches were never
     printed (a re-run skips their articles) with their days 0 unset. Raised once: a second SIGTERM
-    during that cleanup is ignored (SIGKILL still ends it)."""
-    if not _TERMINATED:
-        _TERMINATED.append(signum)
-        raise KeyboardInterrupt
+    during that cleanup is ignored (SIGKILL still ends it).
+
+    Not in a finalizer: Python prints an exception raised in a ``__del__`` (`Exception ignored in:
+    <function Group.__del__>`, the regex module's, while the rulebook compiles) and drops it, and the
+    command ran to its end deaf to any later SIGTERM. The signal is sent again, to be handled once
+    the finalizer has returned (raised from the handler it would be handled at once, in there)."""
+    if _TERMINATED:
+        return
+    if _in_finalizer(frame):
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
+        return
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
+def _in_finalizer(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextlib.contextmanager

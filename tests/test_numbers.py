@@ -248,6 +248,31 @@ def test_ranges_with_a_half_in_context() -> None:
     assert (m.low, m.high, m.text) == (D(30), D(40), "三到四成")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # 个 at both ends and no 半: the first end's 个 is 百分点's measure word, not a count of its own
+    # (一个到两个百分点 read as 200 bp only)
+    ("一个到两个百分点", (D(100), D(200), "bp", "range", "一个到两个百分点")),
+    ("1个到2个百分点", (D(100), D(200), "bp", "range", "1个到2个百分点")),
+    ("0.5个至1个百分点", (D(50), D(100), "bp", "range", "0.5个至1个百分点")),
+    ("约两个到三个百分点", (D(200), D(300), "bp", "range", "约两个到三个百分点")),
+    ("三个到两个百分点", (D(200), D(300), "bp", "range", "三个到两个百分点")),
+    ("一到两个百分点", (D(100), D(200), "bp", "range", "一到两个百分点")),
+    ("1到2个百分点", (D(100), D(200), "bp", "range", "1到2个百分点")),
+])
+def test_ranges_of_percentage_points_with_a_measure_word_at_both_ends(
+        text: str, expected: tuple[D, D, str, str, str]) -> None:
+    m = one(text)
+    assert (m.low, m.high, m.unit, m.bound, m.text) == expected
+    assert m.value is None
+
+
+def test_a_count_before_a_range_of_percentage_points_stays_a_count() -> None:
+    # only 个 lends itself to 百分点: 3家到5个百分点 is no range
+    assert [(m.value, m.unit) for m in find_magnitudes("3家到5个百分点")] == [(D(3), "count"), (D(500), "bp")]
+    m = one("美联储或降息一个到两个百分点。")
+    assert (m.low, m.high, m.start, m.end, m.swapped) == (D(100), D(200), 6, 14, False)
+
+
 def test_descending_range_is_swapped_and_noted() -> None:
     m = one("10%-5%")
     assert (m.low, m.high, m.swapped) == (D(5), D(10), True)

@@ -645,6 +645,9 @@ def _try_range(text: str, a: _Atom) -> tuple[_Atom, _Atom] | int | None:
         return None
     if b.kind in ("time", "index", "measure"):
         return b.end if a.kind is None else None
+    if (b.unit == "bp" and a.unit == "count" and text.startswith("个", a.end - 1)
+            and text.endswith("个百分点", 0, b.end)):
+        a = replace(a, kind=None, unit=None)  # 一个到两个百分点: the first 个 is 百分点's measure word too
     if a.kind is None and b.kind is not None:
         a = _apply_unit(a, b)
     elif a.kind is not None and b.kind is None and a.from_prefix:
@@ -809,7 +812,7 @@ def _halves(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
     for h in _HALF_POINTS.finditer(norm):  # 半个百分点 reads as no number at all without this
         lo, hi = h.group("lo"), h.group("hi")
         if "半" not in hi and "半" not in (lo or ""):
-            continue  # 两个百分点, 1到2个百分点: the grammar reads them
+            continue  # 两个百分点, 1到2个百分点, 一个到两个百分点: the grammar reads them
         # 1个 of 1个半百分点, with its qualifier (超过1个, 约1个): a count read from the words inside
         inside = [m for m in out if h.start() < m.end <= h.end() and (
             h.start() <= m.start or _qualifier_before(norm, h.start(), m.start)[1] == m.start)]

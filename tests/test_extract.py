@@ -479,6 +479,20 @@ def test_the_currency_after_dui_is_never_the_subject() -> None:
     assert one("日元兑美元暴跌至160。", "price_plunge").ticker == "JPY=X"
 
 
+def test_a_currency_without_an_instrument_does_not_lend_its_move_to_an_earlier_clause() -> None:
+    # the rupee fell 2%: not the Indian index (印度股市, linked to ^BSESN) of the clause before, which
+    # the nearest-subject fallback took because 印度卢比 links to nothing
+    assert [(e.type, e.ticker) for e in run("印度股市外资流出，印度卢比大跌2%。")] == []
+    assert [(e.type, e.ticker) for e in run("墨西哥股市收跌，墨西哥比索兑美元一度重挫4%。")] == []
+    assert [(e.type, e.ticker) for e in run("土耳其股市下挫，里拉暴跌。")] == []
+    # an amount in a currency is no currency named as a subject: the fallback still reaches back
+    assert one("英伟达发布财报，盘后市值一度大跌600亿卢比。", "price_plunge").ticker == "NVDA"
+    # a linked currency, or a market named in the move's own clause, is the subject as before
+    assert one("印度股市外资流出，日元大跌2%。", "price_plunge").ticker == "JPY=X"
+    assert one("卢比走弱，印度股市大跌3%。", "price_plunge").ticker == "^BSESN"
+    assert one("印度卢比走弱之际，印度股市暴跌。", "price_plunge").ticker == "^BSESN"
+
+
 def test_the_cause_after_shou_is_not_the_subject_of_a_later_clause() -> None:
     # commodities rose on the weaker dollar: no dollar event
     assert run("受美元贬值等因素推动，大宗商品价格在新的一年里一路飙升。") == []

@@ -531,6 +531,10 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         before = _nearest_before(doc, pool, anchor_s)
         if before:
             return [_from_mention(doc, before)]
+        if pool is in_clause and len(pools) > 1 and _UNLINKED_CURRENCY.search(doc.text, clause[0], anchor_s):
+            # 印度股市外资流出，印度卢比大跌2%: the move is the rupee's, which has no instrument; it is not
+            # the earlier clause's market
+            return [_Subject(None, None, None, None, None)]
         # headlines put the subject anywhere (盘前却跌7%，微软的预期差在哪); body text before the verb
         may_follow = spec.after or doc.in_title(anchor_s)
         after = [m for m in pool if m.start >= anchor_e] if may_follow else []
@@ -566,6 +570,13 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
     return [_Subject(None, None, None, None, None)]
 
+
+# Currencies the instrument table has no line for (the others are linked: 美元, 日元, 人民币, 港元 …).
+# Named before a move in its clause, one of them is that move's subject: the nearest-subject search
+# does not reach into an earlier clause for another instrument. Not after a number: 600亿卢比 is an amount.
+_UNLINKED_CURRENCY = regex.compile(
+    r"(?<![0-9.万亿千百十几数多余])(?:卢比|比索|里拉|卢布|雷亚尔|兰特|林吉特|泰铢|印尼盾|越南盾|克朗|"
+    r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)")
 
 # A clause that refers back to the article's company (该公司股价盘后一度涨逾11%) may take the
 # subject from the title even when the rule's scope is narrower.

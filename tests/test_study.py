@@ -323,6 +323,13 @@ def test_null_benchmark_uses_raw_returns(con):
     assert used == {"A": "market", "GC=F": "raw"}
     r = con.execute("SELECT ret, ar, expected_ret, bench_ret FROM event_returns WHERE ticker = 'GC=F'").df()
     assert (r["ar"] == r["ret"]).all() and (r["expected_ret"] == 0).all() and r["bench_ret"].isna().all()
+    # SQL NULL, not NaN (NaN IS NULL is false): no benchmark, so no benchmark return and no gap count
+    nulls = con.execute("SELECT count(*) FILTER (WHERE bench_ret IS NULL AND gap_sessions IS NULL), count(*) "
+                        "FROM event_returns WHERE ticker = 'GC=F'").fetchone()
+    assert nulls == (2, 2)
+    raw_gap = con.execute("SELECT gap_sessions IS NULL FROM study_pairs WHERE ticker = 'GC=F'").fetchone()
+    assert raw_gap == (True,)
+    assert con.execute("SELECT gap_sessions FROM study_pairs WHERE ticker = 'A'").fetchone() == (0,)
     assert any("raw returns used" in n for n in res.notes)
 
 

@@ -216,6 +216,42 @@ def test_rank_statistics_in_chunks_equal_one_pass(con, monkeypatch):
     assert whole["kp_r_bar"].gt(0).any()  # the common shock is seen across pairs of one group
 
 
+def test_event_window_in_chunks_equals_one_pass(con, monkeypatch):
+    """The event-window step works over chunks of pairs and folds each chunk's daily counts, AR
+    sums and CAR moments into running totals: two pairs per chunk must give the pairs, daily table
+    and stored cells of a single pass, and the daily table must be what SQL computes from the
+    stored cells (groups spread over the chunks)."""
+    import signals.study as study
+
+    rng = np.random.default_rng(78)
+    _panel(con, rng, n_tickers=9, common=0.5, plant=0.01)
+    con.execute("UPDATE events SET type = CASE WHEN id IN ('e01', 'e04', 'e07') THEN 'b' ELSE 'a' END")
+    kwargs = {"window": "-1:2", "estimation": EST, "min_estimation": 10}
+    whole = run_study(con, **kwargs)
+    monkeypatch.setattr(study, "_WINDOW_CHUNK_PAIRS", 2)
+    chunked = run_study(con, **kwargs)
+    assert whole.daily["n"].tolist() == [6] * 4 + [3] * 4
+    pd.testing.assert_frame_equal(chunked.pairs, whole.pairs, rtol=1e-12)
+    pd.testing.assert_frame_equal(chunked.daily, whole.daily, rtol=1e-12)
+    cells = ("SELECT event_id, rel_day, ret, bench_ret, ar, car, sar FROM event_returns WHERE run_id = ? "
+             "ORDER BY 1, 2")
+    pd.testing.assert_frame_equal(con.execute(cells, [chunked.run_id]).df(),
+                                  con.execute(cells, [whole.run_id]).df())
+    sql = con.execute("""
+        SELECT p.group_key, r.rel_day, count(*) AS n, avg(r.ar) AS aar, avg(r.car) AS caar,
+               stddev_samp(r.car) AS sd
+        FROM event_returns r JOIN study_pairs p USING (run_id, event_id, ticker)
+        WHERE run_id = ? GROUP BY ALL ORDER BY 1, 2
+    """, [chunked.run_id]).df()
+    got = chunked.daily
+    assert got["group_key"].tolist() == sql["group_key"].tolist()
+    assert got["rel_day"].tolist() == sql["rel_day"].tolist() and got["n"].tolist() == sql["n"].tolist()
+    for col in ("aar", "caar"):
+        np.testing.assert_allclose(got[col], sql[col], rtol=1e-12, err_msg=col)
+    half = stats.t.ppf(0.975, sql["n"] - 1) * sql["sd"] / np.sqrt(sql["n"])
+    np.testing.assert_allclose(got["caar_high"] - got["caar"], half, rtol=1e-9)
+
+
 def test_average_ranks_match_scipy_with_ties_and_invalid_cells():
     """Corrado ranks per pair: ties share their mean rank; invalid cells (+inf) never shift them."""
     from signals.study import _average_ranks

@@ -336,9 +336,10 @@ class UpsertResult:
 
 
 @contextlib.contextmanager
-def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame
+def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame | pa.Table
                ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """``with registered(con, _incoming=df):`` — DataFrames visible to SQL by name for the block.
+    """``with registered(con, _incoming=df):`` — DataFrames or Arrow tables visible to SQL by name
+    for the block.
 
     Unregistering never raises: in an aborted transaction it would mask the error that aborted it.
     A result still open on the connection (``fetchone`` leaves one) is read to its end first: DuckDB

@@ -1,11 +1,13 @@
 """Event study in DuckDB SQL: abnormal returns, CAR/BHAR and test statistics per group.
 
-Every step is one set-based statement over all event x instrument pairs at once (no Python loop
-over events); cost is linear in price rows plus linear in pairs:
+Every step works on all event x instrument pairs at once (no Python loop over events); cost is
+linear in price rows plus linear in pairs:
 - returns are computed once per (ticker, benchmark) series: one sort by (series, date), then
   streaming window functions (``OVER ()``) for lags, a global row number g and running sums, so
-  each pair's estimation-window OLS and its running CAR are row look-ups (differences of running
-  sums), not scans;
+  each pair's estimation-window OLS is two row look-ups (differences of running sums), not a scan;
+- a pair's event-window days are the consecutive rows g0 + rel of its series: numpy gathers them
+  by row number for chunks of pairs (a (pairs x days) array each), which costs a fraction of
+  joining pairs x days against the series rows in SQL; the per-pair results go back to DuckDB;
 - those per-series rows depend on prices only: they are kept in the series cache (study_series*,
   sql/030_study_cache.sql) with a fingerprint of the prices, so a later study over unchanged
   prices does only per-event work;
@@ -31,6 +33,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from signals import store
 from signals.errors import NothingStudiedError, StudyError, damaged_database
@@ -185,7 +188,7 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[
 
 _TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need", "_st_series",
          "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows", "_st_bounds", "_st_loc0", "_st_loc",
-         "_st_pick", "_st_fit", "_st_ev", "_st_res", "_st_ar", "_st_acc_sign", "_st_acc_u",
+         "_st_pick", "_st_fit", "_st_res", "_st_ar", "_st_acc_sign", "_st_acc_u",
          "_st_acc_kp", "_st_grp")
 
 
@@ -449,6 +452,19 @@ def _build_series(con: duckdb.DuckDBPyConnection) -> None:
     _check_row_order(con)
 
 
+def _floats(values: np.ndarray) -> np.ndarray:  # NULL -> NaN
+    return np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan)
+
+
+def _arrays(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, np.ndarray]:
+    """A query's columns as numpy arrays, through Arrow: NULL becomes NaN in numeric columns (an
+    integer column with NULLs comes back float), dates come back datetime64[D]. About twice as fast
+    as ``fetchnumpy`` on the 5 M series rows, and no masked arrays."""
+    con.complete()  # DuckDB refuses a new relation while a result is open
+    table = con.sql(query).to_arrow_table()
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
 def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
     """_st_rows = _st_rows0 plus running sums over the whole table in g order of values centred on
     their series mean: the sums return to ~0 at every series end, so the difference of two rows of
@@ -461,18 +477,15 @@ def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute("SELECT g, sid, r, m, valid FROM _st_rows0").fetchnumpy()
     consts = con.execute("SELECT sid, mu_r, mu_m, mu_rr, mu_mm, mu_rm FROM _st_bounds").fetchnumpy()
 
-    def floats(values: np.ndarray) -> np.ndarray:  # NULL -> NaN
-        return np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan)
-
     g = np.asarray(rows["g"], dtype=np.int64)
     order = np.argsort(g, kind="stable")  # already g order: a cheap pass
     sid = np.asarray(rows["sid"])[order]
-    r, m = floats(rows["r"])[order], floats(rows["m"])[order]
+    r, m = _floats(rows["r"])[order], _floats(rows["m"])[order]
     valid = np.ma.filled(np.ma.asarray(rows["valid"]), False).astype(bool)[order]
     by_sid = {}
     for name in ("mu_r", "mu_m", "mu_rr", "mu_mm", "mu_rm"):
         table = np.full(int(consts["sid"].max()) + 1 if len(consts["sid"]) else 1, np.nan)
-        table[np.asarray(consts["sid"])] = floats(consts[name])
+        table[np.asarray(consts["sid"])] = _floats(consts[name])
         by_sid[name] = table[sid]
 
     def running(x: np.ndarray) -> np.ndarray:
@@ -547,11 +560,11 @@ _PICK_MAX_SHARE = 0.25
 
 def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int]) -> str:
     """The table _fit and _event_window read rows from: _st_pick, a copy of the rows of _st_rows
-    they join on (the ends of each pair's estimation span, its event window and the row before
-    it), or _st_rows itself when those are a large share of it."""
+    they read (the ends of each pair's estimation span and its event window), or _st_rows itself
+    when those are a large share of it."""
     n_rows = con.execute("SELECT count(*) FROM _st_rows").fetchone()[0]
     n_pairs = con.execute("SELECT count(*) FROM _st_loc").fetchone()[0]
-    keys_per_pair = 4 + (win[1] - win[0] + 2)
+    keys_per_pair = 4 + (win[1] - win[0] + 1)
     if n_pairs * keys_per_pair > _PICK_MAX_SHARE * n_rows:
         return "_st_rows"
     # candidate ends of lo - 1 and hi in _fit (clamped to the series bounds), then the window rows
@@ -561,7 +574,7 @@ def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[
             SELECT unnest([l.g0 + ({est[0]}) - 1, b.g_first - 1, l.g0 + ({est[1]}), b.g_last])
             FROM _st_loc l JOIN _st_bounds b USING (sid)
             UNION ALL
-            SELECT l.g0 + t.rel FROM _st_loc l CROSS JOIN range({win[0] - 1}, {win[1] + 1}) t(rel)
+            SELECT l.g0 + t.rel FROM _st_loc l CROSS JOIN range({win[0]}, {win[1] + 1}) t(rel)
         )
     """)
     return "_st_pick"
@@ -619,58 +632,204 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int, row
           "NOT (l.s2 > 0) OR (l.model_used = 'market' AND l.kb IS NULL)", table="_st_fit")
 
 
-def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: str = "_st_rows") -> None:
+# Pairs per chunk of the event-window step: ~360 k cells keep numpy's temporaries in cache and
+# reused (one pass over all pairs at once ran ~6x slower, in page faults of fresh arrays).
+_WINDOW_CHUNK_PAIRS = 32_768
+
+
+@dataclass
+class _Window:
+    """What the event-window step leaves for the daily table and for storing: per (gid, relative
+    day) cell count, sum of AR, mean and sum of squared deviations of the running CAR; and, when
+    storing, the cells themselves (one Arrow batch per chunk of pairs)."""
+
+    rels: np.ndarray
+    labels: np.ndarray          # group_key by gid
+    n: np.ndarray
+    sum_ar: np.ndarray
+    mean_car: np.ndarray
+    m2_car: np.ndarray
+    cells: list[pa.RecordBatch] = field(default_factory=list)
+
+
+def _window_rows(con: duckdb.DuckDBPyConnection, rows: str, with_dates: bool
+                 ) -> tuple[dict[str, np.ndarray], int]:
+    """The columns of ``rows`` the event window reads, and the g of their first position: arrays
+    as read when the rows are one run of g (the series cache), else spread out by g (unread g:
+    not valid)."""
+    date = ", date" if with_dates else ""
+    cols = _arrays(con, f"SELECT g, r, m, gap::DOUBLE AS gap, valid{date} FROM {rows}")
+    if with_dates:
+        cols["day"] = cols.pop("date").astype("datetime64[D]").astype(np.int32)
+    g = np.asarray(cols.pop("g"), dtype=np.int64)
+    if len(g) and g[-1] - g[0] == len(g) - 1 and (np.diff(g) == 1).all():
+        return cols, int(g[0])
+    size = int(g.max()) + 1 if len(g) else 1
+    fills = {"r": np.nan, "m": np.nan, "gap": np.nan, "valid": False, "day": 0}
+    out = {}
+    for name, values in cols.items():
+        out[name] = np.full(size, fills[name], dtype=values.dtype)
+        out[name][g] = values
+    return out, 0
+
+
+def _window_pairs(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    """Fitted, not dropped pairs in pid order with what their window cells need, their group id
+    and a number per ticker (for overlapping windows)."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _st_grp AS
+        -- group ids from the few distinct keys (not a sort of every pair's key)
+        SELECT group_key, row_number() OVER (ORDER BY group_key)::INTEGER AS gid
+        FROM (SELECT DISTINCT group_key FROM _st_cand)
+    """)
+    f = _arrays(con, """
+        SELECT f.pid, f.sid, f.g0, f.idx0, b.g_first, b.g_last, f.ka::DOUBLE AS ka, f.kb::DOUBLE AS kb,
+               f.s2, f.n::DOUBLE AS n, f.mx, f.cxx, grp.gid, c.expected_sign::DOUBLE AS expected_sign,
+               f.model_used = 'market' AS is_market, f.model_used IN ('market', 'mean') AS fitted_mean
+        FROM _st_fit f JOIN _st_bounds b USING (sid) JOIN _st_cand c USING (pid)
+        JOIN _st_grp grp USING (group_key)
+        WHERE f.pid NOT IN (SELECT pid FROM _st_dropped)
+        ORDER BY f.pid
+    """)
+    series = _arrays(con, "SELECT sid, ticker FROM _st_series")
+    tid = np.zeros(int(series["sid"].max()) + 1 if len(series["sid"]) else 1, dtype=np.int64)
+    tid[series["sid"]] = np.unique(series["ticker"].astype(str), return_inverse=True)[1]
+    floats = ("ka", "kb", "s2", "n", "mx", "cxx", "expected_sign")
+    out = {k: np.asarray(f[k], dtype=np.float64) for k in floats}
+    out |= {k: np.asarray(f[k], dtype=np.int64) for k in ("pid", "g0", "idx0", "g_first", "g_last", "gid")}
+    out |= {k: np.asarray(f[k], dtype=bool) for k in ("is_market", "fitted_mean")}
+    out["tid"] = tid[np.asarray(f["sid"], dtype=np.int64)]
+    return out
+
+
+def _overlapping(tid: np.ndarray, idx0: np.ndarray, pid: np.ndarray, length: int) -> np.ndarray:
+    """Whether another studied pair of the same ticker has day 0 within length - 1 rows."""
+    order = np.lexsort((pid, idx0, tid))
+    t, i = tid[order], idx0[order]
+    near = (t[1:] == t[:-1]) & (i[1:] - i[:-1] <= length - 1)  # sorted neighbours
+    flag = np.zeros(len(order), dtype=bool)
+    flag[1:] |= near
+    flag[:-1] |= near
+    out = np.empty(len(order), dtype=bool)
+    out[order] = flag
+    return out
+
+
+def _window_chunk(p: dict[str, np.ndarray], a: dict[str, np.ndarray], base: int, rels: np.ndarray,
+                  with_cells: bool) -> dict[str, Any]:
+    """One chunk of pairs: window days found, then for the complete pairs their cells as
+    (pairs x days) arrays gathered by row number and the per-pair CAR, BHAR, SCAR, gap sessions."""
+    length = len(rels)
+    want = p["g0"][:, None] + rels[None, :]
+    idx = np.clip(want - base, 0, len(a["valid"]) - 1)
+    # a day counts when its row is valid and belongs to the pair's own series
+    ok = a["valid"][idx] & (want >= p["g_first"][:, None]) & (want <= p["g_last"][:, None])
+    days = ok.sum(axis=1)
+    keep = days == length
+    idx = idx[keep]
+    k = {name: p[name][keep][:, None] for name in ("ka", "kb", "s2", "n", "mx", "cxx", "is_market",
+                                                  "fitted_mean")}
+    ret, bench, gap = a["r"][idx], a["m"][idx], a["gap"][idx]
+    expected = k["ka"] + k["kb"] * np.nan_to_num(bench, nan=0.0)
+    ar = ret - expected
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Patell forecast-error variance: s2 (1 + 1/n + (Rm - mean Rm)^2 / Sxx) for OLS
+        factor = (1 + np.where(k["fitted_mean"], 1.0 / k["n"], 0.0)
+                  + np.where(k["is_market"], (bench - k["mx"]) ** 2 / k["cxx"], 0.0))
+        sar = ar / np.sqrt(k["s2"] * factor)
+    car = np.cumsum(ar, axis=1)
+    pid = p["pid"][keep]
+    out = {
+        "short_pid": p["pid"][~keep], "short_days": days[~keep], "gid": p["gid"][keep], "ar": ar, "car": car,
+        "agg": {
+            "pid": pid, "gid": p["gid"][keep], "expected_sign": p["expected_sign"][keep],
+            "tid": p["tid"][keep], "idx0": p["idx0"][keep], "car": car[:, -1],
+            "bhar": np.prod(1 + ret, axis=1) - np.prod(1 + expected, axis=1),
+            "scar": sar.sum(axis=1) / np.sqrt(length),
+            # NULL without benchmark (every day's gap is then NULL), as SQL's sum would give
+            "gap_sessions": np.where(np.isnan(gap).all(axis=1), np.nan, np.nansum(gap, axis=1))},
+    }
+    if with_cells:
+        nulls = {"from_pandas": True}  # NaN -> NULL
+        out["cells"] = pa.RecordBatch.from_pydict({
+            "pid": np.repeat(pid, length), "rel": np.tile(rels.astype(np.int16), len(pid)),
+            "day": a["day"][idx].ravel(), "ret": ret.ravel(),
+            "bench_ret": pa.array(bench.ravel(), **nulls), "expected_ret": expected.ravel(),
+            "ar": ar.ravel(), "car": car.ravel(), "sar": pa.array(sar.ravel(), **nulls),
+            "gap": pa.array(gap.ravel(), **nulls)})
+    return out
+
+
+def _add_daily(w: _Window, gid: np.ndarray, ar: np.ndarray, car: np.ndarray) -> None:
+    """Fold one chunk's cells into the per (gid, day) count, AR sum and CAR mean / M2 (Chan et
+    al.'s pairwise update: no cancellation, whatever the chunking)."""
+    length = len(w.rels)
+    cell = (gid[:, None] * length + np.arange(length)[None, :]).ravel()
+    size = len(w.n)
+    n_c = np.bincount(cell, minlength=size)
+    w.sum_ar += np.bincount(cell, weights=ar.ravel(), minlength=size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_c = np.where(n_c > 0, np.bincount(cell, weights=car.ravel(), minlength=size) / n_c, 0.0)
+        dev = car.ravel() - mean_c[cell]
+        m2_c = np.bincount(cell, weights=dev * dev, minlength=size)
+        total = w.n + n_c
+        delta = mean_c - w.mean_car
+        share = np.where(total > 0, n_c / total, 0.0)
+        w.mean_car += delta * share
+        w.m2_car += m2_c + delta * delta * w.n * share
+    w.n += n_c
+
+
+def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: str = "_st_rows",
+                  with_cells: bool = True) -> _Window:
+    """Each pair's window days are the consecutive rows g0 + rel of its series, so its cells are a
+    (pairs x days) gather by row number (numpy, in chunks of pairs), not a join of pairs x days
+    against every series row. Pairs missing a valid day are dropped; the others' CAR, BHAR, SCAR
+    and fit go to _st_res."""
     length = win[1] - win[0] + 1
-    # car: the running CAR from the series' running sums (rows g0+start .. g) instead of a window
-    # function over every pair's rows: car = sum r - ka * days - kb * sum m
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _st_ev AS
-        WITH f AS (
-            SELECT f.*, coalesce(z.cn, 0) AS zn, coalesce(z.cr, 0) AS zr, coalesce(z.cm, 0) AS zm
-            FROM _st_fit f LEFT JOIN {rows} z ON z.g = f.g0 + ({win[0]}) - 1
-            WHERE f.pid NOT IN (SELECT pid FROM _st_dropped)
-        )
-        SELECT f.pid, t.rel::SMALLINT AS rel, r.date, r.r AS ret, r.m AS bench_ret,
-               f.ka + f.kb * coalesce(r.m, 0) AS expected_ret,
-               r.r - (f.ka + f.kb * coalesce(r.m, 0)) AS ar,
-               -- Patell forecast-error variance: s2 (1 + 1/n + (Rm - mean Rm)^2 / Sxx) for OLS
-               (r.r - (f.ka + f.kb * coalesce(r.m, 0))) / sqrt(f.s2 * (1
-                   + CASE WHEN f.model_used IN ('market', 'mean') THEN 1.0 / f.n ELSE 0 END
-                   + CASE WHEN f.model_used = 'market' THEN (r.m - f.mx) ^ 2 / f.cxx ELSE 0 END)) AS sar,
-               r.gap,
-               r.cr - f.zr + (f.mu_r - f.ka) * (r.cn - f.zn)
-                 - CASE WHEN f.kb = 0 THEN 0 ELSE f.kb * (r.cm - f.zm + f.mu_m * (r.cn - f.zn)) END AS car
-        FROM f
-        CROSS JOIN range({win[0]}, {win[1] + 1}) t(rel)
-        JOIN {rows} r ON r.g = f.g0 + t.rel AND r.sid = f.sid AND r.valid
-    """)
-    _drop(con, "incomplete_event_window",
-          f"'only ' || coalesce(k.days, 0) || ' of {length} event-window returns available'",
-          f"coalesce(k.days, 0) < {length}",
-          table="(SELECT f.pid, k.days FROM _st_fit f "
-                "LEFT JOIN (SELECT pid, count(*) AS days FROM _st_ev GROUP BY pid) k USING (pid))",
-          alias="k")
-    con.execute("DELETE FROM _st_ev WHERE pid IN (SELECT pid FROM _st_dropped)")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _st_res AS
-        WITH agg AS (
-            SELECT pid, sum(ar) AS car, product(1 + ret) - product(1 + expected_ret) AS bhar,
-                   sum(sar) / sqrt({length}) AS scar, sum(gap)::INTEGER AS gap_sessions
-            FROM _st_ev GROUP BY pid
-        ), grp AS (
-            -- group ids from the few distinct keys (not a sort of every pair's key)
-            SELECT group_key, row_number() OVER (ORDER BY group_key)::INTEGER AS gid
-            FROM (SELECT DISTINCT group_key FROM _st_cand)
-        ), j AS (
-            SELECT f.*, a.car, a.bhar, a.scar, a.gap_sessions, c.expected_sign, c.group_key, grp.gid
-            FROM _st_fit f JOIN agg a USING (pid) JOIN _st_cand c USING (pid) JOIN grp USING (group_key)
-        )
-        SELECT *,
-               coalesce(idx0 - lag(idx0) OVER tk <= {length - 1}, false)
-                 OR coalesce(lead(idx0) OVER tk - idx0 <= {length - 1}, false) AS overlapping
-        FROM j
-        WINDOW tk AS (PARTITION BY ticker ORDER BY idx0, pid)
-    """)
+    rels = np.arange(win[0], win[1] + 1)
+    p = _window_pairs(con)
+    a, base = _window_rows(con, rows, with_cells)
+    labels = con.execute("SELECT gid, group_key FROM _st_grp ORDER BY gid").fetchnumpy()
+    size = (int(labels["gid"].max()) + 1 if len(labels["gid"]) else 1) * length
+    names = np.empty(size // length, dtype=object)
+    names[np.asarray(labels["gid"], dtype=np.int64)] = np.asarray(labels["group_key"], dtype=object)
+    w = _Window(rels=rels, labels=names, n=np.zeros(size, dtype=np.int64), sum_ar=np.zeros(size),
+                mean_car=np.zeros(size), m2_car=np.zeros(size))
+    chunks = ({key: v[lo:lo + _WINDOW_CHUNK_PAIRS] for key, v in p.items()}
+              for lo in range(0, len(p["pid"]), _WINDOW_CHUNK_PAIRS))
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    short_pid, short_days, aggs = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], []
+    # numpy releases the GIL in gathers and arithmetic: chunks run on DuckDB's thread count and
+    # are folded in chunk order, so the result does not depend on the timing
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for part in pool.map(lambda c: _window_chunk(c, a, base, rels, with_cells), chunks):
+            short_pid.append(part["short_pid"])
+            short_days.append(part["short_days"])
+            aggs.append(part["agg"])
+            _add_daily(w, part["gid"], part["ar"], part["car"])
+            if with_cells:
+                w.cells.append(part["cells"])
+    names_agg = ("pid", "gid", "expected_sign", "tid", "idx0", "car", "bhar", "scar", "gap_sessions")
+    agg = {k: np.concatenate([x[k] for x in aggs]) if aggs else np.zeros(0) for k in names_agg}
+    agg["overlapping"] = _overlapping(agg.pop("tid"), agg.pop("idx0"), agg["pid"], length)
+    res = pa.table({k: pa.array(v, from_pandas=True) for k, v in agg.items()})  # NaN -> NULL
+    short = pa.table({"pid": np.concatenate(short_pid), "days": np.concatenate(short_days)})
+    with store.registered(con, _st_short=short, _st_agg=res):
+        con.execute(f"""
+            INSERT INTO _st_dropped
+            SELECT pid::INTEGER, 'incomplete_event_window',
+                   'only ' || days || ' of {length} event-window returns available'
+            FROM _st_short
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _st_res AS
+            SELECT f.*, a.car, a.bhar, a.scar, a.gap_sessions::INTEGER AS gap_sessions,
+                   a.expected_sign::TINYINT AS expected_sign, grp.group_key, a.gid::INTEGER AS gid,
+                   a.overlapping
+            FROM _st_fit f JOIN _st_agg a ON a.pid = f.pid JOIN _st_grp grp ON grp.gid = a.gid
+        """)
+    return w
 
 
 # Pairs per chunk of the rank / sign / KP step are chosen so a chunk has about this many
@@ -948,20 +1107,22 @@ def _finish_summary(raw: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     return s[order].reset_index(drop=True)
 
 
-def _daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def _daily(w: _Window) -> pd.DataFrame:
+    """Per group and relative day: n, AAR, CAAR and its 95 % band, from the event-window step."""
     from scipy import special  # stdtrit = scipy.stats.t.ppf, without importing scipy.stats
 
-    d = con.execute("""
-        SELECT r.group_key, e.rel AS rel_day, count(*) AS n, avg(e.ar) AS aar, avg(e.car) AS caar,
-               stddev_samp(e.car) AS sd_car
-        FROM _st_ev e JOIN _st_res r USING (pid)
-        GROUP BY r.group_key, e.rel ORDER BY r.group_key, e.rel
-    """).df()
-    n = d["n"].astype(float)
-    half = special.stdtrit((n - 1).where(n > 1), 0.975) * d["sd_car"] / np.sqrt(n)
+    length = len(w.rels)
+    at = np.flatnonzero(w.n)  # in gid order, which is group_key order (_st_grp)
+    n = w.n[at]
+    d = pd.DataFrame({"group_key": w.labels[at // length], "rel_day": w.rels[at % length].astype(np.int16),
+                      "n": n, "aar": w.sum_ar[at] / n, "caar": w.mean_car[at]})
+    nf = d["n"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd_car = pd.Series(np.sqrt(w.m2_car[at] / (n - 1))).where(nf > 1)
+    half = special.stdtrit((nf - 1).where(nf > 1), 0.975) * sd_car / np.sqrt(nf)
     d["caar_low"] = d["caar"] - half
     d["caar_high"] = d["caar"] + half
-    return d.drop(columns="sd_car")
+    return d
 
 
 _PAIR_COLUMNS = """
@@ -1012,18 +1173,20 @@ def _notes(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, dropped: pd.Data
 
 
 def _store(con: duckdb.DuckDBPyConnection, run_id: str, params: dict, counts: dict,
-           notes: list[str]) -> None:
+           notes: list[str], w: _Window) -> None:
     with store.transaction(con):
         con.execute("INSERT INTO study_runs VALUES (?, ?, ?, ?, ?)",
                     [run_id, dt.datetime.now(dt.UTC), json.dumps(params), json.dumps(counts), notes])
         con.execute(f"INSERT INTO study_pairs SELECT ?, {_PAIR_COLUMNS} FROM _st_res r JOIN _st_cand c "
                     "USING (pid)", [run_id])
-        con.execute("""
-            INSERT INTO event_returns
-            SELECT ?, c.event_id, c.ticker, e.rel, e.date, e.ret, e.bench_ret, e.expected_ret, e.ar,
-                   e.car, e.sar, e.gap
-            FROM _st_ev e JOIN _st_cand c USING (pid)
-        """, [run_id])
+        if w.cells:
+            with store.registered(con, _st_cells=pa.Table.from_batches(w.cells)):
+                con.execute("""
+                    INSERT INTO event_returns
+                    SELECT ?, c.event_id, c.ticker, e.rel, DATE '1970-01-01' + e.day, e.ret, e.bench_ret,
+                           e.expected_ret, e.ar, e.car, e.sar, e.gap::INTEGER
+                    FROM _st_cells e JOIN _st_cand c USING (pid)
+                """, [run_id])
         con.execute("""
             INSERT INTO study_dropped
             SELECT ?, c.event_id, c.ticker, c.day0, d.reason, d.detail
@@ -1092,7 +1255,7 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         _locate_day0(con, max_day0_shift)
         rows = _pick_rows(con, est, win)
         _fit(con, est, min_estimation, rows)
-        _event_window(con, win, rows)
+        window = _event_window(con, win, rows, with_cells=store_results)
         pairs, dropped = _pairs(con), _dropped(con)
         n_candidates = con.execute("SELECT count(*) FROM _st_cand").fetchone()[0]
         if not n_candidates:
@@ -1107,13 +1270,13 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         with _setting(con, "preserve_insertion_order", "false"):
             _rank_sign_tables(con, est, win, rank_tests)
             summary = _summary(con, est, win, cols)
-        daily = _daily(con)
+        daily = _daily(window)
         notes = _notes(con, pairs, dropped, n_candidates)
         counts = {"candidates": int(n_candidates), "studied": len(pairs), "dropped": len(dropped),
                   "dropped_by_reason": {str(k): int(v) for k, v in dropped["reason"].value_counts().items()}}
         run_id = _new_run_id()
         if store_results:
-            _store(con, run_id, params, counts, notes)
+            _store(con, run_id, params, counts, notes, window)
     except duckdb.Error as exc:
         raise (damaged_database(exc)
                or StudyError(f"event study query failed: {str(exc).splitlines()[0]}")) from exc

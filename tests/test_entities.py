@@ -336,6 +336,26 @@ def test_normalize_ticker(vendor, yahoo):
     assert normalize_ticker(vendor) == yahoo
 
 
+# Yahoo's own exchange suffixes are the symbol, not a share class (RY.TO was RY-TO, AIR.NZ AIR-NZ,
+# TCS.BO TCS-BO): only the Reuters RIC suffixes of US listings are dropped, and only letters that are no
+# exchange of Yahoo's become a class (BRK.B, a warrant RAC.WS)
+@pytest.mark.parametrize(("vendor", "yahoo"), [
+    ("RY.TO", "RY.TO"), ("AIR.NZ", "AIR.NZ"), ("TCS.BO", "TCS.BO"), ("TCS.NS", "TCS.NS"),
+    ("BHP.AX", "BHP.AX"), ("VOD.L", "VOD.L"), ("MC.PA", "MC.PA"), ("SAP.DE", "SAP.DE"), ("7203.T", "7203.T"),
+    ("SHOP.V", "SHOP.V"), ("005930.KS", "005930.KS"), ("0700.HK", "0700.HK"), ("600519.SS", "600519.SS"),
+    ("000001.SZ", "000001.SZ"),
+    ("D05.SI", "D05.SI"), ("VALE3.SA", "VALE3.SA"), ("BBCA.JK", "BBCA.JK"), ("PTT.BK", "PTT.BK"),
+    ("AMXB.MX", "AMXB.MX"), ("NPN.JO", "NPN.JO"), ("KBC.BR", "KBC.BR"), ("OMV.VI", "OMV.VI"),
+    ("PKO.WA", "PKO.WA"), ("THYAO.IS", "THYAO.IS"), ("TEVA.TA", "TEVA.TA"), ("BMW.F", "BMW.F"),
+    ("EDP.LS", "EDP.LS"), ("MAYBANK.KL", "MAYBANK.KL"), ("ry.to", "RY.TO"), ("ＲＹ．ＴＯ", "RY.TO"),
+    # Reuters RIC exchange suffixes are still dropped, share classes still become a dash
+    ("AAPL.O", "AAPL"), ("MSFT.OQ", "MSFT"), ("IBM.N", "IBM"), ("JPM.K", "JPM"), ("BRK.B", "BRK-B"),
+    ("BF.A", "BF-A"), ("RAC.WS", "RAC-WS"),
+])
+def test_normalize_ticker_keeps_yahoo_exchange_suffixes(vendor, yahoo):
+    assert normalize_ticker(vendor) == yahoo
+
+
 @pytest.mark.parametrize("bad", ["", "  ", "苹果", "NV DA!"])
 def test_normalize_ticker_rejects_garbage(bad):
     with pytest.raises(ReferenceDataError):

@@ -113,8 +113,19 @@ def _is_word_char(ch: str) -> bool:
 
 
 # ---- tickers --------------------------------------------------------------------------------------
-_EXCHANGE_SUFFIXES = {"SS", "SZ", "BJ", "HK", "T", "KS", "KQ", "TW", "L", "DE", "PA", "AS", "SW", "MI", "MC",
-                      "CO", "ST", "HE", "OL", "AX", "SR", "NS", "NYB"}
+# Yahoo's exchange suffixes: part of the symbol (RY.TO, AIR.NZ, TCS.BO), never a share class. Letters
+# not listed after a dot are a class (BRK.B -> BRK-B, RAC.WS -> RAC-WS), so a missing exchange here
+# mangles every symbol of it (RY.TO was RY-TO).
+_EXCHANGE_SUFFIXES = {
+    # Asia-Pacific
+    "SS", "SZ", "BJ", "HK", "TW", "TWO", "T", "KS", "KQ", "SI", "KL", "JK", "BK", "BO", "NS", "AX", "NZ",
+    "TO", "V", "CN", "NE", "SA", "MX", "BA", "SN",  # Americas
+    "L", "IL", "DE", "F", "BE", "DU", "HM", "HA", "MU", "SG", "PA", "AS", "BR", "LS", "NX", "SW", "MI", "TI",
+    "MC", "CO", "ST", "HE", "OL", "IC", "VI", "WA", "PR", "BD", "AT", "IR", "IS", "RO", "TL", "RG", "VS",
+    "ME",  # Europe
+    "TA", "SR", "QA", "KW", "AE", "CA", "JO",  # Middle East and Africa
+    "NYB",  # ICE US indices (DX-Y.NYB)
+}
 _VENUE_SUFFIX = {"SH": "SS", "XSHG": "SS", "SSE": "SS", "XSHE": "SZ", "SZSE": "SZ", "BSE": "BJ", "XBSE": "BJ",
                  "XHKG": "HK"}
 

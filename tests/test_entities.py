@@ -148,6 +148,8 @@ def test_seed_speakers(linker, index, surface):
     ("MS and C said", set()),
     ("宁王大涨", {"300750.SZ"}),
     ("黄金周消费火爆", set()),
+    # 黄金期货 is gold, not the blocked 黄金期 (golden period) that swallowed it
+    ("黄金期货大涨逾150美元", {"GC=F"}), ("国际黄金期货价格", {"GC=F"}), ("进入黄金期", set()),
     ("核糖体研究", set()),
     ("人形机器人产业链", set()),
     ("大众消费回暖", set()),

@@ -704,10 +704,40 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
     region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause
     limit = max(region[1], hit.match.end() if hit.match is not None else region[1])
     candidates = [m for m in pool if hit.start <= m.start < limit]
+    if hit.rule.type in _PRICE_MOVES and candidates:
+        candidates = _move_sizes(doc, hit, candidates)
     if not candidates and spec.where in ("around", "sentence"):
         before = [m for m in pool if region[0] <= m.start and m.end <= hit.start]
         candidates = before[-1:]
     return candidates
+
+
+# A price move stated in money (大涨逾150美元, 大跌了12.5港元) has that amount as its size only when the
+# figure follows the verb: after 至/到/报 or other words it is a level (涨至5580美元, 暴涨市值重回5万亿美元)
+_MOVE_GAP = regex.compile(r"了?\s*")
+_TO_LEVEL = regex.compile(r"至|到")
+
+
+def _move_sizes(doc: _Doc, hit: _Hit, candidates: list[_Mag]) -> list[_Mag]:
+    """The figures that size a price move: a rate in the clause (大涨150美元或2.7%: 2.7%), else money
+    right after the trigger."""
+    rates = [m for m in candidates if m.unit not in MONEY_UNITS]
+    if rates:
+        return rates
+    return [_move_not_level(doc, m) for m in candidates if _MOVE_GAP.fullmatch(doc.text, hit.end, m.start)]
+
+
+def _move_not_level(doc: _Doc, m: _Mag) -> _Mag:
+    """暴跌200美元至5300美元 reads as a range of dollars, but each figure has its own currency: the move,
+    then the level it reached (200). 大涨100至150美元 shares one currency: a range of the move."""
+    if m.low is None:
+        return m
+    sep = _TO_LEVEL.search(doc.text, m.start, m.end)
+    if sep is None:
+        return m
+    left = [x for x in find_magnitudes(doc.text[m.start:sep.start()])
+            if x.unit == m.unit and x.value is not None]
+    return _shift(left[0], m.start) if len(left) == 1 and left[0].end == sep.start() - m.start else m
 
 
 def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:

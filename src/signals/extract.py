@@ -88,13 +88,18 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
-# The event named as what is expected (降息预期升温, 加息的押注, 降息的预期时点推迟至6月) is expected,
-# not done, unless the expectation came true (降息预期落地/兑现/成真, 降息预期内: it happened); that
-# expectation cooling (降息预期降温, 加息预期落空) makes it less likely: no event at all.
-_EXPECTED_AFTER = regex.compile(r"的?(?:预期|押注|期待|憧憬)"
+# The event named as what is expected (降息预期升温, 加息的押注, 降息的预期时点推迟至6月), or its count or
+# size (降息次数预期上调至三次, 降息次数的预期增加), is expected, not done, unless the expectation came
+# true (降息预期落地/兑现/成真, 降息预期内: it happened); that expectation cooling (降息预期降温, 加息预期
+# 落空, 降息的预期次数下降至两次, 降息幅度的定价缩小), or a count of it that falls (预计年内降息次数将
+# 减少至一次), makes it less likely: no event at all. The taxonomy has no type for such a repricing, and
+# an expected cut would give it the opposite sign.
+_EXPECTED_AFTER = regex.compile(r"的?(?:(?:次数|幅度|规模)的?)?(?:预期|押注|期待|憧憬)"
                                 r"(?![^，。；]{0,4}?(?:落地|兑现|成真|应验)|之?内|之中)")
-_DAMPENED_AFTER = regex.compile(r"的?(?:预期|押注|期待|憧憬)[^，。；]{0,4}?(?:降温|减弱|消退|落空|回落|受挫|"
-                                r"降低|下降|减少|破灭|弱化)")
+_FALLING = (r"(?:降温|减弱|消退|落空|回落|受挫|降低|下降|减少|破灭|弱化|下调|下修|调降|降至|降到|减至|减到|"
+            r"缩小|缩减|收窄)")
+_DAMPENED_AFTER = regex.compile(r"的?(?:(?:次数|幅度|规模)的?)?(?:预期|押注|期待|憧憬|定价)[^，。；]{0,6}?"
+                                + _FALLING + r"|的?次数[^，。；]{0,4}?" + _FALLING)
 # Bets or hopes that something weakens (贝森特的表态可能削弱市场对日本央行“马上加息”的押注, 数据打消了
 # 对降息的预期) make the event less likely: they do not expect it. 强化…押注 still does.
 _DAMPENED = regex.compile(r"(?:削弱|打消|降低|减弱|浇灭|打压|压低|冷却|抑制)了?(?:市场|投资者|交易员|外界)?"

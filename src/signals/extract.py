@@ -553,6 +553,10 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
                    and not doc.in_title(m.start) and m.confidence >= 0.5]  # not an ambiguous word
         if earlier:
             return [_from_mention(doc, earlier[-1])]
+    if family not in SUBJECT_OPTIONAL and _names_a_group(doc, clause, anchor_s):
+        # 主要科技企业的资本支出仍具上调空间, NBIM减持科技股: the statement is about a group, which has
+        # no instrument; it borrows no company from the title or an earlier sentence
+        return [_Subject(None, None, None, None, None)]
     if spec.title and not doc.in_title(anchor_s) and doc.title_len:
         in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
         if in_title:
@@ -582,6 +586,31 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
 _UNLINKED_CURRENCY = regex.compile(
     r"(?<![0-9.万亿千百十几数多余])(?:卢比|比索|里拉|卢布|雷亚尔|兰特|林吉特|泰铢|印尼盾|越南盾|克朗|"
     r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)")
+
+# A generic group of companies or stocks (主要科技企业, 科技股, 科技巨头, 银行股, 多家云服务厂商) as what a
+# clause is about: no company of the title or of an earlier sentence is meant. Sector stocks (X股, not
+# X股价/股份/股东 …) and sector giants (科技巨头, not 该科技巨头/这家科技巨头, which refer back) always are;
+# sector firms (科技企业, 科技公司) when a plural or generic word goes before (主要, 多家, 美国 …) or after
+# (们, 纷纷, 普遍 …): 宇树科技公司 is a name. Every branch starts with a literal or a lookbehind.
+_GROUP_SECTORS = (r"(?:科技|高科技|互联网|芯片|半导体|银行|券商|保险|地产|房地产|内房|汽车|新能源|能源|石油|"
+                  r"油气|矿业|白酒|消费|医药|光伏|AI|人工智能|软件|云服务|云计算|中概|军工|航空|航运|电力|钢铁|"
+                  r"煤炭|有色|稀土|锂电|电池|电动车|电商|游戏|传媒|零售|金融|成长|价值|蓝筹|权重|大型|小盘|大盘)")
+_GENERIC_GROUP = regex.compile(
+    _GROUP_SECTORS + r"类?股(?![价份东票本权息利市指民])"
+    r"|(?<!该|此|其|这家|这一|这个)" + _GROUP_SECTORS + r"巨头"
+    r"|(?<!该|此|其|这家|这一|这个)(?:主要|大型|头部|各大|多家|部分|一些|其他|其它|众多|多数|几大|这些|全球|美国|美股|"
+    r"中国|海外|欧美|主流|国内|上市|同业|同行|相关)" + _GROUP_SECTORS
+    + r"?(?:企业|公司|厂商|大厂|车企|巨头|龙头)"
+    r"|(?<=" + _GROUP_SECTORS + r")(?:企业|公司|厂商|大厂)(?=们|纷纷|普遍|均|都|集体|相继|陆续)")
+
+
+def _names_a_group(doc: _Doc, clause: tuple[int, int], anchor: int) -> bool:
+    """The trigger's clause is about a generic group (``_GENERIC_GROUP``), not about a company it
+    refers back to (该公司, 股价 before the trigger)."""
+    if _ANAPHOR.search(doc.text, clause[0], anchor):
+        return False
+    return _GENERIC_GROUP.search(doc.text, clause[0], clause[1]) is not None
+
 
 # A clause that refers back to the article's company (该公司股价盘后一度涨逾11%) may take the
 # subject from the title even when the rule's scope is narrower.

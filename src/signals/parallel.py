@@ -43,25 +43,59 @@ _LEFT_TO_THE_PARENT = (signal.SIGINT, signal.SIGTERM)
 
 @contextlib.contextmanager
 def _spawning() -> Iterator[None]:
-    """Submit tasks (which may start workers) with SIGINT and SIGTERM ignored: a process started
-    meanwhile inherits that, so a Ctrl-C during its start-up, before _init_worker runs, prints no
-    traceback either (Python keeps an ignored SIGINT ignored). The parent's own handlers are back at
-    once."""
-    if threading.current_thread() is not threading.main_thread():
+    """Submit tasks (which may start workers) with SIGINT and SIGTERM blocked in this thread and held
+    back: a signal that arrives meanwhile is handled as the block ends, once the workers started are
+    known to the pool.
+
+    A worker inherits the blocked mask (not the parent's handlers: exec resets them), so a Ctrl-C or a
+    SIGTERM to the process group during its start-up waits, pending, until ``_init_worker`` ignores
+    it and unblocks: no traceback, and no worker killed under the pool (BrokenProcessPool). Ignoring
+    the signals here instead (as it was) lost one that reached the parent in that window (~15 ms a
+    start, 1 SIGTERM in 40): the run went on to its end. A signal delivered to another thread
+    meanwhile (DuckDB's) is recorded by a handler that holds it back and raised again at the end."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _LEFT_TO_THE_PARENT}
+    # Started first: its own start-up blocks and then unblocks these signals, which would end our block
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        if signum not in held:
+            held.append(signum)
+
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _LEFT_TO_THE_PARENT)
+    previous = [(sig, signal.signal(sig, hold)) for sig in _LEFT_TO_THE_PARENT
+                if signal.getsignal(sig) is not None]  # None: set outside Python, left alone (blocked)
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one that was pending is held here
+        finally:
+            _restore(previous)
+        for sig in held:
+            signal.raise_signal(sig)
+
+
+def _restore(handlers: list[tuple[int, object]]) -> None:
+    """Put the handlers back, all of them even if a signal's own handler raises meanwhile."""
+    if handlers:
+        (sig, handler), *rest = handlers
+        try:
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        finally:
+            _restore(rest)
 
 
 def _init_worker(rules_dir: str | None, data_dir: str | None, parent: int | None = None) -> None:
     """Each worker process loads the rulebook and the linker once, not once per chunk."""
-    for sig in _LEFT_TO_THE_PARENT:
+    for sig in _LEFT_TO_THE_PARENT:  # a signal pending since start-up (see _spawning) is dropped here
         signal.signal(sig, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _LEFT_TO_THE_PARENT)
     from signals.entities import Linker
     from signals.rules import Rulebook
 

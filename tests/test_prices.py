@@ -133,6 +133,49 @@ def test_infinite_prices_are_refused_with_file_line_ticker_and_date(tmp_path, ro
     assert needle in str(err.value)
 
 
+@pytest.mark.parametrize(("rows", "needle"), [
+    ("NVDA,2026-01-29,192.3,171764400\nNVDA,2026-01-30,190.9,-1500\n",
+     "p.csv:line 3: negative volume -1500.0 for NVDA on 2026-01-30"),
+    ("CL=F,2020-04-20,-37.63,-5\nCL=F,2020-04-21,10.01,-7\n",  # futures prices may be negative, volumes not
+     "p.csv:line 2: negative volume -5.0 for CL=F on 2020-04-20 (and 1 more rows)"),
+])
+def test_a_negative_volume_is_refused_with_file_line_ticker_and_date(tmp_path, rows, needle):
+    # it was stored as it came, without a word
+    f = tmp_path / "p.csv"
+    f.write_text("ticker,date,close,volume\n" + rows, encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert needle in str(err.value)
+    assert err.value.hint == "a volume is 0 or more; leave it blank when it is not known"
+
+
+def test_prices_load_with_a_negative_volume_is_one_error_line_and_exit_2(tmp_path, db_path, capsys):
+    from signals.cli import main
+
+    f = tmp_path / "p.csv"
+    f.write_text("ticker,date,close,volume\nNVDA,2026-01-29,192.3,-1\n", encoding="utf-8")
+    assert main(["--db", str(db_path), "prices", "load", str(f)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {f}:line 2: negative volume -1.0 for NVDA on 2026-01-29",
+        "hint: a volume is 0 or more; leave it blank when it is not known"]
+
+
+def test_a_negative_volume_in_a_parquet_file_is_refused_and_nothing_is_loaded(tmp_path, db_path):
+    frame = pd.DataFrame({"ticker": ["NVDA", "NVDA"], "date": pd.to_datetime(["2026-01-29", "2026-01-30"]),
+                          "close": [192.3, 190.9], "volume": [0.0, -3.0]})
+    frame.to_parquet(tmp_path / "long.parquet")
+    good = tmp_path / "good.csv"
+    good.write_text("ticker,date,close,volume\nMETA,2026-01-29,738.3,0\n", encoding="utf-8")
+    with store.opened(db_path) as con:
+        with pytest.raises(PriceError) as err:
+            load_files(con, [good, tmp_path / "long.parquet"])
+        assert str(err.value) == (f"{tmp_path / 'long.parquet'}:row 2: negative volume -3.0 for NVDA on "
+                                  "2026-01-30")
+        assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0
+        load_files(con, [good])  # a volume of 0 (no trades that day) is a volume
+        assert con.execute("SELECT volume FROM prices").fetchall() == [(0.0,)]
+
+
 def test_infinite_prices_in_parquet_and_wide_files_are_refused(tmp_path):
     frame = pd.DataFrame({"ticker": ["NVDA", "NVDA"], "date": pd.to_datetime(["2026-01-29", "2026-01-30"]),
                           "close": [192.3, 190.9], "adj_close": [192.3, np.inf]})

@@ -591,6 +591,7 @@ def read_price_file(path: str | Path) -> _Table:
     _check_date_range(frame, path, unit)
     _check_finite(frame, path, unit)
     _check_positive(frame, path, unit, warnings)
+    _check_volume(frame, path, unit)
     frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
     return _Table(frame[[*PRICE_COLUMNS, "line"]], warnings)
 
@@ -691,6 +692,19 @@ def _check_positive(frame: pd.DataFrame, path: Path, unit: str, warnings: list[s
         field_name = next(c for c in _PRICE_FIELDS if row[c] <= 0)
         raise PriceError(f"{path}:{unit} {row['line']}: non-positive {field_name} {row[field_name]} for "
                          f"{row['ticker']} on {row['date'].date()}")
+
+
+def _check_volume(frame: pd.DataFrame, path: Path, unit: str) -> None:
+    """A volume counts what traded: 0 (a day without trades) or more, futures too. A negative one (a
+    sign flipped in an export, a short-interest column read as volume) was stored as it came."""
+    bad = frame["volume"] < 0
+    if not bad.any():
+        return
+    row = frame[bad].iloc[0]
+    more = int(bad.sum()) - 1
+    raise PriceError(f"{path}:{unit} {row['line']}: negative volume {row['volume']} for {row['ticker']} on "
+                     f"{row['date'].date()}" + (f" (and {more} more rows)" if more else ""),
+                     hint="a volume is 0 or more; leave it blank when it is not known")
 
 
 class FileSource:

@@ -333,6 +333,30 @@ def test_null_benchmark_uses_raw_returns(con):
     assert any("raw returns used" in n for n in res.notes)
 
 
+def test_price_rows_that_are_not_positive_are_left_out_and_said_so(con):
+    # the series skip rows whose price (adj_close, else close) is not positive; they were left out
+    # without a word in the run's notes
+    rng = np.random.default_rng(9)
+    dates = _market_panel(con, rng, tickers=("A",))
+    oil = _walk(rng, len(dates))
+    oil[40] = -37.63  # kept by `prices load` for futures, with a warning
+    insert_prices(con, "CL=F", dates, oil)
+    insert_prices(con, "Z", dates[:3], [0.0, 0.0, -1.0])  # nothing positive: no_prices
+    con.execute("UPDATE prices SET close = 0 WHERE ticker = 'BM' AND date = ?", [dates[30].date()])
+    con.execute("UPDATE prices SET adj_close = -2 WHERE ticker = 'A' AND date = ?", [dates[31].date()])
+    insert_prices(con, "UNUSED", dates[:2], [0.0, 1.0])  # a ticker of no pair is not counted
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]},
+                        {"event_id": "e2", "ticker": "CL=F", "day0": dates[60], "benchmark": None,
+                         "market": "CMES"},
+                        {"event_id": "e3", "ticker": "Z", "day0": dates[2]}])
+    res = run_study(con, window="0:1", **SMALL)
+    assert len(res.pairs) == 2
+    assert (f"left out 6 price rows whose price is not positive: A 1 (first {dates[31].date()}), BM 1 "
+            f"(first {dates[30].date()}), CL=F 1 (first {dates[40].date()}) and 1 more tickers; returns "
+            "span them like a suspension") in res.notes
+    assert "dropped 1 pairs: no_prices" in res.notes
+
+
 # --- dedupe, overlaps, dropped ------------------------------------------------------------------------
 
 def test_dedupe_keeps_highest_relevance_then_earliest(con):

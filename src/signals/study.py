@@ -1167,9 +1167,28 @@ def _notes(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, dropped: pd.Data
     overlaps = int(pairs["overlapping"].sum())
     if overlaps:
         notes.append(f"{overlaps} pairs have overlapping event windows of the same ticker")
+    notes.extend(_skipped_prices_notes(con))
     for reason, k in dropped["reason"].value_counts().sort_index().items():
         notes.append(f"dropped {k} pairs: {reason}")
     return notes
+
+
+def _skipped_prices_notes(con: duckdb.DuckDBPyConnection, limit: int = 3) -> list[str]:
+    """The series leave out price rows whose price (adj_close, else close) is not positive: a futures
+    settlement below zero (CL=F on 2020-04-20, kept by `prices load`), a 0 from a source. Said here:
+    they were left out without a word, and a ticker with no other rows was `no_prices`."""
+    rows = con.execute("""
+        SELECT ticker, count(*), min(date) FROM prices
+        WHERE NOT coalesce(adj_close, close) > 0
+          AND ticker IN (SELECT ticker FROM _st_live UNION SELECT benchmark_used FROM _st_live)
+        GROUP BY ticker ORDER BY ticker
+    """).fetchall()
+    if not rows:
+        return []
+    listed = ", ".join(f"{t} {n} (first {d})" for t, n, d in rows[:limit])
+    more = f" and {len(rows) - limit} more tickers" if len(rows) > limit else ""
+    return [f"left out {sum(n for _, n, _ in rows)} price rows whose price is not positive: {listed}{more}; "
+            "returns span them like a suspension"]
 
 
 def _store(con: duckdb.DuckDBPyConnection, run_id: str, params: dict, counts: dict,

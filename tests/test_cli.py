@@ -431,6 +431,20 @@ def test_findings_exit_1(capsys, tmp_path: Path, db_path: Path, monkeypatch: pyt
     assert (nvda["first"], nvda["last"]) == ("2025-01-22", "2026-06-25")  # dates, not timestamps
 
 
+def test_prices_fetch_refuses_a_ticker_that_is_no_yahoo_symbol(capsys, tmp_path: Path) -> None:
+    # `prices fetch ../x` was taken for a ticker (and the database created to fetch it)
+    db = tmp_path / "s.duckdb"
+    for argv in (["../x"], ["NVDA", "a/b/c", "--offline"]):
+        code, out, err = run(capsys, "--db", str(db), "prices", "fetch", *argv)
+        bad = argv[-1] if argv[-1] != "--offline" else argv[1]
+        assert code == 2 and out == ""
+        assert err.splitlines() == [
+            f"error: cannot fetch prices for {bad!r}: not a Yahoo symbol",
+            "hint: use Yahoo symbols: letters and digits, with '.', '-', '=' or '&' between them and '^' "
+            "before an index (NVDA, 0700.HK, 600519.SS, BRK-B, CL=F, ^GSPC)"]
+    assert not db.exists()
+
+
 def test_entities_lookup(capsys) -> None:
     code, out, _ = run(capsys, "entities", "lookup", "茅台", "-f", "json")
     assert code == 0

@@ -673,6 +673,32 @@ def test_asked_tickers_are_spelled_as_stored(con):
         ensure_prices(con, ["NVDA", "🚀"], D(2026, 2, 12), D(2026, 2, 13), source=src)
 
 
+@pytest.mark.parametrize("ticker", ["../x", "..", "./NVDA", "NVDA/../x", "A..B", "-X", "X-", "A/B/C",
+                                    "NV DA/", "^", "X^Y", "=F", "N" * 33])
+def test_a_ticker_that_is_no_yahoo_symbol_is_refused_before_anything_is_asked(con, ticker):
+    # `prices fetch ../x` asked Yahoo for '../X': normalize_ticker keeps '.' and '/' anywhere
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    with pytest.raises(PriceError) as err:
+        ensure_prices(con, ["NVDA", ticker], D(2026, 2, 12), D(2026, 2, 13), source=src)
+    assert str(err.value) == f"cannot fetch prices for {ticker!r}: not a Yahoo symbol"
+    assert err.value.hint.startswith("use Yahoo symbols: letters and digits, with '.', '-', '=' or '&'")
+    assert src.calls == []
+
+
+def test_every_yahoo_symbol_of_the_reference_data_is_one():
+    from signals.prices import check_tickers
+
+    tickers = set()
+    for name in ("instruments.csv", "curated_instruments.csv"):
+        with open(Path(__file__).parents[1] / "data" / "instruments" / name, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                tickers |= {row["ticker"], *(row.get("alt_tickers") or "").split()}
+    assert len(tickers) > 5000
+    check_tickers(sorted(tickers))  # none refused
+    assert check_tickers(["M&M.NS", "DX-Y.NYB", "^gspc", "cl=f", "EURUSD=X", "BRK/B", "@FED", "700.HK"]) == [
+        "M&M.NS", "DX-Y.NYB", "^GSPC", "CL=F", "EURUSD=X", "BRK-B", "@FED", "0700.HK"]
+
+
 ranges = st.tuples(st.dates(D(2026, 1, 1), D(2026, 3, 1)), st.integers(0, 20)).map(
     lambda p: (p[0], p[0] + dt.timedelta(days=p[1])))
 

@@ -541,7 +541,11 @@ def fetch_prices(tickers: Sequence[str] = (), *, db: str | os.PathLike | None = 
                  progress: Progress | None = None):
     """Fill the price cache for ``tickers`` (default: every ticker and benchmark of stored events).
     ``offline`` only reports what is missing: it opens the database read-only, so it works on a file
-    it may not write and never creates one."""
+    it may not write and never creates one. A ticker that is no Yahoo symbol (``../x``) is a
+    ``PriceError`` before the database is opened."""
+    from signals.prices import check_tickers
+
+    check_tickers(tickers)
     with store.opened(db, read_only=offline) as con:
         return _fetch_prices(con, tickers, start, end, offline=offline, progress=progress)
 

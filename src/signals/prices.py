@@ -977,8 +977,7 @@ def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start:
         raise PriceError(f"price range starts after it ends: {start} > {end}")
     # one spelling, as `prices load` stores them: nvda, 700.HK, 600519.SH -> NVDA, 0700.HK, 600519.SS
     # (the source returns its own spelling, and rows under another one were dropped as not asked for)
-    spelled = [_asked_ticker(t) for t in tickers]
-    tickers = [t for t in dict.fromkeys(spelled) if not t.startswith("@")]  # @FED: not tradable
+    tickers = [t for t in check_tickers(tickers) if not t.startswith("@")]  # @FED: not tradable
     missing = missing_ranges(con, tickers, start, end)
     report = FetchReport(source=source.name, offline=offline,
                          cached=[t for t in tickers if t not in missing])
@@ -998,12 +997,30 @@ def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start:
     return report
 
 
+# What a Yahoo symbol is made of (data/instruments: 600519.SS, ^GSPC, CL=F, EURUSD=X, DX-Y.NYB, BRK-B;
+# Yahoo's M&M.NS): letters, digits and &, with '.', '-' or '=' between them and '^' before an index;
+# '@' starts a policy body's pseudo-id (@FED), which is never fetched. `prices fetch ../x` asked Yahoo
+# for '../X' (normalize_ticker keeps '.' and '/' wherever they are: they separate share classes).
+_YAHOO_SYMBOL = re.compile(r"[\^@]?[A-Z0-9&]+(?:[.=-][A-Z0-9&]+)*")
+_MAX_SYMBOL_CHARS = 32  # the longest in data/instruments has 12
+_SYMBOL_HINT = ("use Yahoo symbols: letters and digits, with '.', '-', '=' or '&' between them and '^' "
+                "before an index (NVDA, 0700.HK, 600519.SS, BRK-B, CL=F, ^GSPC)")
+
+
+def check_tickers(tickers: Iterable[str]) -> list[str]:
+    """The tickers in Yahoo's spelling (nvda, 700.HK, 600519.SH -> NVDA, 0700.HK, 600519.SS), in order,
+    once each; ``PriceError`` naming the first that is no Yahoo symbol."""
+    return list(dict.fromkeys(_asked_ticker(t) for t in tickers))
+
+
 def _asked_ticker(ticker: str) -> str:
     try:
-        return normalize_ticker(ticker)
+        symbol = normalize_ticker(ticker)
     except ReferenceDataError as exc:
-        raise PriceError(f"cannot fetch prices for {ticker!r}: not a ticker",
-                         hint="use Yahoo symbols such as NVDA, 0700.HK or 600519.SS") from exc
+        raise PriceError(f"cannot fetch prices for {ticker!r}: not a ticker", hint=_SYMBOL_HINT) from exc
+    if len(symbol) > _MAX_SYMBOL_CHARS or not _YAHOO_SYMBOL.fullmatch(symbol):
+        raise PriceError(f"cannot fetch prices for {ticker!r}: not a Yahoo symbol", hint=_SYMBOL_HINT)
+    return symbol
 
 
 def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: list[str], lo: dt.date,

@@ -249,6 +249,23 @@ def test_a_sigterm_that_lands_in_a_finalizer_still_ends_the_command() -> None:
     assert (done.stdout.strip(), done.stderr) == ("interrupted", "")
 
 
+def test_a_fifo_as_the_database_is_refused_not_waited_on(tmp_path: Path) -> None:
+    # `--db pipe` hung every command: DuckDB opened the FIFO and waited for a writer
+    fifo = tmp_path / "pipe.duckdb"
+    os.mkfifo(fifo)
+    prices = tmp_path / "p.csv"
+    prices.write_text("ticker,date,close\nNVDA,2026-01-29,192.3\n", encoding="utf-8")
+    for args in (["prices", "status"], ["prices", "load", str(prices)],
+                 ["extract", str(SMALL_FEED), "-j", "1"], ["backtest", "--offline"]):
+        done = subprocess.run([sys.executable, "-c", RUN, "--db", str(fifo), *args], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.splitlines() == [
+            f"error: database {fifo} is a FIFO (named pipe), not a file",
+            "hint: give --db (or SIGNALS_DB) the path of a DuckDB file; a new path creates one"], args
+        assert done.stdout == ""
+
+
 # ------------------------------------------------------------------------------ one-line errors
 
 

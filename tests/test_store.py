@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -203,6 +206,52 @@ def test_not_a_duckdb_file(tmp_path: Path) -> None:
     bogus.write_text("just some text, not a database\n" * 100)
     with pytest.raises(StoreError, match="not a DuckDB database"):
         store.connect(bogus)
+
+
+# store.connect in a child: before the check, DuckDB waited for ever on a FIFO (for a writer, or with
+# O_RDWR for data from itself); a child that hangs is killed at the timeout and the test fails
+_CONNECT_CHILD = """
+import sys
+from signals import store
+from signals.errors import StoreError
+try:
+    store.connect(sys.argv[1], read_only=sys.argv[2] == "ro", wait=0).close()
+except StoreError as err:
+    print(err)
+    print(err.hint)
+"""
+
+
+def _connect_in_a_child(path: Path, read_only: bool) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", _CONNECT_CHILD, str(path), "ro" if read_only else "rw"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return done.stdout.splitlines()
+
+
+def test_a_database_path_that_is_no_regular_file_is_refused(tmp_path: Path) -> None:
+    # a FIFO made DuckDB wait for ever; a directory was DuckDB's `IO Error: Could not read from file`
+    hint = "give --db (or SIGNALS_DB) the path of a DuckDB file; a new path creates one"
+    fifo = tmp_path / "pipe.duckdb"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(fifo)
+    for path in (fifo, link):
+        for read_only in (True, False):
+            assert _connect_in_a_child(path, read_only) == [
+                f"database {path} is a FIFO (named pipe), not a file", hint]
+    directory = tmp_path / "dir.duckdb"
+    directory.mkdir()
+    for path, kind in ((directory, "a directory"), (Path("/dev/null"), "a character device")):
+        for read_only in (True, False):
+            with pytest.raises(StoreError) as err:
+                store.connect(path, read_only=read_only, wait=0)
+            assert (str(err.value), err.value.hint) == (f"database {path} is {kind}, not a file", hint)
+    db = tmp_path / "s.duckdb"  # its write-ahead log, which DuckDB reads when it opens the file
+    store.connect(db).close()
+    os.mkfifo(tmp_path / "s.duckdb.wal")
+    assert _connect_in_a_child(db, read_only=False) == [
+        f"{db}.wal, the write-ahead log of {db}, is a FIFO (named pipe), not a file", hint]
 
 
 def test_a_file_of_another_duckdb_version_says_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

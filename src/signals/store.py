@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -136,6 +137,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
     path = Path(path) if path is not None else default_path()
     if wait is None:
         wait = _wait_from_env()
+    _check_regular_file(path)
     if read_only and not path.exists():
         raise StoreError(f"database {path} does not exist", hint="run `signals extract FEED` first")
     if not read_only and not path.parent.exists():
@@ -166,6 +168,28 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
         con.close()
         raise
     return con
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular_file(path: Path) -> None:
+    """The database and its ``.wal`` must be regular files when they exist. DuckDB opens whatever the
+    path names: a FIFO made every command wait for ever for a writer (`--db pipe`), a directory
+    failed with DuckDB's `IO Error: Could not read from file`, a device would be read as a database."""
+    for name in (path, path.with_name(path.name + ".wal")):
+        try:
+            mode = os.stat(name).st_mode  # through symbolic links: where DuckDB would read
+        except (OSError, ValueError):
+            continue  # missing (created when writing), or unreadable: DuckDB says why
+        if not stat.S_ISREG(mode):
+            kind = next((what for is_kind, what in _FILE_KINDS if is_kind(mode)), "not a regular file")
+            what = f"database {path}" if name == path else f"{name}, the write-ahead log of {path},"
+            raise StoreError(f"{what} is {kind}, not a file",
+                             hint="give --db (or SIGNALS_DB) the path of a DuckDB file; a new path "
+                                  "creates one")
 
 
 def memory_limit() -> str:

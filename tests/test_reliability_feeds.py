@@ -371,6 +371,54 @@ def test_an_enormous_item_is_cut_at_a_sentence_end_with_a_warning(tmp_path: Path
     assert len(article.body) <= feeds.MAX_TEXT_CHARS
 
 
+@pytest.mark.parametrize("atom", [False, True], ids=["rss", "atom"])
+def test_an_enormous_english_item_is_cut_at_a_sentence_end_or_between_words(tmp_path: Path,
+                                                                            atom: bool) -> None:
+    # '.' was no sentence end (3.5 holds one), so an English item was cut at the limit, mid-word
+    sentence = 'The Fed cut rates by 0.25 points, and the S&P 500 rose 3.5% to "a record." '  # 76
+    body = sentence * (feeds.MAX_TEXT_CHARS // len(sentence) * 2)
+    path = huge_item_feed(tmp_path / "big.xml", title="Fed cuts rates", body=body.strip(), atom=atom)
+    whole = feeds.MAX_TEXT_CHARS // len(sentence) * len(sentence) - 1  # the last whole sentence, no space
+    got = []
+    for mode in (WHOLE, STREAMED, FEEDPARSER):
+        [article], warnings = outcome(path, mode)
+        got.append(article)
+        assert warnings == [f"{path}: item 1 (Fed cuts rates): its text of {len(body.strip()):,} characters "
+                            f"is cut to the first {whole:,} (feeds.MAX_TEXT_CHARS)"]
+    assert got[0] == got[1] == got[2]
+    assert got[0].body == body[:whole] and got[0].body.endswith('to "a record."')
+    # no sentence end in the last tenth: cut between two words, not inside one
+    words = "inflation expectations remain anchored according to officials " * 4000  # 248,000
+    path = huge_item_feed(tmp_path / "words.xml", title="Words", body=words.strip(), atom=atom)
+    [article], warnings = outcome(path, WHOLE)
+    cut = len(article.body)
+    assert feeds.MAX_TEXT_CHARS - 20 < cut <= feeds.MAX_TEXT_CHARS
+    assert article.body == words[:cut] and words[cut] == " " and not article.body.endswith(" ")
+    assert warnings == [f"{path}: item 1 (Words): its text of 247,999 characters is cut to the first "
+                        f"{cut:,} (feeds.MAX_TEXT_CHARS)"]
+
+
+def test_cuts_at_the_limit_itself() -> None:
+    limit, seen = 100, []
+    # whitespace right after the limit: the text up to the limit is whole words
+    assert feeds._cut("a" * 95 + " word " + "b" * 50, limit, "x", "text", seen.append) == "a" * 95 + " word"
+    assert feeds._cut("a" * 95 + " words " + "b" * 50, limit, "x", "text", seen.append) == "a" * 95
+    assert feeds._cut("w" * 99 + "  rest", limit, "x", "text", seen.append) == "w" * 99
+    assert feeds._cut("w" * 100 + " rest", limit, "x", "text", seen.append) == "w" * 100
+    # a '.' at the limit ends a sentence only if whitespace follows it; a number is no sentence end
+    assert feeds._cut("w " + "w" * 97 + ". more", limit, "x", "text", seen.append) == "w " + "w" * 97 + "."
+    assert feeds._cut("w" * 91 + " www3.5" + "x" * 20, limit, "x", "text", seen.append) == "w" * 91
+    # whitespace only before the last tenth is too far back: cut at the limit
+    assert feeds._cut("w " + "w" * 150, limit, "x", "text", seen.append) == "w " + "w" * 98
+    # closing quotes stay with their sentence; Chinese as before
+    assert feeds._cut("w" * 91 + '. "Yes." ' + "z" * 20, limit, "x", "text", seen.append) == (
+        "w" * 91 + '. "Yes."')
+    assert feeds._cut("w" * 93 + '. "Yes." ' + "z" * 20, limit, "x", "text", seen.append) == (
+        "w" * 93 + ".")  # the closing quote would be the 101st character
+    assert feeds._cut("贵" * 95 + "。”" + "州" * 20, limit, "x", "text", seen.append) == "贵" * 95 + "。”"
+    assert feeds._cut("贵" * 200, limit, "x", "text", seen.append) == "贵" * 100  # nothing to cut at
+
+
 def test_an_item_at_the_limit_is_kept_whole(tmp_path: Path) -> None:
     body = "贵" * feeds.MAX_TEXT_CHARS
     path = huge_item_feed(tmp_path / "edge.xml", title="标题", body=body)

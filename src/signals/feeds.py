@@ -78,9 +78,9 @@ _FEED_ROOTS = {"rss", "RDF", "feed"}  # local names of RSS 2.0 / RSS 1.0 / Atom 
 STREAM_BYTES = 16 * 2**20  # inputs larger than this are parsed item by item
 URL_MAX_BYTES = 50_000_000  # a URL must not feed us without end
 # One item's text is cut to this many characters (its title to MAX_TITLE_CHARS), at the last sentence
-# end before the cut: extraction holds every candidate event of an article until it dedupes them, so
-# a 58 MB item of repeated news took 5 minutes and 6.2 GB. The longest article of the sample has
-# 36,233 characters.
+# end (else word end) before the cut: extraction holds every candidate event of an article until it
+# dedupes them, so a 58 MB item of repeated news took 5 minutes and 6.2 GB. The longest article of
+# the sample has 36,233 characters.
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
 # A streamed document keeps at most this many characters and elements of one item (or channel field)
@@ -88,7 +88,10 @@ MAX_TITLE_CHARS = 1_000
 # before its text was cut, and a 40 KB one of an item of 10,000,000 empty elements 1.4 GB and 150 s.
 MAX_ITEM_CHARS = 16 * 2**20
 MAX_ITEM_ELEMENTS = 50_000
-_SENTENCE_ENDS = "。！？!?；;\n"
+# Where a text may be cut: after 。！？!?；; or a '.' that whitespace follows (3.5 and example.com hold
+# one that is no sentence end), with the closing quotes or brackets after it; or at a line break
+_CLOSERS = "\"'”’)）]」』"
+_SENTENCE_END = re.compile(rf"(?:[。！？!?；;]|\.(?=[{re.escape(_CLOSERS)}]*\s))[{re.escape(_CLOSERS)}]*|\n")
 _CHUNK = 1 << 20
 
 
@@ -1097,10 +1100,18 @@ def _article(entry: Any, number: int, source: str, feed: str, zone: ZoneInfo, wa
 
 def _cut(text: str, limit: int, label: str, what: str, warn: Warn) -> str:
     """``text`` cut to at most ``limit`` characters, after its last sentence end in the last tenth
-    when there is one (a figure cut in half would read as another figure), with a warning."""
+    when there is one (a figure cut in half would read as another figure), else at its last
+    whitespace there (between two words), else at the limit; with a warning. English text was cut
+    mid-word: '.' was no sentence end (it is one only before whitespace)."""
     if len(text) <= limit:
         return text
-    end = max(text.rfind(mark, limit - limit // 10, limit) for mark in _SENTENCE_ENDS) + 1 or limit
+    start = limit - limit // 10
+    window = text[start:limit + 1]  # one more: whether a '.' at the limit is followed by whitespace
+    end = max((start + m.end() for m in _SENTENCE_END.finditer(window) if start + m.end() <= limit),
+              default=0)
+    if not end:  # the last whitespace at or before the limit: what comes before it ends a word
+        space = next((i for i in range(limit, start - 1, -1) if text[i].isspace()), None)
+        end = (len(text[:space].rstrip()) if space is not None else 0) or limit
     warn(f"{label}: its {what} of {len(text):,} characters is cut to the first {end:,} "
          f"(feeds.MAX_{what.upper()}_CHARS)")
     return text[:end]

@@ -519,6 +519,38 @@ def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_command(tmp_
             assert con.execute("SELECT count(*) FROM events").fetchone()[0] == sample_events
 
 
+class _GoneStderr:
+    """A stderr whose reader has gone: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_each_command_tries_stderr_again(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+                                         tmp_path: Path) -> None:
+    # a stderr that failed once silences the rest of the process (say() gives up on it) until
+    # reset_stream_state(), the options module's public call, which main makes for every command
+    from signals.cli.options import reset_stream_state, say
+
+    real = sys.stderr
+    monkeypatch.setattr(sys, "stderr", _GoneStderr())
+    say("lost")  # gives stderr up
+    monkeypatch.setattr(sys, "stderr", real)
+    say("also lost")
+    assert capsys.readouterr().err == ""
+    reset_stream_state()
+    say("heard")
+    assert capsys.readouterr().err == "heard\n"
+    monkeypatch.setattr(sys, "stderr", _GoneStderr())
+    say("lost")
+    monkeypatch.setattr(sys, "stderr", real)
+    assert main(["--db", str(tmp_path / "absent.duckdb"), "prices", "status"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: database {tmp_path / 'absent.duckdb'} does not exist")
+
+
 @pytest.mark.parametrize("closed", [0, 1, 2])
 def test_a_command_started_without_a_standard_descriptor_runs(tmp_path: Path, closed: int,
                                                               sample_events: int) -> None:

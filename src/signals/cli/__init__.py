@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from signals import __version__
-from signals.cli.options import _STDERR_GONE, ENCODING_SUPERSETS, holds_chinese, say
+from signals.cli.options import ENCODING_SUPERSETS, holds_chinese, reset_stream_state, say
 from signals.errors import ExitCode, Interrupted, SignalsError, damaged_database, is_interrupt
 
 
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point (the script calls ``sys.exit(main())``): run, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     _closed_streams_to_devnull()
-    _STDERR_GONE.clear()
+    reset_stream_state()
     _payload_in_utf8()
     with _sigterm_as_interrupt():
         return _main(argv, debug)

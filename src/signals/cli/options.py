@@ -164,7 +164,13 @@ def status(message: str) -> None:
     say(message)
 
 
-_STDERR_GONE: list[bool] = []  # set once stderr could not be written; main clears it
+_STDERR_GONE: list[bool] = []  # set once stderr could not be written; reset_stream_state clears it
+
+
+def reset_stream_state() -> None:
+    """Forget that stderr could not be written: each command (``main``) starts by trying it again, so
+    one run in a process whose stderr failed (a test, an embedding program) does not silence the next."""
+    _STDERR_GONE.clear()
 
 
 def say(message: str) -> None:

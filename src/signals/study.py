@@ -186,10 +186,10 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[
     finally:
         con.execute(f"SET {name} = {old!r}" if isinstance(old, str) else f"SET {name} = {old}")
 
-_TEMP = ("_st_cand", "_st_fb", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need", "_st_series",
-         "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows", "_st_bounds", "_st_loc0", "_st_loc",
-         "_st_pick", "_st_fit", "_st_res", "_st_ar", "_st_acc_sign", "_st_acc_u",
-         "_st_acc_kp", "_st_grp")
+_TEMP = ("_st_cand", "_st_fb", "_st_pxcount", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need",
+         "_st_series", "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows", "_st_bounds", "_st_loc0",
+         "_st_loc", "_st_pick", "_st_fit", "_st_res", "_st_ar", "_st_acc_sign", "_st_acc_u", "_st_acc_kp",
+         "_st_grp")
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
@@ -234,13 +234,18 @@ def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool
         {"benchmark": "string", "rank": "int64", "candidate": "string"})
     with store.registered(con, _st_fb_df=fb):
         con.execute("CREATE OR REPLACE TEMP TABLE _st_fb AS SELECT * FROM _st_fb_df")
+    # one scan of prices: which tickers have usable rows, and the rows the series will leave out
+    # (price <= 0) for the run's notes
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_have AS
-        SELECT ticker FROM prices
-        WHERE coalesce(adj_close, close) > 0
-          AND ticker IN (SELECT ticker FROM _st_cand UNION SELECT candidate FROM _st_fb)
+        CREATE OR REPLACE TEMP TABLE _st_pxcount AS
+        SELECT ticker, count(*) FILTER (WHERE coalesce(adj_close, close) > 0) AS usable,
+               count(*) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS skipped,
+               min(date) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS first_skipped
+        FROM prices
+        WHERE ticker IN (SELECT ticker FROM _st_cand UNION SELECT candidate FROM _st_fb)
         GROUP BY ticker
     """)
+    con.execute("CREATE OR REPLACE TEMP TABLE _st_have AS SELECT ticker FROM _st_pxcount WHERE usable > 0")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_bmap AS
         SELECT f.benchmark, arg_min(f.candidate, f.rank) AS benchmark_used
@@ -1178,10 +1183,10 @@ def _skipped_prices_notes(con: duckdb.DuckDBPyConnection, limit: int = 3) -> lis
     settlement below zero (CL=F on 2020-04-20, kept by `prices load`), a 0 from a source. Said here:
     they were left out without a word, and a ticker with no other rows was `no_prices`."""
     rows = con.execute("""
-        SELECT ticker, count(*), min(date) FROM prices
-        WHERE NOT coalesce(adj_close, close) > 0
+        SELECT ticker, skipped, first_skipped FROM _st_pxcount
+        WHERE skipped > 0
           AND ticker IN (SELECT ticker FROM _st_live UNION SELECT benchmark_used FROM _st_live)
-        GROUP BY ticker ORDER BY ticker
+        ORDER BY ticker
     """).fetchall()
     if not rows:
         return []

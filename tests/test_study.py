@@ -355,6 +355,8 @@ def test_price_rows_that_are_not_positive_are_left_out_and_said_so(con):
             f"(first {dates[30].date()}), CL=F 1 (first {dates[40].date()}) and 1 more tickers; returns "
             "span them like a suspension") in res.notes
     assert "dropped 1 pairs: no_prices" in res.notes
+    detail = res.dropped.set_index("ticker").loc["Z", "detail"]
+    assert detail == "all 3 price rows of Z have a price <= 0"  # not "no price rows": it has three
 
 
 # --- dedupe, overlaps, dropped ------------------------------------------------------------------------

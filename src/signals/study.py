@@ -264,7 +264,9 @@ def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool
     if dedupe:
         _drop(con, "duplicate", "'same ticker and day0 as kept event ' || c.dup_keep",
               "c.dup_rank > 1")
-    _drop(con, "no_prices", "'no price rows for ' || l.ticker",
+    _drop(con, "no_prices",
+          "coalesce('all ' || (SELECT skipped FROM _st_pxcount x WHERE x.ticker = l.ticker) || "
+          "' price rows of ' || l.ticker || ' have a price <= 0', 'no price rows for ' || l.ticker)",
           "l.ticker NOT IN (SELECT ticker FROM _st_have)")
     _drop(con, "missing_benchmark",
           "'no prices for benchmark ' || l.benchmark || ' or its fallbacks'",

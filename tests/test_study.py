@@ -448,6 +448,7 @@ def test_every_dropped_pair_has_its_reason(con):
     assert res.pairs["event_id"].tolist() == ["ok"]
     detail = res.dropped.set_index("event_id")["detail"]
     assert detail["no-day0"] == "published_utc missing"
+    assert detail["no-prices"] == "no price rows for ZZZ"
     assert "n_est=" in detail["short"]
     assert "only 2 of 5" in detail["edge"]
     stored = con.execute("SELECT count(*), count(DISTINCT reason) FROM study_dropped WHERE run_id = ?",

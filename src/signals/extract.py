@@ -98,8 +98,13 @@ _EXPECTED_AFTER = regex.compile(r"的?(?:(?:次数|幅度|规模)的?)?(?:预期
                                 r"(?![^，。；]{0,4}?(?:落地|兑现|成真|应验)|之?内|之中)")
 _FALLING = (r"(?:降温|减弱|消退|落空|回落|受挫|降低|下降|减少|破灭|弱化|下调|下修|调降|降至|降到|减至|减到|"
             r"缩小|缩减|收窄)")
-_DAMPENED_AFTER = regex.compile(r"的?(?:(?:次数|幅度|规模)的?)?(?:预期|押注|期待|憧憬|定价)[^，。；]{0,6}?"
-                                + _FALLING + r"|的?次数[^，。；]{0,4}?" + _FALLING)
+# What stands between the expectation and the verb that falls: not a verb that passes the fall to
+# something else (降息预期推动收益率下降, 加息预期支撑日元跌幅收窄, 降息预期下美债收益率降至4%: the yield
+# falls, the expectation stands, an expected event)
+_NOT_CAUSING = (r"(?:(?!推动|带动|推升|推高|推低|压低|拉低|拖累|支撑|提振|打压|导致|引发|促使|致使|刺激|助推|"
+                r"使|令|让|下(?![调修降滑]))[^，。；])")
+_DAMPENED_AFTER = regex.compile(r"的?(?:(?:次数|幅度|规模)的?)?(?:预期|押注|期待|憧憬|定价)" + _NOT_CAUSING
+                                + r"{0,6}?" + _FALLING + r"|的?次数" + _NOT_CAUSING + r"{0,4}?" + _FALLING)
 # Bets or hopes that something weakens (贝森特的表态可能削弱市场对日本央行“马上加息”的押注, 数据打消了
 # 对降息的预期) make the event less likely: they do not expect it. 强化…押注 still does.
 _DAMPENED = regex.compile(r"(?:削弱|打消|降低|减弱|浇灭|打压|压低|冷却|抑制)了?(?:市场|投资者|交易员|外界)?"

@@ -592,21 +592,25 @@ _UNLINKED_CURRENCY = regex.compile(
     r"(?<![0-9.万亿千百十几数多余])(?:卢比|比索|里拉|卢布|雷亚尔|兰特|林吉特|泰铢|印尼盾|越南盾|克朗|"
     r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)")
 
-# A generic group of companies or stocks (主要科技企业, 科技股, 科技巨头, 银行股, 多家云服务厂商) as what a
-# clause is about: no company of the title or of an earlier sentence is meant. Sector stocks (X股, not
-# X股价/股份/股东 …) and sector giants (科技巨头, not 该科技巨头/这家科技巨头, which refer back) always are;
-# sector firms (科技企业, 科技公司) when a plural or generic word goes before (主要, 多家, 美国 …) or after
-# (们, 纷纷, 普遍 …): 宇树科技公司 is a name. Every branch starts with a literal or a lookbehind.
+# A generic group of companies or stocks (主要科技企业, 科技股, 科技巨头纷纷, 银行股, 多家云服务厂商) as
+# what a clause is about: no company of the title or of an earlier sentence is meant. Sector stocks (X股, not
+# X股价/股份/股东 …) are, unless a determiner picks one (该科技股, 这只芯片股, 该美国科技股: the company
+# meant); sector giants and firms only with a word that makes them many: a quantifier before (主要, 多家,
+# 各大, 大型 …) or a plural word after (们, 纷纷, 普遍 …). A bare 芯片巨头, 互联网巨头, 美国科技巨头 or
+# 上市公司 is the usual way to name the article's company again (芯片巨头宣布裁员15% in a piece on
+# 英特尔), and 宇树科技公司 is a name. Every branch starts with a literal or a lookaround.
 _GROUP_SECTORS = (r"(?:科技|高科技|互联网|芯片|半导体|银行|券商|保险|地产|房地产|内房|汽车|新能源|能源|石油|"
                   r"油气|矿业|白酒|消费|医药|光伏|AI|人工智能|软件|云服务|云计算|中概|军工|航空|航运|电力|钢铁|"
                   r"煤炭|有色|稀土|锂电|电池|电动车|电商|游戏|传媒|零售|金融|成长|价值|蓝筹|权重|大型|小盘|大盘)")
+_GROUP_PLACES = r"(?:全球|美国|美股|港股|A股|中国|韩国|日本|欧洲|海外|欧美|国内|上市)"
+_GROUP_PLURAL = r"(?=们|纷纷|普遍|均|都|集体|相继|陆续|各自)"
 _GENERIC_GROUP = regex.compile(
-    _GROUP_SECTORS + r"类?股(?![价份东票本权息利市指民])"
-    r"|(?<!该|此|其|这家|这一|这个)" + _GROUP_SECTORS + r"巨头"
-    r"|(?<!该|此|其|这家|这一|这个)(?:主要|大型|头部|各大|多家|部分|一些|其他|其它|众多|多数|几大|这些|全球|美国|美股|"
-    r"中国|海外|欧美|主流|国内|上市|同业|同行|相关)" + _GROUP_SECTORS
-    + r"?(?:企业|公司|厂商|大厂|车企|巨头|龙头)"
-    r"|(?<=" + _GROUP_SECTORS + r")(?:企业|公司|厂商|大厂)(?=们|纷纷|普遍|均|都|集体|相继|陆续)")
+    r"(?<!(?:该|此|这只|这支|该只|那只|这家|这一|这个)" + _GROUP_PLACES + r"?)" + _GROUP_SECTORS
+    + r"类?股(?![价份东票本权息利市指民])"
+    r"|(?<!该|此|其|这家|这一|这个)(?:主要|大型|头部|各大|多家|部分|一些|其他|其它|众多|多数|几大|这些|主流|"
+    r"同业|同行|相关)" + _GROUP_SECTORS + r"?(?:企业|公司|厂商|大厂|车企|巨头|龙头)"
+    r"|(?<=" + _GROUP_SECTORS + r"|" + _GROUP_PLACES + r")(?:企业|公司|厂商|大厂|车企|巨头|龙头)"
+    + _GROUP_PLURAL)
 
 
 def _names_a_group(doc: _Doc, clause: tuple[int, int], anchor: int) -> bool:

@@ -759,16 +759,16 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
 # figure follows the verb: after 至/到/报 or other words it is a level (涨至5580美元, 暴涨市值重回5万亿美元)
 _MOVE_GAP = regex.compile(r"了?\s*")
 _TO_LEVEL = regex.compile(r"至|到")
-# What moved by that money is a total, not the price: the market value or a fortune named before the
-# verb in its clause (英伟达市值单日暴跌5890亿美元, 特斯拉的市值暴涨1500亿美元), or named right after the
-# amount (暴跌千亿港元市值, 暴涨10亿美元资金流入). A price move is never sized by it.
-_TOTAL_BEFORE = regex.compile(r"市值|估值|身家|财富|总值")
+# What moved by that money is a total or a forecast, not the price: the market value, a fortune or a
+# target price named before the verb in its clause (英伟达市值单日暴跌5890亿美元, 目标价大涨100美元), or
+# named right after the amount (暴跌千亿港元市值, 暴涨10亿美元资金流入). A price move is never sized by it.
+_TOTAL_BEFORE = regex.compile(r"市值|估值|身家|财富|总值|目标价|目标股价|目标位|预测")
 _TOTAL_AFTER = regex.compile(r"的?(?:市值|估值|身家|财富|资金|总值)")
 
 
 def _move_sizes(doc: _Doc, hit: _Hit, candidates: list[_Mag], clause: tuple[int, int]) -> list[_Mag]:
     """The figures that size a price move: a rate in the clause (大涨150美元或2.7%: 2.7%), else money
-    right after the trigger, unless that money is a total that moved (市值暴跌5890亿美元)."""
+    right after the trigger, unless that money is a total or a target that moved (市值暴跌5890亿美元)."""
     rates = [m for m in candidates if m.unit not in MONEY_UNITS]
     if rates:
         return rates

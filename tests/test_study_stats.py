@@ -252,6 +252,44 @@ def test_event_window_in_chunks_equals_one_pass(con, monkeypatch):
     np.testing.assert_allclose(got["caar_high"] - got["caar"], half, rtol=1e-9)
 
 
+def test_event_window_chunks_are_bounded_in_cells_not_pairs(con, monkeypatch):
+    """A chunk of the event-window step holds (pairs x window days) cells in a dozen numpy arrays,
+    one chunk per thread at a time: its size must be bounded in cells, so a long window (0:+249,
+    a year of drift) does not make every thread hold 32,768 x 250 cells per array (~1 GB). A
+    window longer than the budget still gets one pair per chunk, and the results do not change."""
+    import signals.study as study
+
+    rng = np.random.default_rng(79)
+    _panel(con, rng, n_tickers=9, plant=0.01)
+    sizes = []
+    chunk = study._window_chunk
+
+    def spy(p, a, base, rels, with_cells):
+        sizes.append((len(p["pid"]), len(rels)))
+        return chunk(p, a, base, rels, with_cells)
+
+    for window, pairs_per_chunk in (("0:9", 2), ("0:12", 1)):
+        kwargs = {"window": window, "estimation": EST, "min_estimation": 10}
+        monkeypatch.setattr(study, "_window_chunk", chunk)
+        whole = run_study(con, **kwargs)
+        monkeypatch.setattr(study, "_window_chunk", spy)
+        monkeypatch.setattr(study, "_WINDOW_CHUNK_CELLS", 20, raising=False)
+        sizes.clear()
+        chunked = run_study(con, **kwargs)
+        monkeypatch.undo()
+        assert len(chunked.pairs) == 9
+        assert max(n for n, _ in sizes) == pairs_per_chunk, (window, sizes)
+        assert sum(n for n, _ in sizes) == 9
+        pd.testing.assert_frame_equal(chunked.pairs, whole.pairs, rtol=1e-12)
+        pd.testing.assert_frame_equal(chunked.daily, whole.daily, rtol=1e-12)
+        cells = ("SELECT event_id, rel_day, date, ret, bench_ret, ar, car, sar, gap_sessions "
+                 "FROM event_returns WHERE run_id = ? ORDER BY 1, 2")
+        pd.testing.assert_frame_equal(con.execute(cells, [chunked.run_id]).df(),
+                                      con.execute(cells, [whole.run_id]).df())
+    # the default budget: what 32,768 pairs of an 11-day window hold, whatever the window
+    assert study._WINDOW_CHUNK_CELLS <= 32_768 * 11
+
+
 def test_average_ranks_match_scipy_with_ties_and_invalid_cells():
     """Corrado ranks per pair: ties share their mean rank; invalid cells (+inf) never shift them."""
     from signals.study import _average_ranks

@@ -639,9 +639,12 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int, row
           "NOT (l.s2 > 0) OR (l.model_used = 'market' AND l.kb IS NULL)", table="_st_fit")
 
 
-# Pairs per chunk of the event-window step: ~360 k cells keep numpy's temporaries in cache and
-# reused (one pass over all pairs at once ran ~6x slower, in page faults of fresh arrays).
-_WINDOW_CHUNK_PAIRS = 32_768
+# Size of a chunk of the event-window step: ~360 k (pair, day) cells keep numpy's temporaries in
+# cache and reused (one pass over all pairs at once ran ~6x slower, in page faults of fresh arrays).
+# The bound is in cells, not pairs: a chunk is a dozen (pairs x days) arrays and every thread works
+# on one, so 32,768 pairs of a 250-day window would hold ~1 GB per thread.
+_WINDOW_CHUNK_CELLS = 32_768 * 11
+_WINDOW_CHUNK_PAIRS = 32_768  # and never more pairs than this
 
 
 @dataclass
@@ -803,8 +806,8 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: st
     names[np.asarray(labels["gid"], dtype=np.int64)] = np.asarray(labels["group_key"], dtype=object)
     w = _Window(rels=rels, labels=names, n=np.zeros(size, dtype=np.int64), sum_ar=np.zeros(size),
                 mean_car=np.zeros(size), m2_car=np.zeros(size))
-    chunks = ({key: v[lo:lo + _WINDOW_CHUNK_PAIRS] for key, v in p.items()}
-              for lo in range(0, len(p["pid"]), _WINDOW_CHUNK_PAIRS))
+    step = max(1, min(_WINDOW_CHUNK_PAIRS, _WINDOW_CHUNK_CELLS // length))
+    chunks = ({key: v[lo:lo + step] for key, v in p.items()} for lo in range(0, len(p["pid"]), step))
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     short_pid, short_days, aggs = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], []
     # numpy releases the GIL in gathers and arithmetic: chunks run on DuckDB's thread count and

@@ -264,9 +264,9 @@ def test_event_window_chunks_are_bounded_in_cells_not_pairs(con, monkeypatch):
     sizes = []
     chunk = study._window_chunk
 
-    def spy(p, a, base, rels, with_cells):
+    def spy(p, rows, rels, with_cells):
         sizes.append((len(p["pid"]), len(rels)))
-        return chunk(p, a, base, rels, with_cells)
+        return chunk(p, rows, rels, with_cells)
 
     for window, pairs_per_chunk in (("0:9", 2), ("0:12", 1)):
         kwargs = {"window": window, "estimation": EST, "min_estimation": 10}

@@ -662,25 +662,41 @@ class _Window:
     cells: list[pa.RecordBatch] = field(default_factory=list)
 
 
-def _window_rows(con: duckdb.DuckDBPyConnection, rows: str, with_dates: bool
-                 ) -> tuple[dict[str, np.ndarray], int]:
-    """The columns of ``rows`` the event window reads, and the g of their first position: arrays
-    as read when the rows are one run of g (the series cache), else spread out by g (unread g:
-    not valid)."""
+@dataclass(frozen=True)
+class _Rows:
+    """The series rows the event window reads, as arrays in g order: one run of g (the series
+    cache, read whole) is indexed by g - first g; a sparse pick (_st_pick) is searched."""
+
+    cols: dict[str, np.ndarray]
+    g: np.ndarray
+    dense: bool
+
+    def positions(self, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position of each wanted g, clipped into the arrays; whether that row is the one wanted)."""
+        last = len(self.g) - 1
+        if self.dense:
+            pos = want - (self.g[0] if len(self.g) else 0)
+            return np.clip(pos, 0, max(last, 0)), (pos >= 0) & (pos <= last)
+        pos = np.clip(np.searchsorted(self.g, want), 0, max(last, 0))
+        return pos, self.g[pos] == want if len(self.g) else np.zeros(want.shape, dtype=bool)
+
+
+def _window_rows(con: duckdb.DuckDBPyConnection, rows: str, with_dates: bool) -> _Rows:
+    """The columns of ``rows`` the event window reads (``rows`` is _st_rows or the pick of it)."""
     date = ", date" if with_dates else ""
     cols = _arrays(con, f"SELECT g, r, m, gap::DOUBLE AS gap, valid{date} FROM {rows}")
     if with_dates:
         cols["day"] = cols.pop("date").astype("datetime64[D]").astype(np.int32)
     g = np.asarray(cols.pop("g"), dtype=np.int64)
-    if len(g) and g[-1] - g[0] == len(g) - 1 and (np.diff(g) == 1).all():
-        return cols, int(g[0])
-    size = int(g.max()) + 1 if len(g) else 1
-    fills = {"r": np.nan, "m": np.nan, "gap": np.nan, "valid": False, "day": 0}
-    out = {}
-    for name, values in cols.items():
-        out[name] = np.full(size, fills[name], dtype=values.dtype)
-        out[name][g] = values
-    return out, 0
+    if len(g) and not (np.diff(g) > 0).all():  # a pick need not come in g order
+        order = np.argsort(g, kind="stable")
+        g, cols = g[order], {name: values[order] for name, values in cols.items()}
+    dense = bool(len(g)) and g[-1] - g[0] == len(g) - 1
+    if not len(g):  # nothing to read: one invalid row keeps the gathers well-formed
+        g = np.zeros(1, dtype=np.int64)
+        cols = {name: np.zeros(1, dtype=values.dtype) for name, values in cols.items()}
+        cols["valid"] = np.zeros(1, dtype=bool)
+    return _Rows(cols=cols, g=g, dense=dense)
 
 
 def _window_pairs(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
@@ -725,15 +741,16 @@ def _overlapping(tid: np.ndarray, idx0: np.ndarray, pid: np.ndarray, length: int
     return out
 
 
-def _window_chunk(p: dict[str, np.ndarray], a: dict[str, np.ndarray], base: int, rels: np.ndarray,
+def _window_chunk(p: dict[str, np.ndarray], rows: _Rows, rels: np.ndarray,
                   with_cells: bool) -> dict[str, Any]:
     """One chunk of pairs: window days found, then for the complete pairs their cells as
     (pairs x days) arrays gathered by row number and the per-pair CAR, BHAR, SCAR, gap sessions."""
     length = len(rels)
     want = p["g0"][:, None] + rels[None, :]
-    idx = np.clip(want - base, 0, len(a["valid"]) - 1)
+    idx, found = rows.positions(want)
+    a = rows.cols
     # a day counts when its row is valid and belongs to the pair's own series
-    ok = a["valid"][idx] & (want >= p["g_first"][:, None]) & (want <= p["g_last"][:, None])
+    ok = found & a["valid"][idx] & (want >= p["g_first"][:, None]) & (want <= p["g_last"][:, None])
     days = ok.sum(axis=1)
     keep = days == length
     idx = idx[keep]
@@ -799,7 +816,7 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: st
     length = win[1] - win[0] + 1
     rels = np.arange(win[0], win[1] + 1)
     p = _window_pairs(con)
-    a, base = _window_rows(con, rows, with_cells)
+    series_rows = _window_rows(con, rows, with_cells)
     labels = con.execute("SELECT gid, group_key FROM _st_grp ORDER BY gid").fetchnumpy()
     size = (int(labels["gid"].max()) + 1 if len(labels["gid"]) else 1) * length
     names = np.empty(size // length, dtype=object)
@@ -813,7 +830,7 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: st
     # numpy releases the GIL in gathers and arithmetic: chunks run on DuckDB's thread count and
     # are folded in chunk order, so the result does not depend on the timing
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for part in pool.map(lambda c: _window_chunk(c, a, base, rels, with_cells), chunks):
+        for part in pool.map(lambda c: _window_chunk(c, series_rows, rels, with_cells), chunks):
             short_pid.append(part["short_pid"])
             short_days.append(part["short_days"])
             aggs.append(part["agg"])

@@ -320,6 +320,7 @@ def test_bad_rule_fields_are_lint_messages_and_a_load_error(capsys, db_path: Pat
     text = (ROOT / "rules" / "market.yaml").read_text(encoding="utf-8")
     subject = "    subject: {from: nearest, each: true, scope: sentence, after: false}\n"
     assert text.index(subject) < text.index("examples:")  # the first rule's, market.price_surge
+    line = text[:text.index(subject)].count("\n") + 1  # where the two bad lines will be
     text = text.replace(subject,
                         "    subject: {from: fixed, name: x, ticker: [a]}\n"
                         "    direction: {group: v, map: {大涨: 1}, default: abc}\n", 1)
@@ -328,13 +329,13 @@ def test_bad_rule_fields_are_lint_messages_and_a_load_error(capsys, db_path: Pat
     assert code == 1
     where = f"{rules}/market.yaml"
     assert out.splitlines() == [
-        f"{where}:21:45: [market.price_surge] `subject.ticker` must be a non-empty string, not ['a']",
-        f"{where}:22:24: [market.price_surge] `direction.group` 'v' is not a named group of any pattern "
-        "(named groups: none: the patterns have no (?P<name>...) group)",
-        f"{where}:22:50: [market.price_surge] `direction.default` must be -1, 0 or 1, not 'abc'"]
+        f"{where}:{line}:45: [market.price_surge] `subject.ticker` must be a non-empty string, not ['a']",
+        f"{where}:{line + 1}:24: [market.price_surge] `direction.group` 'v' is not a named group of any "
+        "pattern (named groups: none: the patterns have no (?P<name>...) group)",
+        f"{where}:{line + 1}:50: [market.price_surge] `direction.default` must be -1, 0 or 1, not 'abc'"]
     code, out, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "--rules", str(rules))
     assert code == 2 and out == ""
-    assert err.startswith(f"error: {where}:21:45: [market.price_surge] `subject.ticker` must be"), err
+    assert err.startswith(f"error: {where}:{line}:45: [market.price_surge] `subject.ticker` must be"), err
     assert not db_path.exists()
 
 

@@ -1057,3 +1057,133 @@ def test_a_decimal_comma_is_named_in_the_hint(tmp_path, cell, hint):
         read_price_file(f)
     assert str(err.value) == f"{f}:line 2: close {cell!r} is not a number"
     assert err.value.hint == hint
+
+
+# --- bad rows from yfinance: the files' rules, a bad row dropped with a count per ticker -------------
+
+
+def _yf_rows(**tickers: list[tuple[str, float, float]]) -> pd.DataFrame:
+    """A recorded-shape yf.download frame from (date, close, volume) rows per ticker (open = high =
+    low = close, adj_close = close), padded with NaN to the union of the dates like yfinance."""
+    dates = sorted({d for rows in tickers.values() for d, _, _ in rows})
+    data = {}
+    for ticker, rows in tickers.items():
+        by_date = {d: (c, v) for d, c, v in rows}
+        closes = [by_date.get(d, (NAN, NAN))[0] for d in dates]
+        volumes = [by_date.get(d, (NAN, NAN))[1] for d in dates]
+        data[ticker.replace("_", "=")] = {"Open": closes, "High": closes, "Low": closes, "Close": closes,
+                                          "Adj Close": closes, "Volume": volumes}
+    return yf_frame(data, dates)
+
+
+def test_bad_yfinance_rows_are_dropped_and_counted_per_ticker_and_good_rows_kept(con):
+    # a close of 0, a negative volume and an infinite price were stored as Yahoo sent them
+    frame = _yf_rows(
+        NVDA=[("2026-01-26", 186.47, 1.5e8), ("2026-01-27", 0.0, 1.6e8), ("2026-01-28", 191.5, -1500.0),
+              ("2026-01-29", math.inf, 1.7e8), ("2026-01-30", 191.13, 1.8e8)],
+        MSFT=[("2026-01-29", 433.5, 1.2e8), ("2026-01-30", 430.29, 0.0)],  # 0 traded: a volume
+        CL_F=[("2026-01-29", 65.42, 3.0e5), ("2026-01-30", -1.5, 2.0e5)])  # futures may go negative
+    fake = FakeDownload((frame, {}))
+    report = ensure_prices(con, ["NVDA", "MSFT", "CL=F"], D(2026, 1, 26), D(2026, 1, 30),
+                           source=YFinanceSource(download=fake, sleep=lambda s: None))
+    stored = con.execute("SELECT ticker, date::VARCHAR, close, volume FROM prices ORDER BY 1, 2").fetchall()
+    assert stored == [("CL=F", "2026-01-29", 65.42, 3.0e5), ("CL=F", "2026-01-30", -1.5, 2.0e5),
+                      ("MSFT", "2026-01-29", 433.5, 1.2e8), ("MSFT", "2026-01-30", 430.29, 0.0),
+                      ("NVDA", "2026-01-26", 186.47, 1.5e8), ("NVDA", "2026-01-30", 191.13, 1.8e8)]
+    assert report.rows == 6 and report.failures == {}
+    assert report.warnings == [
+        "yfinance: CL=F has 1 non-positive futures prices (kept: 2026-01-30)",
+        "yfinance: NVDA: 3 of 5 rows dropped: 1 non-positive price (2026-01-27), 1 negative volume "
+        "(2026-01-28), 1 non-finite value (2026-01-29)"]
+    messages = dict(con.execute("SELECT ticker, message FROM price_requests").fetchall())
+    assert messages["NVDA"] == ("2 rows; 3 of 5 rows dropped: 1 non-positive price (2026-01-27), "
+                                "1 negative volume (2026-01-28), 1 non-finite value (2026-01-29)")
+    assert messages["MSFT"] == "2 rows"
+
+
+def test_a_ticker_whose_every_yfinance_row_is_bad_fails_and_is_asked_again(con):
+    fake = FakeDownload((_yf_rows(META=[("2026-01-29", 0.0, 1e7), ("2026-01-30", -2.0, 1e7)],
+                                  NVDA=[("2026-01-29", 192.51, 1.7e8)]), {}),
+                        (_yf_rows(META=[("2026-01-29", 738.31, 1e7)]), {}))
+    source = YFinanceSource(download=fake, sleep=lambda s: None)
+    report = ensure_prices(con, ["META", "NVDA"], D(2026, 1, 29), D(2026, 1, 30), source=source)
+    assert report.failures == {"META": "2026-01-29..2026-01-30: yfinance: 2 of 2 rows dropped: "
+                                       "2 non-positive price (2026-01-29, 2026-01-30)"}
+    assert report.warnings == [f"no prices for META: {report.failures['META']}"]  # said once
+    assert con.execute("SELECT ticker, status FROM price_requests ORDER BY 1").fetchall() == [
+        ("META", "failed"), ("NVDA", "ok")]
+    again = ensure_prices(con, ["META", "NVDA"], D(2026, 1, 29), D(2026, 1, 30), source=source)
+    assert [c[0] for c in fake.calls] == [["META", "NVDA"], ["META"]]  # NVDA's row is kept and covered
+    assert again.rows == 1 and again.failures == {}
+
+
+def test_repeated_and_future_dates_from_yfinance_are_dropped_with_a_warning(con):
+    today = dt.datetime.now(dt.UTC).date()
+    later = (today + dt.timedelta(days=9)).isoformat()
+    index = pd.DatetimeIndex(pd.to_datetime(["2026-01-29", "2026-01-29", "2026-01-30", "2026-01-30", later]),
+                             name="Date")
+    columns = pd.MultiIndex.from_tuples([(t, f) for t in ("NVDA", "META") for f in FIELDS],
+                                        names=["Ticker", "Price"])
+    nvda = [[192.51] * 5 + [1.7e8], [192.51] * 5 + [1.7e8],  # the same bar twice: one kept
+            [191.13] * 5 + [1.8e8], [190.0] * 5 + [1.8e8],  # two bars that disagree: neither kept
+            [200.0] * 5 + [1.0e8]]  # a bar dated after today
+    meta = [[738.31] * 5 + [1e7], [NAN] * 6, [716.5] * 5 + [1e7], [NAN] * 6, [NAN] * 6]
+    frame = pd.DataFrame([a + b for a, b in zip(nvda, meta, strict=True)], index=index, columns=columns)
+    report = ensure_prices(con, ["NVDA", "META"], D(2026, 1, 29), today + dt.timedelta(days=30),
+                           source=YFinanceSource(download=FakeDownload((frame, {})), sleep=lambda s: None))
+    stored = con.execute("SELECT ticker, date::VARCHAR, close FROM prices ORDER BY 1, 2").fetchall()
+    assert stored == [("META", "2026-01-29", 738.31), ("META", "2026-01-30", 716.5),
+                      ("NVDA", "2026-01-29", 192.51)]
+    assert report.warnings == [f"yfinance: NVDA: 4 of 5 rows dropped: 3 repeated date (2026-01-29, "
+                               f"2026-01-30, 2026-01-30), 1 date after today ({later})"]
+
+
+def test_yfinance_rows_with_prices_but_no_close_are_counted_and_padding_is_not(con):
+    frame = yf_frame({"NVDA": {"Open": [191.11, 190.98, NAN], "Close": [192.51, NAN, NAN],
+                               "Volume": [1.7e8, 1.8e8, NAN]},
+                      "600519.SS": {"Close": [NAN, 1401.0, 1410.0]}},  # 01-29: padding
+                     ["2026-01-29", "2026-01-30", "2026-02-02"])
+    report = ensure_prices(con, ["NVDA", "600519.SS"], D(2026, 1, 29), D(2026, 2, 2),
+                           source=YFinanceSource(download=FakeDownload((frame, {})), sleep=lambda s: None))
+    assert report.rows == 3
+    assert report.warnings == ["yfinance: NVDA: 1 of 2 rows dropped: 1 without a close (2026-01-30)"]
+
+
+def test_prices_fetch_names_dropped_rows_and_keeps_the_other_tickers(capsys, db_path, monkeypatch):
+    from signals import prices
+    from signals.cli import main
+
+    frame = _yf_rows(NVDA=[("2026-01-29", 192.51, -3.0), ("2026-01-30", 191.13, 1.8e8)],
+                     META=[("2026-01-29", 738.31, 1e7), ("2026-01-30", 716.5, 1e7)])
+
+    class Recorded(prices.YFinanceSource):
+        def __init__(self) -> None:
+            super().__init__(download=FakeDownload((frame, {})), sleep=lambda s: None)
+
+    monkeypatch.setattr(prices, "YFinanceSource", Recorded)
+    code = main(["--db", str(db_path), "prices", "fetch", "NVDA", "META", "--start", "2026-01-29",
+                 "--end", "2026-01-30"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert ("warning: yfinance: NVDA: 1 of 2 rows dropped: 1 negative volume (2026-01-29)"
+            in err.splitlines())
+    assert "3 price rows stored from yfinance" in err
+
+
+def test_the_files_and_yfinance_judge_rows_by_one_function(tmp_path, con, monkeypatch):
+    from signals import prices
+
+    seen: list[int] = []
+    real = prices.check_price_rows
+
+    def spy(frame, **kwargs):
+        seen.append(len(frame))
+        return real(frame, **kwargs)
+
+    monkeypatch.setattr(prices, "check_price_rows", spy)
+    f = tmp_path / "p.csv"
+    f.write_text("ticker,date,close\nNVDA,2026-01-29,192.3\n", encoding="utf-8")
+    read_price_file(f)
+    ensure_prices(con, ["NVDA"], D(2026, 1, 29), D(2026, 1, 30),
+                  source=YFinanceSource(download=FakeDownload((RECORDED, {})), sleep=lambda s: None))
+    assert seen == [1, 2]

@@ -12,6 +12,9 @@ Why it looks like this:
 - On a dead network yfinance spends ~0.25 s per ticker before calling each one "possibly
   delisted": ``YFinanceSource`` first checks once that Yahoo's host resolves and accepts a
   connection, and fails every ticker at once with the reason when it does not.
+- Files and fetched prices are judged by one set of row rules (``check_price_rows``): a file is
+  refused at its first bad row (its author can fix it), a fetch drops each bad row and counts them
+  per ticker (nobody can fix Yahoo's data, and the other tickers' rows must not be lost with it).
 """
 
 from __future__ import annotations
@@ -128,8 +131,9 @@ def _capture_yf_errors() -> Iterator[_YFErrorLog]:
 def yfinance_frame_to_long(data: pd.DataFrame | None, tickers: Sequence[str]) -> pd.DataFrame:
     """yf.download(group_by="ticker") output (columns Ticker x Price) to the long PRICE_COLUMNS frame.
 
-    Rows without a close are dropped: yfinance pads every ticker to the union of all tickers'
+    Rows without any price are dropped: yfinance pads every ticker to the union of all tickers'
     dates, so a Shanghai stock gets NaN rows on US-only trading days, and failed tickers are all NaN.
+    A row with a price but no close is kept, for ``check_price_rows`` to count when it drops it.
     """
     if data is None or data.empty:
         return empty_frame()
@@ -144,7 +148,7 @@ def yfinance_frame_to_long(data: pd.DataFrame | None, tickers: Sequence[str]) ->
         sub = data.xs(ticker, axis=1, level=level)
         sub = sub.rename(columns=lambda c: _YF_COLUMNS.get(str(c).strip().lower(), str(c)))
         sub = sub.reindex(columns=_VALUE_COLUMNS)
-        sub = sub[sub["close"].notna()]
+        sub = sub[sub[_PRICE_FIELDS].notna().any(axis=1)]
         if sub.empty:
             continue
         index = pd.DatetimeIndex(sub.index)
@@ -268,6 +272,98 @@ class YFinanceSource:
             self._sleep(self.backoff * 2 ** attempt)
             pending = retry
         return pd.concat(frames, ignore_index=True), failures
+
+
+# --- what a usable price row is: one set of rules for files and fetched prices -------------------
+
+# Price dates are taken within these years, as feed dates are: a close dated 2300 is a typo, and
+# settling days 0 in nanoseconds (which end in 2262) failed on it for every later command.
+_DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31"))
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """Which rows of a long price frame break which rule: boolean Series over the frame's index.
+
+    A file refuses the first bad row with its file:line; a fetch drops every bad row and counts them
+    per ticker (``_drop_bad_rows``): nobody can correct Yahoo's data, and one ticker's bad bar must
+    not cost the others their rows.
+    """
+
+    no_close: pd.Series  # a row with some price but no close
+    repeated: pd.Series  # a (ticker, date) seen before in the frame
+    conflicting: pd.Series  # every row of a (ticker, date) whose repeats differ in some value
+    outside_dates: pd.Series  # a date outside 1900..2199
+    future: pd.Series  # a date after ``latest`` (only when it is given)
+    infinite: pd.Series  # inf or -inf in a price or the volume (NaN is a missing value, allowed)
+    not_positive: pd.Series  # a price <= 0, not a future's
+    futures_not_positive: pd.Series  # a future's price <= 0: WTI (CL=F) settled at -37.63 on 2020-04-20
+    negative_volume: pd.Series  # a volume < 0, futures' too (0 is a day without trades)
+
+    def reasons(self) -> pd.Series:
+        """Per row, the first rule it breaks in the order a file is checked (None: a usable row)."""
+        reason = pd.Series(None, index=self.no_close.index, dtype="object")
+        for mask, why in ((self.negative_volume, "negative volume"),
+                          (self.not_positive, "non-positive price"), (self.infinite, "non-finite value"),
+                          (self.future, "date after today"),
+                          (self.outside_dates, "date outside 1900..2199"),
+                          (self.repeated | self.conflicting, "repeated date"),
+                          (self.no_close, "without a close")):
+            reason = reason.mask(mask, why)  # the last written is the first rule broken
+        return reason
+
+
+def check_price_rows(frame: pd.DataFrame, *, latest: pd.Timestamp | None = None) -> RowCheck:
+    """Judge every row of a long PRICE_COLUMNS frame (``date`` as datetimes) by the rules both
+    ``prices load`` and a fetch apply. ``latest``: the last date a row may have (a live source cannot
+    know tomorrow's close; files may hold any date in 1900..2199)."""
+    dates = pd.to_datetime(frame["date"])
+    values = frame[_VALUE_COLUMNS].astype("float64")
+    prices = values[_PRICE_FIELDS]
+    infinite = pd.Series(np.isinf(values.to_numpy()).any(axis=1), index=frame.index)
+    not_positive = (prices <= 0).any(axis=1)
+    futures = frame["ticker"].astype(str).str.endswith("=F")
+    keys = ["ticker", "date"]
+    twice = frame.duplicated(keys, keep=False)
+    conflicting = pd.Series(False, index=frame.index)
+    if twice.any():
+        variants = frame[twice].drop_duplicates([*keys, *_VALUE_COLUMNS]).groupby(keys).size()
+        differ = variants[variants > 1].index
+        conflicting = pd.Series(pd.MultiIndex.from_frame(frame[keys]).isin(differ), index=frame.index)
+    return RowCheck(
+        no_close=frame["close"].isna() & prices.notna().any(axis=1),
+        repeated=frame.duplicated(keys, keep="first"),
+        conflicting=conflicting,
+        outside_dates=(dates < _DATE_RANGE[0]) | (dates > _DATE_RANGE[1]),
+        future=dates > latest if latest is not None else pd.Series(False, index=frame.index),
+        infinite=infinite,
+        not_positive=not_positive & ~futures,
+        futures_not_positive=not_positive & futures,
+        negative_volume=values["volume"] < 0,
+    )
+
+
+def _drop_bad_rows(frame: pd.DataFrame, where: str, latest: pd.Timestamp
+                   ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """The usable rows of a fetched frame; per ticker that lost rows, what was dropped and why
+    (``3 of 5 rows dropped: 1 non-positive price (2026-01-27), …``); and the warnings for futures
+    prices <= 0, which are kept as a file keeps them."""
+    check = check_price_rows(frame, latest=latest)
+    reasons = check.reasons()
+    bad = reasons.notna()
+    dropped: dict[str, str] = {}
+    for ticker, rows in frame[bad].assign(reason=reasons[bad]).groupby("ticker", sort=True):
+        total = int((frame["ticker"] == ticker).sum())
+        parts = []
+        for why, group in rows.groupby("reason", sort=False):
+            dates = sorted(group["date"])
+            days = ", ".join(str(pd.Timestamp(d).date()) for d in dates[:3])
+            days += ", …" if len(dates) > 3 else ""
+            parts.append(f"{len(group)} {why} ({days})")
+        dropped[str(ticker)] = f"{len(rows)} of {total} rows dropped: {', '.join(parts)}"
+    kept = frame[~bad]
+    futures = _futures_warnings(kept, check.futures_not_positive[~bad], where)
+    return kept, dropped, futures
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -587,11 +683,12 @@ def read_price_file(path: str | Path) -> _Table:
         frame = _long_from_wide(raw, columns, path, unit)
     frame["date"] = _parse_dates(frame["date"], path, frame["line"], unit)
     frame = _normalize_tickers(frame, path, unit, warnings)
-    _check_duplicates(frame, path, unit)
-    _check_date_range(frame, path, unit)
-    _check_finite(frame, path, unit)
-    _check_positive(frame, path, unit, warnings)
-    _check_volume(frame, path, unit)
+    check = check_price_rows(frame)  # the rules fetched rows are judged by too; a file refuses a bad row
+    _check_duplicates(frame, check, path, unit)
+    _check_date_range(frame, check, path, unit)
+    _check_finite(frame, check, path, unit)
+    _check_positive(frame, check, path, unit, warnings)
+    _check_volume(frame, check, path, unit)
     frame = frame.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
     return _Table(frame[[*PRICE_COLUMNS, "line"]], warnings)
 
@@ -641,8 +738,8 @@ def _normalize_tickers(frame: pd.DataFrame, path: Path, unit: str, warnings: lis
     return frame
 
 
-def _check_duplicates(frame: pd.DataFrame, path: Path, unit: str) -> None:
-    dup = frame.duplicated(["ticker", "date"], keep="first")
+def _check_duplicates(frame: pd.DataFrame, check: RowCheck, path: Path, unit: str) -> None:
+    dup = check.repeated
     if dup.any():
         row = frame[dup].iloc[0]
         first = frame[(frame["ticker"] == row["ticker"]) & (frame["date"] == row["date"])]["line"].iloc[0]
@@ -650,24 +747,16 @@ def _check_duplicates(frame: pd.DataFrame, path: Path, unit: str) -> None:
                          f"{row['date'].date()} (first at {unit} {first})")
 
 
-# Price dates are taken within these years, as feed dates are: a close dated 2300 is a typo, and
-# settling days 0 in nanoseconds (which end in 2262) failed on it for every later command.
-_DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31"))
-
-
-def _check_date_range(frame: pd.DataFrame, path: Path, unit: str) -> None:
-    dates = pd.to_datetime(frame["date"])
-    bad = (dates < _DATE_RANGE[0]) | (dates > _DATE_RANGE[1])
+def _check_date_range(frame: pd.DataFrame, check: RowCheck, path: Path, unit: str) -> None:
+    bad = check.outside_dates
     if bad.any():
         row = frame[bad].iloc[0]
         raise PriceError(f"{path}:{unit} {row['line']}: date {pd.Timestamp(row['date']).date()} is outside "
                          "1900..2199", hint="check the date column; prices are daily closes of real sessions")
 
 
-def _check_finite(frame: pd.DataFrame, path: Path, unit: str) -> None:
-    """inf (also 1e309, which overflows to it) is no price: one in a series made event-study returns
-    NaN. Checked before the sign, so -inf is refused for futures too. NaN cells are blanks, allowed."""
-    bad = np.isinf(frame[_VALUE_COLUMNS].to_numpy(dtype="float64")).any(axis=1)
+def _check_finite(frame: pd.DataFrame, check: RowCheck, path: Path, unit: str) -> None:
+    bad = check.infinite
     if not bad.any():
         return
     row = frame[bad].iloc[0]
@@ -677,16 +766,9 @@ def _check_finite(frame: pd.DataFrame, path: Path, unit: str) -> None:
                      "leave a missing value blank")
 
 
-def _check_positive(frame: pd.DataFrame, path: Path, unit: str, warnings: list[str]) -> None:
-    """Prices must be > 0, except futures: WTI (CL=F) really settled at -37.63 on 2020-04-20."""
-    bad = (frame[_PRICE_FIELDS] <= 0).any(axis=1)
-    if not bad.any():
-        return
-    futures = frame["ticker"].str.endswith("=F")
-    for ticker, rows in frame[bad & futures].groupby("ticker"):
-        days = ", ".join(str(d.date()) for d in rows["date"][:3])
-        warnings.append(f"{path}: {ticker} has {len(rows)} non-positive futures prices (kept: {days})")
-    wrong = frame[bad & ~futures]
+def _check_positive(frame: pd.DataFrame, check: RowCheck, path: Path, unit: str, warnings: list[str]) -> None:
+    warnings.extend(_futures_warnings(frame, check.futures_not_positive, str(path)))
+    wrong = frame[check.not_positive]
     if not wrong.empty:
         row = wrong.iloc[0]
         field_name = next(c for c in _PRICE_FIELDS if row[c] <= 0)
@@ -694,10 +776,8 @@ def _check_positive(frame: pd.DataFrame, path: Path, unit: str, warnings: list[s
                          f"{row['ticker']} on {row['date'].date()}")
 
 
-def _check_volume(frame: pd.DataFrame, path: Path, unit: str) -> None:
-    """A volume counts what traded: 0 (a day without trades) or more, futures too. A negative one (a
-    sign flipped in an export, a short-interest column read as volume) was stored as it came."""
-    bad = frame["volume"] < 0
+def _check_volume(frame: pd.DataFrame, check: RowCheck, path: Path, unit: str) -> None:
+    bad = check.negative_volume
     if not bad.any():
         return
     row = frame[bad].iloc[0]
@@ -705,6 +785,14 @@ def _check_volume(frame: pd.DataFrame, path: Path, unit: str) -> None:
     raise PriceError(f"{path}:{unit} {row['line']}: negative volume {row['volume']} for {row['ticker']} on "
                      f"{row['date'].date()}" + (f" (and {more} more rows)" if more else ""),
                      hint="a volume is 0 or more; leave it blank when it is not known")
+
+
+def _futures_warnings(frame: pd.DataFrame, kept: pd.Series, where: str) -> list[str]:
+    out = []
+    for ticker, rows in frame[kept].groupby("ticker"):
+        days = ", ".join(str(d.date()) for d in rows["date"][:3])
+        out.append(f"{where}: {ticker} has {len(rows)} non-positive futures prices (kept: {days})")
+    return out
 
 
 class FileSource:
@@ -910,6 +998,9 @@ class FetchReport:
     empty: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     missing: dict[str, list[Range]] = field(default_factory=dict)
+    # rows a source sent that broke a price rule: dropped and counted per ticker, or futures prices
+    # <= 0 kept (`yfinance: NVDA: 1 of 5 rows dropped: 1 negative volume (2026-01-28)`)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def all_failed(self) -> bool:
@@ -937,7 +1028,7 @@ class FetchReport:
 
     @property
     def warnings(self) -> list[str]:
-        out = self.failure_lines()
+        out = [*self.notes, *self.failure_lines()]
         if self.offline and self.missing:
             out.append(f"offline: prices missing for {len(self.missing)} tickers: "
                        + ", ".join(_describe_missing(self.missing)))
@@ -1029,7 +1120,13 @@ def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: lis
     result = source.fetch(batch, lo, hi)
     frame = result.frame[result.frame["ticker"].isin(batch)]
     frame = frame[frame["date"].between(pd.Timestamp(lo), pd.Timestamp(hi))]
-    frame = frame.drop_duplicates(["ticker", "date"], keep="last")
+    frame = frame.sort_values(["ticker", "date"], kind="stable")
+    # the rules `prices load` applies, but a bad row is dropped and counted, not an error: nobody can
+    # correct the source's data, and the other tickers' rows must not be lost with it. No bar can be
+    # dated after today anywhere (the exchanges furthest east are a day ahead of UTC at most).
+    latest = pd.Timestamp(asked_at.date() + dt.timedelta(days=1))
+    frame, dropped, futures = _drop_bad_rows(frame, source.name, latest)
+    report.notes.extend(futures)
     counts = frame.groupby("ticker").size().to_dict()
     requests = []
     for t in batch:
@@ -1037,8 +1134,14 @@ def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: lis
         if t in result.failures and not counts.get(t):
             status, message = "failed", result.failures[t]
             report.failures[t] = f"{lo}..{hi}: {message}"
+        elif t in dropped and not counts.get(t):  # every row was bad: a failure, asked again next run
+            status, message = "failed", f"{source.name}: {dropped[t]}"
+            report.failures[t] = f"{lo}..{hi}: {message}"
         elif counts.get(t):
             status, message = "ok", f"{counts[t]} rows"
+            if t in dropped:
+                message += f"; {dropped[t]}"
+                report.notes.append(f"{source.name}: {t}: {dropped[t]}")
         else:
             status, message = "empty", "no rows in range"
             report.empty.append(t)

@@ -84,6 +84,8 @@ def command(obj: dict, window: str, model: str, by: tuple[str, ...], estimation:
     for note in [*result.warnings, *study.notes]:
         status(f"note: {note}")
     report = result.fetch_report
+    for note in report.notes if report is not None else []:  # fetched rows dropped for a price rule
+        status(f"warning: {note}")
     if report is not None and report.failures:
         for line in report.failure_lines():
             status(f"warning: {line}")

@@ -1187,3 +1187,81 @@ def test_the_files_and_yfinance_judge_rows_by_one_function(tmp_path, con, monkey
     ensure_prices(con, ["NVDA"], D(2026, 1, 29), D(2026, 1, 30),
                   source=YFinanceSource(download=FakeDownload((RECORDED, {})), sleep=lambda s: None))
     assert seen == [1, 2]
+
+
+# --- tickers in price files: the Yahoo symbol rule of `prices fetch` ----------------------------------
+
+
+@pytest.mark.parametrize("ticker", ["EUR/USD", "../x", "a/b/c", "A..B", "BRK B", "AAPL US", "N" * 33, "^",
+                                    "=F"])
+def test_a_file_ticker_that_is_no_yahoo_symbol_is_refused_with_file_and_line(tmp_path, ticker):
+    # they were stored as tickers ('EUR/USD', '../X', 'BRKB': the space was dropped) no fetch could ask for
+    f = tmp_path / "p.csv"
+    f.write_text(f'ticker,date,close\nNVDA,2026-01-29,192.3\n"{ticker}",2026-01-29,1.1\n', encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert str(err.value) == f"{f}:line 3: ticker {ticker!r} is not a Yahoo symbol"
+    assert "use Yahoo symbols: letters and digits" in err.value.hint
+
+
+def test_a_currency_pair_with_a_slash_is_told_its_yahoo_spelling(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("ticker,date,close\nEUR/USD,2026-01-29,1.19\n", encoding="utf-8")
+    with pytest.raises(PriceError) as err:
+        read_price_file(f)
+    assert err.value.hint.startswith("Yahoo spells the pair EUR/USD EURUSD=X; ")
+
+
+def test_wide_and_parquet_tickers_that_are_no_yahoo_symbols_are_named_by_column_and_row(tmp_path):
+    wide = tmp_path / "w.csv"
+    wide.write_text("date,NVDA,../x\n2026-01-29,192.3,1.0\n", encoding="utf-8")
+    with pytest.raises(PriceError, match=r"w\.csv:line 1: column 3 '\.\./x' is not a Yahoo symbol$"):
+        read_price_file(wide)
+    pd.DataFrame({"date": pd.to_datetime(["2026-01-29"]), "NVDA": [192.3], "EUR/USD": [1.19]}).to_parquet(
+        tmp_path / "w.parquet")
+    with pytest.raises(PriceError, match=r"w\.parquet: column 3 'EUR/USD' is not a Yahoo symbol$"):
+        read_price_file(tmp_path / "w.parquet")
+    pd.DataFrame({"ticker": ["NVDA", "A B"], "date": pd.to_datetime(["2026-01-29"] * 2),
+                  "close": [192.3, 1.0]}).to_parquet(tmp_path / "l.parquet")
+    with pytest.raises(PriceError, match=r"l\.parquet:row 2: ticker 'A B' is not a Yahoo symbol$"):
+        read_price_file(tmp_path / "l.parquet")
+
+
+def test_yahoo_symbols_of_every_kind_load_from_files(con, tmp_path):
+    tickers = ["GC=F", "^GSPC", "0700.HK", "600519.SS", "BRK-B", "@FED", "EURUSD=X", "DX-Y.NYB", "M&M.NS",
+               "000001.SZ", "005930.KS", "7203.T"]
+    long = tmp_path / "long.csv"
+    rows = "".join(f"{t},2026-01-29,{i + 1}\n" for i, t in enumerate(tickers))
+    long.write_text("ticker,date,close\n" + rows, encoding="utf-8")
+    wide = tmp_path / "wide.csv"
+    wide.write_text("date," + ",".join(tickers) + "\n2026-01-30," + ",".join("1" * len(tickers)) + "\n",
+                    encoding="utf-8")
+    report = load_files(con, [long, wide])
+    assert report.rows == 2 * len(tickers)
+    stored = con.execute("SELECT DISTINCT ticker FROM prices").fetchall()
+    assert sorted(stored) == sorted((t,) for t in tickers)
+
+
+def test_prices_load_with_a_ticker_that_is_no_yahoo_symbol_is_one_error_and_loads_nothing(
+        tmp_path, db_path, capsys):
+    from signals.cli import main
+
+    good = tmp_path / "a.csv"
+    good.write_text("ticker,date,close\nNVDA,2026-01-29,192.3\n", encoding="utf-8")
+    bad = tmp_path / "b.csv"
+    bad.write_text("ticker,date,close\n../x,2026-01-29,1.0\n", encoding="utf-8")
+    assert main(["--db", str(db_path), "prices", "load", str(good), str(bad)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"error: {bad}:line 2: ticker '../x' is not a Yahoo symbol"
+    assert lines[1].startswith("hint: use Yahoo symbols") and len(lines) == 2
+    with store.opened(db_path) as c:
+        assert c.execute("SELECT count(*) FROM prices").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("ticker", ["BRK B", "NV DA"])
+def test_a_ticker_with_a_space_inside_is_no_yahoo_symbol_for_fetch_either(con, ticker):
+    # normalize_ticker drops spaces: `prices fetch "BRK B"` asked Yahoo for BRKB, another company
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    with pytest.raises(PriceError, match="not a Yahoo symbol"):
+        ensure_prices(con, [ticker], D(2026, 2, 12), D(2026, 2, 13), source=src)
+    assert src.calls == []

@@ -641,6 +641,15 @@ def _check_ticker_headers(raw: pd.DataFrame, value_cols: list, path: Path, unit:
         column = raw.columns.get_loc(value_cols[int(missing.to_numpy().nonzero()[0][0])]) + 1
         raise PriceError(f"{_header_where(path, unit)}: column {column} {name!r} names no ticker",
                          hint=_no_ticker_hint(name, "every column besides the date"))
+    for i, name in enumerate(names):
+        try:
+            symbol = normalize_ticker(name)
+        except ReferenceDataError:
+            continue  # named with its first row when the tickers are normalised, as in a long file
+        if not is_yahoo_symbol(name, symbol):
+            column = raw.columns.get_loc(value_cols[i]) + 1
+            raise PriceError(f"{_header_where(path, unit)}: column {column} {name!r} is not a Yahoo symbol",
+                             hint=_symbol_hint(symbol))
 
 
 def _positions(n: int, unit: str) -> pd.Series:
@@ -731,6 +740,10 @@ def _normalize_tickers(frame: pd.DataFrame, path: Path, unit: str, warnings: lis
         except ReferenceDataError as exc:
             line = frame["line"][originals == t].iloc[0]
             raise PriceError(f"{path}:{unit} {line}: {exc}", hint=exc.hint) from None
+        if not is_yahoo_symbol(t, mapping[t]):  # `prices fetch`'s rule: '../x' and 'EUR/USD' were stored
+            line = frame["line"][originals == t].iloc[0]
+            raise PriceError(f"{path}:{unit} {line}: ticker {t!r} is not a Yahoo symbol",
+                             hint=_symbol_hint(mapping[t]))
     renamed = sorted(f"{a} -> {b}" for a, b in mapping.items() if a != b and a.upper() != b)
     if renamed:
         warnings.append(f"{path}: tickers renamed to Yahoo symbols: {', '.join(renamed)}")
@@ -1109,9 +1122,24 @@ def _asked_ticker(ticker: str) -> str:
         symbol = normalize_ticker(ticker)
     except ReferenceDataError as exc:
         raise PriceError(f"cannot fetch prices for {ticker!r}: not a ticker", hint=_SYMBOL_HINT) from exc
-    if len(symbol) > _MAX_SYMBOL_CHARS or not _YAHOO_SYMBOL.fullmatch(symbol):
-        raise PriceError(f"cannot fetch prices for {ticker!r}: not a Yahoo symbol", hint=_SYMBOL_HINT)
+    if not is_yahoo_symbol(ticker, symbol):
+        raise PriceError(f"cannot fetch prices for {ticker!r}: not a Yahoo symbol", hint=_symbol_hint(symbol))
     return symbol
+
+
+def is_yahoo_symbol(text: str, symbol: str) -> bool:
+    """Whether ``symbol``, the ``normalize_ticker`` spelling of ``text``, is one Yahoo could answer:
+    the one rule for tickers asked of a source and tickers in price files. A space inside ``text`` is
+    refused: normalize_ticker drops it, and BRK B became BRKB (another company)."""
+    return (len(symbol) <= _MAX_SYMBOL_CHARS and _YAHOO_SYMBOL.fullmatch(symbol) is not None
+            and not re.search(r"\s", str(text).strip()))
+
+
+def _symbol_hint(symbol: str) -> str:
+    pair = re.fullmatch(r"([A-Z]{3})/([A-Z]{3})", symbol)
+    if pair:  # EUR/USD: Yahoo's currency pairs end in =X
+        return f"Yahoo spells the pair {symbol} {pair[1]}{pair[2]}=X; {_SYMBOL_HINT}"
+    return _SYMBOL_HINT
 
 
 def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: list[str], lo: dt.date,

@@ -269,6 +269,34 @@ def test_a_backtest_names_the_fetched_rows_it_dropped(
                for line in dropped), dropped
 
 
+def test_a_backtest_that_studies_nothing_still_names_the_fetched_rows_it_dropped(
+        capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no price files: each ticker gets two bars from the source, one of them with a volume < 0, so
+    # nothing can be studied; the error used to end the run before the dropped rows were named
+    import pandas as pd
+
+    from signals import prices
+
+    class Recorder:
+        name = "yfinance"
+
+        def fetch(self, tickers, start, end):
+            if start == end:
+                return prices.FetchResult(prices.empty_frame(), {})
+            frame = pd.DataFrame({"ticker": tickers[0], "date": pd.to_datetime([start, end]), "open": 1.0,
+                                  "high": 1.0, "low": 1.0, "close": 1.0, "adj_close": 1.0,
+                                  "volume": [5.0, -1.0]})
+            return prices.FetchResult(frame[prices.PRICE_COLUMNS], {})
+
+    monkeypatch.setattr(prices, "YFinanceSource", Recorder)
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    code, _, err = run(capsys, "--db", str(db_path), "backtest", "--window", "5d")
+    assert code == 2
+    assert err.startswith("error: no event-instrument pair could be studied")
+    hint = err.split("hint: ", 1)[1]
+    assert "; yfinance: " in hint and ": 1 of 2 rows dropped: 1 negative volume (" in hint, hint
+
+
 def test_a_backtest_fetches_the_range_its_estimation_and_window_need(
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # 500 sessions of estimation and 60 after day 0 need more than the 400 / 40 calendar days

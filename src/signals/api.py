@@ -648,6 +648,9 @@ def backtest(*, db: str | os.PathLike | None = None, window: str = "5d", model: 
                 err.hint = _with_fetch_failures(err.hint, report)
             elif offline and "no_prices" in err.dropped:
                 err.hint = f"{err.hint}; --offline fetched nothing: run without it to fetch from Yahoo"
+            if report is not None and report.notes:  # fetched rows a price rule dropped may be why too
+                more = f" (and {len(report.notes) - 1} more tickers)" if len(report.notes) > 1 else ""
+                err.hint = f"{err.hint}; {report.notes[0]}{more}"
             raise
     if plot:
         if stage:

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -502,6 +503,66 @@ def test_prices_fetch_refuses_a_ticker_that_is_no_yahoo_symbol(capsys, tmp_path:
             "hint: use Yahoo symbols: letters and digits, with '.', '-', '=' or '&' between them and '^' "
             "before an index (NVDA, 0700.HK, 600519.SS, BRK-B, CL=F, ^GSPC)"]
     assert not db.exists()
+
+
+EUR_RULE = """\
+family: fx
+description: a rule whose fixed subject is no Yahoo symbol
+rules:
+  - id: fx.euro
+    version: 1
+    title: euro
+    status: test
+    type: fx_intervention
+    confidence: 0.7
+    triggers: [欧元]
+    patterns:
+      - '(?P<trigger>欧元)'
+    direction: 0
+    subject: {from: fixed, ticker: EUR/USD, name: 欧元}
+    examples:
+      match:
+        - text: 欧元走强。
+          events: [{ticker: EUR/USD}]
+      no_match:
+        - 美元走强。
+"""
+
+
+def test_a_stored_ticker_that_is_no_yahoo_symbol_stops_no_fetch_or_backtest(
+        capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rule's fixed subject `EUR/USD` is stored with its events: `prices fetch` (all stored tickers),
+    # `prices fetch --offline` and every backtest failed with `cannot fetch prices for 'EUR/USD': not a
+    # Yahoo symbol`, exit 2, for the sake of one ticker nobody typed
+    from signals import prices
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "fx.yaml").write_text(EUR_RULE, encoding="utf-8")
+    asked: list[str] = []
+
+    class Recorder:
+        name = "yfinance"
+
+        def fetch(self, tickers, start, end):
+            asked.extend(tickers)
+            return prices.FetchResult(prices.empty_frame(), {})
+
+    monkeypatch.setattr(prices, "YFinanceSource", Recorder)
+    db = tmp_path / "s.duckdb"
+    assert run(capsys, "--db", str(db), "extract", str(SAMPLE_FEED), "--rules", str(rules), "-j", "1",
+               "-f", "jsonl")[0] == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM event_instruments WHERE ticker = 'EUR/USD'").fetchone()[0]
+    assert run(capsys, "--db", str(db), "prices", "load", str(SAMPLE_PRICES))[0] == 0
+    code, _, err = run(capsys, "--db", str(db), "prices", "fetch", "--offline")
+    assert code == 1 and "error:" not in err and "tickers cached" in err, err  # missing, like others
+    code, _, err = run(capsys, "--db", str(db), "prices", "fetch")
+    assert code == 1 and "error:" not in err, err
+    assert "no prices for EUR/USD: " in err and ": not a Yahoo symbol, not asked" in err
+    assert asked and "EUR/USD" not in asked and "NVDA" in asked
+    code, _, err = run(capsys, "--db", str(db), "backtest")
+    assert code == 0 and "pairs studied" in err, err
 
 
 def test_entities_lookup(capsys) -> None:

@@ -685,6 +685,31 @@ def test_a_ticker_that_is_no_yahoo_symbol_is_refused_before_anything_is_asked(co
     assert src.calls == []
 
 
+def test_a_stored_ticker_that_is_no_yahoo_symbol_is_reported_not_fatal(con):
+    # tickers of stored events (a rule's `subject.ticker: EUR/USD`, custom instrument data) are checked
+    # too: one of them stopped `prices fetch`, `--offline` and every backtest with `not a Yahoo symbol`
+    src = CountingSource([FIXTURES / "wide_closes.csv"])
+    report = ensure_prices(con, ["NVDA", "EUR/USD", "../x"], D(2026, 2, 12), D(2026, 2, 13), source=src,
+                           stored=True)
+    assert src.calls == [(("NVDA",), D(2026, 2, 12), D(2026, 2, 13))]  # only NVDA is asked
+    assert report.rows == 2 and sorted(report.failures) == ["../x", "EUR/USD"]
+    assert report.failures["EUR/USD"].startswith("2026-02-12..2026-02-13: not a Yahoo symbol, not asked")
+    assert sorted(report.missing) == ["../x", "EUR/USD"] and not report.all_failed
+    assert con.execute("SELECT ticker, status FROM price_requests WHERE status = 'failed' "
+                       "ORDER BY ticker").fetchall() == [("../x", "failed"), ("EUR/USD", "failed")]
+    # rows loaded from a file under that ticker count as cached, online and offline
+    con.execute("INSERT INTO prices (ticker, date, close, source, fetched_at) VALUES "
+                "('EUR/USD', '2026-02-12', 1.1, 'file:fx.csv', now()), "
+                "('EUR/USD', '2026-02-13', 1.2, 'file:fx.csv', now())")
+    again = ensure_prices(con, ["NVDA", "EUR/USD"], D(2026, 2, 12), D(2026, 2, 13), source=src, stored=True)
+    assert again.cached == ["NVDA", "EUR/USD"] and again.failures == {} and len(src.calls) == 1
+    offline = ensure_prices(con, ["NVDA", "EUR/USD", "../x"], D(2026, 2, 12), D(2026, 2, 13), source=src,
+                            stored=True, offline=True)
+    assert offline.cached == ["NVDA", "EUR/USD"] and list(offline.missing) == ["../x"]
+    with pytest.raises(PriceError, match="not a Yahoo symbol"):  # named by the caller: refused
+        ensure_prices(con, ["NVDA", "EUR/USD"], D(2026, 2, 12), D(2026, 2, 13), source=src)
+
+
 def test_every_yahoo_symbol_of_the_reference_data_is_one():
     from signals.prices import check_tickers
 

@@ -563,7 +563,7 @@ def _fetch_prices(con, tickers: Sequence[str], start: dt.date | None, end: dt.da
         start = start or lo
         end = end or hi
     return ensure_prices(con, wanted, start, end, source=YFinanceSource(), offline=offline,
-                         progress=progress)
+                         progress=progress, stored=not tickers)
 
 
 # Calendar days per trading session, with room for long holidays (Shanghai has ~242 sessions a year:

@@ -1071,17 +1071,22 @@ def _describe_missing(missing: dict[str, list[Range]], limit: int = 10) -> list[
 
 def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start: dt.date, end: dt.date,
                   *, source: PriceSource, offline: bool = False,
-                  progress: Progress | None = None) -> FetchReport:
+                  progress: Progress | None = None, stored: bool = False) -> FetchReport:
     """Fill the cache for ``tickers`` over [start, end], asking ``source`` only for uncovered ranges.
 
     Tickers sharing a gap are fetched in one batch. Each batch is committed on its own, so a network
     failure halfway keeps what arrived. ``offline=True`` asks nothing and reports what is missing.
+    A ticker that is no Yahoo symbol is a ``PriceError`` before anything is asked; with ``stored``
+    (the tickers of stored events, which nobody typed) it is only never asked of the source: its
+    cached rows count, and a missing range is one of ``failures`` (and a failed request).
     """
     if start > end:
         raise PriceError(f"price range starts after it ends: {start} > {end}")
     # one spelling, as `prices load` stores them: nvda, 700.HK, 600519.SH -> NVDA, 0700.HK, 600519.SS
     # (the source returns its own spelling, and rows under another one were dropped as not asked for)
-    tickers = [t for t in check_tickers(tickers) if not t.startswith("@")]  # @FED: not tradable
+    unfetchable: set[str] = set()
+    tickers = _spelled_stored(tickers, unfetchable) if stored else check_tickers(tickers)
+    tickers = [t for t in tickers if not t.startswith("@")]  # @FED: not tradable
     missing = missing_ranges(con, tickers, start, end)
     report = FetchReport(source=source.name, offline=offline,
                          cached=[t for t in tickers if t not in missing])
@@ -1089,9 +1094,19 @@ def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start:
         report.missing = missing
         return report
     batches: dict[Range, list[str]] = {}
+    unasked = []
     for ticker, gaps in missing.items():
+        if ticker in unfetchable:  # one stored ticker stopped every fetch and backtest (an error)
+            report.failures[ticker] = f"{gaps[0][0]}..{gaps[-1][1]}: {_NOT_ASKED}"
+            unasked += [{"ticker": ticker, "start_date": lo, "end_date": hi, "source": source.name,
+                         "requested_at": _now(), "status": "failed", "message": _NOT_ASKED}
+                        for lo, hi in gaps]
+            continue
         for gap in gaps:
             batches.setdefault(gap, []).append(ticker)
+    if unasked:
+        with store.transaction(con, join=True):
+            _log_requests(con, unasked)
     for (lo, hi), batch in sorted(batches.items()):
         _fetch_batch(con, source, batch, lo, hi, report)
         if progress:
@@ -1115,6 +1130,23 @@ def check_tickers(tickers: Iterable[str]) -> list[str]:
     """The tickers in Yahoo's spelling (nvda, 700.HK, 600519.SH -> NVDA, 0700.HK, 600519.SS), in order,
     once each; ``PriceError`` naming the first that is no Yahoo symbol."""
     return list(dict.fromkeys(_asked_ticker(t) for t in tickers))
+
+
+_NOT_ASKED = ("not a Yahoo symbol, not asked (load its prices with `signals prices load FILE`, or fix the "
+              "ticker in the rule or the instrument data that gave it)")
+
+
+def _spelled_stored(tickers: Iterable[str], unfetchable: set[str]) -> list[str]:
+    """Stored tickers in Yahoo's spelling, once each; one that is no Yahoo symbol is kept as stored
+    and added to ``unfetchable``."""
+    out = []
+    for ticker in tickers:
+        try:
+            out.append(_asked_ticker(ticker))
+        except PriceError:
+            out.append(ticker)
+            unfetchable.add(ticker)
+    return list(dict.fromkeys(out))
 
 
 def _asked_ticker(ticker: str) -> str:

@@ -23,6 +23,7 @@ import ast
 import contextlib
 import csv
 import datetime as dt
+import gc
 import logging
 import os
 import re
@@ -1111,6 +1112,11 @@ def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start:
         _fetch_batch(con, source, batch, lo, hi, report)
         if progress:
             progress(len(batch))
+    if batches:
+        # checking a fetched frame leaves pandas temporaries in reference cycles; without a full
+        # collection here the next one fell in whatever ran next in the process (the cache-hit
+        # backtest after a fill: its price lookup took 0.045 s instead of 0.02 s)
+        gc.collect()
     still = missing_ranges(con, list(report.failures), start, end)
     report.missing = still
     return report

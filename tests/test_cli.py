@@ -240,26 +240,30 @@ def test_a_backtest_that_fails_for_want_of_prices_says_the_fetch_failed(
     assert "ConnectionError: Failed to resolve" in hint and "check the network" in hint
 
 
+class _NegativeVolumeSource:
+    """A yfinance stand-in: per ticker a good bar on the first day asked, a volume < 0 on the last."""
+
+    name = "yfinance"
+
+    def fetch(self, tickers, start, end):
+        import pandas as pd
+
+        from signals import prices
+
+        if start == end:
+            return prices.FetchResult(prices.empty_frame(), {})
+        frame = pd.DataFrame({"ticker": tickers[0], "date": pd.to_datetime([start, end]), "open": 1.0,
+                              "high": 1.0, "low": 1.0, "close": 1.0, "adj_close": 1.0, "volume": [5.0, -1.0]})
+        return prices.FetchResult(frame[prices.PRICE_COLUMNS], {})
+
+
 def test_a_backtest_names_the_fetched_rows_it_dropped(
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a bar with a negative volume from the source was stored as it came; now it is dropped, and the
     # backtest says so as `prices fetch` does
-    import pandas as pd
-
     from signals import prices
 
-    class Recorder:
-        name = "yfinance"
-
-        def fetch(self, tickers, start, end):  # a good bar on the first day, a volume < 0 on the last
-            if start == end:
-                return prices.FetchResult(prices.empty_frame(), {})
-            frame = pd.DataFrame({"ticker": tickers[0], "date": pd.to_datetime([start, end]), "open": 1.0,
-                                  "high": 1.0, "low": 1.0, "close": 1.0, "adj_close": 1.0,
-                                  "volume": [5.0, -1.0]})
-            return prices.FetchResult(frame[prices.PRICE_COLUMNS], {})
-
-    monkeypatch.setattr(prices, "YFinanceSource", Recorder)
+    monkeypatch.setattr(prices, "YFinanceSource", _NegativeVolumeSource)
     assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
     assert run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))[0] == 0
     code, _, err = run(capsys, "--db", str(db_path), "backtest", "--window", "5d")
@@ -274,22 +278,9 @@ def test_a_backtest_that_studies_nothing_still_names_the_fetched_rows_it_dropped
         capsys, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # no price files: each ticker gets two bars from the source, one of them with a volume < 0, so
     # nothing can be studied; the error used to end the run before the dropped rows were named
-    import pandas as pd
-
     from signals import prices
 
-    class Recorder:
-        name = "yfinance"
-
-        def fetch(self, tickers, start, end):
-            if start == end:
-                return prices.FetchResult(prices.empty_frame(), {})
-            frame = pd.DataFrame({"ticker": tickers[0], "date": pd.to_datetime([start, end]), "open": 1.0,
-                                  "high": 1.0, "low": 1.0, "close": 1.0, "adj_close": 1.0,
-                                  "volume": [5.0, -1.0]})
-            return prices.FetchResult(frame[prices.PRICE_COLUMNS], {})
-
-    monkeypatch.setattr(prices, "YFinanceSource", Recorder)
+    monkeypatch.setattr(prices, "YFinanceSource", _NegativeVolumeSource)
     assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
     code, _, err = run(capsys, "--db", str(db_path), "backtest", "--window", "5d")
     assert code == 2

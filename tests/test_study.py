@@ -352,7 +352,7 @@ def test_price_rows_that_are_not_positive_are_left_out_and_said_so(con):
     res = run_study(con, window="0:1", **SMALL)
     assert len(res.pairs) == 2
     assert (f"left out 6 price rows whose price is not positive: A 1 (first {dates[31].date()}), BM 1 "
-            f"(first {dates[30].date()}), CL=F 1 (first {dates[40].date()}) and 1 more tickers; returns "
+            f"(first {dates[30].date()}), CL=F 1 (first {dates[40].date()}) and 1 more ticker; returns "
             "span them like a suspension") in res.notes
     assert "dropped 1 pairs: no_prices" in res.notes
     detail = res.dropped.set_index("ticker").loc["Z", "detail"]

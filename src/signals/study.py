@@ -1213,8 +1213,11 @@ def _skipped_prices_notes(con: duckdb.DuckDBPyConnection, limit: int = 3) -> lis
     if not rows:
         return []
     listed = ", ".join(f"{t} {n} (first {d})" for t, n, d in rows[:limit])
-    more = f" and {len(rows) - limit} more tickers" if len(rows) > limit else ""
-    return [f"left out {sum(n for _, n, _ in rows)} price rows whose price is not positive: {listed}{more}; "
+    extra = len(rows) - limit
+    more = f" and {extra} more ticker{'s' if extra > 1 else ''}" if extra > 0 else ""
+    total = sum(n for _, n, _ in rows)
+    rows_word = "rows" if total > 1 else "row"
+    return [f"left out {total} price {rows_word} whose price is not positive: {listed}{more}; "
             "returns span them like a suspension"]
 
 

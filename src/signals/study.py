@@ -188,7 +188,7 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[
 
 _TEMP = ("_st_cand", "_st_fb", "_st_pxcount", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need",
          "_st_series", "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows", "_st_bounds", "_st_loc0",
-         "_st_loc", "_st_pick", "_st_fit", "_st_res", "_st_ar", "_st_acc_sign", "_st_acc_u", "_st_acc_kp",
+         "_st_loc", "_st_pick", "_st_fit", "_st_res", "_st_acc_sign", "_st_acc_u", "_st_acc_kp",
          "_st_grp")
 
 

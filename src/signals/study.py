@@ -297,8 +297,9 @@ _CACHE_TABLES = ("study_series_state", "study_series", "study_series_rows")
 
 
 # Bumped whenever _build_series makes other values from the same prices (2: a return never mixes
-# adjusted and unadjusted closes): a cache an older signals built is then stale like one of old prices.
-SERIES_METHOD = 2
+# adjusted and unadjusted closes; 3: rows stored in g order, so reads need no sort): a cache an
+# older signals built is then stale like one of old prices.
+SERIES_METHOD = 3
 
 
 def prices_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -482,7 +483,7 @@ def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
     DuckDB's one-threaded streaming window over 5 M rows; the sums go back by position (both sides
     in g order, checked)."""
     rows = con.execute("SELECT g, sid, r, m, valid FROM _st_rows0").fetchnumpy()
-    consts = con.execute("SELECT sid, mu_r, mu_m, mu_rr, mu_mm, mu_rm FROM _st_bounds").fetchnumpy()
+    consts = con.execute("SELECT sid, g_first, mu_r, mu_m, mu_rr, mu_mm, mu_rm FROM _st_bounds").fetchnumpy()
 
     g = np.asarray(rows["g"], dtype=np.int64)
     order = np.argsort(g, kind="stable")  # already g order: a cheap pass
@@ -490,7 +491,7 @@ def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
     r, m = _floats(rows["r"])[order], _floats(rows["m"])[order]
     valid = np.ma.filled(np.ma.asarray(rows["valid"]), False).astype(bool)[order]
     by_sid = {}
-    for name in ("mu_r", "mu_m", "mu_rr", "mu_mm", "mu_rm"):
+    for name in ("g_first", "mu_r", "mu_m", "mu_rr", "mu_mm", "mu_rm"):
         table = np.full(int(consts["sid"].max()) + 1 if len(consts["sid"]) else 1, np.nan)
         table[np.asarray(consts["sid"])] = _floats(consts[name])
         by_sid[name] = table[sid]
@@ -500,7 +501,9 @@ def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
         return np.cumsum(np.where(valid & ~np.isnan(x), x, 0.0))
 
     sums = pd.DataFrame({
-        "g": g[order], "cn": np.cumsum(valid, dtype=np.int64),
+        # the row's trading-day index in its series (g_first is exact in a float64 up to 2^53)
+        "g": g[order], "idx": (g[order] - by_sid["g_first"] + 1).astype(np.int32),
+        "cn": np.cumsum(valid, dtype=np.int64),
         "cr": running(r - by_sid["mu_r"]), "cm": running(m - by_sid["mu_m"]),
         "crr": running(r * r - by_sid["mu_rr"]), "cmm": running(m * m - by_sid["mu_mm"]),
         "crm": running(r * m - by_sid["mu_rm"]),
@@ -508,10 +511,9 @@ def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
     with store.registered(con, _st_sums_df=sums):
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _st_rows AS
-            SELECT r.g, r.sid, (r.g - b.g_first + 1)::INTEGER AS idx, r.date, r.r, r.m, r.gap, r.valid,
+            SELECT r.g, r.sid, s.idx, r.date, r.r, r.m, r.gap, r.valid,
                    s.cn, s.cr, s.cm, s.crr, s.cmm, s.crm, s.g AS sums_g
             FROM _st_rows0 r POSITIONAL JOIN _st_sums_df s
-            JOIN _st_bounds b USING (sid)
         """)
 
 

@@ -476,7 +476,11 @@ def test_results_are_stored_with_views(con):
                           [first.run_id]).fetchone()
     assert summary[0] == 2 and summary[1] == pytest.approx(first.summary.loc[0, "caar"], rel=1e-12)
     assert con.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0] == 0
+    # neither run leaves a temp table or view behind: the first built the series cache (cold) and
+    # read its rows through a view, the second read the cache (warm)
+    assert (first.series_cache, second.series_cache) == ("cold", "warm")
     assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
+    assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0]
 
 
 def test_the_summary_view_follows_the_runs_groups(con):

@@ -192,6 +192,18 @@ _TEMP = ("_st_cand", "_st_fb", "_st_pxcount", "_st_have", "_st_bmap", "_st_live"
          "_st_grp")
 
 
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the run's temp tables and views (the series cache is read through views)."""
+    with contextlib.suppress(duckdb.Error):  # never mask the error that ended the run
+        kinds = dict(con.execute(
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary "
+            "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary").fetchall())
+        for name in _TEMP:
+            if name in kinds:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(f"DROP {kinds[name]} IF EXISTS {name}")
+
+
 def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
     qualified = {c: ("ei." if c in ("market", "role") else "e.") + c for c in cols}
     key = ("concat_ws(' | ', " + ", ".join(f"coalesce(CAST({qualified[c]} AS VARCHAR), '-')" for c in cols)
@@ -351,31 +363,31 @@ def _series(con: duckdb.DuckDBPyConnection, use_cache: bool) -> str:
         # same prices, new series: rebuild for the union so earlier studies stay warm
         con.execute("INSERT INTO _st_need SELECT ticker, bench FROM study_series "
                     "EXCEPT SELECT ticker, bench FROM _st_need")
-    _build_series(con)
-    if writable:
-        _save_series(con, fingerprint)
-    return "cold"
-
-
-def _save_series(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
-    """Replace the cache with the series just built, recording the prices they came from."""
+    if not writable:
+        _build_series(con)
+        return "cold"
+    # replace the cache with the series built from the current prices, recording which prices; the
+    # rows go straight into the cache (a temp copy of 5 M rows first cost ~0.5 s) and are read from it
     with store.transaction(con, join=True):
         for table in _CACHE_TABLES:
             con.execute(f"DELETE FROM {table}")
+        _build_series(con, rows_into="study_series_rows")
         con.execute("""
             INSERT INTO study_series
             SELECT s.sid, s.ticker, s.bench, b.g_first, b.g_last, b.mu_r, b.mu_m, b.mu_rr, b.mu_mm, b.mu_rm
             FROM _st_series s JOIN _st_bounds b USING (sid)
         """)
-        con.execute(f"INSERT INTO study_series_rows SELECT {_ROW_COLUMNS} FROM _st_rows")
         con.execute("""
             INSERT INTO study_series_state
             SELECT ?, ?, now(), (SELECT count(*) FROM study_series), (SELECT count(*) FROM study_series_rows)
         """, [fingerprint, int(fingerprint.split(":")[0])])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _st_rows AS {_CACHE_VIEWS['_st_rows']}")
+    return "cold"
 
 
-def _build_series(con: duckdb.DuckDBPyConnection) -> None:
-    """Daily returns per (ticker, benchmark) series of _st_need with running sums for the estimation OLS.
+def _build_series(con: duckdb.DuckDBPyConnection, rows_into: str | None = None) -> None:
+    """Daily returns per (ticker, benchmark) series of _st_need with running sums for the estimation OLS:
+    temp tables _st_series, _st_bounds and _st_rows (or the rows inserted into ``rows_into``).
 
     Trading-day index = row number of the ticker's own price rows. A return is adj_close over the
     previous row's adj_close when both rows have one, else close over close. The benchmark return of
@@ -456,8 +468,9 @@ def _build_series(con: duckdb.DuckDBPyConnection) -> None:
                avg(r * m) FILTER (WHERE valid) AS mu_rm
         FROM _st_rows0 GROUP BY sid
     """)
-    _running_sums(con)
-    _check_row_order(con)
+    if con.execute("SELECT count(*) FROM _st_bounds WHERE NOT in_order").fetchone()[0]:
+        raise _row_order_error()
+    _running_sums(con, rows_into)
 
 
 def _arrays(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, np.ndarray]:
@@ -469,11 +482,11 @@ def _arrays(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, np.ndarray]
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
-def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
-    """_st_rows = _st_rows0 plus running sums over the whole table in g order of values centred on
-    their series mean: the sums return to ~0 at every series end, so the difference of two rows of
-    one series is as accurate as a per-series running sum. The sum of x over rows lo..hi of a
-    series is (c_x[hi] - c_x[lo-1]) + mu_x * (cn[hi] - cn[lo-1]).
+def _running_sums(con: duckdb.DuckDBPyConnection, into: str | None) -> None:
+    """_st_rows (or the rows inserted into ``into``) = _st_rows0 plus running sums over the whole
+    table in g order of values centred on their series mean: the sums return to ~0 at every series
+    end, so the difference of two rows of one series is as accurate as a per-series running sum.
+    The sum of x over rows lo..hi of a series is (c_x[hi] - c_x[lo-1]) + mu_x * (cn[hi] - cn[lo-1]).
 
     numpy's cumsum adds in row order like a streaming SQL window but runs ~10x faster than
     DuckDB's one-threaded streaming window over 5 M rows; the sums go back by position (both sides
@@ -481,9 +494,8 @@ def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
     rows = _arrays(con, "SELECT g, sid, r, m, valid FROM _st_rows0")
     consts = _arrays(con, "SELECT sid, g_first, mu_r, mu_m, mu_rr, mu_mm, mu_rm FROM _st_bounds")
     g = np.asarray(rows["g"], dtype=np.int64)
-    if len(g) and not (np.diff(g) > 0).all():  # checked, never seen: the windows number rows in order
-        raise StudyError("internal error: series rows were not read in row order",
-                         hint="please report this with your DuckDB version")
+    if len(g) and not (np.diff(g) > 0).all():  # never seen: the windows number rows in scan order
+        raise _row_order_error()
     sid, r, m, valid = np.asarray(rows["sid"]), rows["r"], rows["m"], np.asarray(rows["valid"], dtype=bool)
     by_sid = {}
     for name in ("g_first", "mu_r", "mu_m", "mu_rr", "mu_mm", "mu_rm"):
@@ -503,25 +515,26 @@ def _running_sums(con: duckdb.DuckDBPyConnection) -> None:
         "crr": running(r * r - by_sid["mu_rr"]), "cmm": running(m * m - by_sid["mu_mm"]),
         "crm": running(r * m - by_sid["mu_rm"]),
     })
+    rows_with_sums = """
+        SELECT r.g, r.sid, s.idx, r.date, r.r, r.m, r.gap, r.valid, s.cn, s.cr, s.cm, s.crr, s.cmm, s.crm
+        FROM _st_rows0 r POSITIONAL JOIN _st_sums_df s
+    """
     with store.registered(con, _st_sums_df=sums):
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _st_rows AS
-            SELECT r.g, r.sid, s.idx, r.date, r.r, r.m, r.gap, r.valid,
-                   s.cn, s.cr, s.cm, s.crr, s.cmm, s.crm, s.g AS sums_g
-            FROM _st_rows0 r POSITIONAL JOIN _st_sums_df s
-        """)
+        # the sums go back by position: prove the second scan of _st_rows0 met its rows in the same order
+        if con.execute("SELECT count(*) FROM _st_rows0 r POSITIONAL JOIN _st_sums_df s "
+                       "WHERE s.g IS DISTINCT FROM r.g").fetchone()[0]:
+            raise _row_order_error()
+        if into:
+            con.execute(f"INSERT INTO {into} ({_ROW_COLUMNS}) {rows_with_sums}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _st_rows AS {rows_with_sums}")
 
 
-def _check_row_order(con: duckdb.DuckDBPyConnection) -> None:
-    """The streaming windows above number rows in arrival order, and the sums come back by
-    position: prove both were g order."""
-    bad = con.execute("""
-        SELECT (SELECT count(*) FROM _st_bounds WHERE NOT in_order)
-             + (SELECT count(*) FROM _st_rows WHERE sums_g IS DISTINCT FROM g)
-    """).fetchall()[0][0]
-    if bad:
-        raise StudyError("internal error: price rows were not processed in (series, date) order",
-                         hint="please report this with your DuckDB version")
+def _row_order_error() -> StudyError:
+    """The streaming windows number rows in arrival order and the running sums go back by
+    position: both must have seen (series, date) order."""
+    return StudyError("internal error: price rows were not processed in (series, date) order",
+                      hint="please report this with your DuckDB version")
 
 
 def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int) -> None:
@@ -1327,10 +1340,7 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         raise (damaged_database(exc)
                or StudyError(f"event study query failed: {str(exc).splitlines()[0]}")) from exc
     finally:
-        for name in _TEMP:
-            kind = "VIEW" if name in _CACHE_VIEWS and series_cache == "warm" else "TABLE"
-            with contextlib.suppress(duckdb.Error):
-                con.execute(f"DROP {kind} IF EXISTS {name}")
+        _drop_temp(con)
     return StudyResult(run_id=run_id, params=params, summary=summary, pairs=pairs, daily=daily,
                        dropped=dropped, notes=notes, series_cache=series_cache)
 

@@ -677,6 +677,24 @@ def test_theme_and_sector_words_do_not_make_the_named_instrument_the_subject(tex
     assert [(e.type, e.ticker) for e in run(text) if e.ticker in ("NVDA", "AAPL", "GC=F")] == []
 
 
+@pytest.mark.parametrize(("text", "type_", "ticker"), [
+    # the company the statement is about, not the one it is the supplier or customer of
+    ("富士康作为苹果供应商，宣布扩产。", "capacity_expansion", "2317.TW"),
+    ("富士康作为苹果的供应商，股价大涨5%。", "price_surge", "2317.TW"),
+    ("富士康作为苹果供应商，四季度营收超预期。", "earnings_beat", "2317.TW"),
+    ("纬创作为英伟达合作伙伴，宣布扩产。", "capacity_expansion", "3231.TW"),
+    ("宁德时代为客户宝马扩产电池工厂。", "capacity_expansion", "300750.SZ"),
+    ("宁德时代为客户宝马建设新工厂。", "capacity_expansion", "300750.SZ"),
+    ("宁德时代为宝马等客户扩产。", "capacity_expansion", "300750.SZ"),
+    ("台积电获苹果等客户大单后扩产。", "capacity_expansion", "2330.TW"),
+    # a role word before the name is its apposition; 客户 after a name is the name's own customers
+    ("其客户英伟达宣布扩产。", "capacity_expansion", "NVDA"),
+    ("台积电客户需求强劲，股价大涨5%。", "price_surge", "2330.TW"),
+])
+def test_a_supplier_or_customer_role_is_not_the_subject(text: str, type_: str, ticker: str) -> None:
+    assert [e.ticker for e in run(text) if e.type == type_] == [ticker]
+
+
 def test_a_lookalike_nickname_is_not_the_company() -> None:
     # the sample feed's headline for Lam Research: every event went to ASML.AS
     events = run("1月28日，Lam Research公布的业绩报告显示，营收超出市场预期。",

@@ -195,12 +195,41 @@ _COMMODITY_STOCKS_AFTER = regex.compile(r"(?:类|矿业|矿企|矿)?(?:股(?!价
 
 _THEME_FIRST = frozenset("概供产链平\"”」")  # what _THEME_AFTER can start with: most mentions skip the regex
 
+# A company named only to describe another one by its role: X's supplier (作为苹果供应商, 苹果的供应商)
+# is another company, and so is the customer the subject serves or wins orders from
+# (为客户宝马扩产, 为宝马等客户, 获苹果等客户大单) or the one 作为 ties the subject to (作为英伟达的合作伙伴).
+# 富士康作为苹果供应商，营收大增 is about 富士康, never 苹果. Not a bare role word before a name
+# (其客户英伟达宣布扩产: the customer is the subject there) nor 客户 after a name (台积电客户需求强劲),
+# nor 代工厂, which is also the company's own plant (富士康代工厂停产).
+_SUPPLIER_AFTER = regex.compile(r"(?:公司|集团)?的?(?:主要|核心|重要|最大的?|一级)?(?:供应商|供货商)")
+_SERVED_BEFORE = regex.compile(r"(?:为|替|帮|给|向)(?:其|公司|旗下)?的?"
+                               r"(?:大|主要|核心|重要|海外|美国|长期)?客户$")
+_SERVED_VERB = regex.compile(r"(?:为|替|帮|给|向|获|获得|接获|斩获|赢得|拿下|收到)了?$")
+_CUSTOMER_AFTER = regex.compile(r"(?:公司|集团)?等?(?:大|主要|核心|重要)?客户")
+_ROLE_AFTER_AS = regex.compile(r"(?:公司|集团)?的?(?:客户|合作伙伴|股东)")
+
+
+def _names_a_role(text: str, m: Mention) -> bool:
+    """The mention describes another company by its role (``_SUPPLIER_AFTER`` …): not the subject.
+    Plain substring checks first: most mentions have no role word next to them and skip the regexes."""
+    after = text[m.end:m.end + 8]
+    if "供" in after and _SUPPLIER_AFTER.match(text, m.end):
+        return True
+    before = text[max(0, m.start - 8):m.start]
+    if before.endswith("客户") and _SERVED_BEFORE.search(before):
+        return True
+    if "客户" in after and _SERVED_VERB.search(before) and _CUSTOMER_AFTER.match(text, m.end):
+        return True
+    return before.endswith("作为") and bool(_ROLE_AFTER_AS.match(text, m.end))
+
 
 def _stands_for_another(text: str, m: Mention) -> bool:
     before = text[max(0, m.start - 2):m.start]
     if "版" in before and _LOOKALIKE_BEFORE.search(before):
         return True
     if text[m.end:m.end + 1] in _THEME_FIRST and _THEME_AFTER.match(text, m.end):
+        return True
+    if _names_a_role(text, m):
         return True
     return m.instrument.kind == "commodity" and bool(_COMMODITY_STOCKS_AFTER.match(text, m.end))
 

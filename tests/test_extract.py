@@ -454,6 +454,21 @@ def test_the_title_fallback_takes_the_name_of_the_titles_own_statement() -> None
     assert ("2330.TW", 5.0) in [(e.ticker, e.magnitude) for e in events if e.type == "price_surge"]
 
 
+@pytest.mark.parametrize(("text", "type_"), [
+    ("该科技股盘后大涨10%。", "price_surge"),  # gave no event: the clause named neither NVDA nor 该股
+    ("该芯片股盘后暴跌10%。", "price_plunge"),
+    ("这只美国科技股盘后上涨10%。", "price_surge"),
+    ("该股盘后大涨10%。", "price_surge"),  # as 该股 already did
+])
+def test_a_sector_stock_a_determiner_picks_is_the_articles_company(text: str, type_: str) -> None:
+    ev = one(text, type_, title="英伟达公布财报")
+    assert (ev.ticker, ev.magnitude, ev.unit) == ("NVDA", 10.0, "pct")
+
+
+def test_sector_stocks_without_a_determiner_stay_a_group() -> None:
+    assert [e for e in run("科技股盘后大涨10%。", title="英伟达公布财报") if e.type == "price_surge"] == []
+
+
 def test_an_unlinked_name_and_its_longer_form_are_one_subject() -> None:
     # 3764473: 九识 and 九识智能 (unlinked) were two stake_increase events for one investment
     events = run("菜鸟以现金投资等方式，成为九识股东。事实上，菜鸟入股九识智能的消息早已传出。")

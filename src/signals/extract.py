@@ -651,8 +651,12 @@ def _names_a_group(doc: _Doc, clause: tuple[int, int], anchor: int) -> bool:
 
 
 # A clause that refers back to the article's company (该公司股价盘后一度涨逾11%) may take the
-# subject from the title even when the rule's scope is narrower.
-_ANAPHOR = regex.compile(r"股价|该股|该公司|公司股价|其股价|个股|市值")
+# subject from the title even when the rule's scope is narrower. A sector stock a determiner picks
+# (该科技股, 这只芯片股, 该美国科技股: the exceptions of _GENERIC_GROUP) is that company as 该股 is:
+# 该科技股盘后大涨10% gave no event, its clause named neither the company nor 该股.
+_ANAPHOR = regex.compile(r"股价|该股|该公司|公司股价|其股价|个股|市值"
+                         r"|(?:该|此|这只|这支|该只|那只)" + _GROUP_PLACES + "?" + _GROUP_SECTORS
+                         + r"类?股(?![份东票本权息利市指民])")
 
 # "The company" opening a clause refers back to the company the text last named (同时，公司宣布拟
 # 收购Allied Gold); inside a noun phrase (初创公司月之暗面, 公司内部) it does not.

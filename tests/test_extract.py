@@ -469,6 +469,17 @@ def test_sector_stocks_without_a_determiner_stay_a_group() -> None:
     assert [e for e in run("科技股盘后大涨10%。", title="英伟达公布财报") if e.type == "price_surge"] == []
 
 
+@pytest.mark.parametrize(("text", "title"), [
+    ("科技公司纷纷发布新品。", ""),  # gave product_launch with the subject 纷纷
+    ("科技公司纷纷发布新品。", "苹果秋季发布会"),
+    ("科技巨头纷纷发布新品。", "苹果秋季发布会"),  # gave the unlinked subject 科技巨头
+    ("科技公司相继发布新模型。", ""),
+    ("国内大模型厂商纷纷发布新模型。", ""),
+])
+def test_a_generic_group_launching_gives_no_subject(text: str, title: str) -> None:
+    assert [(e.type, e.subject) for e in run(text, title)] == []
+
+
 def test_an_unlinked_name_and_its_longer_form_are_one_subject() -> None:
     # 3764473: 九识 and 九识智能 (unlinked) were two stake_increase events for one investment
     events = run("菜鸟以现金投资等方式，成为九识股东。事实上，菜鸟入股九识智能的消息早已传出。")

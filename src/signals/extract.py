@@ -663,8 +663,10 @@ _ANAPHOR = regex.compile(r"股价|该股|该公司|公司股价|其股价|个股
 _COMPANY_ANAPHOR = regex.compile(r"\s*(?:此外|同时|另外|而|但|并|随后)?\s*"
                                  r"(?:该|本|其)?(?:公司|集团)(?!内部|层面)")
 
-# What a name captured by a pattern may not be: pronouns and generic heads (公司, 该公司, 其).
-_NOT_A_NAME = regex.compile(r"^(?:公司|该|其|此|本|这|那|他们|我们|对方|双方|多家|部分|一家|旗下)")
+# What a name captured by a pattern may not be: pronouns and generic heads (公司, 该公司, 其), and the
+# adverbs of a group acting together (科技公司纷纷发布新品 once gave the subject 纷纷).
+_NOT_A_NAME = regex.compile(r"^(?:公司|该|其|此|本|这|那|他们|我们|对方|双方|多家|部分|一家|旗下"
+                            r"|纷纷|相继|陆续|先后|集体)")
 
 
 def _unlinked_name(doc: _Doc, match: Any, group: str | None) -> _Subject | None:

@@ -690,6 +690,20 @@ def test_respective_figures_go_to_their_own_subjects(text: str, expected: dict[s
     assert {e.ticker: e.magnitude for e in events} == expected
 
 
+@pytest.mark.parametrize(("text", "type_", "tickers"), [
+    # a clause of names closed by a colon heads the statement: each name (the last alone before)
+    ("微软、谷歌：资本支出将增至800亿美元。", "capex_increase", {"MSFT", "GOOGL"}),
+    ("据报道，微软、谷歌：资本支出均将增至800亿美元。", "capex_increase", {"MSFT", "GOOGL"}),
+    ("英伟达、AMD：股价均大涨5%。", "price_surge", {"NVDA", "AMD"}),
+    # one name, other words in the head, or a name in the trigger's own clause: no header list
+    ("微软：资本支出将增至800亿美元。", "capex_increase", {"MSFT"}),
+    ("微软CEO纳德拉：资本支出将增至800亿美元。", "capex_increase", {"MSFT"}),
+    ("AMD、英伟达：英特尔股价大涨5%。", "price_surge", {"INTC"}),
+])
+def test_a_list_of_names_before_a_colon_is_each_ones(text: str, type_: str, tickers: set[str]) -> None:
+    assert {e.ticker for e in run(text) if e.type == type_} == tickers
+
+
 # -- names used for something else: look-alikes, themes, a commodity's stocks -----------------------
 
 @pytest.mark.parametrize("text", [

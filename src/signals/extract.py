@@ -25,6 +25,8 @@ from signals.numbers import find_magnitudes, one_to_one_translator
 from signals.rules import MONEY_UNITS, TAXONOMY, Rule, Rulebook, SubjectSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from signals.entities import Linker, Mention
     from signals.feeds import Article
     from signals.numbers import Magnitude
@@ -538,6 +540,27 @@ def _list_before(doc: _Doc, ms: list[Mention], anchor: int) -> list[Mention]:
     return list(reversed(chain))
 
 
+_HEAD_END = regex.compile(r"\s*等?\s*")
+
+
+def _header_list(doc: _Doc, clause: tuple[int, int], sentence: tuple[int, int],
+                 candidates: Callable[[int, int], list[Mention]]) -> list[Mention]:
+    """微软、谷歌：资本支出将增至800亿美元: a clause of two or more names and nothing else, closed by a
+    colon right before the trigger's clause, says whose statement follows; each name is a subject
+    (the nearest search took the last name alone). Any other word in that clause (两家公司…预期：) and
+    it is no header. Only for rules with ``each``, when the trigger's clause names nobody before it."""
+    colon = clause[0] - 1
+    if colon < sentence[0] or doc.text[colon] not in "：:":
+        return []
+    start, _ = doc.clause_of(colon, sentence)
+    names = candidates(start, colon)
+    if len(names) < 2 or doc.text[start:names[0].start].strip():
+        return []
+    if not all(_LIST_GAP.fullmatch(doc.text, a.end, b.start) for a, b in itertools.pairwise(names)):
+        return []
+    return names if _HEAD_END.fullmatch(doc.text, names[-1].end, colon) else []
+
+
 def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
               clause: tuple[int, int]) -> list[_Subject]:
     spec, family = hit.rule.subject, hit.rule.family
@@ -560,7 +583,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
 
     in_clause = candidates(*clause)
     if spec.each:
-        chain = _list_before(doc, in_clause, anchor_s)
+        chain = _list_before(doc, in_clause, anchor_s) or _header_list(doc, clause, sentence, candidates)
         if chain:
             return [_from_mention(doc, m) for m in chain]
     pools = [in_clause]

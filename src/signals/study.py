@@ -246,15 +246,16 @@ def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool
         {"benchmark": "string", "rank": "int64", "candidate": "string"})
     with store.registered(con, _st_fb_df=fb):
         con.execute("CREATE OR REPLACE TEMP TABLE _st_fb AS SELECT * FROM _st_fb_df")
-    # one scan of prices: which tickers have usable rows, and the rows the series will leave out
-    # (price <= 0) for the run's notes
+    # one scan of prices: which tickers have usable rows, the rows the series will leave out
+    # (price <= 0) for the run's notes, and the parts of the prices fingerprint (the series cache's
+    # check, another scan of every row otherwise)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_pxcount AS
-        SELECT ticker, count(*) FILTER (WHERE coalesce(adj_close, close) > 0) AS usable,
+        SELECT ticker, count(*) AS n, sum(hash(ticker, date, adj_close, close)) AS h,
+               count(*) FILTER (WHERE coalesce(adj_close, close) > 0) AS usable,
                count(*) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS skipped,
                min(date) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS first_skipped
         FROM prices
-        WHERE ticker IN (SELECT ticker FROM _st_cand UNION SELECT candidate FROM _st_fb)
         GROUP BY ticker
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _st_have AS SELECT ticker FROM _st_pxcount WHERE usable > 0")
@@ -323,6 +324,13 @@ def prices_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return f"{n}:{h}:s{SERIES_METHOD}"
 
 
+def _run_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """prices_fingerprint from the per-ticker counts and hash sums of _st_pxcount (sums of exact
+    integers: the same value)."""
+    [(n, h)] = con.execute("SELECT coalesce(sum(n), 0), coalesce(sum(h), 0) FROM _st_pxcount").fetchall()
+    return f"{n}:{h}:s{SERIES_METHOD}"
+
+
 def _cache_mode(con: duckdb.DuckDBPyConnection) -> tuple[bool, bool]:
     """(cache tables exist, file writable): a bare connection without the signals schema has no
     cache; a read-only one may read a current cache but not write one."""
@@ -349,7 +357,7 @@ def _series(con: duckdb.DuckDBPyConnection, use_cache: bool) -> str:
     if not have:
         _build_series(con)
         return "off"
-    fingerprint = prices_fingerprint(con)
+    fingerprint = _run_fingerprint(con)
     state = con.execute("SELECT prices_fingerprint FROM study_series_state").fetchall()
     if state == [(fingerprint,)]:
         missing = con.execute("""

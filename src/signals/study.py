@@ -595,7 +595,7 @@ def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[
     # candidate ends of lo - 1 and hi in _fit (clamped to the series bounds), then the window rows
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_pick AS
-        SELECT * FROM _st_rows WHERE g IN (
+        SELECT g, date, r, m, gap, valid, cn, cr, cm, crr, cmm, crm FROM _st_rows WHERE g IN (
             SELECT unnest([l.g0 + ({est[0]}) - 1, b.g_first - 1, l.g0 + ({est[1]}), b.g_last])
             FROM _st_loc l JOIN _st_bounds b USING (sid)
             UNION ALL

@@ -894,28 +894,31 @@ class _SeriesArrays:
 
 
 def _series_arrays(con: duckdb.DuckDBPyConnection) -> _SeriesArrays:
-    cols = con.execute("""
-        SELECT g, coalesce(r, 0) AS r, coalesce(m, 0) AS m0, valid,
-               date_diff('day', DATE '1970-01-01', date)::INTEGER AS d
-        FROM _st_rows
-    """).fetchnumpy()
+    cols = _arrays(con, "SELECT g, coalesce(r, 0) AS r, coalesce(m, 0) AS m0, valid, date FROM _st_rows")
     g = np.asarray(cols["g"], dtype=np.int64)
     size = int(g.max()) + 1 if len(g) else 1
-    # distinct dates from SQL (a few thousand), then a binary search per row: cheaper than np.unique
-    dates = np.asarray(con.execute("SELECT DISTINCT date_diff('day', DATE '1970-01-01', date)::INTEGER AS d "
-                                   "FROM _st_rows ORDER BY d").fetchnumpy()["d"])
-    day_of_row = np.searchsorted(dates, np.asarray(cols["d"]))
+    days = np.asarray(cols["date"]).astype("datetime64[D]").astype(np.int64)
+    # each row's index among the distinct dates through a table over the calendar span (a few
+    # thousand days): cheaper than a sort or a binary search per row
+    first = int(days.min()) if len(days) else 0
+    seen = np.zeros(int(days.max()) - first + 1 if len(days) else 0, dtype=bool)
+    seen[days - first] = True
+    day_of_row = (np.cumsum(seen) - 1)[days - first]
+    dense = bool(len(g)) and int(g[-1] - g[0]) == len(g) - 1 and bool((np.diff(g) > 0).all())
 
     def by_g(values: np.ndarray, dtype: type, fill: object) -> np.ndarray:
         out = np.full(size, fill, dtype=dtype)
-        out[g] = values
+        if dense:  # the cache and a fresh build: g is one run, a copy not a scatter
+            out[g[0]:] = values
+        else:
+            out[g] = values
         return out
 
     return _SeriesArrays(r=by_g(np.asarray(cols["r"]), np.float64, 0.0),
                          m0=by_g(np.asarray(cols["m0"]), np.float64, 0.0),
                          valid=by_g(np.asarray(cols["valid"]), np.bool_, False),
                          day=by_g(day_of_row, np.int32, 0),
-                         dates=dates.astype("datetime64[D]"))
+                         dates=(np.flatnonzero(seen) + first).astype("datetime64[D]"))
 
 
 def _average_ranks(key: np.ndarray) -> np.ndarray:

@@ -469,6 +469,19 @@ def test_sector_stocks_without_a_determiner_stay_a_group() -> None:
     assert [e for e in run("科技股盘后大涨10%。", title="英伟达公布财报") if e.type == "price_surge"] == []
 
 
+@pytest.mark.parametrize("text", [
+    # 此 ending 因此/由此/为此/据此/如此 picks no stock: the clause is about the sector (it gave NVDA)
+    "市场担心AI支出放缓，因此科技股大跌3%。",
+    "由此科技股普遍大涨5%。",
+    "为此芯片股大涨5%。",
+    "据此科技股大涨3%。",
+    "如此科技股大涨5%也就不奇怪了。",
+])
+def test_a_conjunction_ending_in_a_determiner_picks_no_sector_stock(text: str) -> None:
+    moves = ("price_surge", "price_plunge", "price_drop")
+    assert [(e.type, e.ticker) for e in run(text, title="英伟达公布财报") if e.type in moves] == []
+
+
 @pytest.mark.parametrize(("text", "title"), [
     ("科技公司纷纷发布新品。", ""),  # gave product_launch with the subject 纷纷
     ("科技公司纷纷发布新品。", "苹果秋季发布会"),

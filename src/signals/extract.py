@@ -656,8 +656,11 @@ _GROUP_SECTORS = (r"(?:科技|高科技|互联网|芯片|半导体|银行|券商
                   r"煤炭|有色|稀土|锂电|电池|电动车|电商|游戏|传媒|零售|金融|成长|价值|蓝筹|权重|大型|小盘|大盘)")
 _GROUP_PLACES = r"(?:全球|美国|美股|港股|A股|中国|韩国|日本|欧洲|海外|欧美|国内|上市)"
 _GROUP_PLURAL = r"(?=们|纷纷|普遍|均|都|集体|相继|陆续|各自)"
+# a determiner that picks one stock (该科技股, 此芯片股); 此 and 该 ending another word do not
+# (因此科技股大跌, 由此, 为此, 据此, 如此 …; 应该): the sector's stocks are meant
+_ONE_STOCK = r"(?:(?<![因由为据如对借从至就彼故在特])此|(?<!应)该|这只|这支|该只|那只)"
 _GENERIC_GROUP = regex.compile(
-    r"(?<!(?:该|此|这只|这支|该只|那只|这家|这一|这个)" + _GROUP_PLACES + r"?)" + _GROUP_SECTORS
+    r"(?<!(?:" + _ONE_STOCK + r"|这家|这一|这个)" + _GROUP_PLACES + r"?)" + _GROUP_SECTORS
     + r"类?股(?![价份东票本权息利市指民])"
     r"|(?<!该|此|其|这家|这一|这个)(?:主要|大型|头部|各大|多家|部分|一些|其他|其它|众多|多数|几大|这些|主流|"
     r"同业|同行|相关)" + _GROUP_SECTORS + r"?(?:企业|公司|厂商|大厂|车企|巨头|龙头)"
@@ -678,7 +681,7 @@ def _names_a_group(doc: _Doc, clause: tuple[int, int], anchor: int) -> bool:
 # (该科技股, 这只芯片股, 该美国科技股: the exceptions of _GENERIC_GROUP) is that company as 该股 is:
 # 该科技股盘后大涨10% gave no event, its clause named neither the company nor 该股.
 _ANAPHOR = regex.compile(r"股价|该股|该公司|公司股价|其股价|个股|市值"
-                         r"|(?:该|此|这只|这支|该只|那只)" + _GROUP_PLACES + "?" + _GROUP_SECTORS
+                         r"|" + _ONE_STOCK + _GROUP_PLACES + "?" + _GROUP_SECTORS
                          + r"类?股(?![份东票本权息利市指民])")
 
 # "The company" opening a clause refers back to the company the text last named (同时，公司宣布拟

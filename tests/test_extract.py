@@ -748,6 +748,15 @@ def test_a_supplier_or_customer_role_is_not_the_subject(text: str, type_: str, t
     assert [e.ticker for e in run(text) if e.type == type_] == [ticker]
 
 
+@pytest.mark.parametrize(("text", "ticker"), [
+    # 为 ending 认为 is no 'for': the name's own customers (as 台积电客户需求强劲), the name is the subject
+    ("分析师认为台积电客户需求强劲，股价大涨5%。", "2330.TW"),
+    ("投资者认为苹果客户基础稳固，股价上涨3%。", "AAPL"),
+])
+def test_renwei_before_a_names_customers_is_no_service_for_them(text: str, ticker: str) -> None:
+    assert [e.ticker for e in run(text) if e.type == "price_surge"] == [ticker]
+
+
 def test_a_lookalike_nickname_is_not_the_company() -> None:
     # the sample feed's headline for Lam Research: every event went to ASML.AS
     events = run("1月28日，Lam Research公布的业绩报告显示，营收超出市场预期。",

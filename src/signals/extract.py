@@ -206,7 +206,9 @@ _THEME_FIRST = frozenset("概供产链平\"”」")  # what _THEME_AFTER can sta
 _SUPPLIER_AFTER = regex.compile(r"(?:公司|集团)?的?(?:主要|核心|重要|最大的?|一级)?(?:供应商|供货商)")
 _SERVED_BEFORE = regex.compile(r"(?:为|替|帮|给|向)(?:其|公司|旗下)?的?"
                                r"(?:大|主要|核心|重要|海外|美国|长期)?客户$")
-_SERVED_VERB = regex.compile(r"(?:为|替|帮|给|向|获|获得|接获|斩获|赢得|拿下|收到)了?$")
+# 为 only as 'for' (为宝马等客户): 认为台积电客户需求强劲 is about 台积电's own customers, as is 因为, 以为 …
+_SERVED_VERB = regex.compile(r"(?:(?<![认以因称视更较最极甚颇尤行])为|替|帮|给|向|获|获得|接获|斩获|赢得|拿下"
+                             r"|收到)了?$")
 _CUSTOMER_AFTER = regex.compile(r"(?:公司|集团)?等?(?:大|主要|核心|重要)?客户")
 _ROLE_AFTER_AS = regex.compile(r"(?:公司|集团)?的?(?:客户|合作伙伴|股东)")
 

@@ -748,6 +748,15 @@ def test_a_supplier_or_customer_role_is_not_the_subject(text: str, type_: str, t
     assert [e.ticker for e in run(text) if e.type == type_] == [ticker]
 
 
+@pytest.mark.parametrize(("text", "type_"), [
+    # a shareholder's stake is in the company 作为 names: the investee of 增持/减持 (taxonomy.md)
+    ("作为宁德时代的股东，高瓴资本宣布减持。", "stake_decrease"),
+    ("作为宁德时代股东，高瓴资本宣布增持。", "stake_increase"),
+])
+def test_the_company_a_shareholder_holds_is_the_investee(text: str, type_: str) -> None:
+    assert [e.ticker for e in run(text) if e.type == type_] == ["300750.SZ"]
+
+
 @pytest.mark.parametrize(("text", "ticker"), [
     # 为 ending 认为 is no 'for': the name's own customers (as 台积电客户需求强劲), the name is the subject
     ("分析师认为台积电客户需求强劲，股价大涨5%。", "2330.TW"),

@@ -210,7 +210,8 @@ _SERVED_BEFORE = regex.compile(r"(?:为|替|帮|给|向)(?:其|公司|旗下)?�
 _SERVED_VERB = regex.compile(r"(?:(?<![认以因称视更较最极甚颇尤行])为|替|帮|给|向|获|获得|接获|斩获|赢得|拿下"
                              r"|收到)了?$")
 _CUSTOMER_AFTER = regex.compile(r"(?:公司|集团)?等?(?:大|主要|核心|重要)?客户")
-_ROLE_AFTER_AS = regex.compile(r"(?:公司|集团)?的?(?:客户|合作伙伴|股东)")
+# not 股东: 作为宁德时代的股东，高瓴资本宣布减持 is a stake in 宁德时代, the investee that 减持 is about
+_ROLE_AFTER_AS = regex.compile(r"(?:公司|集团)?的?(?:客户|合作伙伴)")
 
 
 def _names_a_role(text: str, m: Mention) -> bool:

@@ -717,6 +717,23 @@ def test_a_list_of_names_before_a_colon_is_each_ones(text: str, type_: str, tick
     assert {e.ticker for e in run(text) if e.type == type_} == tickers
 
 
+@pytest.mark.parametrize(("text", "tickers"), [
+    # a total (合计, 共计 …) of a list is no company's own figure: each keeps its event, not the sum
+    ("Meta、微软、谷歌和亚马逊2026年资本支出合计将超过6000亿美元。", {"META", "MSFT", "GOOGL", "AMZN"}),
+    ("微软、谷歌：资本支出合计将增至3000亿美元。", {"MSFT", "GOOGL"}),
+    ("微软、谷歌资本支出共计将增至3000亿美元。", {"MSFT", "GOOGL"}),
+])
+def test_a_lists_total_is_not_each_ones_figure(text: str, tickers: set[str]) -> None:
+    events = [e for e in run(text) if e.type == "capex_increase"]
+    assert {e.ticker for e in events} == tickers
+    assert [e.magnitude for e in events] == [None] * len(tickers)
+
+
+def test_one_company_keeps_its_total() -> None:
+    ev = one("微软四季度资本支出合计将增至375亿美元。", "capex_increase")
+    assert (ev.ticker, ev.magnitude) == ("MSFT", 37_500_000_000)
+
+
 # -- names used for something else: look-alikes, themes, a commodity's stocks -----------------------
 
 @pytest.mark.parametrize("text", [

@@ -888,6 +888,18 @@ def _respective(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int],
     return [_convert(m, spec.as_unit, doc.text) for m in candidates]
 
 
+# A figure that sums a list's (合计, 共计, 总计, 共同 …): 微软、谷歌资本支出合计将增至3000亿美元. Not 累计,
+# which is each one's own running total (英伟达、AMD年内累计上涨50%).
+_TOTAL = regex.compile(r"合计|共计|总计|合共|总共|一共|共同|联合|总额|总和")
+
+
+def _is_total(doc: _Doc, clause: tuple[int, int], subjects: list[_Subject], mag: _Mag) -> bool:
+    """The figure is said of the subjects together: a total word between the first subject (or the
+    clause's start) and the figure."""
+    first = min((sub.start for sub in subjects if sub.start is not None), default=clause[0])
+    return _TOTAL.search(doc.text, min(first, clause[0]), mag.start) is not None
+
+
 # 每10股派发现金红利239.57元: an amount per N shares (每股: per one) right before the figure, the
 # nearest 每 (每股收益6元拟每10股派3元 is 0.3 a share)
 _PER_SHARES = regex.compile(r"每\s*(\d+|十)?\s*股(?![本东票价份])[^，。；每]{0,14}$")
@@ -995,6 +1007,11 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
         subjects, mags = [sub for sub, _ in kept], [m for _, m in kept]
     elif not _passes_min(mag, hit):
         return []
+    elif mag is not None and len(subjects) > 1 and _is_total(doc, clause, subjects, mag):
+        # 微软、谷歌资本支出合计将增至3000亿美元: the sum is no one's own figure
+        if hit.rule.magnitude is not None and hit.rule.magnitude.required:
+            return []
+        mags = [None] * len(subjects)
     else:
         mags = [mag] * len(subjects)
     base = _direction(hit)

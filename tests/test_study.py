@@ -480,7 +480,8 @@ def test_results_are_stored_with_views(con):
     # read its rows through a view, the second read the cache (warm)
     assert (first.series_cache, second.series_cache) == ("cold", "warm")
     assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
-    assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0]
+    assert not con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0]
 
 
 def test_the_summary_view_follows_the_runs_groups(con):

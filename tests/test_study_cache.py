@@ -187,3 +187,53 @@ def test_the_cache_stores_series_rows_in_row_order(con):
     assert run_study(con, **SMALL).series_cache == "cold"
     g = con.execute("SELECT g FROM study_series_rows").fetchnumpy()["g"]
     assert len(g) == 40 * 3000 and (np.diff(g) == 1).all()
+
+
+def test_running_sums_out_of_step_with_their_rows_are_an_internal_error(con, monkeypatch):
+    # the sums go back to the rows by position; the pass that writes them checks each row's g
+    rng = np.random.default_rng(12)
+    dates, _ = _panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+    real = study.pa.table
+
+    def shifted(data, *args, **kwargs):  # the sums table, one row out of step
+        if isinstance(data, dict) and "crm" in data:
+            data = {**data, "g": data["g"] + 1}
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(study.pa, "table", shifted)
+    with pytest.raises(study.StudyError, match="internal error: price rows were not processed"):
+        run_study(con, **SMALL)
+    monkeypatch.undo()
+    assert _state(con) == []  # nothing of the failed build was kept
+    assert run_study(con, **SMALL).series_cache == "cold"
+
+
+def test_a_study_joins_the_callers_transaction(con):
+    rng = np.random.default_rng(13)
+    dates, _ = _panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+    with pytest.raises(KeyboardInterrupt), store.transaction(con):
+        run_study(con, **SMALL)  # stores its results and the series cache in the caller's transaction
+        raise KeyboardInterrupt
+    assert con.execute("SELECT count(*) FROM study_runs").fetchone()[0] == 0 and _state(con) == []
+    with store.transaction(con):
+        res = run_study(con, **SMALL)
+    assert con.execute("SELECT run_id FROM study_runs").fetchall() == [(res.run_id,)]
+    assert _state(con)[0][0] == prices_fingerprint(con)
+
+
+def test_an_error_in_a_callers_transaction_is_reported_as_itself(con, monkeypatch):
+    # the error aborts the caller's transaction; restoring a setting then fails too and must not
+    # replace the error the user needs to see
+    rng = np.random.default_rng(14)
+    dates, _ = _panel(con, rng, tickers=("A",))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]}])
+
+    def broken(con, rows_into=None):
+        con.execute("SELECT 1 / 'x'")
+
+    monkeypatch.setattr(study, "_build_series", broken)
+    with pytest.raises(study.StudyError) as err, store.transaction(con):
+        run_study(con, **SMALL)
+    assert "Conversion Error" in str(err.value) and "aborted" not in str(err.value)

@@ -181,10 +181,16 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[
     """Set a DuckDB option for the block and restore the caller's value afterwards."""
     old = con.execute("SELECT current_setting(?)", [name]).fetchone()[0]
     con.execute(f"SET {name} = {value}")
+    restore = f"SET {name} = {old!r}" if isinstance(old, str) else f"SET {name} = {old}"
     try:
         yield
-    finally:
-        con.execute(f"SET {name} = {old!r}" if isinstance(old, str) else f"SET {name} = {old}")
+    except BaseException:
+        # in a caller's transaction the error may have aborted it, and the SET would fail too:
+        # never let that hide the error itself
+        with contextlib.suppress(duckdb.Error):
+            con.execute(restore)
+        raise
+    con.execute(restore)
 
 _TEMP = ("_st_cand", "_st_fb", "_st_pxcount", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need",
          "_st_series", "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows", "_st_bounds", "_st_loc0",
@@ -523,19 +529,26 @@ def _running_sums(con: duckdb.DuckDBPyConnection, into: str | None) -> None:
         "crr": running(r * r - by_sid["mu_rr"]), "cmm": running(m * m - by_sid["mu_mm"]),
         "crm": running(r * m - by_sid["mu_rm"]),
     })
-    rows_with_sums = """
+    # the sums go back by position: the same pass that writes the rows proves the second scan of
+    # _st_rows0 met them in the order the sums were computed in
+    rows_with_sums = f"""
         SELECT r.g, r.sid, s.idx, r.date, r.r, r.m, r.gap, r.valid, s.cn, s.cr, s.cm, s.crr, s.cmm, s.crm
         FROM _st_rows0 r POSITIONAL JOIN _st_sums_df s
+        WHERE CASE WHEN s.g IS DISTINCT FROM r.g THEN error('{_ROW_ORDER_MARK}') ELSE true END
     """
     with store.registered(con, _st_sums_df=sums):
-        # the sums go back by position: prove the second scan of _st_rows0 met its rows in the same order
-        if con.execute("SELECT count(*) FROM _st_rows0 r POSITIONAL JOIN _st_sums_df s "
-                       "WHERE s.g IS DISTINCT FROM r.g").fetchone()[0]:
-            raise _row_order_error()
-        if into:
-            con.execute(f"INSERT INTO {into} ({_ROW_COLUMNS}) {rows_with_sums}")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _st_rows AS {rows_with_sums}")
+        try:
+            if into:
+                con.execute(f"INSERT INTO {into} ({_ROW_COLUMNS}) {rows_with_sums}")
+            else:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _st_rows AS {rows_with_sums}")
+        except duckdb.Error as exc:
+            if _ROW_ORDER_MARK in str(exc):
+                raise _row_order_error() from None
+            raise
+
+
+_ROW_ORDER_MARK = "signals: series rows and running sums out of step"
 
 
 def _row_order_error() -> StudyError:
@@ -1244,7 +1257,7 @@ def _skipped_prices_notes(con: duckdb.DuckDBPyConnection, limit: int = 3) -> lis
 
 def _store(con: duckdb.DuckDBPyConnection, run_id: str, params: dict, counts: dict,
            notes: list[str], w: _Window) -> None:
-    with store.transaction(con):
+    with store.transaction(con, join=True):  # a caller's open transaction holds the run too
         con.execute("INSERT INTO study_runs VALUES (?, ?, ?, ?, ?)",
                     [run_id, dt.datetime.now(dt.UTC), json.dumps(params), json.dumps(counts), notes])
         con.execute(f"INSERT INTO study_pairs SELECT ?, {_PAIR_COLUMNS} FROM _st_res r JOIN _st_cand c "

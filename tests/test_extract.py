@@ -868,3 +868,18 @@ def test_per_share_reads_the_nearest_per(text: str) -> None:
     # the first 每股 within reach was taken: 3 CNY/share, ten times the 0.3 stated
     ev = one(text, "dividend")
     assert (ev.magnitude, ev.unit) == (0.3, "CNY/share")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a research house before a colon is speaking: the statement is not about its own stock
+    ("高盛：美联储将于3月降息25个基点。", [("rate_cut", "@FED", "高盛")]),
+    ("高盛：苹果股价大涨5%。", [("price_surge", "AAPL", "高盛")]),
+    ("大摩、高盛：科技巨头资本支出将增至5000亿美元。", []),
+    ("高盛：科技巨头资本支出将增至5000亿美元。", []),
+    # ... unless what follows is its own stock, and companies that are no research house head lists
+    ("高盛、摩根大通：股价均大涨5%。", [("price_surge", "GS", None), ("price_surge", "JPM", None)]),
+    ("微软、谷歌：资本支出将增至800亿美元。",
+     [("capex_increase", "GOOGL", None), ("capex_increase", "MSFT", None)]),
+])
+def test_a_research_house_before_a_colon_speaks(text, expected):
+    assert sorted((e.type, e.ticker, e.source) for e in run(text)) == expected

@@ -49,6 +49,10 @@ _OWN_RESULTS = re.compile(
     r"|(?:预计|预期)?(?:\d{4}年度?)?(?:全年|上半年|前三季度|[一二三四]季度)?(?:实现)?"
     r"(?:归母|扣非|归属于(?:母公司|上市公司)|营业收入|营收|净利润)(?!率)")
 _FORECAST = ("预计", "预期")  # the own-results words that are also a forecast's (see _forecasting)
+# 高盛：… / 大摩、高盛：… heads a house's view (news write the speaker before a colon), unless what
+# follows is the house's own stock (高盛、摩根大通：股价均大涨5%)
+_COLON_SPEECH = re.compile(r"(?:[、和与及][^\s、和与及：:，。；]{1,10}){0,4}\s*[：:]"
+                           r"(?!\s*(?:股价|股票|市值|盘[前中后]|均?(?:大涨|大跌|上涨|下跌|收涨|收跌|涨|跌)))")
 _SENTENCE_ENDS = "。！？；!?;\n"
 _TOPIC_FRAME = re.compile(r"对于|关于|谈及|针对|展望|至于")  # what a forecast after it is about
 _CLAUSE_END = re.compile(r"[，,。！？；!?;、\n]")  # a strict cue must sit in the word's own clause
@@ -546,7 +550,7 @@ class Linker:
     def _speaks(text: str, start: int, end: int, cues: tuple[str, ...]) -> bool:
         if _OWN_RESULTS.match(text, end):
             return False
-        if text[max(0, start - 2):start].endswith(("据", "根据")):
+        if text[max(0, start - 2):start].endswith(("据", "根据")) or _COLON_SPEECH.match(text, end):
             return True
         after = _SENTENCE_END.split(text[end:end + _SPEECH_WINDOW], maxsplit=1)[0]
         return any(cue in after for cue in cues)

@@ -107,6 +107,12 @@ class Interrupted(KeyboardInterrupt):
 
 def is_interrupt(exc: BaseException) -> bool:
     """Ctrl-C, also when it arrived inside a DuckDB query, which raises RuntimeError('Query
-    interrupted') instead of KeyboardInterrupt."""
-    return isinstance(exc, KeyboardInterrupt) or (
-        isinstance(exc, RuntimeError) and str(exc).startswith("Query interrupted"))
+    interrupted') instead of KeyboardInterrupt, or in code whose caller wraps what it raises: Python
+    3.11 turns a KeyboardInterrupt raised in a ``__set_name__`` (a class body of a module being
+    imported, such as ipaddress's) into `RuntimeError: Error calling __set_name__ …` caused by it."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt) or (
+                isinstance(exc, RuntimeError) and str(exc).startswith("Query interrupted")):
+            return True
+        exc = exc.__cause__
+    return False

@@ -21,6 +21,7 @@ import click
 
 from signals import __version__
 from signals.cli.options import ENCODING_SUPERSETS, holds_chinese, reset_stream_state, say
+from signals.console import in_import_or_finalizer
 from signals.errors import ExitCode, Interrupted, SignalsError, damaged_database, is_interrupt
 
 
@@ -60,16 +61,31 @@ _register()
 
 
 def run() -> NoReturn:
-    """The console script: ``main``, then leave without tearing the interpreter down.
+    """``main``, then leave without tearing the interpreter down. The console script is
+    ``signals.console:run``, which does the same with a Ctrl-C handler around this module's import."""
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """Exit with ``code`` without tearing the interpreter down.
 
     Freeing what a command loaded (the linker's ~38,000 aliases, the compiled rulebook, pandas) took
     ~0.5 s of every command. By the time ``main`` returns, files and the database are closed (context
     managers); exit handlers still run and the standard streams are flushed here. While another
-    thread is still running, the normal exit waits for it instead."""
-    code = main()
+    thread is still running, the normal exit waits for it instead.
+
+    A Ctrl-C while the exit handlers run is held back until they are done and then raised: raised in
+    one, Python printed it as `Exception ignored in atexit callback` with a traceback and dropped it."""
     if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
         sys.exit(code)
-    atexit._run_exitfuncs()
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+    if held:
+        raise KeyboardInterrupt
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a reader that went away (| head) gets nothing more
             stream.flush()
@@ -118,6 +134,7 @@ def _payload_in_utf8() -> None:
 
 
 _TERMINATED: list[int] = []  # the SIGTERM main received, if any
+_RESENDING: list[int] = []  # signals sent again, not yet handled
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -125,42 +142,60 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     the open transaction is rolled back and what extract committed is finished and printed. Without
     it Python died at once: exit -15, no message, and the events of committed batches were never
     printed (a re-run skips their articles) with their days 0 unset. Raised once: a second SIGTERM
-    during that cleanup is ignored (SIGKILL still ends it).
-
-    Not in a finalizer: Python prints an exception raised in a ``__del__`` (`Exception ignored in:
-    <function Group.__del__>`, the regex module's, while the rulebook compiles) and drops it, and the
-    command ran to its end deaf to any later SIGTERM. The signal is sent again, to be handled once
-    the finalizer has returned (raised from the handler it would be handled at once, in there)."""
-    if _TERMINATED:
-        return
-    if _in_finalizer(frame):
-        timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
-        timer.daemon = True
-        timer.start()
+    during that cleanup is ignored (SIGKILL still ends it). Not in a finalizer or an import: see
+    ``_resent_later``."""
+    if _TERMINATED or _resent_later(signum, frame):
         return
     _TERMINATED.append(signum)
     raise KeyboardInterrupt
 
 
-def _in_finalizer(frame: Any) -> bool:
-    while frame is not None:
-        if frame.f_code.co_name == "__del__":
-            return True
-        frame = frame.f_back
-    return False
+def _on_sigint(signum: int, frame: Any) -> None:
+    """Ctrl-C: Python's own handler (raise KeyboardInterrupt), but not in a finalizer or an import."""
+    if not _resent_later(signum, frame):
+        raise KeyboardInterrupt
+
+
+def _resent_later(signum: int, frame: Any) -> bool:
+    """Send the signal again 50 ms later, to be handled once the finalizer or import it landed in has
+    returned (raised from the handler it would be handled at once, in there). Raised in a ``__del__``
+    it was printed (`Exception ignored in: <function Group.__del__>`, the regex module's, while the
+    rulebook compiles) and dropped, and the command ran to its end, deaf to a later SIGTERM; raised
+    while DuckDB's extension module initialises (the first `import duckdb`, inside a command) it
+    aborted the process (`Critical nanobind error`, SIGABRT). See
+    ``signals.console.in_import_or_finalizer``."""
+    if not in_import_or_finalizer(frame):
+        return False
+    if signum not in _RESENDING:  # one at a time: a second Ctrl-C meanwhile is the same request
+        _RESENDING.append(signum)
+        timer = threading.Timer(0.05, _resend, (signum,))
+        timer.daemon = True
+        timer.start()
+    return True
+
+
+def _resend(signum: int) -> None:
+    with contextlib.suppress(ValueError):
+        _RESENDING.remove(signum)  # before the signal: its handler may have to send it again
+    os.kill(os.getpid(), signum)
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _interrupt_handlers() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
     _TERMINATED.clear()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    _RESENDING.clear()
+    previous = [(sig, signal.getsignal(sig)) for sig in (signal.SIGINT, signal.SIGTERM)]
     try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, _on_sigint)
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous:
+            if handler is not None:  # None: set outside Python, left alone
+                signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     _closed_streams_to_devnull()
     reset_stream_state()
     _payload_in_utf8()
-    with _sigterm_as_interrupt():
+    with _interrupt_handlers():
         return _main(argv, debug)
 
 

@@ -135,9 +135,11 @@ def test_infinite_prices_are_refused_with_file_line_ticker_and_date(tmp_path, ro
 
 @pytest.mark.parametrize(("rows", "needle"), [
     ("NVDA,2026-01-29,192.3,171764400\nNVDA,2026-01-30,190.9,-1500\n",
-     "p.csv:line 3: negative volume -1500.0 for NVDA on 2026-01-30"),
+     "p.csv:line 3: negative volume -1500 for NVDA on 2026-01-30"),
     ("CL=F,2020-04-20,-37.63,-5\nCL=F,2020-04-21,10.01,-7\n",  # futures prices may be negative, volumes not
-     "p.csv:line 2: negative volume -5.0 for CL=F on 2020-04-20 (and 1 more rows)"),
+     "p.csv:line 2: negative volume -5 for CL=F on 2020-04-20 (and 1 more row)"),
+    ("NVDA,2026-01-28,192.3,-2.5\nNVDA,2026-01-29,192.3,-1\nNVDA,2026-01-30,190.9,-3\n",  # as written
+     "p.csv:line 2: negative volume -2.5 for NVDA on 2026-01-28 (and 2 more rows)"),
 ])
 def test_a_negative_volume_is_refused_with_file_line_ticker_and_date(tmp_path, rows, needle):
     # it was stored as it came, without a word
@@ -156,7 +158,7 @@ def test_prices_load_with_a_negative_volume_is_one_error_line_and_exit_2(tmp_pat
     f.write_text("ticker,date,close,volume\nNVDA,2026-01-29,192.3,-1\n", encoding="utf-8")
     assert main(["--db", str(db_path), "prices", "load", str(f)]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"error: {f}:line 2: negative volume -1.0 for NVDA on 2026-01-29",
+        f"error: {f}:line 2: negative volume -1 for NVDA on 2026-01-29",
         "hint: a volume is 0 or more; leave it blank when it is not known"]
 
 
@@ -169,7 +171,7 @@ def test_a_negative_volume_in_a_parquet_file_is_refused_and_nothing_is_loaded(tm
     with store.opened(db_path) as con:
         with pytest.raises(PriceError) as err:
             load_files(con, [good, tmp_path / "long.parquet"])
-        assert str(err.value) == (f"{tmp_path / 'long.parquet'}:row 2: negative volume -3.0 for NVDA on "
+        assert str(err.value) == (f"{tmp_path / 'long.parquet'}:row 2: negative volume -3 for NVDA on "
                                   "2026-01-30")
         assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0
         load_files(con, [good])  # a volume of 0 (no trades that day) is a volume

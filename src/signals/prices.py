@@ -796,9 +796,17 @@ def _check_volume(frame: pd.DataFrame, check: RowCheck, path: Path, unit: str) -
         return
     row = frame[bad].iloc[0]
     more = int(bad.sum()) - 1
-    raise PriceError(f"{path}:{unit} {row['line']}: negative volume {row['volume']} for {row['ticker']} on "
-                     f"{row['date'].date()}" + (f" (and {more} more rows)" if more else ""),
+    raise PriceError(f"{path}:{unit} {row['line']}: negative volume {_as_written(row['volume'])} for "
+                     f"{row['ticker']} on {row['date'].date()}"
+                     + (f" (and {more} more {'row' if more == 1 else 'rows'})" if more else ""),
                      hint="a volume is 0 or more; leave it blank when it is not known")
+
+
+def _as_written(value: float) -> str:
+    """A whole number as the file wrote it: volumes are read as floats (a blank is NaN), and `-5` in a
+    file was reported as `negative volume -5.0`. Others as Python writes them (`-2.5`, `-1e+20`)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
 def _futures_warnings(frame: pd.DataFrame, kept: pd.Series, where: str) -> list[str]:

@@ -476,7 +476,7 @@ def test_findings_exit_1(capsys, tmp_path: Path, db_path: Path, monkeypatch: pyt
     assert run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))[0] == 0
     code, _, err = run(capsys, "--db", str(db_path), "prices", "fetch", "NVDA", "--start", "2026-01-05",
                        "--end", "2026-01-09", "--offline")
-    assert code == 0 and "1 tickers cached" in err, err
+    assert code == 0 and "1 ticker cached" in err, err
     code, out, _ = run(capsys, "--db", str(db_path), "prices", "status", "-f", "jsonl")
     nvda = next(json.loads(line) for line in out.splitlines() if '"NVDA"' in line)
     assert (nvda["first"], nvda["last"]) == ("2025-01-22", "2026-06-25")  # dates, not timestamps

@@ -614,8 +614,32 @@ def test_offline_reports_missing_without_asking(con):
     assert report.missing == {"NVDA": [(D(2026, 1, 31), D(2026, 2, 3))],
                               "META": [(D(2026, 1, 28), D(2026, 1, 28)), (D(2026, 1, 30), D(2026, 2, 3))]}
     assert str(report) == ("offline: 0 tickers cached, 2 with missing ranges (not fetched): "
-                           "META 2026-01-28..2026-01-28, META 2026-01-30..2026-02-03, "
+                           "META 2026-01-28..2026-01-28, 2026-01-30..2026-02-03; "
                            "NVDA 2026-01-31..2026-02-03")
+    assert report.warnings == ["offline: prices missing for 2 tickers (3 date ranges): META "
+                               "2026-01-28..2026-01-28, 2026-01-30..2026-02-03; NVDA 2026-01-31..2026-02-03"]
+
+
+def test_offline_missing_ranges_are_counted_as_ranges_and_tickers_as_tickers(con):
+    # one item per range, then `… 6 more`: META's two ranges read like two tickers, and the ranges
+    # past the tenth like more tickers ("prices missing for 13 tickers: …, … 6 more" of 16 ranges)
+    load_files(con, [FIXTURES / "long_vendor.csv"])  # NVDA, META and 600519.SS, a few days each
+    tickers = ["NVDA", "META", "600519.SS", *(f"T{i:02d}" for i in range(10))]
+    report = ensure_prices(con, tickers, D(2026, 1, 1), D(2026, 3, 1), source=CountingSource([]),
+                           offline=True)
+    assert sum(len(gaps) for gaps in report.missing.values()) == 16
+    [warning] = report.warnings
+    head, listed = warning.split("): ", 1)
+    assert head == "offline: prices missing for 13 tickers (16 date ranges"
+    items = listed.split("; ")
+    assert items[0] == "600519.SS 2026-01-01..2026-01-27, 2026-01-31..2026-03-01"
+    assert items[1] == "META 2026-01-01..2026-01-28, 2026-01-30..2026-03-01"
+    assert items[-1] == "… and 3 more tickers (3 date ranges)"  # T07..T09, one range each
+    assert len(items) == 11
+    one = ensure_prices(con, ["META"], D(2026, 1, 1), D(2026, 3, 1), source=CountingSource([]), offline=True)
+    assert one.warnings == ["offline: prices missing for 1 ticker (2 date ranges): "
+                            "META 2026-01-01..2026-01-28, 2026-01-30..2026-03-01"]
+    assert str(one).startswith("offline: 0 tickers cached, 1 with missing ranges (not fetched): META ")
 
 
 def test_failed_tickers_are_named_and_asked_again(con):

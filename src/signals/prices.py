@@ -1052,15 +1052,16 @@ class FetchReport:
     def warnings(self) -> list[str]:
         out = [*self.notes, *self.failure_lines()]
         if self.offline and self.missing:
-            out.append(f"offline: prices missing for {len(self.missing)} tickers: "
-                       + ", ".join(_describe_missing(self.missing)))
+            ranges = sum(len(gaps) for gaps in self.missing.values())
+            out.append(f"offline: prices missing for {_count(len(self.missing), 'ticker')} "
+                       f"({_count(ranges, 'date range')}): {_describe_missing(self.missing)}")
         return out
 
     @property
     def summary(self) -> str:
         if self.offline:
-            return (f"offline: {len(self.cached)} tickers cached, {len(self.missing)} with missing ranges "
-                    "(not fetched)")
+            return (f"offline: {_count(len(self.cached), 'ticker')} cached, {len(self.missing)} with missing "
+                    "ranges (not fetched)")
         text = (f"{self.rows} price rows stored from {self.source} ({len(self.requested)} ranges asked, "
                 f"{len(self.cached)} tickers already cached)")
         if self.failures:
@@ -1069,13 +1070,29 @@ class FetchReport:
 
     def __str__(self) -> str:
         if self.offline and self.missing:
-            return f"{self.summary}: {', '.join(_describe_missing(self.missing))}"
+            return f"{self.summary}: {_describe_missing(self.missing)}"
         return self.summary
 
 
-def _describe_missing(missing: dict[str, list[Range]], limit: int = 10) -> list[str]:
-    items = [f"{t} {lo}..{hi}" for t, ranges in sorted(missing.items()) for lo, hi in ranges]
-    return items[:limit] + ([f"… {len(items) - limit} more"] if len(items) > limit else [])
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _describe_missing(missing: dict[str, list[Range]], limit: int = 10, ranges_shown: int = 3) -> str:
+    """``limit`` tickers, each with its first ``ranges_shown`` missing ranges: `META
+    2026-01-01..2026-01-28, 2026-01-30..2026-03-01; NVDA …; … and 3 more tickers (5 date ranges)`.
+    It listed one item per range and then `… 4 more`, so two ranges of one ticker read like two
+    tickers, and the ranges beyond the tenth like more tickers."""
+    items = []
+    for t, ranges in sorted(missing.items())[:limit]:
+        shown = ", ".join(f"{lo}..{hi}" for lo, hi in ranges[:ranges_shown])
+        extra = len(ranges) - ranges_shown
+        items.append(f"{t} {shown}" + (f" and {_count(extra, 'more date range')}" if extra > 0 else ""))
+    rest = sorted(missing)[limit:]
+    if rest:
+        ranges = sum(len(missing[t]) for t in rest)
+        items.append(f"… and {_count(len(rest), 'more ticker')} ({_count(ranges, 'date range')})")
+    return "; ".join(items)
 
 
 def ensure_prices(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], start: dt.date, end: dt.date,

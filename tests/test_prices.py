@@ -1152,6 +1152,34 @@ def test_bad_yfinance_rows_are_dropped_and_counted_per_ticker_and_good_rows_kept
     assert messages["MSFT"] == "2 rows"
 
 
+def test_rows_a_source_sends_outside_the_dates_asked_are_dropped_and_counted_per_ticker(con):
+    # they were dropped without a word (never stored, rightly) and `3 of 5 rows dropped` counted only
+    # the rows inside the range: a user comparing the source's rows with the stored ones was misled
+    frame = _yf_rows(
+        NVDA=[("2026-01-23", 187.0, 1.4e8), ("2026-01-26", 186.47, 1.5e8), ("2026-01-27", 0.0, 1.6e8),
+              ("2026-01-28", 191.5, 1.6e8), ("2026-01-29", 192.51, 1.7e8), ("2026-01-30", 191.13, 1.8e8),
+              ("2026-02-02", 190.0, 1.8e8)],
+        META=[("2026-01-23", 658.76, 1e7)],  # nothing inside: empty, not failed
+        MSFT=[("2026-01-29", 433.5, 1.2e8), ("2026-01-30", 430.29, 1.1e8)])
+    fake = FakeDownload((frame, {}))
+    report = ensure_prices(con, ["NVDA", "META", "MSFT"], D(2026, 1, 26), D(2026, 1, 30),
+                           source=YFinanceSource(download=fake, sleep=lambda s: None))
+    stored = con.execute("SELECT ticker, count(*), min(date)::VARCHAR, max(date)::VARCHAR FROM prices "
+                         "GROUP BY 1 ORDER BY 1").fetchall()
+    assert stored == [("MSFT", 2, "2026-01-29", "2026-01-30"), ("NVDA", 4, "2026-01-26", "2026-01-30")]
+    assert report.rows == 6 and report.failures == {} and report.empty == ["META"]
+    assert report.warnings == [
+        "yfinance: NVDA: 3 of 7 rows dropped: 2 outside 2026-01-26..2026-01-30, the dates asked "
+        "(2026-01-23, 2026-02-02), 1 non-positive price (2026-01-27)",
+        "yfinance: META: 1 of 1 rows dropped: 1 outside 2026-01-26..2026-01-30, the dates asked (2026-01-23)"]
+    requests = {t: (status, message) for t, status, message in
+                con.execute("SELECT ticker, status, message FROM price_requests").fetchall()}
+    assert requests["NVDA"] == ("ok", "4 rows; " + report.warnings[0].removeprefix("yfinance: NVDA: "))
+    assert requests["META"] == ("empty", "no rows in range; 1 of 1 rows dropped: 1 outside "
+                                         "2026-01-26..2026-01-30, the dates asked (2026-01-23)")
+    assert requests["MSFT"] == ("ok", "2 rows")
+
+
 def test_a_ticker_whose_every_yfinance_row_is_bad_fails_and_is_asked_again(con):
     fake = FakeDownload((_yf_rows(META=[("2026-01-29", 0.0, 1e7), ("2026-01-30", -2.0, 1e7)],
                                   NVDA=[("2026-01-29", 192.51, 1.7e8)]), {}),

@@ -344,13 +344,21 @@ def check_price_rows(frame: pd.DataFrame, *, latest: pd.Timestamp | None = None)
     )
 
 
-def _drop_bad_rows(frame: pd.DataFrame, where: str, latest: pd.Timestamp
+def _drop_bad_rows(frame: pd.DataFrame, where: str, latest: pd.Timestamp,
+                   asked: tuple[dt.date, dt.date] | None = None
                    ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """The usable rows of a fetched frame; per ticker that lost rows, what was dropped and why
     (``3 of 5 rows dropped: 1 non-positive price (2026-01-27), …``); and the warnings for futures
-    prices <= 0, which are kept as a file keeps them."""
+    prices <= 0, which are kept as a file keeps them.
+
+    ``asked``: the dates asked for. A row the source sent outside them is dropped too and counted
+    first (`1 outside 2026-01-26..2026-01-30, the dates asked (2026-01-31)`), whatever else it breaks:
+    it was dropped without a word, and `N of M rows` counted only the rows inside."""
     check = check_price_rows(frame, latest=latest)
     reasons = check.reasons()
+    if asked is not None:
+        inside = pd.to_datetime(frame["date"]).between(pd.Timestamp(asked[0]), pd.Timestamp(asked[1]))
+        reasons = reasons.mask(~inside, f"outside {asked[0]}..{asked[1]}, the dates asked")
     bad = reasons.notna()
     dropped: dict[str, str] = {}
     for ticker, rows in frame[bad].assign(reason=reasons[bad]).groupby("ticker", sort=True):
@@ -1210,13 +1218,15 @@ def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: lis
     asked_at = _now()
     result = source.fetch(batch, lo, hi)
     frame = result.frame[result.frame["ticker"].isin(batch)]
-    frame = frame[frame["date"].between(pd.Timestamp(lo), pd.Timestamp(hi))]
     frame = frame.sort_values(["ticker", "date"], kind="stable")
     # the rules `prices load` applies, but a bad row is dropped and counted, not an error: nobody can
     # correct the source's data, and the other tickers' rows must not be lost with it. No bar can be
-    # dated after today anywhere (the exchanges furthest east are a day ahead of UTC at most).
+    # dated after today anywhere (the exchanges furthest east are a day ahead of UTC at most). Rows
+    # outside the dates asked are dropped and counted with them (they are no answer to this request).
     latest = pd.Timestamp(asked_at.date() + dt.timedelta(days=1))
-    frame, dropped, futures = _drop_bad_rows(frame, source.name, latest)
+    in_range = frame["date"].between(pd.Timestamp(lo), pd.Timestamp(hi))
+    with_rows_inside = set(frame.loc[in_range, "ticker"])
+    frame, dropped, futures = _drop_bad_rows(frame, source.name, latest, asked=(lo, hi))
     report.notes.extend(futures)
     counts = frame.groupby("ticker").size().to_dict()
     requests = []
@@ -1225,7 +1235,7 @@ def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: lis
         if t in result.failures and not counts.get(t):
             status, message = "failed", result.failures[t]
             report.failures[t] = f"{lo}..{hi}: {message}"
-        elif t in dropped and not counts.get(t):  # every row was bad: a failure, asked again next run
+        elif t in with_rows_inside and not counts.get(t):  # every row was bad: a failure, asked again
             status, message = "failed", f"{source.name}: {dropped[t]}"
             report.failures[t] = f"{lo}..{hi}: {message}"
         elif counts.get(t):
@@ -1233,9 +1243,12 @@ def _fetch_batch(con: duckdb.DuckDBPyConnection, source: PriceSource, batch: lis
             if t in dropped:
                 message += f"; {dropped[t]}"
                 report.notes.append(f"{source.name}: {t}: {dropped[t]}")
-        else:
+        else:  # nothing in range (rows only outside it are said, as the source's answer is odd)
             status, message = "empty", "no rows in range"
             report.empty.append(t)
+            if t in dropped:
+                message += f"; {dropped[t]}"
+                report.notes.append(f"{source.name}: {t}: {dropped[t]}")
         requests.append({"ticker": t, "start_date": lo, "end_date": hi, "source": source.name,
                          "requested_at": asked_at, "status": status, "message": message})
     with store.transaction(con, join=True):  # alone, or inside the caller's transaction

@@ -361,6 +361,35 @@ def test_company_anaphor_takes_the_company_last_named() -> None:
     assert (ev.ticker, ev.modality, ev.direction) == ("601899.SS", "expected", 0)
 
 
+@pytest.mark.parametrize("text", [
+    "英伟达发布新款芯片。该股盘后大涨5%。",
+    "英伟达发布新款芯片。随后，该股盘后大涨5%。",
+    "英伟达发布新款芯片。该科技股盘后大涨5%。",
+    "英伟达发布新款芯片。其股价盘后大涨5%。",
+    "英伟达发布新款芯片。大摩将其评级上调。该股盘后大涨5%。",  # the research house is no stock
+    "英伟达与微软达成合作。该股盘后大涨5%。",  # the partner after 与 is not the company followed
+])
+def test_stock_anaphor_takes_the_company_last_named_in_the_paragraph(text: str) -> None:
+    ev = one(text, "price_surge")
+    assert (ev.ticker, ev.magnitude, ev.unit) == ("NVDA", 5.0, "pct")
+
+
+@pytest.mark.parametrize(("text", "title"), [
+    ("该股盘后大涨5%。", ""),
+    ("英伟达发布新款芯片。\n\n该股盘后大涨5%。", ""),  # another paragraph
+    ("高盛发布研报。该股盘后大涨5%。", ""),  # a research house is no stock the text follows
+    ("标普500指数上涨1%。该股盘后大涨5%。", ""),  # nor is an index
+    ("该股盘后大涨5%。", "美股收盘：道指涨1%"),
+])
+def test_stock_anaphor_without_a_company_gives_no_move(text: str, title: str) -> None:
+    assert [e for e in run(text, title) if e.type == "price_surge"] == []
+
+
+def test_gudong_is_not_the_stock() -> None:
+    # 该股东 is the shareholder: no back-reference to the company
+    assert [e.ticker for e in run("英伟达发布新款芯片。该股东减持5%。") if e.type != "product_launch"] == []
+
+
 def test_noun_phrase_gongsi_is_not_an_anaphor() -> None:
     events = run("阿里巴巴发布财报。另一家初创公司本月发布了新模型。")
     assert [e for e in events if e.type == "product_launch"] == []

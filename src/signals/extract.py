@@ -613,12 +613,20 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
                    and not doc.in_title(m.start) and m.confidence >= 0.5]  # not an ambiguous word
         if earlier:
             return [_from_mention(doc, earlier[-1])]
+    stock = _STOCK_ANAPHOR.match(doc.text, clause[0], anchor_s) is not None
+    if stock:
+        # 英伟达发布新款芯片。该股盘后大涨5%: "the stock" is the company last named in the paragraph
+        named = _last_company(doc, spec, family, doc.paragraph_starts[doc.paragraph_of(sentence[0])],
+                              sentence[0])
+        if named is not None:
+            return [_from_mention(doc, named)]
     if family not in SUBJECT_OPTIONAL and _names_a_group(doc, clause, anchor_s):
         # 主要科技企业的资本支出仍具上调空间, NBIM减持科技股: the statement is about a group, which has
         # no instrument; it borrows no company from the title or an earlier sentence
         return [_Subject(None, None, None, None, None)]
     if spec.title and not doc.in_title(anchor_s) and doc.title_len:
-        in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)]
+        in_title = [m for m in doc.mentions_in(0, doc.title_len) if _eligible(m, spec, family)
+                    and (not stock or _a_company(m))]  # 该股 is no index (美股收盘：道指涨1%)
         if in_title:
             # the title's own statement of this type names whose it is in its clause (联营公司SQM业绩
             # 回暖…，天齐锂业2025年净利润预计同比扭亏: 天齐锂业's turnaround, not SQM's), else the title's
@@ -691,6 +699,29 @@ _ANAPHOR = regex.compile(r"股价|该股|该公司|公司股价|其股价|个股
 # 收购Allied Gold); inside a noun phrase (初创公司月之暗面, 公司内部) it does not.
 _COMPANY_ANAPHOR = regex.compile(r"\s*(?:此外|同时|另外|而|但|并|随后)?\s*"
                                  r"(?:该|本|其)?(?:公司|集团)(?!内部|层面)")
+
+# "The stock" opening a clause (该股盘后大涨5%, 该科技股, 这只芯片股, 其股价, 该股票) refers back to the
+# company named last in an earlier sentence of its paragraph. Not 该股东/该股份/该股权 (the shareholder,
+# the shares, the stake), nor a bare 股价 or 个股 (any stock's).
+_STOCK_ANAPHOR = regex.compile(r"\s*(?:此外|同时|另外|而|但|并|随后|其后|之后|此后)?\s*"
+                               r"(?:该股(?![东份权])|该只?股票|其股价|" + _ONE_STOCK + _GROUP_PLACES + "?"
+                               + _GROUP_SECTORS + r"类?股(?![份东票本权息利市指民]))")
+
+
+def _last_company(doc: _Doc, spec: SubjectSpec, family: str, start: int, end: int) -> Mention | None:
+    """The company (a listed equity) named last in ``start:end`` of the body: not a research house
+    (高盛, 大摩 speak or publish; they are not the stock the text follows), not an index, currency or
+    commodity, not an ambiguous word."""
+    named = [m for m in doc.mentions_in(max(start, doc.title_len), end) if _a_company(m)
+             and m.confidence >= 0.5 and _eligible(m, spec, family)]
+    # a partner or place after 与/和/在/向 (英伟达与微软达成合作) yields to the company before it
+    return _nearest_before(doc, named, end)
+
+
+def _a_company(m: Mention) -> bool:
+    """A listed company that 该股 can be: an equity, and no research house (高盛, 大摩)."""
+    return m.instrument.kind == "equity" and not m.instrument.speaker and m.role_hint is None
+
 
 # What a name captured by a pattern may not be: pronouns and generic heads (公司, 该公司, 其), and the
 # adverbs of a group acting together (科技公司纷纷发布新品 once gave the subject 纷纷).

@@ -395,6 +395,15 @@ def test_noun_phrase_gongsi_is_not_an_anaphor() -> None:
     assert [e for e in events if e.type == "product_launch"] == []
 
 
+def test_named_launch_list_gives_each_name() -> None:
+    events = run("月之暗面、字节跳动、DeepSeek相继发布新模型。")
+    launchers = sorted(e.subject for e in events if e.type == "product_launch")
+    assert launchers == ["DeepSeek", "字节跳动", "月之暗面"]
+    # a pronoun in the list is no launcher, and does not make the rest one name
+    events = run("月之暗面、公司纷纷发布新模型。")
+    assert [e.subject for e in events if e.type == "product_launch"] == ["月之暗面"]
+
+
 def test_unlinked_investee_is_the_stake_increase_subject() -> None:
     ev = one("特斯拉确认向xAI投资20亿美元。", "stake_increase")
     assert (ev.subject, ev.ticker, ev.magnitude, ev.unit) == ("xAI", None, 2e9, "USD")

@@ -571,6 +571,11 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
     if spec.mode == "group" and hit.match is not None and hit.match.start(spec.group) >= 0:
         # the entity inside the group (伯克希尔减持[比亚迪H股]); without one, fall back to nearest
+        if spec.each and "、" in hit.match.group(spec.group):
+            # 月之暗面、DeepSeek等纷纷发布: one subject per name of the group's list
+            listed = _group_list(doc, hit.match.span(spec.group), spec, family)
+            if listed:
+                return listed
         linked = [m for m in doc.mentions_in(*hit.match.span(spec.group)) if _eligible(m, spec, family)]
         if linked:
             return [_from_mention(doc, linked[0])]
@@ -731,7 +736,26 @@ _NOT_A_NAME = regex.compile(r"^(?:公司|该|其|此|本|这|那|他们|我们|�
 
 def _unlinked_name(doc: _Doc, match: Any, group: str | None) -> _Subject | None:
     """The group's text as an unlinked subject (xAI, 九识智能): trimmed, and not a pronoun."""
-    gs, ge = match.span(group)
+    return _unlinked_span(doc, *match.span(group))
+
+
+def _group_list(doc: _Doc, span: tuple[int, int], spec: SubjectSpec, family: str) -> list[_Subject]:
+    """``each`` with ``from: group``: the group's names split at 、 (月之暗面、DeepSeek), each its linked
+    entity, else (``unlinked``) its text; a part that is neither (a pronoun) is left out."""
+    gs, ge = span
+    out = []
+    start = gs
+    for end in [*(i for i in range(gs, ge) if doc.text[i] == "、"), ge]:
+        linked = [m for m in doc.mentions_in(start, end) if _eligible(m, spec, family)]
+        named = _from_mention(doc, linked[0]) if linked else (_unlinked_span(doc, start, end)
+                                                               if spec.unlinked else None)
+        if named is not None:
+            out.append(named)
+        start = end + 1
+    return out
+
+
+def _unlinked_span(doc: _Doc, gs: int, ge: int) -> _Subject | None:
     text = doc.raw[gs:ge]
     stripped = text.strip(" \t“”\"'‘’「」《》()（）")
     if not stripped or _NOT_A_NAME.match(stripped):

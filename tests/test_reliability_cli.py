@@ -437,6 +437,55 @@ def test_an_unforeseen_failure_is_still_one_line(monkeypatch: pytest.MonkeyPatch
     ]
 
 
+MAIN_IGNORING_SIGINT = textwrap.dedent("""
+    import os, signal, sys, threading, time
+    from signals.cli import main
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller's choice: Ctrl-C does not stop it
+    stop = threading.Event()
+
+    def ctrl_c():
+        while not stop.wait(0.02):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c, daemon=True).start()
+    code = main(sys.argv[1:])
+    stop.set()
+    print("still ignored" if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else "changed", code)
+""")
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("entry", ["console script", "main"])
+def test_an_ignored_sigint_stays_ignored(entry: str, tmp_path: Path) -> None:
+    # A job a shell starts with `&` has SIGINT ignored, and so has one under a wrapper that ignores it;
+    # Python keeps it ignored, so a Ctrl-C meant for the foreground does not stop the job. The console
+    # script and main put their own SIGINT handler in place regardless: such a job was interrupted
+    # (exit 130, the open transaction rolled back, the rest of the feed never read).
+    db = tmp_path / "s.duckdb"
+    args = ["--db", str(db), "extract", str(SAMPLE_FEED), "-f", "jsonl", "-j", "1"]
+    if entry == "main":
+        command = [sys.executable, "-c", MAIN_IGNORING_SIGINT, *args]
+    else:
+        command = [str(installed_console_script()), *args]
+    with open(tmp_path / "out", "w") as out_file, open(tmp_path / "err", "w") as err_file:
+        proc = subprocess.Popen(command, stdout=out_file, stderr=err_file, preexec_fn=_ignore_sigint)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:  # Ctrl-C after Ctrl-C, start to end
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.02)
+        proc.wait(timeout=5)
+    out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
+    assert "interrupted" not in err, err
+    assert proc.returncode == 0, err
+    assert "52 articles read (52 new" in err
+    if entry == "main":
+        assert out.splitlines()[-1] == "still ignored 0"
+
+
 # The console script (`signals.console:run`) leaves through os._exit after main: what it wrote must all
 # be there, the database closed cleanly (no write-ahead log left), and the exit code main's.
 RUN = "import sys; from signals.console import run; sys.argv[0] = 'signals'; run()"

@@ -49,7 +49,8 @@ def _on_sigint(signum, frame):
 def run():  # never returns; no annotation: `typing` is no start-up module (~4 ms unguarded)
     code = None
     try:
-        _signal.signal(_signal.SIGINT, _on_sigint)  # main puts its own in place while it runs
+        if _signal.getsignal(_signal.SIGINT) is not _signal.SIG_IGN:  # ignored (`cmd &`): stays so
+            _signal.signal(_signal.SIGINT, _on_sigint)  # main puts its own in place while it runs
         from signals.cli import leave, main  # click and the command modules
 
         if _RECEIVED:

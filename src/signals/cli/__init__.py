@@ -79,11 +79,13 @@ def leave(code: int) -> NoReturn:
     if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
         sys.exit(code)
     held: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a job started with `&`: stays so
+    previous = None if ignored else signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         atexit._run_exitfuncs()
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        if not ignored:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
     if held:
         raise KeyboardInterrupt
     for stream in (sys.stdout, sys.stderr):
@@ -190,7 +192,10 @@ def _interrupt_handlers() -> Iterator[None]:
     previous = [(sig, signal.getsignal(sig)) for sig in (signal.SIGINT, signal.SIGTERM)]
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
-        signal.signal(signal.SIGINT, _on_sigint)
+        # an ignored SIGINT (a job a shell starts with `&`, a caller's choice) stays ignored, as Python
+        # keeps it: installed regardless, a Ctrl-C meant for the foreground interrupted the job
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, _on_sigint)
         yield
     finally:
         for sig, handler in previous:

@@ -1344,3 +1344,16 @@ def test_a_ticker_with_a_space_inside_is_no_yahoo_symbol_for_fetch_either(con, t
     with pytest.raises(PriceError, match="not a Yahoo symbol"):
         ensure_prices(con, [ticker], D(2026, 2, 12), D(2026, 2, 13), source=src)
     assert src.calls == []
+
+
+def test_a_fetched_row_without_a_date_is_dropped_as_such_not_as_outside_the_dates_asked() -> None:
+    from signals.prices import _drop_bad_rows
+
+    frame = pd.DataFrame({"ticker": ["A"] * 3, "date": pd.to_datetime(["2026-01-27", None, "2026-02-05"]),
+                          "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "adj_close": 1.0,
+                          "volume": 1.0})
+    kept, dropped, _ = _drop_bad_rows(frame, "test", pd.Timestamp("2026-03-01"),
+                                      asked=(dt.date(2026, 1, 26), dt.date(2026, 1, 30)))
+    assert kept["date"].tolist() == [pd.Timestamp("2026-01-27")]
+    assert dropped["A"].startswith("2 of 3 rows dropped: 1 no date")
+    assert "1 outside 2026-01-26..2026-01-30, the dates asked (2026-02-05)" in dropped["A"]

@@ -153,3 +153,15 @@ def test_catalogue_names_existing_tests() -> None:
     missing = [f"{path}::{name}" for path, name in sorted(named)
                if not re.search(rf"^(def {name}\(|{name} = )", sources[path], re.M)]
     assert missing == []
+
+
+def test_an_error_that_is_its_own_cause_is_no_interrupt_and_ends():
+    # `raise e from e` makes the cause chain a loop: is_interrupt followed it forever
+    from signals.errors import is_interrupt
+
+    err = ValueError("bad")
+    err.__cause__ = err
+    assert is_interrupt(err) is False
+    wrapped = RuntimeError("Error calling __set_name__")
+    wrapped.__cause__ = KeyboardInterrupt()
+    assert is_interrupt(wrapped) is True

@@ -726,6 +726,10 @@ def test_a_ctrl_c_while_the_cli_is_imported_is_one_line_and_exit_130(phase: str,
         expected = "interrupted: the open transaction was rolled back; work already committed"
     script, rng = installed_console_script(), random.Random(20260129)
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    # on a busy machine this process may read the import line late and the Ctrl-C then lands once
+    # the command has started: that too must be one line and 130, but most attempts must hit the window
+    started = "interrupted: the open transaction was rolled back; work already committed"
+    in_window = 0
     for attempt in range(20):
         db = tmp_path / f"s{attempt}.duckdb"
         proc = subprocess.Popen([str(script), "--db", str(db), *command],
@@ -743,7 +747,10 @@ def test_a_ctrl_c_while_the_cli_is_imported_is_one_line_and_exit_130(phase: str,
         err = [line for line in "".join(lines).splitlines() + rest.splitlines()
                if line.strip() and not line.startswith("import time:")]  # a progress line ends first
         assert "Traceback" not in rest and "Fatal" not in rest and "Critical" not in rest, rest
-        assert proc.returncode == 130 and len(err) == 1 and err[0].startswith(expected), rest
+        assert proc.returncode == 130 and len(err) == 1 and err[0].startswith((expected, started)), rest
         assert out == ""
-        if phase == "cli":
-            assert not db.exists()
+        if err[0].startswith(expected):
+            in_window += 1
+            if phase == "cli":
+                assert not db.exists()
+    assert in_window >= 10

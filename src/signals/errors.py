@@ -110,7 +110,9 @@ def is_interrupt(exc: BaseException) -> bool:
     interrupted') instead of KeyboardInterrupt, or in code whose caller wraps what it raises: Python
     3.11 turns a KeyboardInterrupt raised in a ``__set_name__`` (a class body of a module being
     imported, such as ipaddress's) into `RuntimeError: Error calling __set_name__ …` caused by it."""
-    while exc is not None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:  # `raise e from e` makes the chain a loop
+        seen.add(id(exc))
         if isinstance(exc, KeyboardInterrupt) or (
                 isinstance(exc, RuntimeError) and str(exc).startswith("Query interrupted")):
             return True

@@ -357,8 +357,10 @@ def _drop_bad_rows(frame: pd.DataFrame, where: str, latest: pd.Timestamp,
     check = check_price_rows(frame, latest=latest)
     reasons = check.reasons()
     if asked is not None:
-        inside = pd.to_datetime(frame["date"]).between(pd.Timestamp(asked[0]), pd.Timestamp(asked[1]))
-        reasons = reasons.mask(~inside, f"outside {asked[0]}..{asked[1]}, the dates asked")
+        dates = pd.to_datetime(frame["date"])
+        inside = dates.between(pd.Timestamp(asked[0]), pd.Timestamp(asked[1]))
+        reasons = reasons.mask(~inside & dates.notna(), f"outside {asked[0]}..{asked[1]}, the dates asked")
+        reasons = reasons.mask(dates.isna() & reasons.isna(), "no date")  # not "outside" anything
     bad = reasons.notna()
     dropped: dict[str, str] = {}
     for ticker, rows in frame[bad].assign(reason=reasons[bad]).groupby("ticker", sort=True):

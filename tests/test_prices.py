@@ -114,8 +114,18 @@ def test_bad_files_name_file_line_ticker_and_date(name, needle):
 def test_negative_futures_prices_are_kept_with_a_warning():
     table = read_price_file(FIXTURES / "futures_negative.csv")
     assert table.frame["close"].tolist() == [18.270000457763672, -37.630001068115234, 10.010000228881836]
-    assert table.warnings == [f"{FIXTURES / 'futures_negative.csv'}: CL=F has 2 non-positive futures "
-                              "prices (kept: 2020-04-20, 2020-04-21)"]
+    # the fields are named: on 2020-04-21 only the open and low were negative, the close was 10.01
+    assert table.warnings == [f"{FIXTURES / 'futures_negative.csv'}: CL=F has 2 rows with a price <= 0, "
+                              "kept (futures can settle below zero): 2020-04-20 low -40.32, close -37.63; "
+                              "2020-04-21 open -14, low -16.74"]
+
+
+def test_a_future_with_many_rows_below_zero_names_three_and_counts_the_rest(tmp_path):
+    path = tmp_path / "cl.csv"
+    path.write_text("ticker,date,close\n" + "".join(f"CL=F,2020-04-{d},-{d}.5\n" for d in range(20, 25)))
+    assert read_price_file(path).warnings == [
+        f"{path}: CL=F has 5 rows with a price <= 0, kept (futures can settle below zero): 2020-04-20 close "
+        "-20.5; 2020-04-21 close -21.5; 2020-04-22 close -22.5; and 2 more"]
 
 
 @pytest.mark.parametrize(("rows", "needle"), [
@@ -1143,7 +1153,8 @@ def test_bad_yfinance_rows_are_dropped_and_counted_per_ticker_and_good_rows_kept
                       ("NVDA", "2026-01-26", 186.47, 1.5e8), ("NVDA", "2026-01-30", 191.13, 1.8e8)]
     assert report.rows == 6 and report.failures == {}
     assert report.warnings == [
-        "yfinance: CL=F has 1 non-positive futures prices (kept: 2026-01-30)",
+        "yfinance: CL=F has 1 row with a price <= 0, kept (futures can settle below zero): 2026-01-30 "
+        "open -1.5, high -1.5, low -1.5, close -1.5, adj_close -1.5",
         "yfinance: NVDA: 3 of 5 rows dropped: 1 non-positive price (2026-01-27), 1 negative volume "
         "(2026-01-28), 1 non-finite value (2026-01-29)"]
     messages = dict(con.execute("SELECT ticker, message FROM price_requests").fetchall())

@@ -820,10 +820,17 @@ def _as_written(value: float) -> str:
 
 
 def _futures_warnings(frame: pd.DataFrame, kept: pd.Series, where: str) -> list[str]:
+    """One warning per future with prices <= 0 (kept: oil settled at -37.63 on 2020-04-20), naming
+    the fields: a negative open or low leaves the close, which the study reads, positive."""
     out = []
     for ticker, rows in frame[kept].groupby("ticker"):
-        days = ", ".join(str(d.date()) for d in rows["date"][:3])
-        out.append(f"{where}: {ticker} has {len(rows)} non-positive futures prices (kept: {days})")
+        days = "; ".join(f"{d.date()} " + ", ".join(f"{c} {row[c]:.6g}" for c in _PRICE_FIELDS
+                                                     if row[c] <= 0)
+                         for d, (_, row) in zip(rows["date"][:3], rows.iloc[:3].iterrows(), strict=True))
+        more = f"; and {len(rows) - 3} more" if len(rows) > 3 else ""
+        noun = "row" if len(rows) == 1 else "rows"
+        out.append(f"{where}: {ticker} has {len(rows)} {noun} with a price <= 0, kept (futures can "
+                   f"settle below zero): {days}{more}")
     return out
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from signals import store, study
 from signals.errors import StudyError
-from signals.study import parse_window, plot_caar, run_study
+from signals.study import check_parameters, parse_window, plot_caar, run_study
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "study"))
 from panel import business_days, insert_events, insert_prices, reference_pair
@@ -72,6 +72,16 @@ def test_bad_parameters_raise_study_error(con):
         run_study(con, window="-20:+1")
     with pytest.raises(StudyError, match="too small"):
         run_study(con, min_estimation=2)
+
+
+@pytest.mark.parametrize(("window", "estimation"), [("-20:+1", (-250, -11)), ("-300:+300", (-250, -11)),
+                                                    ("3:5", (-30, 4)), ("-1:+5", (-5, -1))])
+def test_an_estimation_window_that_overlaps_gets_a_hint_that_works(window, estimation):
+    with pytest.raises(StudyError, match="must end before the event window") as err:
+        check_parameters(window=window, estimation=estimation, min_estimation=5)
+    suggested = tuple(int(x) for x in err.value.hint.split("`--estimation ")[1].rstrip("`").split(":"))
+    assert suggested[1] - suggested[0] == estimation[1] - estimation[0]  # the same length, earlier
+    check_parameters(window=window, estimation=suggested, min_estimation=5)  # and it is accepted
 
 
 def test_nothing_to_study_is_a_study_error_with_reasons(con):

@@ -127,8 +127,11 @@ def _check_params(window: tuple[int, int], model: str, estimation: Sequence[int]
         raise StudyError(f"unknown model {model!r}", hint=f"use one of {', '.join(MODELS)}")
     est = parse_window(tuple(estimation))
     if est[1] >= window[0]:
+        # the same length, ending 10 sessions before the window: the usual gap that keeps leaks out
+        end = min(window[0], 0) - 10
+        a, b = end - (est[1] - est[0]), end
         raise StudyError(f"estimation window {est} must end before the event window {window} starts",
-                         hint="e.g. estimation (-250, -11) with window -1:+5")
+                         hint=f"move it earlier, e.g. estimation ({a}, {b}): `--estimation {a}:{b}`")
     if est[1] >= 0:
         # a window after the news (1:5) must not let day 0's own return into the fitted model
         raise StudyError(f"estimation window {est} must end before day 0",
@@ -138,8 +141,10 @@ def _check_params(window: tuple[int, int], model: str, estimation: Sequence[int]
         raise StudyError(f"min_estimation={min_estimation} is too small",
                          hint="the Patell variance needs at least 5 estimation days")
     if min_estimation > est[1] - est[0] + 1:
-        raise StudyError(f"min_estimation={min_estimation} exceeds the estimation window length "
-                         f"{est[1] - est[0] + 1}")
+        length = est[1] - est[0] + 1
+        raise StudyError(f"min_estimation={min_estimation} exceeds the estimation window length {length}",
+                         hint=f"widen the estimation window or ask for at most {length} days: "
+                              f"`--min-estimation {length}`")
     return est
 
 

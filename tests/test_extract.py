@@ -767,6 +767,26 @@ def test_a_lists_total_is_not_each_ones_figure(text: str, tickers: set[str]) -> 
     assert [e.magnitude for e in events] == [None] * len(tickers)
 
 
+@pytest.mark.parametrize(("text", "magnitude"), [
+    # one amount of money for a list with no total word is still their joint figure (each got all of it)
+    ("英伟达和微软将投资150亿美元。", None),
+    ("微软、谷歌将投资150亿美元。", None),
+    # a word that gives it to each, or a header list of names before a colon: each one's own
+    ("英伟达和微软均将投资150亿美元。", 15_000_000_000),
+    ("微软、谷歌：资本支出将增至800亿美元。", 80_000_000_000),
+])
+def test_a_lists_joint_amount_is_not_each_ones_figure(text: str, magnitude: float | None) -> None:
+    events = [e for e in run(text) if e.type == "capex_increase"]
+    assert len(events) == 2
+    assert [e.magnitude for e in events] == [magnitude, magnitude]
+
+
+def test_a_lists_rate_or_price_move_is_each_ones() -> None:
+    # a rate or a price move in money does not add up: each name moved by it
+    assert {e.ticker: e.magnitude for e in run("英伟达和微软股价大涨5%。")} == {"NVDA": 5.0, "MSFT": 5.0}
+    assert {e.ticker: e.magnitude for e in run("黄金、白银大涨100美元。")} == {"GC=F": 100.0, "SI=F": 100.0}
+
+
 def test_one_company_keeps_its_total() -> None:
     ev = one("微软四季度资本支出合计将增至375亿美元。", "capex_increase")
     assert (ev.ticker, ev.magnitude) == ("MSFT", 37_500_000_000)

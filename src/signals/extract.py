@@ -955,6 +955,24 @@ def _is_total(doc: _Doc, clause: tuple[int, int], subjects: list[_Subject], mag:
     return _TOTAL.search(doc.text, min(first, clause[0]), mag.start) is not None
 
 
+# A word that gives the figure to each name of the list (英伟达和微软均将投资100亿美元, 各投资, 分别投资)
+_DISTRIBUTIVE = regex.compile(r"各|均|都|分别|每家|每个")
+
+
+def _joint_amount(doc: _Doc, hit: _Hit, clause: tuple[int, int], subjects: list[_Subject],
+                  mag: _Mag) -> bool:
+    """One amount of money stated for a list of names in the trigger's own clause, with no word that
+    gives it to each (英伟达和微软将投资150亿美元): money adds up, so it is their joint figure, like a
+    合计 total. A rate (英伟达、AMD上涨5%), a price move or level (a per-share figure) is each one's
+    own, and so is the statement under a header list of names (微软、谷歌：资本支出将增至800亿美元)."""
+    if mag.unit not in MONEY_UNITS or hit.rule.type in _PRICE_MOVES:
+        return False
+    starts = [sub.start for sub in subjects]
+    if any(s is None or s < clause[0] for s in starts):
+        return False
+    return _DISTRIBUTIVE.search(doc.text, min(s for s in starts if s is not None), mag.start) is None
+
+
 # 每10股派发现金红利239.57元: an amount per N shares (每股: per one) right before the figure, the
 # nearest 每 (每股收益6元拟每10股派3元 is 0.3 a share)
 _PER_SHARES = regex.compile(r"每\s*(\d+|十)?\s*股(?![本东票价份])[^，。；每]{0,14}$")
@@ -1062,8 +1080,9 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
         subjects, mags = [sub for sub, _ in kept], [m for _, m in kept]
     elif not _passes_min(mag, hit):
         return []
-    elif mag is not None and len(subjects) > 1 and _is_total(doc, clause, subjects, mag):
-        # 微软、谷歌资本支出合计将增至3000亿美元: the sum is no one's own figure
+    elif mag is not None and len(subjects) > 1 and (_is_total(doc, clause, subjects, mag)
+                                                      or _joint_amount(doc, hit, clause, subjects, mag)):
+        # 微软、谷歌资本支出合计将增至3000亿美元, 英伟达和微软将投资150亿美元: the sum is no one's own figure
         if hit.rule.magnitude is not None and hit.rule.magnitude.required:
             return []
         mags = [None] * len(subjects)

@@ -787,6 +787,31 @@ def test_a_lists_rate_or_price_move_is_each_ones() -> None:
     assert {e.ticker: e.magnitude for e in run("黄金、白银大涨100美元。")} == {"GC=F": 100.0, "SI=F": 100.0}
 
 
+@pytest.mark.parametrize(("text", "subjects"), [
+    # a launcher list joined by 和/与/及 is one name per company, as with 、 (it was read as one name,
+    # or as its first linked name alone)
+    ("月之暗面和DeepSeek发布新模型。", {"月之暗面", "DeepSeek"}),
+    ("字节跳动和阿里发布新模型。", {"字节跳动", "阿里"}),
+    ("腾讯与阿里发布新模型。", {"腾讯", "阿里"}),
+    ("月之暗面、智谱和阶跃星辰纷纷发布最新大模型。", {"月之暗面", "智谱", "阶跃星辰"}),
+    # not a list: a company and a generic partner, a 和 inside a name, a pronoun after 及
+    ("英伟达和合作伙伴发布新模型。", {"英伟达"}),
+    ("苹果及其子公司发布新模型。", {"苹果"}),
+    ("和黄医药发布新模型。", {"和黄医药"}),
+])
+def test_a_launcher_list_joined_by_he_is_each_name(text: str, subjects: set[str]) -> None:
+    assert {e.subject for e in run(text) if e.type == "product_launch"} == subjects
+
+
+@pytest.mark.parametrize(("text", "tickers"), [
+    ("英伟达和微软股价大涨。", {"NVDA", "MSFT"}),
+    ("英伟达及微软股价大涨。", {"NVDA", "MSFT"}),
+    ("英伟达和OpenAI股价大涨。", {"NVDA"}),  # the unlinked company gets no guessed event
+])
+def test_a_movers_list_joined_by_he_is_each_name(text: str, tickers: set[str]) -> None:
+    assert {e.ticker for e in run(text) if e.type == "price_surge"} == tickers
+
+
 def test_one_company_keeps_its_total() -> None:
     ev = one("微软四季度资本支出合计将增至375亿美元。", "capex_increase")
     assert (ev.ticker, ev.magnitude) == ("MSFT", 37_500_000_000)

@@ -571,7 +571,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
     if spec.mode == "group" and hit.match is not None and hit.match.start(spec.group) >= 0:
         # the entity inside the group (伯克希尔减持[比亚迪H股]); without one, fall back to nearest
-        if spec.each and "、" in hit.match.group(spec.group):
+        if spec.each and _LIST_JOINERS.search(hit.match.group(spec.group)):
             # 月之暗面、DeepSeek等纷纷发布: one subject per name of the group's list
             listed = _group_list(doc, hit.match.span(spec.group), spec, family)
             if listed:
@@ -739,13 +739,42 @@ def _unlinked_name(doc: _Doc, match: Any, group: str | None) -> _Subject | None:
     return _unlinked_span(doc, *match.span(group))
 
 
+# What joins the names of a group's list: 、 always; 和/与/及 (月之暗面和DeepSeek) only where
+# ``_joins_names`` says so, since they are also inside names and words (和黄医药, 参与, 涉及).
+_LIST_JOINERS = regex.compile(r"、|和|与|及")
+# A part after 和/与/及 that is no name but a generic role or group (英伟达和合作伙伴, 苹果及其客户):
+# the group is one phrase about its named company, not a list
+_GENERIC_PART = regex.compile(r"伙伴|合作方|客户|用户|团队|对手|同行|供应商|子公司|公司|集团|企业|厂商|机构|"
+                              r"政府|部门|高校|大学|研究|实验室|开发者|员工|股东|投资者")
+
+
+def _joins_names(doc: _Doc, i: int, left_start: int, ge: int) -> bool:
+    """和/与/及 at ``i`` joins two names of a group: it is not inside a linked name, and each side
+    (from the last cut, to the next joiner) has two or more characters and is linked or, unlinked,
+    has no generic role word."""
+    if any(m.start <= i < m.end for m in doc.mentions_in(left_start, ge)):
+        return False
+    right_end = next((j for j in range(i + 1, ge) if _LIST_JOINERS.match(doc.text, j)), ge)
+    for a, b in ((left_start, i), (i + 1, right_end)):
+        side = doc.text[a:b].strip()
+        if len(side) < 2 or (not doc.mentions_in(a, b) and _GENERIC_PART.search(side)):
+            return False
+    return True
+
+
 def _group_list(doc: _Doc, span: tuple[int, int], spec: SubjectSpec, family: str) -> list[_Subject]:
-    """``each`` with ``from: group``: the group's names split at 、 (月之暗面、DeepSeek), each its linked
-    entity, else (``unlinked``) its text; a part that is neither (a pronoun) is left out."""
+    """``each`` with ``from: group``: the group's names split at 、 (月之暗面、DeepSeek), and at 和/与/及
+    where they join two names (``_joins_names``), each its linked entity, else (``unlinked``) its text;
+    a part that is neither (a pronoun) is left out."""
     gs, ge = span
+    cuts: list[int] = []
+    for i in range(gs, ge):
+        c = doc.text[i]
+        if c == "、" or (c in "和与及" and _joins_names(doc, i, cuts[-1] + 1 if cuts else gs, ge)):
+            cuts.append(i)
     out = []
     start = gs
-    for end in [*(i for i in range(gs, ge) if doc.text[i] == "、"), ge]:
+    for end in [*cuts, ge]:
         linked = [m for m in doc.mentions_in(start, end) if _eligible(m, spec, family)]
         named = _from_mention(doc, linked[0]) if linked else (_unlinked_span(doc, start, end)
                                                                if spec.unlinked else None)

@@ -812,6 +812,23 @@ def test_a_movers_list_joined_by_he_is_each_name(text: str, tickers: set[str]) -
     assert {e.ticker for e in run(text) if e.type == "price_surge"} == tickers
 
 
+@pytest.mark.parametrize(("text", "ticker"), [
+    # the agent of a passive (被/由) is not what a later clause or 该股 is about (it took the last name)
+    ("英特尔被英伟达收购。该股盘后大涨20%。", "INTC"),
+    ("英特尔将由英伟达收购。该股盘后大涨20%。", "INTC"),
+    ("英特尔被英伟达收购，该股盘后大涨20%。", "INTC"),
+    ("英特尔被英伟达收购，股价大涨20%。", "INTC"),
+    # active voice: the text does not say whose stock follows; the last named stays the reading
+    ("英伟达宣布收购英特尔。该股盘后大涨5%。", "INTC"),
+])
+def test_a_passives_agent_is_not_the_stock_that_follows(text: str, ticker: str) -> None:
+    assert one(text, "price_surge").ticker == ticker
+
+
+def test_a_passives_agent_acts_in_its_own_clause() -> None:
+    assert one("英特尔将由英伟达收购。", "acquisition").ticker == "NVDA"
+
+
 def test_one_company_keeps_its_total() -> None:
     ev = one("微软四季度资本支出合计将增至375亿美元。", "capex_increase")
     assert (ev.ticker, ev.magnitude) == ("MSFT", 37_500_000_000)

@@ -494,6 +494,12 @@ def _eligible(m: Mention, spec: SubjectSpec, family: str) -> bool:
 # the nearest-before search passes over it when a stronger candidate precedes it in the clause.
 _WEAK_BEFORE = frozenset("与和同跟在于向")
 
+# A mention right after 被/由 is the agent of a passive (英特尔被英伟达收购, 英特尔将由英伟达收购): not what
+# the sentence is about, so neither the subject of a later clause (…，股价大涨20%: 英特尔) nor the stock
+# a later 该股 means (…。该股盘后大涨20%). Not in the passive's own clause, where the agent is the actor
+# (英特尔将由英伟达收购: 英伟达 acquires).
+_PASSIVE_WEAK_BEFORE = _WEAK_BEFORE | frozenset("被由")
+
 
 # A mention right after 在/于/向 frames the circumstance (在美元走弱中) and never ends a list.
 _FRAME_BEFORE = frozenset("在于向")
@@ -512,9 +518,10 @@ def _not_the_subject(doc: _Doc, m: Mention, clause: tuple[int, int]) -> bool:
     return before == "兑" or (cause and not clause[0] <= m.start < clause[1])
 
 
-def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int) -> Mention | None:
+def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int,
+                    weak: frozenset[str] = _WEAK_BEFORE) -> Mention | None:
     before = [m for m in pool if m.end <= anchor]
-    strong = [m for m in before if not (m.start and doc.text[m.start - 1] in _WEAK_BEFORE)]
+    strong = [m for m in before if not (m.start and doc.text[m.start - 1] in weak)]
     return (strong or before or [None])[-1]
 
 
@@ -598,7 +605,10 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
     if spec.scope != "clause":
         pools.append(candidates(*sentence))
     for pool in pools:
-        before = _nearest_before(doc, pool, anchor_s)
+        # a later clause of a passive (英特尔被英伟达收购，该股/股价大涨) is about its topic, not the agent;
+        # in the trigger's own clause the agent is the actor (英特尔将由英伟达收购)
+        weak = _WEAK_BEFORE if pool is in_clause else _PASSIVE_WEAK_BEFORE
+        before = _nearest_before(doc, pool, anchor_s, weak)
         if before:
             return [_from_mention(doc, before)]
         if pool is in_clause and len(pools) > 1 and _UNLINKED_CURRENCY.search(doc.text, clause[0], anchor_s):
@@ -719,8 +729,9 @@ def _last_company(doc: _Doc, spec: SubjectSpec, family: str, start: int, end: in
     commodity, not an ambiguous word."""
     named = [m for m in doc.mentions_in(max(start, doc.title_len), end) if _a_company(m)
              and m.confidence >= 0.5 and _eligible(m, spec, family)]
-    # a partner or place after 与/和/在/向 (英伟达与微软达成合作) yields to the company before it
-    return _nearest_before(doc, named, end)
+    # a partner or place after 与/和/在/向 (英伟达与微软达成合作) yields to the company before it, and
+    # so does the agent of a passive (``_PASSIVE_WEAK_BEFORE``)
+    return _nearest_before(doc, named, end, _PASSIVE_WEAK_BEFORE)
 
 
 def _a_company(m: Mention) -> bool:

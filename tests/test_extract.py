@@ -796,6 +796,8 @@ def test_a_lists_rate_or_price_move_is_each_ones() -> None:
     ("月之暗面、智谱和阶跃星辰纷纷发布最新大模型。", {"月之暗面", "智谱", "阶跃星辰"}),
     # not a list: a company and a generic partner, a 和 inside a name, a pronoun after 及
     ("英伟达和合作伙伴发布新模型。", {"英伟达"}),
+    ("月之暗面与合作伙伴发布新模型。", {"月之暗面"}),  # was the name 月之暗面与合作伙伴
+    ("字节跳动与用户共同发布新模型。", {"字节跳动"}),
     ("苹果及其子公司发布新模型。", {"苹果"}),
     ("和黄医药发布新模型。", {"和黄医药"}),
 ])

@@ -753,30 +753,28 @@ def _unlinked_name(doc: _Doc, match: Any, group: str | None) -> _Subject | None:
 # What joins the names of a group's list: 、 always; 和/与/及 (月之暗面和DeepSeek) only where
 # ``_joins_names`` says so, since they are also inside names and words (和黄医药, 参与, 涉及).
 _LIST_JOINERS = regex.compile(r"、|和|与|及")
-# A part after 和/与/及 that is no name but a generic role or group (英伟达和合作伙伴, 苹果及其客户):
-# the group is one phrase about its named company, not a list
-_GENERIC_PART = regex.compile(r"伙伴|合作方|客户|用户|团队|对手|同行|供应商|子公司|公司|集团|企业|厂商|机构|"
-                              r"政府|部门|高校|大学|研究|实验室|开发者|员工|股东|投资者")
+# A part joined by 和/与/及 that is no name but a generic role or group (英伟达和合作伙伴, 月之暗面与用户):
+# no subject of its own; the named part keeps its event
+_GENERIC_PART = regex.compile(
+    r"\s*(?:其|其他|其它|各|多家|部分|主要|海外|国内|全球|相关|当地)?的?"
+    r"(?:合作伙伴|伙伴|合作方|客户|用户|团队|竞争对手|对手|同行|供应商|子公司|公司|集团|企业|厂商|机构|政府|"
+    r"部门|高校|大学|实验室|开发者|员工|股东|投资者|研究人员|科研人员)们?(?:共同|一起|联合|携手)?\s*")
 
 
 def _joins_names(doc: _Doc, i: int, left_start: int, ge: int) -> bool:
-    """和/与/及 at ``i`` joins two names of a group: it is not inside a linked name, and each side
-    (from the last cut, to the next joiner) has two or more characters and is linked or, unlinked,
-    has no generic role word."""
+    """和/与/及 at ``i`` joins two parts of a group: it is not inside a linked name, and each side
+    (from the last cut, to the next joiner) has two or more characters (和黄医药, 参与, 涉及: no cut)."""
     if any(m.start <= i < m.end for m in doc.mentions_in(left_start, ge)):
         return False
     right_end = next((j for j in range(i + 1, ge) if _LIST_JOINERS.match(doc.text, j)), ge)
-    for a, b in ((left_start, i), (i + 1, right_end)):
-        side = doc.text[a:b].strip()
-        if len(side) < 2 or (not doc.mentions_in(a, b) and _GENERIC_PART.search(side)):
-            return False
-    return True
+    return all(len(doc.text[a:b].strip()) >= 2 for a, b in ((left_start, i), (i + 1, right_end)))
 
 
 def _group_list(doc: _Doc, span: tuple[int, int], spec: SubjectSpec, family: str) -> list[_Subject]:
     """``each`` with ``from: group``: the group's names split at 、 (月之暗面、DeepSeek), and at 和/与/及
-    where they join two names (``_joins_names``), each its linked entity, else (``unlinked``) its text;
-    a part that is neither (a pronoun) is left out."""
+    where they join two parts (``_joins_names``), each its linked entity, else (``unlinked``) its text;
+    a part that is neither (a pronoun), or an unlinked generic role joined by 和/与/及 (英伟达和合作伙伴,
+    月之暗面与用户), is left out."""
     gs, ge = span
     cuts: list[int] = []
     for i in range(gs, ge):
@@ -785,12 +783,15 @@ def _group_list(doc: _Doc, span: tuple[int, int], spec: SubjectSpec, family: str
             cuts.append(i)
     out = []
     start = gs
-    for end in [*cuts, ge]:
+    for k, end in enumerate([*cuts, ge]):
         linked = [m for m in doc.mentions_in(start, end) if _eligible(m, spec, family)]
-        named = _from_mention(doc, linked[0]) if linked else (_unlinked_span(doc, start, end)
-                                                               if spec.unlinked else None)
-        if named is not None:
-            out.append(named)
+        joined = any(0 <= x < len(cuts) and doc.text[cuts[x]] != "、" for x in (k - 1, k))
+        if linked:
+            out.append(_from_mention(doc, linked[0]))
+        elif spec.unlinked and not (joined and _GENERIC_PART.fullmatch(doc.text, start, end)):
+            named = _unlinked_span(doc, start, end)
+            if named is not None:
+                out.append(named)
         start = end + 1
     return out
 

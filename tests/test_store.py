@@ -165,7 +165,7 @@ def test_a_schema_1_file_is_migrated_and_its_events_are_noted_until_extracted_ag
         assert store.counts(con)["events"] == 8
         assert "extractor_hash" not in [r[0] for r in con.execute("DESCRIBE events").fetchall()]
     with store.opened(db) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 2
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 3
         assert con.execute("SELECT count(*), count(extractor_hash) FROM events").fetchone() == (8, 0)
         comment = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'events' "
                               "AND column_name = 'extractor_hash'").fetchone()[0]
@@ -179,6 +179,37 @@ def test_a_schema_1_file_is_migrated_and_its_events_are_noted_until_extracted_ag
         made_by = {r[0] for r in con.execute("SELECT DISTINCT extractor_hash FROM events").fetchall()}
     assert made_by == {extractor_hash(Linker.from_data())}
     assert api.extract_feeds(SCHEMA1_FEEDS, db=db, jobs=1).notes == []
+
+
+SCHEMA2 = FIXTURES / "store" / "schema2.duckdb.gz"  # made by the last schema-2 version: see its README
+
+
+def test_a_schema_2_file_keeps_its_stored_runs_and_new_runs_count_estimation_window_events(
+        tmp_path: Path) -> None:
+    import gzip
+
+    from signals.study import run_study
+
+    db = tmp_path / "old.duckdb"
+    db.write_bytes(gzip.decompress(SCHEMA2.read_bytes()))
+    with store.opened(db, read_only=True) as con:
+        assert store.schema_version(con) == 2
+        assert "est_events" not in [r[0] for r in con.execute("DESCRIBE study_pairs").fetchall()]
+    with store.opened(db) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 3
+        old_run = con.execute("SELECT run_id FROM study_runs").fetchall()
+        assert con.execute("SELECT count(*), count(est_events) FROM study_pairs").fetchone() == (3, 0)
+        result = run_study(con, window="5d", estimation=(-100, -11), min_estimation=50)
+        stored = dict(con.execute("SELECT event_id, est_events FROM study_pairs WHERE run_id = ?",
+                                  [result.run_id]).fetchall())
+        # AAA's e1 (day 120) lies in the estimation window of e2 (day 160: days 60..149), not the
+        # other way round; BBB has one event
+        assert stored == {"e1": 0, "e2": 1, "e3": 0}
+        assert dict(zip(result.pairs["event_id"], result.pairs["est_events"], strict=True)) == stored
+        assert "1 pairs have another event of the same ticker in their estimation window " \
+               "(see est_events)" in result.notes
+        assert len(old_run) == 1 and con.execute("SELECT count(*) FROM study_pairs WHERE run_id = ?",
+                                                 [old_run[0][0]]).fetchone()[0] == 3
 
 
 def test_the_extractor_hash_follows_the_code_and_the_reference_data(tmp_path: Path, monkeypatch) -> None:

@@ -195,3 +195,18 @@ def test_event_window_matches_a_pandas_reference(seed, window, model, chunk, pic
             _check(con, res, win)
         finally:
             con.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 400)), max_size=40),
+       st.integers(-300, -1), st.integers(0, 250))
+def test_estimation_window_events_are_counted_per_ticker(pairs, est_end, est_len):
+    """study._estimation_events against a count over every pair of pairs."""
+    est = (est_end - est_len, est_end)
+    tid = np.array([t for t, _ in pairs], dtype=np.int64)
+    idx0 = np.array([i for _, i in pairs], dtype=np.int64)
+    want = [sum(1 for k, (t2, i2) in enumerate(pairs)
+                if k != j and t2 == t and i + est[0] <= i2 <= i + est[1])
+            for j, (t, i) in enumerate(pairs)]
+    order = study._ticker_day_order(tid, idx0, np.arange(len(pairs)))
+    assert study._estimation_events(tid, idx0, order, est).tolist() == want

@@ -35,7 +35,7 @@ from signals.errors import DAMAGED_HINT, StoreError, StoreLockedError, damaged_d
 if TYPE_CHECKING:
     from signals.feeds import Article
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB = "signals.duckdb"
 DB_ENV = "SIGNALS_DB"
 DB_WAIT_ENV = "SIGNALS_DB_WAIT"
@@ -49,7 +49,16 @@ DEFAULT_MEMORY_SHARE = 0.5
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     # 2: events.extractor_hash (NULL for the events already stored: made by an unknown extractor)
     1: lambda con: con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS extractor_hash VARCHAR"),
+    # 3: study_pairs.est_events (NULL for the runs already stored); the schema files make the table
+    # with it when a file has none yet
+    2: lambda con: _add_column_if_table(con, "study_pairs", "est_events INTEGER"),
 }
+
+
+def _add_column_if_table(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                   [table]).fetchone()[0]:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
 
 _LOCK_PID = re.compile(r"PID (\d+)")
 _NOT_WRITABLE = ("Permission denied", "Operation not permitted", "Read-only", "read-only")

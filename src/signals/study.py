@@ -764,9 +764,13 @@ def _window_pairs(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
     return out
 
 
-def _overlapping(tid: np.ndarray, idx0: np.ndarray, pid: np.ndarray, length: int) -> np.ndarray:
+def _ticker_day_order(tid: np.ndarray, idx0: np.ndarray, pid: np.ndarray) -> np.ndarray:
+    """The pairs in (ticker, day-0 index, pid) order, which both checks below read."""
+    return np.lexsort((pid, idx0, tid))
+
+
+def _overlapping(tid: np.ndarray, idx0: np.ndarray, order: np.ndarray, length: int) -> np.ndarray:
     """Whether another studied pair of the same ticker has day 0 within length - 1 rows."""
-    order = np.lexsort((pid, idx0, tid))
     t, i = tid[order], idx0[order]
     near = (t[1:] == t[:-1]) & (i[1:] - i[:-1] <= length - 1)  # sorted neighbours
     flag = np.zeros(len(order), dtype=bool)
@@ -774,6 +778,21 @@ def _overlapping(tid: np.ndarray, idx0: np.ndarray, pid: np.ndarray, length: int
     flag[:-1] |= near
     out = np.empty(len(order), dtype=bool)
     out[order] = flag
+    return out
+
+
+def _estimation_events(tid: np.ndarray, idx0: np.ndarray, order: np.ndarray,
+                       est: tuple[int, int]) -> np.ndarray:
+    """Per pair, how many other studied pairs of the same ticker have day 0 within its estimation
+    window: their news moves the fitted alpha, beta and sigma. Two binary searches over the sorted
+    (ticker, day-0 index) keys, with sorted queries (~3x faster than unsorted ones at 1M pairs);
+    the window ends before day 0, so a pair never counts itself."""
+    span = int(idx0.max()) - min(est[0], 0) + 2 if len(idx0) else 1  # keys of two tickers never meet
+    keys = tid[order].astype(np.int64) * span + idx0[order].astype(np.int64)
+    counts = (np.searchsorted(keys, keys + est[1], side="right")
+              - np.searchsorted(keys, keys + est[0], side="left"))
+    out = np.empty(len(order), dtype=np.int32)
+    out[order] = counts
     return out
 
 
@@ -843,8 +862,8 @@ def _add_daily(w: _Window, gid: np.ndarray, ar: np.ndarray, car: np.ndarray) -> 
     w.n += n_c
 
 
-def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: str = "_st_rows",
-                  with_cells: bool = True) -> _Window:
+def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], est: tuple[int, int],
+                  rows: str = "_st_rows", with_cells: bool = True) -> _Window:
     """Each pair's window days are the consecutive rows g0 + rel of its series, so its cells are a
     (pairs x days) gather by row number (numpy, in chunks of pairs), not a join of pairs x days
     against every series row. Pairs missing a valid day are dropped; the others' CAR, BHAR, SCAR
@@ -875,7 +894,10 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: st
                 w.cells.append(part["cells"])
     names_agg = ("pid", "gid", "expected_sign", "tid", "idx0", "car", "bhar", "scar", "gap_sessions")
     agg = {k: np.concatenate([x[k] for x in aggs]) if aggs else np.zeros(0) for k in names_agg}
-    agg["overlapping"] = _overlapping(agg.pop("tid"), agg.pop("idx0"), agg["pid"], length)
+    tid, idx0 = agg.pop("tid"), agg.pop("idx0")
+    order = _ticker_day_order(tid, idx0, agg["pid"])
+    agg["overlapping"] = _overlapping(tid, idx0, order, length)
+    agg["est_events"] = _estimation_events(tid, idx0, order, est)
     res = pa.table({k: pa.array(v, from_pandas=True) for k, v in agg.items()})  # NaN -> NULL
     short = pa.table({"pid": np.concatenate(short_pid), "days": np.concatenate(short_days)})
     with store.registered(con, _st_short=short, _st_agg=res):
@@ -889,7 +911,7 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], rows: st
             CREATE OR REPLACE TEMP TABLE _st_res AS
             SELECT f.*, a.car, a.bhar, a.scar, a.gap_sessions::INTEGER AS gap_sessions,
                    a.expected_sign::TINYINT AS expected_sign, grp.group_key, a.gid::INTEGER AS gid,
-                   a.overlapping
+                   a.overlapping, a.est_events
             FROM _st_fit f JOIN _st_agg a ON a.pid = f.pid JOIN _st_grp grp ON grp.gid = a.gid
         """)
     return w
@@ -1199,7 +1221,7 @@ _PAIR_COLUMNS = """
     CASE WHEN r.model_used = 'market' THEN r.kb END AS beta,
     sqrt(r.s2) AS sigma, r.n::INTEGER AS n_est, r.car, r.bhar, r.scar,
     CASE WHEN c.expected_sign <> 0 THEN r.car * c.expected_sign END AS signed_car,
-    r.gap_sessions, r.overlapping
+    r.gap_sessions, r.overlapping, r.est_events
 """
 
 
@@ -1233,6 +1255,10 @@ def _notes(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, dropped: pd.Data
     overlaps = int(pairs["overlapping"].sum())
     if overlaps:
         notes.append(f"{overlaps} pairs have overlapping event windows of the same ticker")
+    contaminated = int((pairs["est_events"] > 0).sum())
+    if contaminated:
+        notes.append(f"{contaminated} pairs have another event of the same ticker in their estimation "
+                     "window (see est_events)")
     notes.extend(_skipped_prices_notes(con))
     for reason, k in dropped["reason"].value_counts().sort_index().items():
         notes.append(f"dropped {k} pairs: {reason}")
@@ -1343,7 +1369,7 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         _locate_day0(con, max_day0_shift)
         rows = _pick_rows(con, est, win)
         _fit(con, est, min_estimation, rows)
-        window = _event_window(con, win, rows, with_cells=store_results)
+        window = _event_window(con, win, est, rows, with_cells=store_results)
         pairs, dropped = _pairs(con), _dropped(con)
         n_candidates = con.execute("SELECT count(*) FROM _st_cand").fetchone()[0]
         if not n_candidates:

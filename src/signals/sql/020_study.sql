@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS study_pairs (
     scar            DOUBLE,
     signed_car      DOUBLE,
     gap_sessions    INTEGER,
-    overlapping     BOOLEAN NOT NULL
+    overlapping     BOOLEAN NOT NULL,
+    est_events      INTEGER
     -- unique (run_id, event_id, ticker) by construction; no PRIMARY KEY: its index made storing
     -- a million-pair run cost more than the study itself
 );
@@ -79,6 +80,7 @@ COMMENT ON COLUMN study_pairs.scar IS 'Standardised CAR (Patell): sum of forecas
 COMMENT ON COLUMN study_pairs.signed_car IS 'car x expected_sign (NULL when expected_sign is 0)';
 COMMENT ON COLUMN study_pairs.gap_sessions IS 'Benchmark sessions the ticker missed over the span its event-window returns cover, from its price row before the first window day (suspensions); NULL without benchmark';
 COMMENT ON COLUMN study_pairs.overlapping IS 'Another studied event window of the same ticker overlaps this one';
+COMMENT ON COLUMN study_pairs.est_events IS 'Other studied events of the same ticker whose day 0 falls in this pair''s estimation window (they move its alpha, beta and sigma); NULL in runs stored before schema 3';
 
 CREATE TABLE IF NOT EXISTS event_returns (
     run_id       VARCHAR NOT NULL,

@@ -56,16 +56,28 @@ def span(text: str) -> tuple[D | None, D | None, str, str]:
     ("三千五", D(3500)), ("两万五", D(25000)), ("一亿三千万", D(130_000_000)), ("一万亿", D(10**12)),
     ("十二万亿五千亿", D(12_500_000_000_000)), ("二〇二六", D(2026)), ("三点五", D("3.5")),
     ("一点二万亿", D(1_200_000_000_000)), ("壹佰贰拾叁", D(123)), ("1万2千", D(12000)), ("-3.5", D("-3.5")),
-    ("负三", D(-3)), ("百万", D(1_000_000)),
+    ("负三", D(-3)), ("百万", D(1_000_000)), ("万亿", D(10**12)),
 ])
 def test_parse_number(text: str, expected: D) -> None:
     assert parse_number(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "abc", "百分之十二", "12%", "1,23", "十十", "亿", "3美元", "1.2.3"])
+@pytest.mark.parametrize("text", ["", "abc", "百分之十二", "12%", "1,23", "十十", "亿", "万", "3美元",
+                                  "1.2.3"])
 def test_parse_number_rejects_non_numbers(text: str) -> None:
     with pytest.raises(ValueError):
         parse_number(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a trillion written alone, as 百亿 / 千亿 are: it was no magnitude at all
+    ("苹果市值超万亿元", [(D(10**12), "CNY", "at_least")]), ("近万亿美元", [(D(10**12), "USD", "about")]),
+    ("万亿元", [(D(10**12), "CNY", "exact")]), ("市值突破5万亿美元", [(D(5 * 10**12), "USD", "exact")]),
+    # no number is written: 数万亿, 上万亿; no unit: 万亿级
+    ("数万亿元", []), ("上万亿元", []), ("万亿级市场", []), ("亿元", []),
+])
+def test_a_trillion_written_alone_is_an_amount(text: str, expected: list) -> None:
+    assert [(m.value, m.unit, m.bound) for m in find_magnitudes(text)] == expected
 
 
 def test_parse_number_keeps_decimal_precision() -> None:

@@ -248,8 +248,15 @@ def parse_number(text: str) -> Decimal:
         raise ValueError(f"not a number: {text!r}") from exc
 
 
+# 万亿 written alone is a trillion (市值超万亿元, 万亿美元市值), as 百亿 and 千亿 are 1e10 and 1e11;
+# 万 or 亿 alone is no number
+_TRILLION_WORDS = frozenset({"万亿", "萬億", "萬亿", "万億"})
+
+
 def _value(s: str) -> Decimal:
     """Hierarchical value: split at the first 亿, then the first 万; what is left is a section."""
+    if s in _TRILLION_WORDS:
+        return Decimal(10**12)
     for big, factor in (("亿", 10**8), ("億", 10**8), ("万", 10**4), ("萬", 10**4)):
         i = s.find(big)
         if i < 0:

@@ -485,6 +485,18 @@ def test_findings_exit_1(capsys, tmp_path: Path, db_path: Path, monkeypatch: pyt
     assert (nvda["first"], nvda["last"]) == ("2025-01-22", "2026-06-25")  # dates, not timestamps
 
 
+def test_prices_fetch_offline_names_the_missing_ranges_once(capsys, db_path: Path) -> None:
+    # the warning listed every missing ticker and range, and the summary line after it again
+    assert run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))[0] == 0
+    code, out, err = run(capsys, "--db", str(db_path), "prices", "fetch", "NVDA", "ZZZZ", "QQQQ", "--start",
+                         "2026-01-05", "--end", "2026-01-09", "--offline")
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        "warning: offline: prices missing for 2 tickers (2 date ranges): QQQQ 2026-01-05..2026-01-09; "
+        "ZZZZ 2026-01-05..2026-01-09",
+        "offline: 1 ticker cached, 2 with missing ranges (not fetched)"]
+
+
 def test_prices_fetch_refuses_a_ticker_that_is_no_yahoo_symbol(capsys, tmp_path: Path) -> None:
     # `prices fetch ../x` was taken for a ticker (and the database created to fetch it)
     db = tmp_path / "s.duckdb"

@@ -1086,8 +1086,8 @@ class FetchReport:
         return text
 
     def __str__(self) -> str:
-        if self.offline and self.missing:
-            return f"{self.summary}: {_describe_missing(self.missing)}"
+        # the missing ranges are named once, in ``warnings``: `prices fetch --offline` prints both,
+        # and listing them here too printed every missing ticker and range twice
         return self.summary
 
 

@@ -172,6 +172,24 @@ def test_prices_load_with_a_negative_volume_is_one_error_line_and_exit_2(tmp_pat
         "hint: a volume is 0 or more; leave it blank when it is not known"]
 
 
+@pytest.mark.parametrize(("cell", "shown"), [
+    ("-1000000000000000", "-1000000000000000"),  # 1e15: it was shown as -1000000000000000.0
+    ("-4503599627370497", "-4503599627370497"),
+    ("-9007199254740992", "-9007199254740992"),  # 2**53: the last whole number a float holds exactly
+    ("-1e20", "-1e+20"),  # beyond 2**53 a float's digits are not the file's: Python's spelling
+    ("-2.5", "-2.5"),
+])
+def test_a_whole_negative_volume_up_to_2_53_is_named_without_a_decimal_point(tmp_path, db_path, capsys,
+                                                                            cell, shown):
+    from signals.cli import main
+
+    f = tmp_path / "p.csv"
+    f.write_text(f"ticker,date,close,volume\nNVDA,2026-01-29,192.3,{cell}\n", encoding="utf-8")
+    assert main(["--db", str(db_path), "prices", "load", str(f)]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"error: {f}:line 2: negative volume {shown} for NVDA on 2026-01-29")
+
+
 def test_a_negative_volume_in_a_parquet_file_is_refused_and_nothing_is_loaded(tmp_path, db_path):
     frame = pd.DataFrame({"ticker": ["NVDA", "NVDA"], "date": pd.to_datetime(["2026-01-29", "2026-01-30"]),
                           "close": [192.3, 190.9], "volume": [0.0, -3.0]})

@@ -812,11 +812,16 @@ def _check_volume(frame: pd.DataFrame, check: RowCheck, path: Path, unit: str) -
                      hint="a volume is 0 or more; leave it blank when it is not known")
 
 
+_EXACT_INTEGERS = 2 ** 53  # every whole number up to this is a float exactly; beyond it, not each one
+
+
 def _as_written(value: float) -> str:
     """A whole number as the file wrote it: volumes are read as floats (a blank is NaN), and `-5` in a
-    file was reported as `negative volume -5.0`. Others as Python writes them (`-2.5`, `-1e+20`)."""
+    file was reported as `negative volume -5.0`. Others as Python writes them (`-2.5`, `-1e+20`).
+    Whole numbers up to 2**53, where a float still holds each one exactly: the limit was 1e15, and
+    Python writes 1e15 up to 1e16 with a `.0` (`-1000000000000000.0`)."""
     number = float(value)
-    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    return str(int(number)) if number.is_integer() and abs(number) <= _EXACT_INTEGERS else repr(number)
 
 
 def _futures_warnings(frame: pd.DataFrame, kept: pd.Series, where: str) -> list[str]:

@@ -1276,6 +1276,33 @@ def test_prices_fetch_names_dropped_rows_and_keeps_the_other_tickers(capsys, db_
     assert "3 price rows stored from yfinance" in err
 
 
+@pytest.mark.parametrize(("closes", "start", "warning"), [
+    ([192.51, 191.0, 191.13], "2026-01-29", "1 of 3 rows dropped: 1 no date"),
+    ([192.51, NAN, 191.13], "2026-01-29", "1 of 3 rows dropped: 1 without a close"),
+    ([192.51, 191.0, 191.13], "2026-01-30",
+     "2 of 3 rows dropped: 1 outside 2026-01-30..2026-01-30, the dates asked (2026-01-29), 1 no date"),
+])
+def test_prices_fetch_names_no_nat_date_for_a_row_without_one(capsys, db_path, monkeypatch, closes, start,
+                                                              warning):
+    # a fetched row without a date was reported with `(NaT)` as its example date
+    from signals import prices
+    from signals.cli import main
+
+    frame = yf_frame({"NVDA": {**{f: [192.51, 191.0, 191.13] for f in FIELDS}, "Close": closes}},
+                     ["2026-01-29", None, "2026-01-30"])
+
+    class Recorded(prices.YFinanceSource):
+        def __init__(self) -> None:
+            super().__init__(download=FakeDownload((frame, {})), sleep=lambda s: None)
+
+    monkeypatch.setattr(prices, "YFinanceSource", Recorded)
+    code = main(["--db", str(db_path), "prices", "fetch", "NVDA", "--start", start, "--end", "2026-01-30"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert err.splitlines()[0] == f"warning: yfinance: NVDA: {warning}"
+    assert "NaT" not in err
+
+
 def test_the_files_and_yfinance_judge_rows_by_one_function(tmp_path, con, monkeypatch):
     from signals import prices
 

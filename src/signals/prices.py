@@ -367,10 +367,11 @@ def _drop_bad_rows(frame: pd.DataFrame, where: str, latest: pd.Timestamp,
         total = int((frame["ticker"] == ticker).sum())
         parts = []
         for why, group in rows.groupby("reason", sort=False):
-            dates = sorted(group["date"])
+            # the first dates as examples; a row without one has none to show (it showed `(NaT)`)
+            dates = sorted(group["date"].dropna())
             days = ", ".join(str(pd.Timestamp(d).date()) for d in dates[:3])
             days += ", …" if len(dates) > 3 else ""
-            parts.append(f"{len(group)} {why} ({days})")
+            parts.append(f"{len(group)} {why}" + (f" ({days})" if days else ""))
         dropped[str(ticker)] = f"{len(rows)} of {total} rows dropped: {', '.join(parts)}"
     kept = frame[~bad]
     futures = _futures_warnings(kept, check.futures_not_positive[~bad], where)

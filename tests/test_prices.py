@@ -1303,6 +1303,16 @@ def test_prices_fetch_names_no_nat_date_for_a_row_without_one(capsys, db_path, m
     assert "NaT" not in err
 
 
+def test_two_fetched_rows_without_a_date_are_no_repeated_date(con):
+    # the second of two rows without a date was dropped as a `repeated date`: NaT equals NaT there
+    frame = yf_frame({"NVDA": {f: [192.51, 191.0, 190.5, 191.13] for f in FIELDS}},
+                     ["2026-01-29", None, None, "2026-01-30"])
+    report = ensure_prices(con, ["NVDA"], D(2026, 1, 29), D(2026, 1, 30),
+                           source=YFinanceSource(download=FakeDownload((frame, {})), sleep=lambda s: None))
+    assert report.rows == 2
+    assert report.warnings == ["yfinance: NVDA: 2 of 4 rows dropped: 2 no date"]
+
+
 def test_the_files_and_yfinance_judge_rows_by_one_function(tmp_path, con, monkeypatch):
     from signals import prices
 

@@ -325,7 +325,9 @@ def check_price_rows(frame: pd.DataFrame, *, latest: pd.Timestamp | None = None)
     not_positive = (prices <= 0).any(axis=1)
     futures = frame["ticker"].astype(str).str.endswith("=F")
     keys = ["ticker", "date"]
-    twice = frame.duplicated(keys, keep=False)
+    # rows without a date (a fetch's NaT; a file's are refused before) share no date: not repeats
+    dated = dates.notna()
+    twice = frame.duplicated(keys, keep=False) & dated
     conflicting = pd.Series(False, index=frame.index)
     if twice.any():
         variants = frame[twice].drop_duplicates([*keys, *_VALUE_COLUMNS]).groupby(keys).size()
@@ -333,7 +335,7 @@ def check_price_rows(frame: pd.DataFrame, *, latest: pd.Timestamp | None = None)
         conflicting = pd.Series(pd.MultiIndex.from_frame(frame[keys]).isin(differ), index=frame.index)
     return RowCheck(
         no_close=frame["close"].isna() & prices.notna().any(axis=1),
-        repeated=frame.duplicated(keys, keep="first"),
+        repeated=frame.duplicated(keys, keep="first") & dated,
         conflicting=conflicting,
         outside_dates=(dates < _DATE_RANGE[0]) | (dates > _DATE_RANGE[1]),
         future=dates > latest if latest is not None else pd.Series(False, index=frame.index),

@@ -211,6 +211,46 @@ def test_a_sigterm_to_a_starting_worker_alone_leaves_the_run_alone(tmp_path: Pat
     assert "Traceback" not in done.stderr
 
 
+MAIN_THEN_SIGTERM = textwrap.dedent("""
+    import signal, sys
+    from signals.cli import main
+
+    code = main(sys.argv[1:])
+    print("still ignored" if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN else "changed", code)
+""")
+
+
+def _ignore_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("entry", ["console script", "main"])
+def test_an_ignored_sigterm_stays_ignored(entry: str, tmp_path: Path) -> None:
+    # A parent that ignores SIGTERM (`trap '' TERM` in a shell script, a supervisor) hands that on
+    # and Python keeps it, as it keeps an ignored SIGINT; main put its own handler in place regardless,
+    # and a SIGTERM meant to be ignored ended the run (exit 143, the open transaction rolled back).
+    # The SIGTERM comes while extract waits for its feed on a FIFO: the command is running.
+    db, fifo = tmp_path / "s.duckdb", tmp_path / "live.xml"
+    os.mkfifo(fifo)
+    args = ["--db", str(db), "extract", str(fifo), "-f", "jsonl", "-j", "1"]
+    command = ([sys.executable, "-c", MAIN_THEN_SIGTERM, *args] if entry == "main"
+               else [str(installed_console_script()), *args])
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ignore_sigterm)
+    fd = open_for_writing(fifo, proc)  # extract has opened its feed
+    try:
+        proc.send_signal(signal.SIGTERM)
+    finally:
+        with os.fdopen(fd, "wb") as feed:
+            feed.write(SMALL_FEED.read_bytes())
+    out, err = proc.communicate(timeout=120)
+    assert "terminated" not in err, err
+    assert proc.returncode == 0, err
+    assert "5 articles read (5 new" in err, err
+    if entry == "main":
+        assert out.splitlines()[-1] == "still ignored 0"
+
+
 def test_main_leaves_the_sigterm_handler_as_it_found_it(tmp_path: Path) -> None:
     import signal
 

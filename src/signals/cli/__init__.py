@@ -191,11 +191,13 @@ def _interrupt_handlers() -> Iterator[None]:
     _RESENDING.clear()
     previous = [(sig, signal.getsignal(sig)) for sig in (signal.SIGINT, signal.SIGTERM)]
     try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        # an ignored SIGINT (a job a shell starts with `&`, a caller's choice) stays ignored, as Python
-        # keeps it: installed regardless, a Ctrl-C meant for the foreground interrupted the job
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            signal.signal(signal.SIGINT, _on_sigint)
+        # an ignored signal stays ignored, as Python keeps it: SIGINT in a job a shell starts with `&`,
+        # SIGTERM under a parent that ignores it (`trap '' TERM`, a supervisor), either by a caller's
+        # choice. Installed regardless, a Ctrl-C meant for the foreground interrupted the job, and a
+        # SIGTERM its parent meant to be ignored ended it (exit 143)
+        for sig, handler in ((signal.SIGTERM, _on_sigterm), (signal.SIGINT, _on_sigint)):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, handler)
         yield
     finally:
         for sig, handler in previous:

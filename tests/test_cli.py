@@ -716,6 +716,10 @@ def test_an_interrupt_exits_130_and_says_what_stays(capsys, db_path: Path,
     code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED))
     assert code == 130
     assert "work already committed (extract's finished batches) stays" in err  # not "unchanged"
+    # one line: click wrote an empty line before it (for a terminal's `^C`, which a pipe never has)
+    assert err.splitlines() == [
+        "interrupted: the open transaction was rolled back; work already committed (extract's finished "
+        "batches) stays, and running the command again finishes it"]
 
 
 def test_ctrl_c_inside_a_duckdb_query_is_an_interrupt_too(capsys, db_path: Path,

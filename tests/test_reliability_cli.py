@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import random
+import re
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import textwrap
 import threading
 import time
@@ -447,6 +453,89 @@ def test_an_unforeseen_failure_is_still_one_line(monkeypatch: pytest.MonkeyPatch
         "error: unexpected ZeroDivisionError: division by zero",
         "hint: run again with --debug for the traceback, and report it",
     ]
+
+
+SLOW_FETCH_CHILD = textwrap.dedent("""
+    import sys, time
+    from signals import prices
+
+    class Slow:  # a fetch that lasts: the progress bar is on the screen until Ctrl-C
+        name = "yfinance"
+
+        def fetch(self, tickers, start, end):
+            time.sleep(120)
+            return prices.FetchResult(prices.empty_frame(), {})
+
+    prices.YFinanceSource = Slow
+    from signals.console import run
+    run()
+""")
+
+
+def terminal_screen(output: bytes) -> list[str]:
+    """The lines a terminal shows after ``output``: text, carriage return, line feed, cursor up
+    (`ESC [ n A`) and erase in line (`ESC [ K`, `ESC [ 2 K`); colours and cursor visibility ignored."""
+    lines, row, col = [""], 0, 0
+    for token in re.findall(rb"\x1b\[[0-9;?]*[A-Za-z]|\r|\n|[^\x1b\r\n]+", output):
+        if token == b"\r":
+            col = 0
+        elif token == b"\n":
+            row += 1
+            lines += [""] * (row + 1 - len(lines))
+        elif token.startswith(b"\x1b["):
+            arg, code = token[2:-1], token[-1:]
+            if code == b"A":
+                row = max(0, row - int(arg or 1))
+            elif code == b"K":
+                lines[row] = "" if arg == b"2" else lines[row][:col]
+        else:
+            text, line = token.decode(), lines[row].ljust(col)
+            lines[row] = line[:col] + text + line[col + len(text):]
+            col += len(text)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return [line.rstrip() for line in lines]
+
+
+def test_ctrl_c_at_a_terminal_puts_the_message_where_the_progress_bar_was(tmp_path: Path) -> None:
+    # Click wrote an empty line before `interrupted: …` for the terminal's `^C` echo; the progress bar
+    # erases its own line (and that `^C`) when it stops, so the line stayed empty above the message.
+    # Ctrl-C is typed into a real terminal (a pseudo-terminal) once the bar is drawn.
+    command = [sys.executable, "-c", SLOW_FETCH_CHILD, "--db", str(tmp_path / "s.duckdb"), "prices", "fetch",
+               "NVDA", "--start", "2026-01-05", "--end", "2026-01-09"]
+    fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+    # its own session, the terminal its controlling one: a typed Ctrl-C is a SIGINT to the command
+    proc = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+                            env={**os.environ, "TERM": "xterm"})
+    os.close(terminal)
+    output, typed = b"", False
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 1)[0]:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the command has gone, and the terminal with it
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not typed and b"fetching" in output:  # the bar is on the screen
+                os.write(fd, b"\x03")
+                typed = True
+    finally:
+        os.close(fd)
+        if proc.poll() is None and time.monotonic() >= deadline:
+            proc.kill()
+        code = proc.wait(timeout=60)
+    assert typed, output
+    assert code == 130, output
+    assert terminal_screen(output) == [
+        "interrupted: the open transaction was rolled back; work already committed (extract's finished "
+        "batches) stays, and running the command again finishes it"], output
 
 
 MAIN_IGNORING_SIGINT = textwrap.dedent("""

@@ -73,8 +73,9 @@ def _interrupted(code):
                 stream.flush()
         except Exception:  # a closed pipe, a stream never set up: the line still goes to descriptor 2
             pass
+    start = "\r" if os.isatty(2) else ""  # on a terminal over its `^C` echo, as main's message
     try:  # noqa: SIM105 (contextlib may not be imported yet)
-        os.write(2, f"{line}\n".encode())
+        os.write(2, f"{start}{line}\n".encode())
     except OSError:  # no stderr (`2>&-`) or a reader that went away: the exit code still says it
         pass
     os._exit(130)

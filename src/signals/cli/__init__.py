@@ -31,7 +31,35 @@ def _db_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Stopped(BaseException):
+    """A Ctrl-C or SIGTERM (``interrupt``) carried past click's ``main`` to ``_main``. Click turns a
+    KeyboardInterrupt into ``Abort`` and first writes an empty line to stderr (for the terminal's
+    ``^C`` echo): an empty line before `interrupted: …` in a pipe or a log, where no ``^C`` is, and
+    after a progress bar, which has erased its own line. ``_interrupted`` starts the line itself."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__()
+        self.interrupt = interrupt
+
+
+class _Group(click.Group):
+    """The command line's group: a KeyboardInterrupt leaves it as ``_Stopped`` (not an Exception, so
+    nothing in click catches it)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise _Stopped(exc) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Stopped(exc) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", type=click.Path(dir_okay=False), envvar="SIGNALS_DB", default="signals.duckdb",
               show_default=True, callback=_db_path, help="DuckDB file to read and write (env SIGNALS_DB).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -96,13 +124,25 @@ def leave(code: int) -> NoReturn:
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
     # extract commits batch by batch: what it committed stays, the open batch is rolled back
-    what = "terminated (SIGTERM)" if _TERMINATED else "interrupted"
+    what = start_of_line() + ("terminated (SIGTERM)" if _TERMINATED else "interrupted")
     if isinstance(exc, Interrupted):
         say(f"{what}: the open transaction was rolled back; {exc.kept}")
     else:
         say(f"{what}: the open transaction was rolled back; work already committed (extract's finished "
             "batches) stays, and running the command again finishes it")
     return int(128 + signal.SIGTERM) if _TERMINATED else 130
+
+
+def start_of_line() -> str:
+    """What puts the interrupt's message at the start of its line: on a terminal a carriage return.
+    The terminal echoed Ctrl-C (`^C`) where the cursor was: at the start of a line (every line
+    signals writes is whole), or at the end of a progress bar, which has erased its line since and
+    left the cursor at its start; the message is written over the `^C`. Elsewhere (a pipe, a log)
+    nothing: no `^C` is there."""
+    try:
+        return "\r" if sys.stderr is not None and sys.stderr.isatty() else ""
+    except (AttributeError, ValueError, OSError):  # a stream without isatty, or closed
+        return ""
 
 
 def _closed_streams_to_devnull() -> None:
@@ -240,6 +280,8 @@ def _main(argv: list[str] | None, debug: bool) -> int:
             return _interrupted(exc.__context__)
         say("aborted")
         return int(ExitCode.FINDINGS)
+    except _Stopped as stop:
+        return _interrupted(stop.interrupt)
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except Exception as exc:  # a bug, or a failure nobody foresaw: still one line without --debug

@@ -32,7 +32,7 @@ def _db_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 class _Stopped(BaseException):
-    """A Ctrl-C or SIGTERM (``interrupt``) carried past click's ``main`` to ``_main``. Click turns a
+    """A Ctrl-C or SIGTERM (``interrupt``) carried through click's ``main``. Click turns a
     KeyboardInterrupt into ``Abort`` and first writes an empty line to stderr (for the terminal's
     ``^C`` echo): an empty line before `interrupted: …` in a pipe or a log, where no ``^C`` is, and
     after a progress bar, which has erased its own line. ``_interrupted`` starts the line itself."""
@@ -43,8 +43,14 @@ class _Stopped(BaseException):
 
 
 class _Group(click.Group):
-    """The command line's group: a KeyboardInterrupt leaves it as ``_Stopped`` (not an Exception, so
-    nothing in click catches it)."""
+    """The command line's group: a KeyboardInterrupt passes click's ``main`` as ``_Stopped`` (no
+    Exception: nothing in click catches it) and leaves ``main`` as itself again."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except _Stopped as stop:
+            raise stop.interrupt from None
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -280,8 +286,6 @@ def _main(argv: list[str] | None, debug: bool) -> int:
             return _interrupted(exc.__context__)
         say("aborted")
         return int(ExitCode.FINDINGS)
-    except _Stopped as stop:
-        return _interrupted(stop.interrupt)
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except Exception as exc:  # a bug, or a failure nobody foresaw: still one line without --debug

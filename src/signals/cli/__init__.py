@@ -130,7 +130,7 @@ def leave(code: int) -> NoReturn:
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
     # extract commits batch by batch: what it committed stays, the open batch is rolled back
-    what = start_of_line() + ("terminated (SIGTERM)" if _TERMINATED else "interrupted")
+    what = _start_of_line() + ("terminated (SIGTERM)" if _TERMINATED else "interrupted")
     if isinstance(exc, Interrupted):
         say(f"{what}: the open transaction was rolled back; {exc.kept}")
     else:
@@ -139,7 +139,7 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     return int(128 + signal.SIGTERM) if _TERMINATED else 130
 
 
-def start_of_line() -> str:
+def _start_of_line() -> str:
     """What puts the interrupt's message at the start of its line: on a terminal a carriage return.
     The terminal echoed Ctrl-C (`^C`) where the cursor was: at the start of a line (every line
     signals writes is whole), or at the end of a progress bar, which has erased its line since and

@@ -420,7 +420,8 @@ def test_bad_backtest_parameters_are_reported_before_any_price_is_fetched(
     for args, message, hint in [
             (("--window", "bad"), "cannot read window 'bad'", 'write "5d"'),
             (("--estimation", "-20:-1", "--window", "-3:+1"), "must end before the event window",
-             "move it earlier, e.g. estimation (-32, -13): `--estimation -32:-13`"),
+             # 20 days < the default min_estimation 100: -32:-13 alone failed the next check
+             "move it earlier, e.g. estimation (-32, -13): `--estimation -32:-13 --min-estimation 20`"),
             (("--estimation", "-100:-20"), "min_estimation=100 exceeds the estimation window length 81",
              "widen the estimation window or ask for at most 81 days: `--min-estimation 81`"),
             (("--estimation", "-250:0", "--window", "1:5"),

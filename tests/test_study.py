@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -82,6 +83,37 @@ def test_an_estimation_window_that_overlaps_gets_a_hint_that_works(window, estim
     suggested = tuple(int(x) for x in err.value.hint.split("`--estimation ")[1].rstrip("`").split(":"))
     assert suggested[1] - suggested[0] == estimation[1] - estimation[0]  # the same length, earlier
     check_parameters(window=window, estimation=suggested, min_estimation=5)  # and it is accepted
+
+
+def _apply_hint(hint: str, estimation: tuple[int, int], min_estimation: int) -> tuple[tuple[int, int], int]:
+    """The --estimation / --min-estimation a hint suggests, over the ones given."""
+    command = hint.split("`")[1]
+    if m := re.search(r"--estimation (-?\d+):(-?\d+)", command):
+        estimation = (int(m.group(1)), int(m.group(2)))
+    if m := re.search(r"--min-estimation (\d+)", command):
+        min_estimation = int(m.group(1))
+    return estimation, min_estimation
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-5000, 5000), st.integers(0, 40), st.integers(-5000, 5000), st.integers(0, 6000),
+       st.integers(5, 6000))
+@example(-4995, 10, -250, 239, 100)  # the hint said -5244:-5005, beyond the -5000 parse_window allows
+@example(-20, 21, -5000, 4989, 100)  # -5019:-30
+@example(-1, 6, -3, 1, 100)  # min_estimation 100 > 2 days: the overlap hint's window failed the next check
+@example(-1, 6, -3, 2, 100)  # `--min-estimation 2`, which is refused (5 at least)
+def test_a_hint_for_a_bad_estimation_window_suggests_values_that_are_accepted(start, span, est_start,
+                                                                              est_span, min_estimation):
+    window, estimation = (start, min(start + span, 5000)), (est_start, min(est_start + est_span, 5000))
+    try:
+        check_parameters(window=window, estimation=estimation, min_estimation=min_estimation)
+        return
+    except StudyError as err:
+        if "must end before day 0" in str(err) or not err.hint or "`" not in err.hint:
+            return  # a fixed example, or no room at all (the event window starts at -5000)
+        hint = err.hint
+    estimation, min_estimation = _apply_hint(hint, estimation, min_estimation)
+    check_parameters(window=window, estimation=estimation, min_estimation=min_estimation)
 
 
 def test_nothing_to_study_is_a_study_error_with_reasons(con):

@@ -127,11 +127,8 @@ def _check_params(window: tuple[int, int], model: str, estimation: Sequence[int]
         raise StudyError(f"unknown model {model!r}", hint=f"use one of {', '.join(MODELS)}")
     est = parse_window(tuple(estimation))
     if est[1] >= window[0]:
-        # the same length, ending 10 sessions before the window: the usual gap that keeps leaks out
-        end = min(window[0], 0) - 10
-        a, b = end - (est[1] - est[0]), end
         raise StudyError(f"estimation window {est} must end before the event window {window} starts",
-                         hint=f"move it earlier, e.g. estimation ({a}, {b}): `--estimation {a}:{b}`")
+                         hint=_earlier_estimation_hint(window, est, min_estimation))
     if est[1] >= 0:
         # a window after the news (1:5) must not let day 0's own return into the fitted model
         raise StudyError(f"estimation window {est} must end before day 0",
@@ -142,10 +139,39 @@ def _check_params(window: tuple[int, int], model: str, estimation: Sequence[int]
                          hint="the Patell variance needs at least 5 estimation days")
     if min_estimation > est[1] - est[0] + 1:
         length = est[1] - est[0] + 1
+        start = est[1] - min_estimation + 1
+        if length < 5 and start < -_MAX_REL_DAY:
+            # neither is possible: min_estimation is at least 5, and the window cannot reach back further
+            hint = (f"ask for fewer days (5 at least) and widen the estimation window, e.g. "
+                    f"`--estimation {-_MAX_REL_DAY}:{max(est[1], -_MAX_REL_DAY + 4)} --min-estimation 5`")
+        elif length < 5:
+            # --min-estimation below 5 is refused: the window must grow
+            hint = f"widen the estimation window to {min_estimation} days: `--estimation {start}:{est[1]}`"
+        else:
+            hint = (f"widen the estimation window or ask for at most {length} days: "
+                    f"`--min-estimation {length}`")
         raise StudyError(f"min_estimation={min_estimation} exceeds the estimation window length {length}",
-                         hint=f"widen the estimation window or ask for at most {length} days: "
-                              f"`--min-estimation {length}`")
+                         hint=hint)
     return est
+
+
+def _earlier_estimation_hint(window: tuple[int, int], est: tuple[int, int], min_estimation: int) -> str:
+    """An estimation window that ends before ``window`` and day 0 and that the next checks accept: the
+    same length (5 days at least), ending 10 sessions before the event window, the usual gap that keeps
+    leaks out; near the -5000 limit the gap, then the length, shrink. A shorter window than
+    ``min_estimation`` comes with the --min-estimation it needs (-20:-1 failed the next check)."""
+    latest = min(window[0], 0) - 1  # the last day an estimation window may end on
+    length = max(est[1] - est[0] + 1, 5)
+    if latest - 4 < -_MAX_REL_DAY:
+        return (f"the event window starts at {window[0]}, which leaves no 5 estimation days before it "
+                f"(relative days reach back to {-_MAX_REL_DAY}): start the event window later")
+    b = latest - 9
+    a = b - length + 1
+    if a < -_MAX_REL_DAY:
+        a = -_MAX_REL_DAY
+        b = min(latest, a + length - 1)
+    fewer = (f" --min-estimation {b - a + 1}" if min_estimation > b - a + 1 else "")
+    return f"move it earlier, e.g. estimation ({a}, {b}): `--estimation {a}:{b}{fewer}`"
 
 
 def group_columns(by: str | Iterable[str]) -> list[str]:

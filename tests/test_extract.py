@@ -800,6 +800,11 @@ def test_a_lists_rate_or_price_move_is_each_ones() -> None:
     ("字节跳动与用户共同发布新模型。", {"字节跳动"}),
     ("苹果及其子公司发布新模型。", {"苹果"}),
     ("和黄医药发布新模型。", {"和黄医药"}),
+    ("月之暗面和它的合作伙伴发布新模型。", {"月之暗面"}),  # was also the name 它的合作伙伴
+    # the adverb of a joint launch is no part of the last name (was DeepSeek联合, 徕卡共同)
+    ("月之暗面与DeepSeek联合发布新模型。", {"月之暗面", "DeepSeek"}),
+    ("月之暗面和DeepSeek携手发布新模型。", {"月之暗面", "DeepSeek"}),
+    ("小米与徕卡共同发布新手机。", {"小米", "徕卡"}),
 ])
 def test_a_launcher_list_joined_by_he_is_each_name(text: str, subjects: set[str]) -> None:
     assert {e.subject for e in run(text) if e.type == "product_launch"} == subjects

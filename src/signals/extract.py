@@ -756,9 +756,13 @@ _LIST_JOINERS = regex.compile(r"、|和|与|及")
 # A part joined by 和/与/及 that is no name but a generic role or group (英伟达和合作伙伴, 月之暗面与用户):
 # no subject of its own; the named part keeps its event
 _GENERIC_PART = regex.compile(
-    r"\s*(?:其|其他|其它|各|多家|部分|主要|海外|国内|全球|相关|当地)?的?"
+    r"\s*(?:其|其他|其它|它|它们|他们|她们|自家|旗下|各|多家|部分|主要|海外|国内|全球|相关|当地)?的?"
     r"(?:合作伙伴|伙伴|合作方|客户|用户|团队|竞争对手|对手|同行|供应商|子公司|公司|集团|企业|厂商|机构|政府|"
     r"部门|高校|大学|实验室|开发者|员工|股东|投资者|研究人员|科研人员)们?(?:共同|一起|联合|携手)?\s*")
+
+
+# The adverb of a joint act that ends a list joined by 和/与 (月之暗面与DeepSeek联合发布)
+_TOGETHER = regex.compile(r"(?:联合|共同|一起|携手|合作)$")
 
 
 def _joins_names(doc: _Doc, i: int, left_start: int, ge: int) -> bool:
@@ -789,7 +793,9 @@ def _group_list(doc: _Doc, span: tuple[int, int], spec: SubjectSpec, family: str
         if linked:
             out.append(_from_mention(doc, linked[0]))
         elif spec.unlinked and not (joined and _GENERIC_PART.fullmatch(doc.text, start, end)):
-            named = _unlinked_span(doc, start, end)
+            # 月之暗面与DeepSeek联合发布: the adverb before the trigger is no part of the last name
+            tail = _TOGETHER.search(doc.text, start, end) if joined and end == ge else None
+            named = _unlinked_span(doc, start, tail.start() if tail and tail.start() - start >= 2 else end)
             if named is not None:
                 out.append(named)
         start = end + 1

@@ -805,6 +805,8 @@ def test_a_lists_rate_or_price_move_is_each_ones() -> None:
     ("月之暗面与DeepSeek联合发布新模型。", {"月之暗面", "DeepSeek"}),
     ("月之暗面和DeepSeek携手发布新模型。", {"月之暗面", "DeepSeek"}),
     ("小米与徕卡共同发布新手机。", {"小米", "徕卡"}),
+    # a 及 right after 与 starts the next name (及时雨科技), it joins nothing (was 时雨科技)
+    ("谷歌与及时雨科技发布新模型。", {"谷歌", "及时雨科技"}),
 ])
 def test_a_launcher_list_joined_by_he_is_each_name(text: str, subjects: set[str]) -> None:
     assert {e.subject for e in run(text) if e.type == "product_launch"} == subjects

@@ -770,7 +770,8 @@ def _joins_names(doc: _Doc, i: int, left_start: int, ge: int) -> bool:
     (from the last cut, to the next joiner) has two or more characters (和黄医药, 参与, 涉及: no cut)."""
     if any(m.start <= i < m.end for m in doc.mentions_in(left_start, ge)):
         return False
-    right_end = next((j for j in range(i + 1, ge) if _LIST_JOINERS.match(doc.text, j)), ge)
+    # a joiner right after this one starts the next name (谷歌与及时雨科技): no side is 1 character
+    right_end = next((j for j in range(i + 2, ge) if _LIST_JOINERS.match(doc.text, j)), ge)
     return all(len(doc.text[a:b].strip()) >= 2 for a, b in ((left_start, i), (i + 1, right_end)))
 
 

@@ -774,6 +774,11 @@ def test_a_lists_total_is_not_each_ones_figure(text: str, tickers: set[str]) -> 
     # a word that gives it to each, or a header list of names before a colon: each one's own
     ("英伟达和微软均将投资150亿美元。", 15_000_000_000),
     ("微软、谷歌：资本支出将增至800亿美元。", 80_000_000_000),
+    # 都 and 各 inside a word give nothing to each (each got all of it)
+    ("英伟达和微软成都数据中心资本支出将增至800亿美元。", None),
+    ("英伟达和微软首都项目资本支出将增至800亿美元。", None),
+    ("英伟达和微软各类资本支出将增至800亿美元。", None),
+    ("英伟达和微软都将投资150亿美元。", 15_000_000_000),
 ])
 def test_a_lists_joint_amount_is_not_each_ones_figure(text: str, magnitude: float | None) -> None:
     events = [e for e in run(text) if e.type == "capex_increase"]

@@ -1003,8 +1003,10 @@ def _is_total(doc: _Doc, clause: tuple[int, int], subjects: list[_Subject], mag:
     return _TOTAL.search(doc.text, min(first, clause[0]), mag.start) is not None
 
 
-# A word that gives the figure to each name of the list (英伟达和微软均将投资100亿美元, 各投资, 分别投资)
-_DISTRIBUTIVE = regex.compile(r"各|均|都|分别|每家|每个")
+# A word that gives the figure to each name of the list (英伟达和微软均将投资100亿美元, 各投资, 分别投资);
+# not inside a place or a word (成都, 首都, 都市; 各类, 各地; 均价, 均线), which gives nothing to each
+_DISTRIBUTIVE = regex.compile(r"各(?![类地国种界方项级省市区部行业领条式样])|均(?![价值线衡])"
+                              r"|(?<![成首京古故帝陪旧新定迁建国])都(?![市会城])|分别|每家|每个")
 
 
 def _joint_amount(doc: _Doc, hit: _Hit, clause: tuple[int, int], subjects: list[_Subject],

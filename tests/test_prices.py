@@ -911,6 +911,10 @@ def test_many_failures_are_summed_up_per_reason_with_the_first_names():
         f"no prices for 78 tickers: possibly delisted; no timezone found "
         f"(T000, T001, T002, T003, T004 and 73 more; {where})",
         f"no prices for 3 tickers: Timeout (T100, T101, T102; {where})"]
+    # and the summary line counts them (it named all 81)
+    assert FetchReport(source="yfinance", offline=False, failures=failures).summary == (
+        "0 price rows stored from yfinance (0 ranges asked, 0 tickers already cached); failed: 81 tickers "
+        "(T000, T001, T002, T003, T004 and 76 more)")
 
 
 def test_yfinance_no_rows_in_range_is_empty_not_failed():

@@ -1090,7 +1090,11 @@ class FetchReport:
         text = (f"{self.rows} price rows stored from {self.source} ({len(self.requested)} ranges asked, "
                 f"{len(self.cached)} tickers already cached)")
         if self.failures:
-            text += f"; failed: {', '.join(sorted(self.failures))}"
+            # all the names up to the limit the warnings use, beyond it a count: one line per ticker
+            # for a dead network's 500 tickers is what failure_lines sums up
+            names = sorted(self.failures)
+            text += (f"; failed: {', '.join(names)}" if len(names) <= 10 else
+                     f"; failed: {len(names):,} tickers ({', '.join(names[:5])} and {len(names) - 5:,} more)")
         return text
 
     def __str__(self) -> str:

@@ -154,6 +154,9 @@ def test_seed_speakers(linker, index, surface):
     ("人形机器人产业链", set()),
     ("大众消费回暖", set()),
     ("大众汽车裁员", {"VOW3.DE"}),
+    # an MSCI index is no MSCI Inc. (阿里巴巴被纳入MSCI指数…该股大涨 gave the move to the MSCI stock)
+    ("阿里巴巴被纳入MSCI指数", {"9988.HK"}), ("MSCI中国指数上涨2%", set()), ("MSCI新兴市场指数", set()),
+    ("MSCI股价大涨5%", {"MSCI"}),
 ])
 def test_tricky_words(linker, text, expected):
     assert tickers(linker, text) == expected

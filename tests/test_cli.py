@@ -723,6 +723,33 @@ def test_an_interrupt_exits_130_and_says_what_stays(capsys, db_path: Path,
         "batches) stays, and running the command again finishes it"]
 
 
+@pytest.mark.parametrize("where", ["command", "argument parsing"])
+def test_the_group_called_standalone_ends_a_ctrl_c_as_click_does(where: str, capsys, db_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # The group carries a Ctrl-C past click only for main (standalone_mode=False). Called standalone
+    # (`cli()`, click's CliRunner) it let the KeyboardInterrupt out, a traceback instead of click's
+    # `Aborted!` and exit 1, and a CliRunner's caller was interrupted with it
+    from signals.cli import cli
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if where == "command":
+        monkeypatch.setattr(api, "extract_feeds", stopped)
+    else:
+        monkeypatch.setattr(cli.params[0], "callback", stopped)  # --db
+    ended = None
+    try:
+        cli.main(["--db", str(db_path), "extract", str(SAMPLE_FEED)], prog_name="signals")
+    except BaseException as exc:  # a KeyboardInterrupt here must fail the test, not end the test run
+        ended = exc
+    assert isinstance(ended, SystemExit) and ended.code == 1, repr(ended)
+    assert capsys.readouterr().err.splitlines()[-1] == "Aborted!"
+    # main still carries it to its own message, once
+    code, _, err = run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED))
+    assert code == 130 and len(err.splitlines()) == 1 and err.startswith("interrupted: ")
+
+
 def test_ctrl_c_inside_a_duckdb_query_is_an_interrupt_too(capsys, db_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # DuckDB raises RuntimeError('Query interrupted') for a SIGINT during a query: it ended as

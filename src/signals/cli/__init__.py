@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import codecs
 import contextlib
+import contextvars
 import os
 import signal
 import sys
@@ -42,26 +43,42 @@ class _Stopped(BaseException):
         self.interrupt = interrupt
 
 
+# Whether the group's ``main`` running now hands a KeyboardInterrupt back to its caller (not standalone)
+_CARRY: contextvars.ContextVar[bool] = contextvars.ContextVar("signals_cli_carry", default=False)
+
+
 class _Group(click.Group):
     """The command line's group: a KeyboardInterrupt passes click's ``main`` as ``_Stopped`` (no
-    Exception: nothing in click catches it) and leaves ``main`` as itself again."""
+    Exception: nothing in click catches it) and leaves ``main`` as itself again. Only when ``main``
+    hands it back (``standalone_mode=False``, as ``_main`` calls it): standalone (``cli()``, click's
+    CliRunner) click ends it as it ends any Ctrl-C, `Aborted!` and exit 1. Carried there too, it
+    left ``cli()`` as a KeyboardInterrupt with a traceback, and a CliRunner's caller (a test run)
+    was interrupted."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.get("standalone_mode", args[3] if len(args) > 3 else True)
+        token = _CARRY.set(not standalone)
         try:
             return super().main(*args, **kwargs)
         except _Stopped as stop:
             raise stop.interrupt from None
+        finally:
+            _CARRY.reset(token)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
             return super().make_context(*args, **kwargs)
         except KeyboardInterrupt as exc:
+            if not _CARRY.get():
+                raise
             raise _Stopped(exc) from exc
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
+            if not _CARRY.get():
+                raise
             raise _Stopped(exc) from exc
 
 

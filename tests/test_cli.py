@@ -750,6 +750,23 @@ def test_the_group_called_standalone_ends_a_ctrl_c_as_click_does(where: str, cap
     assert code == 130 and len(err.splitlines()) == 1 and err.startswith("interrupted: ")
 
 
+
+def test_the_group_outside_main_lets_a_ctrl_c_out_as_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    # scripts/gen_docs.py builds contexts with cli.make_context: a Ctrl-C there came out as the
+    # group's private _Stopped, a BaseException no caller knows, not as a KeyboardInterrupt
+    from signals.cli import cli
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.params[0], "callback", stopped)  # --db
+    ended = None
+    try:
+        cli.make_context("signals", ["--db", "x.duckdb", "rules", "list"])
+    except BaseException as exc:  # whatever it is must fail the test, not end the test run
+        ended = exc
+    assert type(ended) is KeyboardInterrupt, repr(ended)
+
 def test_ctrl_c_inside_a_duckdb_query_is_an_interrupt_too(capsys, db_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # DuckDB raises RuntimeError('Query interrupted') for a SIGINT during a query: it ended as

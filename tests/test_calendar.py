@@ -205,7 +205,7 @@ def test_assign_day0_fills_pairs_per_market(con):
         ("e3", "NVDA"): (None, "no_publication_time"),
         ("e4", "GC=F"): (None, "no_market"),
     }
-    assert warnings == ["1 event-instrument pairs have market 'XMOON', which has no trading calendar; "
+    assert warnings == ["1 event-instrument pair has market 'XMOON', which has no trading calendar; "
                         "day 0 left empty"]
 
 

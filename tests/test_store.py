@@ -206,7 +206,7 @@ def test_a_schema_2_file_keeps_its_stored_runs_and_new_runs_count_estimation_win
         # other way round; BBB has one event
         assert stored == {"e1": 0, "e2": 1, "e3": 0}
         assert dict(zip(result.pairs["event_id"], result.pairs["est_events"], strict=True)) == stored
-        assert "1 pairs have another event of the same ticker in their estimation window " \
+        assert "1 pair has another event of the same ticker in their estimation window " \
                "(see est_events)" in result.notes
         assert len(old_run) == 1 and con.execute("SELECT count(*) FROM study_pairs WHERE run_id = ?",
                                                  [old_run[0][0]]).fetchone()[0] == 3

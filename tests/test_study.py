@@ -350,7 +350,7 @@ def test_missing_benchmark_falls_back_and_is_reported(con):
     row = res.pairs.iloc[0]
     assert (row["benchmark"], row["benchmark_used"], row["model_used"]) == (
         "000300.SS", "000001.SS", "market")
-    assert "benchmark 000300.SS has no prices: used 000001.SS for 1 pairs" in res.notes
+    assert "benchmark 000300.SS has no prices: used 000001.SS for 1 pair" in res.notes
 
 
 def test_null_benchmark_uses_raw_returns(con):
@@ -396,7 +396,7 @@ def test_price_rows_that_are_not_positive_are_left_out_and_said_so(con):
     assert (f"left out 6 price rows whose price is not positive: A 1 (first {dates[31].date()}), BM 1 "
             f"(first {dates[30].date()}), CL=F 1 (first {dates[40].date()}) and 1 more ticker; returns "
             "span them like a suspension") in res.notes
-    assert "dropped 1 pairs: no_prices" in res.notes
+    assert "dropped 1 pair: no_prices" in res.notes
     detail = res.dropped.set_index("ticker").loc["Z", "detail"]
     assert detail == "all 3 price rows of Z have a price <= 0"  # not "no price rows": it has three
 

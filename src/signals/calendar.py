@@ -397,7 +397,8 @@ def compute_day0(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> tuple[p
     for mic, group in todo.groupby(market[todo.index], sort=True):
         if not has_calendar(mic):
             reason[group.index.to_numpy()] = UNKNOWN_MARKET
-            warnings.append(f"{len(group)} event-instrument pairs have market {mic!r}, which has no "
+            pairs_have = "pair has" if len(group) == 1 else "pairs have"
+            warnings.append(f"{len(group)} event-instrument {pairs_have} market {mic!r}, which has no "
                             f"trading calendar; day 0 left empty")
             continue
         _assign_market(con, mic, group, day, reason, warnings)

@@ -1263,31 +1263,38 @@ def _dropped(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """)
 
 
+def _pairs_n(n: int, verb: str = "", more: str = "") -> str:
+    """`1 pair has`, `3 pairs have` (``verb`` in its plural: have / had): the notes said `1 pairs have`."""
+    singular = {"have": "has", "had": "had"}.get(verb, verb)
+    words = f"{n:,} {more}{'pair' if n == 1 else 'pairs'}"
+    return f"{words} {singular if n == 1 else verb}" if verb else words
+
+
 def _notes(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, dropped: pd.DataFrame,
            n_candidates: int) -> list[str]:
     notes = [f"{len(pairs)} of {n_candidates} event-instrument pairs studied"]
     fb = pairs[pairs["benchmark_used"].notna() & (pairs["benchmark_used"] != pairs["benchmark"])]
     for (asked, used), g in fb.groupby(["benchmark", "benchmark_used"]):
-        notes.append(f"benchmark {asked} has no prices: used {used} for {len(g)} pairs")
+        notes.append(f"benchmark {asked} has no prices: used {used} for {_pairs_n(len(g))}")
     raw = pairs[(pairs["model_used"] == "raw") & pairs["benchmark"].isna()]
     if len(raw) and (pairs["model_used"] != "raw").any():
-        notes.append(f"{len(raw)} pairs have no benchmark (commodity, FX, index): raw returns used")
+        notes.append(f"{_pairs_n(len(raw), 'have')} no benchmark (commodity, FX, index): raw returns used")
     shifted = int((pairs["day0_shift_days"] > 0).sum())
     if shifted:
-        notes.append(f"day 0 moved to the next price row for {shifted} pairs (see day0_shift_days)")
+        notes.append(f"day 0 moved to the next price row for {_pairs_n(shifted)} (see day0_shift_days)")
     gaps = int((pairs["gap_sessions"].fillna(0) > 0).sum())
     if gaps:
-        notes.append(f"{gaps} pairs had suspended sessions in the event window (benchmark compounded)")
+        notes.append(f"{_pairs_n(gaps, 'had')} suspended sessions in the event window (benchmark compounded)")
     overlaps = int(pairs["overlapping"].sum())
     if overlaps:
-        notes.append(f"{overlaps} pairs have overlapping event windows of the same ticker")
+        notes.append(f"{_pairs_n(overlaps, 'have')} overlapping event windows of the same ticker")
     contaminated = int((pairs["est_events"] > 0).sum())
     if contaminated:
-        notes.append(f"{contaminated} pairs have another event of the same ticker in their estimation "
+        notes.append(f"{_pairs_n(contaminated, 'have')} another event of the same ticker in their estimation "
                      "window (see est_events)")
     notes.extend(_skipped_prices_notes(con))
     for reason, k in dropped["reason"].value_counts().sort_index().items():
-        notes.append(f"dropped {k} pairs: {reason}")
+        notes.append(f"dropped {_pairs_n(k)}: {reason}")
     return notes
 
 
@@ -1348,7 +1355,7 @@ def _nothing_studied_hint(reasons: dict[str, int]) -> str:
                                       else "no_day0"]
     hint = _NOTHING_STUDIED_HINTS[max(priced, key=priced.get)]
     if "no_prices" in reasons:
-        hint += (f"; {reasons['no_prices']} more pairs have no prices at all "
+        hint += (f"; {_pairs_n(reasons['no_prices'], 'have', 'more ')} no prices at all "
                  f"({_NOTHING_STUDIED_HINTS['no_prices']})")
     return hint
 

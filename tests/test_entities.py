@@ -157,6 +157,8 @@ def test_seed_speakers(linker, index, surface):
     # an MSCI index is no MSCI Inc. (阿里巴巴被纳入MSCI指数…该股大涨 gave the move to the MSCI stock)
     ("阿里巴巴被纳入MSCI指数", {"9988.HK"}), ("MSCI中国指数上涨2%", set()), ("MSCI新兴市场指数", set()),
     ("MSCI股价大涨5%", {"MSCI"}),
+    # 日产量 is a daily output, not 日产 (Nissan) and 量
+    ("沙特阿美宣布将原油日产量削减100万桶", {"2222.SR", "CL=F"}), ("日产汽车宣布减产", {"7201.T"}),
 ])
 def test_tricky_words(linker, text, expected):
     assert tickers(linker, text) == expected

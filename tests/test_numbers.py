@@ -80,6 +80,25 @@ def test_a_trillion_written_alone_is_an_amount(text: str, expected: list) -> Non
     assert [(m.value, m.unit, m.bound) for m in find_magnitudes(text)] == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # an amount written in parts, each with its multiplier: 3亿5000万元 gave 3亿 (a count) and 5000万元
+    ("3亿5000万元", [(D(350_000_000), None, None, "CNY", "exact")]),
+    ("1万2千元", [(D(12_000), None, None, "CNY", "exact")]),
+    ("12亿3456万元", [(D(1_234_560_000), None, None, "CNY", "exact")]),
+    ("1万亿2000亿元", [(D(1_200_000_000_000), None, None, "CNY", "exact")]),
+    ("-3亿5000万元", [(D(-350_000_000), None, None, "CNY", "exact")]),
+    ("约3亿5000万美元以上", [(D(350_000_000), None, None, "USD", "at_least")]),
+    ("3亿5000万至4亿元", [(None, D(350_000_000), D(400_000_000), "CNY", "range")]),
+    # not parts of one amount: a separator, a part without a multiplier, a larger second part
+    ("营收3亿，5000万元", [(D(300_000_000), None, None, "count", "exact"),
+                          (D(50_000_000), None, None, "CNY", "exact")]),
+    ("1亿2000", [(D(100_000_000), None, None, "count", "exact"), (D(2000), None, None, "count", "exact")]),
+    ("3万5亿元", [(D(30_000), None, None, "count", "exact"), (D(500_000_000), None, None, "CNY", "exact")]),
+])
+def test_an_amount_written_in_parts_is_one_amount(text: str, expected: list) -> None:
+    assert [(m.value, m.low, m.high, m.unit, m.bound) for m in find_magnitudes(text)] == expected
+
+
 def test_parse_number_keeps_decimal_precision() -> None:
     assert str(parse_number("4.66亿")) == "466000000"
     assert parse_number("0.1") + parse_number("0.2") == D("0.3")

@@ -724,6 +724,22 @@ def _doubling(text: str, original: str, m: Any, floor: int) -> Magnitude:
     return Magnitude(times, None, None, "multiple", bound, approximate, start, end, original[start:end])
 
 
+def _compound(text: str, a: _Atom) -> _Atom:
+    """An amount written in parts, each with its own multiplier: 3亿5000万元 is 350000000 CNY and
+    1万2千 is 12000 (the parts were read as two amounts: 3亿, a count, and 5000万元). The next part
+    must follow at once, carry a multiplier and be less than this part's multiplier."""
+    if a.kind is not None or a.mult is None or a.number is None or a.pair is not None:
+        return a
+    m = _ATOM.match(text, a.end)
+    b = _atom_from(m) if m and m.start() == a.end else None
+    if (b is None or b.mult is None or b.number is None or b.pair is not None or b.from_prefix
+            or not 0 < b.number < a.mult):
+        return a
+    number = a.number + b.number if a.number >= 0 else a.number - b.number  # -3亿5000万: -350000000
+    return replace(a, end=b.end, number=number, kind=b.kind, unit=b.unit, factor=b.factor,
+                   core_end=b.core_end, more=a.more or b.more)
+
+
 def find_magnitudes(text: str) -> list[Magnitude]:
     """Every magnitude in ``text``, in order and non-overlapping (see docs/numbers.md for the grammar).
 
@@ -754,7 +770,7 @@ def _find_magnitudes(text: str, *, shortcuts: bool) -> list[Magnitude]:
             found = resume
         else:
             atom = _atom_from(m, _START_OFFSET)
-            found = _magnitude(norm, text, atom, floor) if atom else m.start() + 1
+            found = _magnitude(norm, text, _compound(norm, atom), floor) if atom else m.start() + 1
         if isinstance(found, int):
             pos = max(found, m.start() + 1)
             continue

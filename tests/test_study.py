@@ -620,3 +620,21 @@ def test_connection_settings_do_not_change_results_and_are_restored(con):
     assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
     pd.testing.assert_frame_equal(before.pairs, after.pairs)
     pd.testing.assert_frame_equal(before.summary, after.summary, check_exact=False, rtol=1e-12)
+
+
+def test_plot_caar_with_chinese_group_keys_does_not_flood_warnings(con, tmp_path):
+    """--by source puts 高盛/大摩 in the legend: a font without CJK glyphs made matplotlib warn once per
+    glyph, dozens of UserWarning lines with source paths on stderr; a CJK font is used when installed."""
+    import warnings
+
+    rng = np.random.default_rng(15)
+    dates = _market_panel(con, rng, tickers=("A", "B"))
+    insert_events(con, [{"event_id": "e1", "ticker": "A", "day0": dates[60]},
+                        {"event_id": "e2", "ticker": "B", "day0": dates[62]}])
+    res = run_study(con, window="-2:+3", **SMALL)
+    res.daily["group_key"] = "高盛 | 大摩"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = plot_caar(res, tmp_path / "caar.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [w for w in caught if "missing from font" in str(w.message)]

@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import re
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -1443,8 +1444,25 @@ def plot_caar(result: StudyResult, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
+    from matplotlib import font_manager
     from matplotlib.ticker import MaxNLocator
 
+    # group keys may be Chinese (--by source: 高盛, 大摩): use a CJK font when one is installed, and
+    # without one do not let matplotlib warn once per missing glyph (dozens of lines on stderr)
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [f for f in _CJK_FONTS if f in installed]
+    with warnings.catch_warnings(), plt.rc_context(
+            {"font.sans-serif": [*cjk, *plt.rcParams["font.sans-serif"]]}):
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+        return _draw_caar(plt, MaxNLocator, result, path)
+
+
+_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+              "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC",
+              "Arial Unicode MS")
+
+
+def _draw_caar(plt, MaxNLocator, result: StudyResult, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=120)
     try:
         for key, g in result.daily.groupby("group_key", sort=True):

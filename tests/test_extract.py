@@ -834,6 +834,11 @@ def test_a_movers_list_joined_by_he_is_each_name(text: str, tickers: set[str]) -
     ("英特尔被英伟达收购，股价大涨20%。", "INTC"),
     # active voice: the text does not say whose stock follows; the last named stays the reading
     ("英伟达宣布收购英特尔。该股盘后大涨5%。", "INTC"),
+    # what follows 被 is no agent but the verb's object (纳入道指): still not what the clause after is about
+    ("英伟达被纳入道指，股价大涨5%。", "NVDA"),
+    ("英伟达被纳入标普500指数，股价大涨5%。", "NVDA"),
+    # no 被: the last name stays the reading
+    ("英伟达宣布收购英特尔，股价大涨5%。", "INTC"),
 ])
 def test_a_passives_agent_is_not_the_stock_that_follows(text: str, ticker: str) -> None:
     assert one(text, "price_surge").ticker == ticker

@@ -518,10 +518,21 @@ def _not_the_subject(doc: _Doc, m: Mention, clause: tuple[int, int]) -> bool:
     return before == "兑" or (cause and not clause[0] <= m.start < clause[1])
 
 
+def _after_passive(doc: _Doc, m: Mention) -> bool:
+    """``m`` follows 被 in its own clause (英伟达被纳入道指: 道指 is what 英伟达 was put into, 英特尔被英伟达
+    收购: the agent): the clause is about the name before 被, not about ``m``."""
+    sentence = doc.sentences[doc.sentence_of(m.start)]
+    start, _ = doc.clause_of(m.start, sentence)
+    return doc.text.find("被", start, m.start) >= 0
+
+
 def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int,
                     weak: frozenset[str] = _WEAK_BEFORE) -> Mention | None:
     before = [m for m in pool if m.end <= anchor]
-    strong = [m for m in before if not (m.start and doc.text[m.start - 1] in weak)]
+    # a later clause (…，股价大涨5%) is about a passive's topic: what follows 被 in its clause is weak
+    passive = weak is _PASSIVE_WEAK_BEFORE
+    strong = [m for m in before if not (m.start and doc.text[m.start - 1] in weak)
+              and not (passive and _after_passive(doc, m))]
     return (strong or before or [None])[-1]
 
 

@@ -1002,3 +1002,19 @@ def test_per_share_reads_the_nearest_per(text: str) -> None:
 ])
 def test_a_research_house_before_a_colon_speaks(text, expected):
     assert sorted((e.type, e.ticker, e.source) for e in run(text)) == expected
+
+
+@pytest.mark.parametrize(("text", "subjects"), [
+    # a country, region or government is no launcher of a product; the company with it is
+    ("月之暗面与中国合作发布新模型。", {"月之暗面"}),
+    ("月之暗面和美国政府发布新模型。", {"月之暗面"}),
+    ("月之暗面与上海市政府联合发布新模型。", {"月之暗面"}),
+    ("中国移动发布新模型。", {"中国移动"}),  # a company named after its country stays one
+    # 宇树科技公司 is the list's first name, not a descriptor before 与智元机器人
+    ("宇树科技公司与智元机器人发布新模型。", {"宇树科技", "智元机器人"}),
+    ("初创公司月之暗面与DeepSeek发布新模型。", {"月之暗面", "DeepSeek"}),
+    # a sector joined to a linked company is no launcher
+    ("英伟达与科技公司发布新模型。", {"英伟达"}),
+])
+def test_product_launchers(text: str, subjects: set[str]) -> None:
+    assert {e.subject for e in run(text) if e.type == "product_launch"} == subjects

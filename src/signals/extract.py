@@ -588,16 +588,19 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
     if spec.mode == "fixed":
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
     if spec.mode == "group" and hit.match is not None and hit.match.start(spec.group) >= 0:
+        unlinked = spec.unlinked
         # the entity inside the group (伯克希尔减持[比亚迪H股]); without one, fall back to nearest
         if spec.each and _LIST_JOINERS.search(hit.match.group(spec.group)):
             # 月之暗面、DeepSeek等纷纷发布: one subject per name of the group's list
             listed = _group_list(doc, hit.match.span(spec.group), spec, family)
             if listed:
                 return listed
+            # every part of the list is generic (科技公司与用户): the whole group is no name either
+            unlinked = False
         linked = [m for m in doc.mentions_in(*hit.match.span(spec.group)) if _eligible(m, spec, family)]
         if linked:
             return [_from_mention(doc, linked[0])]
-        if spec.unlinked:
+        if unlinked:
             named = _unlinked_name(doc, hit.match, spec.group)
             if named:
                 return [named]
@@ -768,8 +771,13 @@ _LIST_JOINERS = regex.compile(r"、|和|与|及")
 # no subject of its own; the named part keeps its event
 _GENERIC_PART = regex.compile(
     r"\s*(?:其|其他|其它|它|它们|他们|她们|自家|旗下|各|多家|部分|主要|海外|国内|全球|相关|当地)?的?"
+    r"(?:" + _GROUP_PLACES + r")?(?:" + _GROUP_SECTORS + r")?"  # 科技公司, 美国科技公司: a sector, no name
     r"(?:合作伙伴|伙伴|合作方|客户|用户|团队|竞争对手|对手|同行|供应商|子公司|公司|集团|企业|厂商|机构|政府|"
     r"部门|高校|大学|实验室|开发者|员工|股东|投资者|研究人员|科研人员)们?(?:共同|一起|联合|携手)?\s*")
+
+
+# A company word after a name joined by 和/与/及 (宇树科技公司与智元机器人): not part of the name
+_COMPANY_WORDS = ("公司", "集团")
 
 
 # The adverb of a joint act that ends a list joined by 和/与 (月之暗面与DeepSeek联合发布)
@@ -807,17 +815,31 @@ def _group_list(doc: _Doc, span: tuple[int, int], spec: SubjectSpec, family: str
         elif spec.unlinked and not (joined and _GENERIC_PART.fullmatch(doc.text, start, end)):
             # 月之暗面与DeepSeek联合发布: the adverb before the trigger is no part of the last name
             tail = _TOGETHER.search(doc.text, start, end) if joined and end == ge else None
-            named = _unlinked_span(doc, start, tail.start() if tail and tail.start() - start >= 2 else end)
+            stop = tail.start() if tail and tail.start() - start >= 2 else end
+            # 宇树科技公司与智元机器人: the company word after a name is no part of it
+            if joined and doc.text.endswith(_COMPANY_WORDS, start, stop) and stop - start >= 4:
+                stop -= 2
+            named = _unlinked_span(doc, start, stop)
             if named is not None:
                 out.append(named)
         start = end + 1
     return out
 
 
+# A country, region or government (月之暗面与中国合作发布新模型, 英伟达与美国政府): an unlinked name stands
+# for an unlisted company (xAI, 月之暗面), never for one of these; it launches, sells or is bought nothing.
+_PLACE_OR_STATE = regex.compile(
+    r"(?:中国|美国|日本|韩国|朝鲜|英国|法国|德国|意大利|西班牙|荷兰|瑞士|瑞典|俄罗斯|乌克兰|印度|印尼|越南|泰国|"
+    r"马来西亚|新加坡|菲律宾|澳大利亚|新西兰|加拿大|墨西哥|巴西|阿根廷|智利|南非|埃及|土耳其|以色列|伊朗|沙特|"
+    r"阿联酋|卡塔尔|欧盟|欧洲|亚洲|非洲|中东|北美|拉美|东南亚|全球|海外|国内|内地|大陆|台湾|香港|澳门|北京|上海|"
+    r"深圳|广州|杭州|各国|各地|地方|中央|联邦|国家|我国)?(?:政府|官方|当局|国务院|白宫|监管机构|监管部门)?"
+    r"|\p{Han}{1,6}(?:政府|当局)")
+
+
 def _unlinked_span(doc: _Doc, gs: int, ge: int) -> _Subject | None:
     text = doc.raw[gs:ge]
     stripped = text.strip(" \t“”\"'‘’「」《》()（）")
-    if not stripped or _NOT_A_NAME.match(stripped):
+    if not stripped or _NOT_A_NAME.match(stripped) or _PLACE_OR_STATE.fullmatch(stripped):
         return None
     return _Subject(stripped, None, None, None, gs + text.index(stripped))
 

@@ -1015,6 +1015,11 @@ def test_a_research_house_before_a_colon_speaks(text, expected):
     ("初创公司月之暗面与DeepSeek发布新模型。", {"月之暗面", "DeepSeek"}),
     # a sector joined to a linked company is no launcher
     ("英伟达与科技公司发布新模型。", {"英伟达"}),
+    # a list of linked names before the plain rule's trigger: each name
+    ("腾讯和阿里推出全新GPU平台。", {"腾讯", "阿里"}),
+    ("腾讯和阿里发布新模型。", {"腾讯", "阿里"}),
+    # no list: a name after 向 is a counterparty, not a launcher
+    ("苹果向三星采购芯片后推出新款手机。", {"苹果"}),
 ])
 def test_product_launchers(text: str, subjects: set[str]) -> None:
     assert {e.subject for e in run(text) if e.type == "product_launch"} == subjects

@@ -1015,6 +1015,12 @@ def test_a_research_house_before_a_colon_speaks(text, expected):
     ("初创公司月之暗面与DeepSeek发布新模型。", {"月之暗面", "DeepSeek"}),
     # a sector joined to a linked company is no launcher
     ("英伟达与科技公司发布新模型。", {"英伟达"}),
+    # a person marked by a title is no launcher; the company before the title is
+    ("月之暗面创始人杨植麟发布新模型。", {"月之暗面"}),
+    ("百度与创始人李彦宏共同发布新模型。", {"百度"}),
+    ("字节跳动CEO梁汝波推出新模型。", {"字节跳动"}),
+    # a bare personal name has no mark that tells it from an unlisted company: both stay
+    ("月之暗面和DeepSeek发布新模型。", {"月之暗面", "DeepSeek"}),
     # a list of linked names before the plain rule's trigger: each name
     ("腾讯和阿里推出全新GPU平台。", {"腾讯", "阿里"}),
     ("腾讯和阿里发布新模型。", {"腾讯", "阿里"}),

@@ -839,8 +839,8 @@ _PLACE_OR_STATE = regex.compile(
 # A person's title (月之暗面创始人杨植麟, 创始人李彦宏): the person is no company; the name before the
 # title, if any, is the person's company and the subject. A bare personal name (百度和李彦宏) has no mark
 # that tells it from an unlisted company's name (麦肯锡, 王小卤, 杨国福): it stays.
-_PERSON_TITLE = regex.compile(r"的?(?:联合创始人|创始人|创办人|董事长|副总裁|总裁|首席执行官|首席技术官|首席科学家|"
-                              r"首席财务官|总经理|负责人|掌门人|掌舵人|CEO|CTO|CFO|COO)")
+_PERSON_TITLE = regex.compile(r"的?(?:联合创始人|创始人|创办人|董事长|副总裁|总裁|首席执行官|首席技术官|"
+                              r"首席科学家|首席财务官|总经理|负责人|掌门人|掌舵人|CEO|CTO|CFO|COO)")
 
 
 def _unlinked_span(doc: _Doc, gs: int, ge: int) -> _Subject | None:

@@ -99,6 +99,25 @@ def test_an_amount_written_in_parts_is_one_amount(text: str, expected: list) -> 
     assert [(m.value, m.low, m.high, m.unit, m.bound) for m in find_magnitudes(text)] == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # a range's second end in parts: 4亿 was its end and 5000万元 a second amount, so no range
+    ("预计净利润3亿5000万元至4亿5000万元", [(None, D(350_000_000), D(450_000_000), "CNY", "range")]),
+    ("3亿至3亿5000万元", [(None, D(300_000_000), D(350_000_000), "CNY", "range")]),
+    # more than two parts, and a currency symbol before the first part
+    ("2万亿5000亿5000万元", [(D(2_500_050_000_000), None, None, "CNY", "exact")]),
+    ("US$3亿5000万", [(D(350_000_000), None, None, "USD", "exact")]),
+    # not parts: a decimal first part, a second part with the same multiplier, a signed second part
+    ("2.5亿5000万元", [(D(250_000_000), None, None, "count", "exact"),
+                      (D(50_000_000), None, None, "CNY", "exact")]),
+    ("3亿0.5亿元", [(D(300_000_000), None, None, "count", "exact"),
+                   (D(50_000_000), None, None, "CNY", "exact")]),
+    ("3亿+5000万元", [(D(300_000_000), None, None, "count", "exact"),
+                     (D(50_000_000), None, None, "CNY", "exact")]),
+])
+def test_an_amount_in_parts_at_a_range_end_in_more_parts_or_not_parts(text: str, expected: list) -> None:
+    assert [(m.value, m.low, m.high, m.unit, m.bound) for m in find_magnitudes(text)] == expected
+
+
 def test_parse_number_keeps_decimal_precision() -> None:
     assert str(parse_number("4.66亿")) == "466000000"
     assert parse_number("0.1") + parse_number("0.2") == D("0.3")

@@ -650,6 +650,7 @@ def _try_range(text: str, a: _Atom) -> tuple[_Atom, _Atom] | int | None:
     b = _atom_from(m) if m else None
     if b is None or b.pair is not None:
         return None
+    b = _compound(text, b)  # 3亿5000万元至4亿5000万元
     if b.kind in ("time", "index", "measure"):
         return b.end if a.kind is None else None
     if (b.unit == "bp" and a.unit == "count" and text.startswith("个", a.end - 1)
@@ -726,18 +727,35 @@ def _doubling(text: str, original: str, m: Any, floor: int) -> Magnitude:
 
 def _compound(text: str, a: _Atom) -> _Atom:
     """An amount written in parts, each with its own multiplier: 3亿5000万元 is 350000000 CNY and
-    1万2千 is 12000 (the parts were read as two amounts: 3亿, a count, and 5000万元). The next part
-    must follow at once, carry a multiplier and be less than this part's multiplier."""
-    if a.kind is not None or a.mult is None or a.number is None or a.pair is not None:
+    1万2千 is 12000 (the parts were read as two amounts: 3亿, a count, and 5000万元), in as many parts
+    as are written (2万亿5000亿5000万元). Each next part follows at once with no sign, is a whole
+    number with a multiplier smaller than the part before's, and is less than that multiplier; a
+    first part with a decimal point (2.5亿) or a unit is whole already (a currency symbol aside:
+    ¥3亿5000万)."""
+    if (a.mult is None or a.number is None or a.pair is not None or not _whole(text, a)
+            or (a.kind is not None and not (a.from_prefix and a.kind == "money"))):
         return a
-    m = _ATOM.match(text, a.end)
-    b = _atom_from(m) if m and m.start() == a.end else None
-    if (b is None or b.mult is None or b.number is None or b.pair is not None or b.from_prefix
-            or not 0 < b.number < a.mult):
-        return a
-    number = a.number + b.number if a.number >= 0 else a.number - b.number  # -3亿5000万: -350000000
-    return replace(a, end=b.end, number=number, kind=b.kind, unit=b.unit, factor=b.factor,
-                   core_end=b.core_end, more=a.more or b.more)
+    mult = a.mult
+    while True:
+        m = _ATOM.match(text, a.end)
+        b = _atom_from(m) if m and m.start() == a.end and text[a.end] not in "+-" else None
+        if (b is None or b.mult is None or b.number is None or b.pair is not None or b.from_prefix
+                or not b.mult < mult or not 0 < b.number < mult or not _whole(text, b)
+                or (a.kind is not None and b.kind is not None and b.unit != a.unit)):
+            return a
+        number = a.number + b.number if a.number >= 0 else a.number - b.number  # -3亿5000万: -350000000
+        if a.kind is None:
+            a = replace(a, kind=b.kind, unit=b.unit, factor=b.factor)
+        a = replace(a, end=b.end, number=number, core_end=b.core_end, more=a.more or b.more)
+        if a.kind is not None and not a.from_prefix:
+            return a
+        mult = b.mult
+
+
+def _whole(text: str, a: _Atom) -> bool:
+    """Whether an atom's written number has no decimal point (3亿, not 2.5亿 or 三点五亿)."""
+    core = text[a.core_start:a.core_end]
+    return "." not in core and "点" not in core
 
 
 def find_magnitudes(text: str) -> list[Magnitude]:

@@ -223,7 +223,7 @@ def test_january_2027_event_waits_for_prices_then_uses_their_sessions(con):
     warnings = assign_day0(con)
     assert stored(con)[("e1", "600519.SS")] == (None, "beyond_calendar_no_prices")
     assert stored(con)[("e1", "NVDA")] == (D(2027, 1, 4), "before_open")  # XNYS knows 2027
-    assert len(warnings) == 1 and "XSHG: 1 event-instrument pairs lie after the calendar's last session " \
+    assert len(warnings) == 1 and "XSHG: 1 event-instrument pair lies after the calendar's last session " \
         "(2026-12-31)" in warnings[0] and "600519.SS" in warnings[0]
     con.execute("""INSERT INTO prices VALUES
         ('600519.SS', DATE '2027-01-04', 1400, 1410, 1390, 1405, 1405, 1, 'file:t.csv', now()),
@@ -321,3 +321,12 @@ def test_sessions_beyond_the_calendar_get_the_usual_hours_not_the_last_sessions(
     13:00 in New York): sessions made from later price dates used its close."""
     sess = sessions(mic)
     assert (sess.open_offset, sess.close_offset) == (pd.Timedelta(opens), pd.Timedelta(closes))
+
+
+def test_one_pair_before_the_calendar_is_one_pair_in_the_warning(con):
+    # the warnings said '1 event-instrument pairs were published' (the unknown-market one was fixed alone)
+    add_event(con, "e1", at(SH, 1980, 1, 3, 10, 0), [("600519.SS", "XSHG")])
+    warnings = assign_day0(con)
+    assert stored(con)[("e1", "600519.SS")] == (None, "before_calendar")
+    assert warnings == ["1 event-instrument pair was published before their calendar's first session; "
+                        "day 0 left empty"]

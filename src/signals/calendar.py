@@ -377,9 +377,14 @@ def _assign_market(con: duckdb.DuckDBPyConnection, mic: str, group: pd.DataFrame
                         f"for {', '.join(settled)}")
     if unsettled:
         count = int(sum(reason[rows] == BEYOND_CALENDAR))
-        warnings.append(f"{mic}: {count} event-instrument pairs lie after the calendar's last session "
+        warnings.append(f"{mic}: {_n_pairs(count, 'lies', 'lie')} after the calendar's last session "
                         f"({base.last}) with no stored prices to tell the trading days "
                         f"({', '.join(unsettled)}); day 0 left empty, load prices and rerun")
+
+
+def _n_pairs(n: int, singular: str, plural: str) -> str:
+    """`1 event-instrument pair lies`, `3 event-instrument pairs lie`: the warnings said `1 … pairs lie`."""
+    return f"{n} event-instrument pair {singular}" if n == 1 else f"{n} event-instrument pairs {plural}"
 
 
 def compute_day0(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -397,14 +402,13 @@ def compute_day0(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> tuple[p
     for mic, group in todo.groupby(market[todo.index], sort=True):
         if not has_calendar(mic):
             reason[group.index.to_numpy()] = UNKNOWN_MARKET
-            pairs_have = "pair has" if len(group) == 1 else "pairs have"
-            warnings.append(f"{len(group)} event-instrument {pairs_have} market {mic!r}, which has no "
+            warnings.append(f"{_n_pairs(len(group), 'has', 'have')} market {mic!r}, which has no "
                             f"trading calendar; day 0 left empty")
             continue
         _assign_market(con, mic, group, day, reason, warnings)
     before = int((reason == BEFORE_CALENDAR).sum())
     if before:
-        warnings.append(f"{before} event-instrument pairs were published before their calendar's first "
+        warnings.append(f"{_n_pairs(before, 'was', 'were')} published before their calendar's first "
                         f"session; day 0 left empty")
     out = pairs[["event_id", "ticker"]].copy()
     out["day0"] = day

@@ -159,6 +159,7 @@ def test_seed_speakers(linker, index, surface):
     ("MSCI股价大涨5%", {"MSCI"}),
     # 日产量 is a daily output, not 日产 (Nissan) and 量
     ("沙特阿美宣布将原油日产量削减100万桶", {"2222.SR", "CL=F"}), ("日产汽车宣布减产", {"7201.T"}),
+    ("日产能否扭亏", {"7201.T"}),  # 日产能 is not blocked: 日产 + 能否 is the commoner reading
 ])
 def test_tricky_words(linker, text, expected):
     assert tickers(linker, text) == expected

@@ -958,6 +958,8 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
         return [m for m in pool if m.start >= gs and m.end <= ge]
     region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause
     limit = max(region[1], hit.match.end() if hit.match is not None else region[1])
+    if spec.as_unit == "bp":
+        pool = [m for m in pool if not _a_rate_level(doc, m)]
     candidates = [m for m in pool if hit.start <= m.start < limit]
     if hit.rule.type in _PRICE_MOVES and candidates:
         candidates = _move_sizes(doc, hit, candidates, clause)
@@ -965,6 +967,15 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
         before = [m for m in pool if region[0] <= m.start and m.end <= hit.start]
         candidates = before[-1:]
     return candidates
+
+
+# A rate's new level (降息至3.5%, 将利率目标区间下调到3.50%-3.75%, 维持在4.25%) is not the size of a
+# change in it: the size is in bp or 百分点 (降息25个基点), or a bare percent (降息0.25%).
+_LEVEL_BEFORE = ("至", "到", "为", "在", "于")
+
+
+def _a_rate_level(doc: _Doc, m: _Mag) -> bool:
+    return m.unit == "pct" and doc.text.endswith(_LEVEL_BEFORE, 0, m.start)
 
 
 # A price move stated in money (大涨逾150美元, 大跌了12.5港元) has that amount as its size only when the

@@ -479,13 +479,18 @@ class _Subject:
     guessed: bool = False  # taken from the title, not read near the trigger
 
 
+# 标普 alone names the rating agency as often as the S&P 500 (标普500, 标普500指数 are the index); in an
+# analyst rule it is the agency that rates, never what is rated (标普下调英特尔评级, 英特尔被标普下调评级).
+_RATING_AGENCY_NICKNAMES = frozenset({"标普"})
+
+
 def _eligible(m: Mention, spec: SubjectSpec, family: str) -> bool:
     kind, kinds = m.instrument.kind, spec.kinds
     if spec.tickers and m.instrument.ticker not in spec.tickers:
         return False
     if m.role_hint == "speaker" and kind != "policy_body" and "institution" not in kinds:
         return False  # 大摩/高盛 speaking are the source, never the subject by default
-    if family == "analyst" and m.instrument.speaker:
+    if family == "analyst" and (m.instrument.speaker or m.text in _RATING_AGENCY_NICKNAMES):
         return False  # brokers act on other companies' stocks: 瑞银坚持其对特斯拉的评级
     return not kinds or kind in kinds
 

@@ -71,6 +71,7 @@ CATEGORY_KIND = {"commodity": "commodity", "crypto": "fx", "index": "index", "fx
 
 HK_SUFFIX = re.compile(r"-(?:W|SW|S|B|P)$")
 HK_RMB_COUNTER = re.compile(r"-(?:R|WR|SWR)$")
+LISTING_DAY = re.compile(r"[CN](?=[\u4e00-\u9fff])")  # C/N before a new listing's name (C丰倍)
 STAR_SUFFIX = re.compile(r"-(?:U|W|UW|WD)$")  # STAR/ChiNext markers: unprofitable (U), weighted votes (W)
 CORP_SUFFIX_ZH = re.compile(r"(?:股份有限公司|有限公司|集团股份|集团|控股|股份)$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -214,8 +215,21 @@ class Builder:
             if name.endswith("证券"):
                 self.inst[ticker].speaker = True
 
-    def name_aliases(self, ticker: str, name: str) -> None:
-        self.alias(name, ticker, "name")
+    def load_former_a_share_names(self) -> None:
+        """Short names of the older A-share list that the newest list changed (a rename, ST put on or
+        lifted: *ST华微 is 华微电子 now, 纳思达 is 奔图科技): news of the months around a change uses
+        either. Variants only, so a company's current name outranks another's former one."""
+        for row in read_csv(REF / "a_shares_2025_11.csv"):
+            code, suffix = row["ts_code"].split(".")
+            ticker = f"{code}.{'SS' if suffix == 'SH' else suffix}"
+            name = halfwidth(row["name"])
+            if LISTING_DAY.match(name):
+                continue  # C丰倍, N大明: the first days' marker, not a name
+            if ticker in self.inst and name != self.inst[ticker].name:
+                self.name_aliases(ticker, name, origin="variant")
+
+    def name_aliases(self, ticker: str, name: str, origin: str = "name") -> None:
+        self.alias(name, ticker, origin)
         stem = STAR_SUFFIX.sub("", HK_SUFFIX.sub("", name))
         if stem.startswith("*ST"):
             self.alias(stem[1:], ticker, "variant")  # the press often drops the asterisk
@@ -434,6 +448,7 @@ class Builder:
 
     def build(self) -> None:
         self.load_a_shares()
+        self.load_former_a_share_names()
         self.load_hk()
         self.load_us()
         self.load_us_zh()

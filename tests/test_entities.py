@@ -237,6 +237,11 @@ def test_us_english_names_skip_common_words_and_share_classes():
     ("国泰君安国际大涨", {"1788.HK"}),
     ("镍价上涨", set()),  # documented gap: LME nickel has no Yahoo symbol
     ("恒大债务重组", set()),  # documented gap: 3333.HK was delisted in 2025 and is not in the data
+    # former short names (a_shares_2025_11.csv): an ST put on or lifted, a rename
+    ("*ST华微开盘跌停", {"600360.SS"}),  # 华微电子 now
+    ("ST华微收涨", {"600360.SS"}),
+    ("纳思达发布公告", {"002180.SZ"}),  # 奔图科技 now
+    ("C丰倍上市首日大涨", set()),  # C is the first days' marker, not part of a name
 ])
 def test_renamed_merged_and_missing_names(linker, text, expected):
     assert tickers(linker, text) == expected

@@ -424,20 +424,31 @@ _PAIRS = "一二|两三|三四|四五|五六|六七|七八|八九"
 _CN_RUN = f"[{_CN_CHARS}]"
 _MORE = "[多余](?![额数样])"
 
-_ATOM = regex.compile(
-    r"(?:(?<![0-9A-Za-z%.)半])(?P<sign>[-+]))?"
-    rf"(?P<cur>{_alt(list(_CURRENCY_SYMBOLS))})?"
-    rf"(?P<pre>{_alt(list(_RATE_PREFIXES))})?"
-    r"(?:"
-    rf"(?<!{_CN_RUN}|点)(?P<pair>{_PAIRS})(?P<pmult>[十百千]?[万亿]{{0,2}})(?=[ \t]?(?:{_UNIT_RE}))"
-    rf"|(?<![0-9.]|[0-9],)(?P<arabic>{_ARABIC})"
-    rf"|(?<!{_CN_RUN}|点|[0-9])(?P<chn>{_CN_RUN}+(?:点[{''.join(_CN_DIGIT)}]+[万亿]*)?)"
-    r")"
-    rf"(?P<more>{_MORE})?"
-    r"(?P<mult>(?:[百千](?![分克米瓦]))?[万亿]{0,2})"
-    rf"(?P<more2>{_MORE})?"
-    rf"(?:[ \t]?(?P<unit>{_UNIT_RE})(?P<per>{_PER_RE})?)?"
-)
+
+
+def _atom_pattern(chn_before: str) -> str:
+    """The atom grammar; ``chn_before`` is the lookbehind a Chinese numeral starts after."""
+    return (
+        r"(?:(?<![0-9A-Za-z%.)半])(?P<sign>[-+]))?"
+        rf"(?P<cur>{_alt(list(_CURRENCY_SYMBOLS))})?"
+        rf"(?P<pre>{_alt(list(_RATE_PREFIXES))})?"
+        r"(?:"
+        rf"(?<!{_CN_RUN}|点)(?P<pair>{_PAIRS})(?P<pmult>[十百千]?[万亿]{{0,2}})(?=[ \t]?(?:{_UNIT_RE}))"
+        rf"|(?<![0-9.]|[0-9],)(?P<arabic>{_ARABIC})"
+        rf"|{chn_before}(?P<chn>{_CN_RUN}+(?:点[{''.join(_CN_DIGIT)}]+[万亿]*)?)"
+        r")"
+        rf"(?P<more>{_MORE})?"
+        r"(?P<mult>(?:[百千](?![分克米瓦]))?[万亿]{0,2})"
+        rf"(?P<more2>{_MORE})?"
+        rf"(?:[ \t]?(?P<unit>{_UNIT_RE})(?P<per>{_PER_RE})?)?"
+    )
+
+
+# A Chinese numeral never starts inside a run of numerals or after a digit (统一, 3一…)
+_ATOM = regex.compile(_atom_pattern(rf"(?<!{_CN_RUN}|点|[0-9])"))
+# The next part of an amount written in parts (_compound): the same groups, but a Chinese numeral starts
+# right after the part before's multiplier (3亿五千万元, 1亿两千万美元), which _ATOM refuses
+_PART = regex.compile(_atom_pattern("(?<=[百千万亿])"))
 # Multi-part dates and clock times, skipped whole so their parts are never read as amounts.
 _DATE = regex.compile(
     r"(?<![0-9])(?:[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{4}[-/][0-9]{1,2}|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)"
@@ -737,10 +748,11 @@ def _compound(text: str, a: _Atom) -> _Atom:
         return a
     mult = a.mult
     while True:
-        m = _ATOM.match(text, a.end)
+        m = _PART.match(text, a.end)
         b = _atom_from(m) if m and m.start() == a.end and text[a.end] not in "+-" else None
-        if (b is None or b.mult is None or b.number is None or b.pair is not None or b.from_prefix
-                or not b.mult < mult or not 0 < b.number < mult or not _whole(text, b)
+        b_mult = _part_multiplier(text, b) if b is not None else None
+        if (b is None or b_mult is None or b.number is None or b.pair is not None or b.from_prefix
+                or not b_mult < mult or not 0 < b.number < mult or not _whole(text, b)
                 or (a.kind is not None and b.kind is not None and b.unit != a.unit)):
             return a
         number = a.number + b.number if a.number >= 0 else a.number - b.number  # -3亿5000万: -350000000
@@ -749,7 +761,25 @@ def _compound(text: str, a: _Atom) -> _Atom:
         a = replace(a, end=b.end, number=number, core_end=b.core_end, more=a.more or b.more)
         if a.kind is not None and not a.from_prefix:
             return a
-        mult = b.mult
+        mult = b_mult
+
+
+def _part_multiplier(text: str, b: _Atom) -> Decimal | None:
+    """The multiplier of a next part: the one written after its digits (5000万: 1e4, 5千万: 1e7), or
+    for a Chinese numeral the units it ends with (五千万: 1e7, 五千亿: 1e11, 一千零五万: 1e4). None when
+    it has none of at least 百 (3亿五, 1万五十, 5万一台: no part), no digit (3亿千万) or ends with a
+    digit (两千五)."""
+    if b.mult is not None or not b.chinese_only or not b.has_digit:
+        return b.mult
+    core = text[b.core_start:b.core_end]
+    units = core[len(core.rstrip("".join(_CN_SMALL) + "".join(_CN_BIG))):]
+    if not units:
+        return None
+    try:
+        factor = _value("一" + units)
+    except (ValueError, InvalidOperation):
+        return None
+    return factor if factor >= 100 else None
 
 
 def _whole(text: str, a: _Atom) -> bool:

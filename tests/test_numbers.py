@@ -75,9 +75,25 @@ def test_parse_number_rejects_non_numbers(text: str) -> None:
     ("万亿元", [(D(10**12), "CNY", "exact")]), ("市值突破5万亿美元", [(D(5 * 10**12), "USD", "exact")]),
     # no number is written: 数万亿, 上万亿; no unit: 万亿级
     ("数万亿元", []), ("上万亿元", []), ("万亿级市场", []), ("亿元", []),
+    # a club is a threshold, not a measured amount: its members' value is at least the amount
+    ("迈入万亿美元俱乐部", [(D(10**12), "USD", "at_least")]),
+    ("跻身万亿美元市值俱乐部", [(D(10**12), "USD", "at_least")]),
+    ("市值超万亿美元俱乐部成员", [(D(10**12), "USD", "at_least")]),
+    ("5000亿美元俱乐部", [(D(5 * 10**11), "USD", "at_least")]),
+    ("千亿元俱乐部", [(D(10**11), "CNY", "at_least")]),
+    # 突破 is the measured value reaching the amount, as 市值突破5万亿美元 above; a club's record is a
+    # fee; a count of clubs; no unit
+    ("市值突破万亿美元", [(D(10**12), "USD", "exact")]),
+    ("1亿欧元俱乐部纪录", [(D(10**8), "EUR", "exact")]), ("20家俱乐部", [(D(20), "count", "exact")]),
+    ("万亿俱乐部", []),
 ])
 def test_a_trillion_written_alone_is_an_amount(text: str, expected: list) -> None:
     assert [(m.value, m.unit, m.bound) for m in find_magnitudes(text)] == expected
+
+
+def test_a_club_spans_its_name() -> None:
+    m = one("苹果成为首家迈入万亿美元俱乐部的公司")
+    assert (m.text, m.value, m.low, m.high, m.approximate) == ("万亿美元俱乐部", D(10**12), None, None, False)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -470,6 +470,10 @@ _RANGE_SEP = regex.compile(r"[ \t]?(?:-|~|—|–|至|到)[ \t]?")
 # 上下游 and 多数 / 多头 / 多家 are words, not qualifiers.
 _SUFFIX_RE = regex.compile(rf"[ \t]?(?P<q>{_alt(list(_SUFFIX_QUALIFIERS))})(?<!上下(?=[游午班文]))"
                            r"(?<!多(?=[数种样少头元家个次名年国项只位]))")
+# A money amount that names a club (万亿美元俱乐部, 千亿美元市值俱乐部) is its threshold: at least the
+# amount; not a club's record (1亿欧元俱乐部纪录 is a fee)
+_CLUB = regex.compile(r"[ \t]?(?:市值)?俱乐部(?!纪录|记录|历史|史上)")
+_MONEY_UNITS = frozenset(CURRENCY_WORDS.values())
 _NAME_BEFORE = regex.compile(r"(?:[A-Za-z][-_ ,.]{0,2}|[/\\:#@=_])$")
 _NAME_AFTER = regex.compile(r"\s?[A-Za-z]|[-.][A-Za-z]|[/:、_]|\.(?![0-9])")
 _PREFIXES_LONGEST_FIRST = sorted(_PREFIX_QUALIFIERS, key=len, reverse=True)
@@ -706,7 +710,10 @@ def _magnitude(text: str, original: str, a: _Atom, floor: int) -> Magnitude | in
         low, high = high, low
     pre, start = _qualifier_before(text, a.start, floor)
     post, end = _qualifier_after(text, end)
-    kinds = [k for k in (pre, "at_least" if more else None, post) if k]
+    club = _CLUB.match(text, end) if unit in _MONEY_UNITS and bound != "range" else None
+    if club:  # 万亿美元俱乐部: a threshold the members' value reaches, not a measured amount
+        end = club.end()
+    kinds = [k for k in (pre, "at_least" if more else None, post, "at_least" if club else None) if k]
     approximate = "about" in kinds or a.pair is not None  # 三四成: an approximate range
     if bound != "range":
         bound = next((k for k in kinds if k != "about"), "about" if approximate else "exact")

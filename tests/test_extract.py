@@ -973,6 +973,38 @@ def test_a_termination_negates_only_the_plan_it_governs() -> None:
     assert one("宁德时代宣布终止实施本次股份回购。", "buyback").modality == "negated"
 
 
+@pytest.mark.parametrize(("text", "ticker"), [
+    # a paused, halted or cancelled expansion was a capacity_expansion fact, direction +1, for 停止 and
+    # 搁置 (暂停/取消/中止 were negated already) and for a halt after the trigger
+    ("特斯拉宣布暂停柏林工厂的扩建。", "TSLA"),
+    ("特斯拉宣布停止柏林工厂扩建。", "TSLA"),
+    ("特斯拉中止扩建柏林工厂。", "TSLA"),
+    ("宁德时代宣布取消扩产计划。", "300750.SZ"),
+    ("宁德时代搁置扩产计划。", "300750.SZ"),
+    ("特斯拉宣布停止扩大产能。", "TSLA"),
+    ("特斯拉柏林工厂扩建暂停。", "TSLA"),
+    ("特斯拉柏林工厂的扩建计划被搁置。", "TSLA"),
+])
+def test_a_halted_expansion_is_a_negated_expansion(text: str, ticker: str) -> None:
+    ev = one(text, "capacity_expansion")
+    assert (ev.ticker, ev.direction, ev.modality) == (ticker, -1, "negated")
+
+
+@pytest.mark.parametrize(("text", "ticker", "modality"), [
+    ("特斯拉宣布扩建柏林工厂。", "TSLA", "fact"),
+    ("特斯拉计划扩张产能。", "TSLA", "expected"),
+    ("特斯拉停止生产后重启扩产。", "TSLA", "fact"),  # the halt is over: 停止 governs 生产, not 扩产
+])
+def test_an_expansion_not_halted_stays_up(text: str, ticker: str, modality: str) -> None:
+    ev = one(text, "capacity_expansion")
+    assert (ev.ticker, ev.direction, ev.modality) == (ticker, 1, modality)
+
+
+def test_a_plan_halted_after_its_trigger_is_negated() -> None:
+    ev = one("英伟达回购计划终止。", "buyback")
+    assert (ev.ticker, ev.direction, ev.modality) == ("NVDA", -1, "negated")
+
+
 def test_respective_figures_are_one_list() -> None:
     # 3%和下跌5%: the 5% is the fall's, not AMD's rise (AMD's price_surge was stored as 5%)
     events = run("英伟达、AMD分别上涨3%和下跌5%。")

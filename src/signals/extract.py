@@ -74,15 +74,20 @@ SUBJECT_OPTIONAL = frozenset({"monetary", "trade"})
 _DOUBLE_NEGATIVE = regex.compile(r"不排除|不能排除|并非不")
 _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并未|尚未|未(?!来|知|经)|暂停|暂缓|否认|没有"
                          r"|无意|拒绝|难以|叫停|取消|不$|没$|无$")
-# 终止/中止 negate the plan they govern (宣布终止回购, 终止实施本次重组), not what follows it:
-# 终止收购后股价大跌, 中止增持计划后再度回购, 进入终止上市整理期首日暴跌 happened
-_TERMINATED = regex.compile(r"(?:终止|中止)(?!上市)[^后并再且又而,，;；]{0,12}$")
+# 终止/中止/停止/搁置 negate the plan they govern (宣布终止回购, 终止实施本次重组, 停止柏林工厂扩建,
+# 搁置扩产计划), not what follows it: 终止收购后股价大跌, 中止增持计划后再度回购, 进入终止上市整理期首日
+# 暴跌, 停止生产后重启扩产 happened
+_TERMINATED = regex.compile(r"(?:终止|中止|停止|搁置)(?!上市)[^后并再且又而,，;；]{0,12}$")
 _EXPECTED = regex.compile(
     r"预计|预期|预测|预估|预判|筹划|或将|或许|或会|押注|计划|拟|有望|可能|料将|料|倾向|呼吁|敦促|希望|考虑|准备|"
     r"若|如果|假如|一旦|据悉|传闻|消息人士|威胁|酝酿|寻求|讨论|商谈|洽谈|谈判|"
     r"将(?=于|在|会|要|再|进一步|继续|逐步|正式|首次|年内|今年|明年|下周|本周|[0-9一二三四五六七八九十]+月|$)|"
     r"或$|会$|要$"
 )
+# The plan the trigger names, halted right after it (柏林工厂扩建暂停, 扩产计划被搁置, 回购计划终止):
+# negated as when the verb comes first
+_HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经|已|被|遭|宣告|宣布)?"
+                              r"(?:暂停|停止|中止|终止|取消|搁置|叫停|暂缓)")
 # A hypothetical or conditional clause earlier in the sentence (若反通胀受阻，全年或不降息) states no
 # event: the trigger describes what would happen, not what happened or is planned. 若干 is "several".
 _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是")
@@ -890,7 +895,7 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
         before = before[:-1]
     if _DOUBLE_NEGATIVE.search(before):
         return "fact" if hit.rule.modality == "fact" else "expected"
-    if _NEGATED.search(before) or _TERMINATED.search(before):
+    if _NEGATED.search(before) or _TERMINATED.search(before) or _HALTED_AFTER.match(doc.text, hit.end):
         return "negated"
     if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)):
         return "expected"

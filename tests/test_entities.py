@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signals.entities import MIN_CONFIDENCE, Linker, normalize_ticker
+from signals.entities import MIN_CONFIDENCE, Instrument, Linker, normalize_ticker
 from signals.errors import ReferenceDataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,9 +160,32 @@ def test_seed_speakers(linker, index, surface):
     # 日产量 is a daily output, not 日产 (Nissan) and 量
     ("沙特阿美宣布将原油日产量削减100万桶", {"2222.SR", "CL=F"}), ("日产汽车宣布减产", {"7201.T"}),
     ("日产能否扭亏", {"7201.T"}),  # 日产能 is not blocked: 日产 + 能否 is the commoner reading
+    # ... unless its 量 starts 量产/量价 (日产|量产: Nissan mass-produces; was no mention); 产生 is no 量产
+    ("日产量产新车型", {"7201.T"}), ("日产量价齐升", {"7201.T"}), ("日产量达到100万桶", set()),
+    ("减产对原油日产量产生影响", {"CL=F"}), ("原油日产量", {"CL=F"}),
 ])
 def test_tricky_words(linker, text, expected):
     assert tickers(linker, text) == expected
+
+
+def test_a_blocked_word_whose_tail_starts_a_word_leaves_the_name_before_it(linker):
+    """日产量产新车型: the blocked 日产量 (daily output) swallowed 日产 (Nissan) before 量产."""
+    for shortcuts in (True, False):
+        found = [(m.start, m.end, m.text, m.instrument.ticker, m.confidence)
+                 for m in linker._find("日产量产新车型", shortcuts=shortcuts)]
+        assert found == [(0, 2, "日产", "7201.T", 0.95)]
+        assert linker._find("日产量达到100万桶", shortcuts=shortcuts) == []
+
+
+def test_split_tail_needs_a_cue_set_on_the_block_row():
+    """A blocked word without a cue set never splits, whatever follows it."""
+    inst = [Instrument("AAA", "甲乙", "equity", "XSHG", "CNY", None)]
+    cues = [("split_tail", "positive", "丙丁")]
+    plain = Linker(inst, [("甲乙", "AAA", "curated", ""), ("甲乙丙", "", "block", "")], cues)
+    split = Linker(inst, [("甲乙", "AAA", "curated", ""), ("甲乙丙", "", "block", "split_tail")], cues)
+    assert [m.text for m in plain.find("甲乙丙丁")] == []
+    assert [(m.text, m.instrument.ticker) for m in split.find("甲乙丙丁")] == [("甲乙", "AAA")]
+    assert [m.text for m in split.find("甲乙丙戊")] == []
 
 
 # ---- everyday words, phrases and places that are also short names ---------------------------------

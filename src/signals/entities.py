@@ -396,15 +396,17 @@ class Linker:
 
     def _plan(self, index: int) -> _Plan:
         """What every match of one pattern needs when it has a single entry with one ticker and no
-        context rule: _NEVER for a blocked word; else (instrument, confidence, whether a number before
-        it makes it a unit, whether it may speak, the exact surface a case-sensitive alias needs, whether
-        the left / right end must be an ASCII word boundary). Anything else takes the general path."""
+        context rule: _NEVER for a blocked word (the general path when its tail may split off); else
+        (instrument, confidence, whether a number before it makes it a unit, whether it may speak, the
+        exact surface a case-sensitive alias needs, whether the left / right end must be an ASCII word
+        boundary). Anything else takes the general path."""
         entries = self._entries[index]
         if len(entries) != 1:
             return _GENERAL
         e = entries[0]
         if e.origin == "block":
-            return _NEVER  # blocked alone or inside a longer word: never a mention
+            # blocked alone or inside a longer word: never a mention, unless its tail may split off
+            return _GENERAL if e.needs_context else _NEVER
         if e.parts is not None or e.needs_context or e.origin == "code" or len(e.tickers) != 1:
             return _GENERAL
         instrument = self.instruments[e.tickers[0]]
@@ -420,7 +422,12 @@ class Linker:
             span = self._bounded_span(text, start, end, e)
             if span is not None:
                 bounded.append((e, span))
-        if not bounded or any(e.origin == "block" for e, _ in bounded):
+        if not bounded:
+            return []
+        blocks = [e for e, _ in bounded if e.origin == "block"]
+        if blocks:
+            if len(blocks) == 1 and self._tail_splits(text, end, blocks[0].needs_context):
+                return self._resolve_head(text, start, end - 1, bounds)
             return []
         entry, (start, end, suffix) = bounded[0]
         if entry.parts is not None:
@@ -445,6 +452,23 @@ class Linker:
         if instrument.speaker and self._speaks(text, start, end, self._cues.get(("speech", "positive"), ())):
             role = "speaker"
         return [Mention(start, end, text[start:end], instrument, confidence, role, alternatives)]
+
+    def _tail_splits(self, text: str, end: int, cue_set: str) -> bool:
+        """A blocked word whose last character starts a positive word of its cue set (``needs_context`` of
+        the block row), and no negative one, is no block there: 日产|量产新车型 is Nissan mass-producing,
+        while 日产量达到100万桶 and 对日产量产生影响 (产生, not 量产) are a daily output."""
+        if not cue_set:
+            return False
+        def starts(polarity: str) -> bool:
+            return any(text.startswith(cue, end - 1) for cue in self._cues.get((cue_set, polarity), ()))
+        return starts("positive") and not starts("negative")
+
+    def _resolve_head(self, text: str, start: int, end: int, bounds: tuple[int, int]) -> list[Mention]:
+        """The alias that the blocked word extends by its split-off last character (日产 of 日产量)."""
+        index = self._pattern_index.get(_fold_lower(text[start:end]))
+        if index is None:
+            return []
+        return self._resolve(text, start, end, self._entries[index], bounds)
 
     def _bounded_span(self, text: str, start: int, end: int, entry: _Entry) -> tuple[int, int, str] | None:
         """ASCII aliases must not sit inside a longer ASCII word (NVDA in NVDAX). A-share codes may carry

@@ -1005,6 +1005,23 @@ def test_a_plan_halted_after_its_trigger_is_negated() -> None:
     assert (ev.ticker, ev.direction, ev.modality) == ("NVDA", -1, "negated")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # 各 before as many amounts as names is 分别: 各投资50亿美元和100亿美元 gave both 50亿
+    ("英伟达和微软各投资50亿美元和100亿美元。", {"NVDA": 5e9, "MSFT": 1e10}),
+    ("英伟达和微软分别投资50亿美元和100亿美元。", {"NVDA": 5e9, "MSFT": 1e10}),
+    ("英伟达和微软各投资50亿美元。", {"NVDA": 5e9, "MSFT": 5e9}),  # one amount: each has it
+])
+def test_ge_with_one_amount_per_name_is_respective(text: str, expected: dict[str, float]) -> None:
+    events = [e for e in run(text) if e.type == "capex_increase"]
+    assert {e.ticker: (e.magnitude, e.unit, e.modality) for e in events} == {
+        t: (m, "USD", "fact") for t, m in expected.items()}
+
+
+def test_ge_price_moves_one_per_name() -> None:
+    events = [e for e in run("英伟达、AMD股价各大涨5%和8%。") if e.type == "price_surge"]
+    assert {e.ticker: (e.magnitude, e.direction) for e in events} == {"NVDA": (5.0, 1), "AMD": (8.0, 1)}
+
+
 def test_respective_figures_are_one_list() -> None:
     # 3%和下跌5%: the 5% is the fall's, not AMD's rise (AMD's price_surge was stored as 5%)
     events = run("英伟达、AMD分别上涨3%和下跌5%。")

@@ -1033,15 +1033,18 @@ def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag |
     return _convert(mag, spec.as_unit, doc.text)
 
 
-# 英伟达、AMD分别上涨3%和5%: one figure per subject of the list, in order.
-_RESPECTIVELY = regex.compile(r"分别")
+# 英伟达、AMD分别上涨3%和5%: one figure per subject of the list, in order. 各 says it too when as many
+# figures as names follow (英伟达和微软各投资50亿美元和100亿美元); with one figure (各投资50亿美元) each
+# has that one. Not 各 inside a word (各类, 各地), as in _DISTRIBUTIVE.
+_RESPECTIVELY = regex.compile(r"分别|各(?![类地国种界方项级省市区部行业领条式样])")
 # what stands between two figures of one list (3%和5%, 3%、5%); 3%和下跌5% is another trigger's figure
 _LIST_SEPARATOR = regex.compile(r"\s*(?:和|与|及|以及|、|,|，|/)?\s*")
 
 
 def _respective(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int],
                 subjects: list[_Subject]) -> list[_Mag] | None:
-    """The magnitudes of a 分别 statement, one per subject, when the clause gives exactly one each."""
+    """The magnitudes of a 分别 (or 各) statement, one per subject, when the clause gives exactly one
+    each."""
     spec = hit.rule.magnitude
     if spec is None or len(subjects) < 2 or spec.group or spec.pick == "last":
         return None

@@ -75,6 +75,18 @@ def test_decline_is_positive_magnitude_with_negative_direction() -> None:
     assert (ev.direction, ev.magnitude, ev.unit) == (-1, 94.0, "pct")
 
 
+@pytest.mark.parametrize(("text", "value", "unit"), [
+    ("必和必拓宣布斥资20亿澳元回购股份。", 2e9, "AUD"),
+    ("信实工业宣布斥资500亿卢比回购股份。", 5e10, "INR"),
+    ("力拓宣布斥资30亿新加坡元回购股份。", 3e9, "SGD"),
+    ("雀巢宣布斥资50亿瑞郎回购股份。", 5e9, "CHF"),
+])
+def test_money_is_every_currency_the_parser_knows(text: str, value: float, unit: str) -> None:
+    # `units: [money]` took eight currencies only: an amount in AUD, INR, SGD or CHF was no magnitude
+    ev = one(text, "buyback")
+    assert (ev.magnitude, ev.unit) == (value, unit)
+
+
 def test_money_in_units_and_target_in_price() -> None:
     ev = one("腾讯控股今日斥资4.66亿港元回购股份。", "buyback")
     assert (ev.magnitude, ev.unit, ev.magnitude_bound) == (466000000.0, "HKD", "exact")

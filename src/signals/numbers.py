@@ -84,6 +84,9 @@ CURRENCY_WORDS: Mapping[str, str] = MappingProxyType({
     "印尼卢比": "IDR", "卢比": "INR",
 })
 
+# Every currency code an amount can carry: what a rule's `units: [money]` accepts.
+MONEY_UNITS: tuple[str, ...] = tuple(sorted(set(CURRENCY_WORDS.values())))
+
 # Units that are rates: `pct` (percent) and `bp` (basis points; a 百分点 change is reported in bp).
 PERCENT_UNITS: frozenset[str] = frozenset({"pct", "bp"})
 
@@ -473,7 +476,7 @@ _SUFFIX_RE = regex.compile(rf"[ \t]?(?P<q>{_alt(list(_SUFFIX_QUALIFIERS))})(?<!�
 # A money amount that names a club (万亿美元俱乐部, 千亿美元市值俱乐部) is its threshold: at least the
 # amount; not a club's record (1亿欧元俱乐部纪录 is a fee)
 _CLUB = regex.compile(r"[ \t]?(?:市值)?俱乐部(?!纪录|记录|历史|史上)")
-_MONEY_UNITS = frozenset(CURRENCY_WORDS.values())
+_MONEY_UNITS = frozenset(MONEY_UNITS)
 _NAME_BEFORE = regex.compile(r"(?:[A-Za-z][-_ ,.]{0,2}|[/\\:#@=_])$")
 _NAME_AFTER = regex.compile(r"\s?[A-Za-z]|[-.][A-Za-z]|[/:、_]|\.(?![0-9])")
 _PREFIXES_LONGEST_FIRST = sorted(_PREFIX_QUALIFIERS, key=len, reverse=True)

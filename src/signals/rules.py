@@ -24,6 +24,7 @@ import regex
 import yaml
 
 from signals.errors import RuleFileError
+from signals.numbers import MONEY_UNITS
 from signals.numbers import UNITS as NUMBER_UNITS
 
 if TYPE_CHECKING:
@@ -129,7 +130,6 @@ DEFAULT_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
     "commodity": ("commodity",),
 }
 
-MONEY_UNITS = ("CNY", "USD", "HKD", "EUR", "JPY", "KRW", "GBP", "TWD")
 REGEX_TIMEOUT_S = 0.1
 _DEFAULT_FLAGS = regex.compile("").flags
 

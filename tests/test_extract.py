@@ -468,15 +468,18 @@ def test_a_listed_broker_preannouncing_its_own_profit_is_the_subject() -> None:
     assert (title.ticker, title.magnitude, title.magnitude_bound) == ("002670.SZ", 80, "about")
 
 
-@pytest.mark.parametrize(("text", "type_", "ticker"), [
+@pytest.mark.parametrize(("text", "broker"), [
     # ae475d7 made these the broker's own preannouncement (601211.SS, MS): the broker forecasts for
-    # the company named before it
-    ("对于贵州茅台，国泰君安预计全年净利润增长20%。", "earnings_preannounce_up", "600519.SS"),
-    ("谈及宁德时代，摩根士丹利预计净利润将下降10%。", "earnings_preannounce_down", "300750.SZ"),
-    ("维持贵州茅台买入评级，中信证券预计2026年归母净利润增长12%。", "earnings_preannounce_up", "600519.SS"),
+    # the company named before it; 990e873 gave them to that company as a fact preannouncement, but a
+    # broker's forecast is no company's pre-announcement: no earnings event at all
+    ("对于贵州茅台，国泰君安预计全年净利润增长20%。", "601211.SS"),
+    ("谈及宁德时代，摩根士丹利预计净利润将下降10%。", "MS"),
+    ("维持贵州茅台买入评级，中信证券预计2026年归母净利润增长12%。", "600030.SS"),
 ])
-def test_a_broker_forecasting_for_a_company_named_before_it_is_a_speaker(text, type_, ticker) -> None:
-    assert one(text, type_).ticker == ticker
+def test_a_broker_forecasting_for_a_company_named_before_it_is_a_speaker(text, broker) -> None:
+    events = run(text)
+    assert [e for e in events if e.topic == "earnings"] == []
+    assert broker not in {e.ticker for e in events}
 
 
 @pytest.mark.parametrize("text", [
@@ -1090,3 +1093,20 @@ def test_a_research_house_before_a_colon_speaks(text, expected):
 ])
 def test_product_launchers(text: str, subjects: set[str]) -> None:
     assert {e.subject for e in run(text) if e.type == "product_launch"} == subjects
+
+
+@pytest.mark.parametrize("text", [
+    "高盛预计宁德时代三季度净利润将同比增长20%。",
+    "对于贵州茅台，中金公司预计2025年净利润同比增长15%。",
+    "摩根士丹利预计蔚来2025年将亏损50亿元。",
+])
+def test_a_research_house_forecast_is_no_company_result(text: str) -> None:
+    # the broker right before 预计 forecasts another company's figures: no pre-announcement, fact or not
+    assert [e for e in run(text) if e.topic == "earnings"] == []
+
+
+def test_a_research_house_own_preannouncement_stays() -> None:
+    ev = one("国盛证券预计2025年归母净利润同比增长50%。", "earnings_preannounce_up")
+    assert (ev.ticker, ev.magnitude, ev.unit, ev.modality) == ("002670.SZ", 50, "pct", "fact")
+    ev = one("宁德时代预计三季度净利润同比增长20%。", "earnings_preannounce_up")
+    assert (ev.ticker, ev.magnitude, ev.modality) == ("300750.SZ", 20, "fact")

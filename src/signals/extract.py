@@ -93,6 +93,7 @@ _HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经
 _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
+_FORECAST_VERBS = ("预计", "预期", "预测", "估计")  # a research house's own forecast (高盛预计…)
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
 # The event named as what is expected (降息预期升温, 加息的押注, 降息的预期时点推迟至6月), or its count or
@@ -1215,6 +1216,8 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     for subject, mag in zip(subjects, mags, strict=True):
         if subject.text is None and rule.family not in SUBJECT_OPTIONAL:
             continue
+        if rule.family == "earnings" and _broker_forecast(doc, hit, sentence, subject):
+            continue
         # the expected sign of each exposed instrument, final: not to be multiplied by the direction
         exposures = tuple((t, s * sign) for t, s in rule.exposures_for(subject.ticker))
         events.append((Event(
@@ -1230,6 +1233,18 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
             event_key=f"{rule.type}|{subject.ticker or subject.text or ''}|{direction}", exposures=exposures,
         ), subject.guessed))
     return events
+
+
+def _broker_forecast(doc: _Doc, hit: _Hit, sentence: tuple[int, int], subject: _Subject) -> bool:
+    """A research house's forecast of another company's figures is no result or outlook of that company.
+
+    高盛预计宁德时代三季度净利润将同比增长20%, 对于贵州茅台，中金公司预计全年净利润增长15%: the broker
+    (a speaking instrument) right before 预计/预期/预测/估计, earlier in the sentence than the trigger, is
+    who forecasts; a broker's forecast of its own results (国盛证券预计2025年归母净利润…) is its own
+    pre-announcement and stays."""
+    return any(m.instrument.speaker and m.start != subject.start and m.end <= hit.start
+               and doc.text.startswith(_FORECAST_VERBS, m.end)
+               for m in doc.mentions_in(sentence[0], hit.start))
 
 
 def _drop_guesses(events: list[tuple[Event, bool]]) -> list[Event]:

@@ -51,6 +51,21 @@ def test_rate_cut_direction_and_modality(text: str, direction: int, modality: st
     assert (ev.direction, ev.modality, ev.ticker) == (direction, modality, "@FED")
 
 
+@pytest.mark.parametrize(("text", "type_", "modality"), [
+    # a reason between 因/由于 and the trigger has its own cues
+    ("贵州茅台因未能按期披露年报停牌。", "trading_halt", "fact"),
+    ("宁德时代因筹划重大资产重组停牌。", "trading_halt", "fact"),
+    # what stands right before the trigger, or after the 而 that closes the reason, is the trigger's
+    ("美联储因通胀顽固不会降息。", "rate_cut", "negated"),
+    ("美联储因通胀顽固而不会降息。", "rate_cut", "negated"),
+    ("特斯拉因需求疲软计划裁员10%。", "layoffs", "expected"),
+    ("特斯拉因需求疲软而计划于明年裁员10%。", "layoffs", "expected"),
+    ("欧洲央行由于通胀回落而降息25个基点。", "rate_cut", "fact"),
+])
+def test_a_reasons_cues_are_not_the_events(text: str, type_: str, modality: str) -> None:
+    assert one(text, type_).modality == modality
+
+
 def test_negated_event_flips_exposures() -> None:
     fact = one("美联储宣布降息。", "rate_cut")
     negated = one("美联储不会降息。", "rate_cut")

@@ -890,8 +890,29 @@ def _direction(hit: _Hit) -> int:
 _DISPOSAL_OBJECT = regex.compile(r"利率|政策利率|基准利率|目标价|评级|关税|存款准备金率|准备金率|LPR")
 
 
+# A reason between 因/由于 and the trigger has its own cues (因筹划重大资产重组事项停牌: 筹划 is the reason's;
+# 因未能按期披露年报停牌: 未 too); only the few characters right before the trigger are the trigger's own
+# (因通胀顽固不会降息), or all that follows a 而 closing the reason (因需求疲软而计划于明年裁员).
+# 因此, 因素, 原因, 基因 are other words.
+_REASON = regex.compile(r"因为|由于|(?<![原基起诱])因(?![此素而为])")
+_OWN_CUE_SPAN = 3
+
+
+def _without_reason(before: str) -> str:
+    last = next(iter(reversed(list(_REASON.finditer(before)))), None)
+    if last is None:
+        return before
+    reason = before[last.end():]
+    closed = reason.rfind("而")
+    if closed >= 0:
+        return before[:last.start()] + reason[closed + 1:]
+    if len(reason) <= _OWN_CUE_SPAN:
+        return before
+    return before[:last.start()] + reason[-_OWN_CUE_SPAN:]
+
+
 def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
-    before = doc.text[clause[0]:hit.start]
+    before = _without_reason(doc.text[clause[0]:hit.start])
     if before.endswith("将") and _DISPOSAL_OBJECT.match(doc.text, hit.start):
         before = before[:-1]
     if _DOUBLE_NEGATIVE.search(before):

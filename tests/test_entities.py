@@ -283,6 +283,35 @@ def test_a_countrys_stock_market_is_its_benchmark_index(linker, text, expected):
     assert tickers(linker, text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # 央行/联储 alone are the PBOC and the Fed; a place right before them is another country's bank
+    ("土耳其央行意外加息350个基点至46%", set()),  # the probe: was @PBOC
+    ("墨西哥央行宣布降息25个基点", set()),
+    ("巴西央行将基准利率上调100个基点", set()),
+    ("新西兰联储宣布降息50个基点", set()),  # was @FED
+    ("泰国央行维持利率不变", set()),  # any X国 but 中国/我国/美国
+    ("巴西、墨西哥等国央行纷纷降息", set()),
+    ("该国央行宣布加息", set()),
+    ("央行宣布降准", {"@PBOC"}),
+    ("我国央行持续增持黄金", {"@PBOC"}),
+    ("中国央行宣布降准", {"@PBOC"}),
+    ("日前央行宣布降息", {"@PBOC"}),
+    ("联储官员表示", {"@FED"}),
+    ("美国央行宣布降息", {"@FED"}),  # 美国 is blocked: 央行 after it was the PBOC
+    ("美国联储维持利率不变", {"@FED"}),
+    ("美联储宣布降息", {"@FED"}),
+    # the banks the table has keep their longer names
+    ("澳洲联储宣布加息", {"@RBA"}),
+    ("韩国央行意外降息", {"@BOK"}),
+    ("日本央行加息", {"@BOJ"}),
+    ("欧洲央行降息", {"@ECB"}),
+    ("印度储备银行将回购利率下调50个基点", {"@RBI"}),  # official name: was no mention
+    ("澳大利亚储备银行加息", {"@RBA"}),
+])
+def test_another_countrys_central_bank_is_not_the_pboc_or_the_fed(linker, text, expected):
+    assert {t for t in tickers(linker, text) if t.startswith("@")} == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_find_never_raises_and_spans_are_valid(text):

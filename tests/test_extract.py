@@ -66,6 +66,18 @@ def test_a_reasons_cues_are_not_the_events(text: str, type_: str, modality: str)
     assert one(text, type_).modality == modality
 
 
+@pytest.mark.parametrize(("text", "type_", "magnitude"), [
+    ("土耳其央行意外加息350个基点至46%。", "rate_hike", 350),  # the probe: was @PBOC
+    ("新西兰联储宣布降息50个基点至2.5%。", "rate_cut", 50),  # was @FED
+    # another bank named elsewhere is not the one that moved (the allow-list's fallbacks)
+    ("土耳其央行意外加息350个基点，此前美联储维持利率不变。", "rate_hike", 350),
+    ("美联储维持利率不变后，土耳其央行意外加息350个基点。", "rate_hike", 350),
+])
+def test_another_countrys_central_bank_gives_a_rate_event_without_subject(text, type_, magnitude) -> None:
+    ev = one(text, type_)
+    assert (ev.ticker, ev.subject, ev.magnitude, ev.unit) == (None, None, magnitude, "bp")
+
+
 def test_negated_event_flips_exposures() -> None:
     fact = one("美联储宣布降息。", "rate_cut")
     negated = one("美联储不会降息。", "rate_cut")

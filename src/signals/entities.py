@@ -39,6 +39,11 @@ _SPEECH_WINDOW = 12
 _STRICT_CUE_SETS = {"listed": 6}
 # 中国… names (中国黄金, 中国电影) that are also phrases: ruled out only by the words right after them
 _CN_GENERIC = "cn_generic"
+# 央行 and 联储 alone are the PBOC and the Fed; a place right before them names another country's bank
+# (土耳其央行, 新西兰联储, 泰国央行: any X国 but 中国/我国/美国): no mention unless an alias names that
+# bank (日本央行, 澳洲联储 are longer matches and never get here)
+_BANK_PLACE = "bank_place"
+_BANK_PLACE_WINDOW = 8
 _CN_COMPANY_WORDS = ("业绩", "业务", "营业")
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
 # A listed broker stating its own results is the company, not a speaker: 国盛证券预计2025年归母净利润…,
@@ -542,12 +547,22 @@ class Linker:
         """False: a negative cue says it is not the instrument; True: a positive cue; None: no cue."""
         if cue_set == _CN_GENERIC:
             return not self._goes_on_as_phrase(text, end)
+        if cue_set == _BANK_PLACE:
+            return not self._another_place(text, start)
         if self._has_cue(text, start, end, cue_set, "negative", _NEGATIVE_WINDOW):
             return False
         if not self._cues.get((cue_set, "positive")):
             return True  # a set of negative cues only: the word links unless one is near
         window = _STRICT_CUE_SETS.get(cue_set, _CUE_WINDOW)
         return True if self._has_cue(text, start, end, cue_set, "positive", window) else None
+
+    def _another_place(self, text: str, start: int) -> bool:
+        """土耳其央行, 新西兰联储, 巴西、墨西哥等国央行: a place other than China or the US written right
+        before the bank's generic name (a positive cue, 中国/我国/美国, keeps it)."""
+        before = text[max(0, start - _BANK_PLACE_WINDOW):start]
+        if before.endswith(self._cues.get((_BANK_PLACE, "positive"), ())):
+            return False
+        return before.endswith(self._cues.get((_BANK_PLACE, "negative"), ()))
 
     def _goes_on_as_phrase(self, text: str, end: int) -> bool:
         """中国黄金协会, 中国石油需求, 中国电影票房: the name's words go on as a phrase about the country.

@@ -636,9 +636,12 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         before = _nearest_before(doc, pool, anchor_s, weak)
         if before:
             return [_from_mention(doc, before)]
-        if pool is in_clause and len(pools) > 1 and _UNLINKED_CURRENCY.search(doc.text, clause[0], anchor_s):
+        if pool is in_clause and len(pools) > 1 and (
+                _UNLINKED_CURRENCY.search(doc.text, clause[0], anchor_s)
+                or (spec.tickers and _unlinked_bank(doc, clause[0], anchor_s))):
             # 印度股市外资流出，印度卢比大跌2%: the move is the rupee's, which has no instrument; it is not
-            # the earlier clause's market
+            # the earlier clause's market. 美联储按兵不动后，土耳其央行意外加息: the hike is the Turkish
+            # bank's, which has no instrument; it is not the Fed's (nor any bank's named elsewhere)
             return [_Subject(None, None, None, None, None)]
         # headlines put the subject anywhere (盘前却跌7%，微软的预期差在哪); body text before the verb
         may_follow = spec.after or doc.in_title(anchor_s)
@@ -694,6 +697,19 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
 _UNLINKED_CURRENCY = regex.compile(
     r"(?<![0-9.万亿千百十几数多余])(?:卢比|比索|里拉|卢布|雷亚尔|兰特|林吉特|泰铢|印尼盾|越南盾|克朗|"
     r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)")
+
+# A central bank's generic name that the linker left unlinked (土耳其央行, 新西兰联储, 南非储备银行,
+# 各国央行: another country's bank, or many): an allow-listed actor's rule takes no other bank for it.
+_BANK_WORD = regex.compile(r"央行|联储|储备银行|中央银行")
+
+
+def _unlinked_bank(doc: _Doc, start: int, end: int) -> bool:
+    for m in _BANK_WORD.finditer(doc.text, start, end):
+        i = bisect.bisect_right(doc.mention_starts, m.start()) - 1
+        if i < 0 or doc.mentions[i].end < m.end():
+            return True
+    return False
+
 
 # A generic group of companies or stocks (主要科技企业, 科技股, 科技巨头纷纷, 银行股, 多家云服务厂商) as
 # what a clause is about: no company of the title or of an earlier sentence is meant. Sector stocks (X股, not

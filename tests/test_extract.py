@@ -45,6 +45,11 @@ def one(text: str, type_: str, title: str = "") -> Event:
     ("美联储降息预期落地，美股大涨。", 1, "fact"),
     ("美联储降息预期兑现后，美元反弹。", 1, "fact"),
     ("美联储降息预期内，美元走弱。", 1, "fact"),
+    # no hurry is no cut now, like 不会降息 (the probe: 不急于 was a fact, +1)
+    ("美联储主席鲍威尔表示，目前不急于降息。", -1, "negated"),
+    ("美联储并不着急降息。", -1, "negated"),
+    ("美联储无需急于降息。", -1, "negated"),
+    ("美联储表示将适时降息。", 1, "expected"),  # in due time: a plan, not done
 ])
 def test_rate_cut_direction_and_modality(text: str, direction: int, modality: str) -> None:
     ev = one(text, "rate_cut")

@@ -72,15 +72,17 @@ SUBJECT_OPTIONAL = frozenset({"monetary", "trade"})
 # Modality cues, searched in the clause text before the trigger. `将` is future only when followed by
 # a time or an auxiliary, because `将X下调至Y` is the disposal construction (= 把), not a forecast.
 _DOUBLE_NEGATIVE = regex.compile(r"不排除|不能排除|并非不")
+# 不急于/不着急/无需急于 say the move is not coming now (鲍威尔表示，目前不急于降息), as 无意 does
 _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并未|尚未|未(?!来|知|经)|暂停|暂缓|否认|没有"
-                         r"|无意|拒绝|难以|叫停|取消|不$|没$|无$")
+                         r"|无意|拒绝|难以|叫停|取消|不急于|不急着|不着急|(?:无需|无须|不必|没必要|无必要)急于"
+                         r"|不急$|不$|没$|无$")
 # 终止/中止/停止/搁置 negate the plan they govern (宣布终止回购, 终止实施本次重组, 停止柏林工厂扩建,
 # 搁置扩产计划), not what follows it: 终止收购后股价大跌, 中止增持计划后再度回购, 进入终止上市整理期首日
 # 暴跌, 停止生产后重启扩产 happened
 _TERMINATED = regex.compile(r"(?:终止|中止|停止|搁置)(?!上市)[^后并再且又而,，;；]{0,12}$")
 _EXPECTED = regex.compile(
     r"预计|预期|预测|预估|预判|筹划|或将|或许|或会|押注|计划|拟|有望|可能|料将|料|倾向|呼吁|敦促|希望|考虑|准备|"
-    r"若|如果|假如|一旦|据悉|传闻|消息人士|威胁|酝酿|寻求|讨论|商谈|洽谈|谈判|"
+    r"若|如果|假如|一旦|据悉|传闻|消息人士|威胁|酝酿|寻求|讨论|商谈|洽谈|谈判|适时|择机|"
     r"将(?=于|在|会|要|再|进一步|继续|逐步|正式|首次|年内|今年|明年|下周|本周|[0-9一二三四五六七八九十]+月|$)|"
     r"或$|会$|要$"
 )

@@ -307,6 +307,12 @@ def test_a_countrys_stock_market_is_its_benchmark_index(linker, text, expected):
     ("欧洲央行降息", {"@ECB"}),
     ("印度储备银行将回购利率下调50个基点", {"@RBI"}),  # official name: was no mention
     ("澳大利亚储备银行加息", {"@RBA"}),
+    ("澳大利亚联储加息", {"@RBA"}),  # was @FED
+    ("韩央行降息", {"@BOK"}),  # one-character abbreviations (were @PBOC)
+    ("英央行维持利率不变", {"@BOE"}),
+    ("俄央行加息", set()),
+    ("今日央行开展逆回购操作", {"@PBOC"}),  # 日 is no abbreviation here
+    ("纽约联储主席威廉姆斯表示", {"@FED"}),  # a Federal Reserve bank
 ])
 def test_another_countrys_central_bank_is_not_the_pboc_or_the_fed(linker, text, expected):
     assert {t for t in tickers(linker, text) if t.startswith("@")} == expected

@@ -1019,9 +1019,10 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
     return candidates
 
 
-# A rate's new level (降息至3.5%, 将利率目标区间下调到3.50%-3.75%, 维持在4.25%) is not the size of a
-# change in it: the size is in bp or 百分点 (降息25个基点), or a bare percent (降息0.25%).
-_LEVEL_BEFORE = ("至", "到", "为", "在", "于")
+# A rate's new level (降息至3.5%, 将利率目标区间下调到3.50%-3.75%, 维持在4.25%), or its old one (关税由27.5%
+# 降至15%, 从4.5%下调), is not the size of a change in it: the size is in bp or 百分点 (降息25个基点), or a
+# bare percent (降息0.25%).
+_LEVEL_BEFORE = ("至", "到", "为", "在", "于", "由", "从")
 
 
 def _a_rate_level(doc: _Doc, m: _Mag) -> bool:

@@ -245,7 +245,7 @@ def test_of_two_lower_bounds_of_one_move_the_higher_is_kept() -> None:
     ("特斯拉涨超3%。特斯拉盘后涨超10%。", "price_surge", 3),
     # and figures of other events than one price move are of other periods or other measures
     ("贵州茅台一季度净利润预增超20%。贵州茅台上半年净利润预增超30%。", "earnings_preannounce_up", 20),
-    ("美国对中国商品加征超10%关税。美国对中国商品加征关税的平均税率已超20%。", "tariff_increase", 1000),  # bp
+    ("美国对中国商品加征超10%关税。美国对中国商品加征关税的平均税率已超20%。", "tariff_increase", 10),
 ])
 def test_a_lower_bound_of_another_time_frame_or_measure_lends_nothing(text, type_, magnitude) -> None:
     ev = one(text, type_)
@@ -373,14 +373,15 @@ def test_a_bet_that_weakens_something_else_keeps_the_event() -> None:
 
 
 @pytest.mark.parametrize(("text", "type_", "magnitude", "unit"), [
-    # a 百分点 change of a tariff is its size in bp, like every rate change
-    ("中美双方同意将互相加征的关税下调115个百分点。", "tariff_decrease", 11500, "bp"),
-    ("美国将对华关税上调10个百分点至30%。", "tariff_increase", 1000, "bp"),
+    # a tariff change is in percentage points, unit pct, as tariffs are quoted (加征25%关税: 25)
+    ("中美双方同意将互相加征的关税下调115个百分点。", "tariff_decrease", 115, "pct"),
+    ("美国将对华关税上调10个百分点至30%。", "tariff_increase", 10, "pct"),
+    ("美国宣布对从中国进口的电动汽车加征100%关税。", "tariff_increase", 100, "pct"),
     # the old rate after 由/从 and the new one after 至 are levels, not the size of the change
     ("美国将对日本汽车征收的关税由27.5%降至15%。", "tariff_decrease", None, None),
     ("美方宣布将对华商品加征的关税税率从34%提高到84%。", "tariff_increase", None, None),
 ])
-def test_a_tariff_change_is_sized_in_bp_and_its_levels_are_none(text, type_, magnitude, unit) -> None:
+def test_a_tariff_change_is_sized_in_points_and_its_levels_are_none(text, type_, magnitude, unit) -> None:
     events = [e for e in run(text) if e.topic == "trade"]
     assert [(e.type, e.magnitude, e.unit) for e in events] == [(type_, magnitude, unit)]
 

@@ -260,7 +260,7 @@ NOT_A_GROUP = "is not a named group of any pattern (named groups: n, v)"
     ("direction: {group: v, map: {大涨: true}}", "32: `direction.map` must map group text to -1, 0 or 1"),
     ("magnitude: {units: [furlongs]}",
      f"24: `magnitude.units`: unknown unit(s) 'furlongs' (allowed: {UNITS_ALLOWED})"),
-    ("magnitude: {as: 7}", "21: `magnitude.as` must be price, bp or per_share, not 7"),
+    ("magnitude: {as: 7}", "21: `magnitude.as` must be price, bp, pct or per_share, not 7"),
     ("magnitude: {units: [pct], required: 'no'}", "41: `magnitude.required` must be true or false, not 'no'"),
     ('exposures: {"^GSPC": true}', "26: `exposures`: the sign of '^GSPC' must be -1, 0 or 1, not True"),
     ('exposures: {"@FED": {"^GSPC": 2}}', "35: `exposures`: the sign of '^GSPC' must be -1, 0 or 1, not 2"),

@@ -1008,7 +1008,7 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
         return [m for m in pool if m.start >= gs and m.end <= ge]
     region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause
     limit = max(region[1], hit.match.end() if hit.match is not None else region[1])
-    if spec.as_unit == "bp":
+    if spec.as_unit in ("bp", "pct"):
         pool = [m for m in pool if not _a_rate_level(doc, m)]
     candidates = [m for m in pool if hit.start <= m.start < limit]
     if hit.rule.type in _PRICE_MOVES and candidates:
@@ -1161,6 +1161,12 @@ def _convert(mag: _Mag, as_unit: str | None, text: str) -> _Mag:
         def bp(x: float | None) -> float | None:
             return None if x is None else round(x * 100, 6)
         return _Mag(bp(mag.value), bp(mag.low), bp(mag.high), "bp", mag.bound, mag.start, mag.end)
+    if as_unit == "pct" and mag.unit == "bp":
+        # a rate that is quoted in percent (a tariff: 加征25%) changed by 个百分点 keeps percent points
+        def points(x: float | None) -> float | None:
+            return None if x is None else round(x / 100, 6)
+        return _Mag(points(mag.value), points(mag.low), points(mag.high), "pct", mag.bound, mag.start,
+                    mag.end)
     return mag
 
 

@@ -357,7 +357,7 @@ DIRECTION_FIELDS = {"group", "map", "default"}
 MAGNITUDE_FIELDS = {"group", "units", "where", "pick", "as", "required", "min"}
 # what `magnitude.units` may list: the unit codes numbers.py reads, and `money` for every currency
 MAGNITUDE_UNITS = frozenset(NUMBER_UNITS | {"money"})
-MAGNITUDE_AS = ("price", "bp", "per_share")  # relabellings extract._convert knows
+MAGNITUDE_AS = ("price", "bp", "pct", "per_share")  # relabellings extract._convert knows
 SIGNS = (-1, 0, 1)
 EXAMPLE_FIELDS = {"text", "title", "events", "reason"}
 EXAMPLE_KINDS = ("match", "no_match", "todo")

@@ -432,3 +432,32 @@ def test_any_pattern_is_none_when_a_pattern_sets_a_global_flag(tmp_path: Path) -
         "    examples:\n      match: [公司回购股份]\n", encoding="utf-8")
     rule = Rulebook.load(tmp_path).rules[0]
     assert rule.any_pattern is None  # (?i) would apply to 回购 too: each pattern is searched alone
+
+
+def test_a_group_that_only_some_patterns_name_falls_back_where_it_is_missing(tmp_path: Path) -> None:
+    # subject, direction and magnitude read a group that the second pattern lacks: a hit of that pattern
+    # takes the fallbacks (nearest subject, the fixed direction, the first figure after the trigger);
+    # it raised IndexError: no such group
+    (tmp_path / "g.yaml").write_text("""family: corporate
+rules:
+  - id: corporate.test_group
+    version: 1
+    title: t
+    status: test
+    type: buyback
+    confidence: 0.8
+    triggers: [回购]
+    patterns:
+      - '(?P<who>[^，。；]{2,6})(?P<trigger>回购)(?P<amt>\\d+亿元)(?P<dir>股份)'
+      - '斥资\\d+亿元(?P<trigger>回购)'
+    subject: {from: group, group: who}
+    direction: {group: dir, map: {股份: 1}}
+    magnitude: {group: amt, units: [money]}
+    examples:
+      match:
+        - text: 贵州茅台今日斥资30亿元回购。
+          events: [{ticker: 600519.SS, direction: 1, magnitude: null}]
+""", encoding="utf-8")
+    book = Rulebook.load(tmp_path)
+    (event,) = extract_text("贵州茅台今日斥资30亿元回购", rulebook=book, linker=Linker.from_data())
+    assert (event.ticker, event.direction, event.magnitude) == ("600519.SS", 1, None)

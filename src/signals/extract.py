@@ -188,6 +188,12 @@ def _units_match(mag: Magnitude, units: tuple[str, ...]) -> bool:
     return not units or mag.unit in units
 
 
+def _took_part(match: Any, group: str | None) -> bool:
+    """The named group is one of the matching pattern's and took part in the match. A rule's other
+    patterns may lack it (lint only asks that one pattern has it): then the rule's fallback applies."""
+    return match is not None and group in match.re.groupindex and match.start(group) >= 0
+
+
 @dataclass
 class _Hit:
     rule: Rule
@@ -600,7 +606,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
     spec, family = hit.rule.subject, hit.rule.family
     if spec.mode == "fixed":
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
-    if spec.mode == "group" and hit.match is not None and hit.match.start(spec.group) >= 0:
+    if spec.mode == "group" and _took_part(hit.match, spec.group):
         unlinked = spec.unlinked
         # the entity inside the group (伯克希尔减持[比亚迪H股]); without one, fall back to nearest
         if spec.each and _LIST_JOINERS.search(hit.match.group(spec.group)):
@@ -896,7 +902,7 @@ def _kind_of(linker: Linker, ticker: str | None) -> str | None:
 
 def _direction(hit: _Hit) -> int:
     spec = hit.rule.direction
-    if spec.group and hit.match is not None and hit.match.start(spec.group) >= 0:
+    if spec.group and _took_part(hit.match, spec.group):
         text = hit.match.group(spec.group)
         for key, value in spec.mapping:
             if key in text:
@@ -1003,7 +1009,7 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
     if spec is None:
         return []
     pool = [m for m in doc.magnitudes(si) if _units_match(m, spec.units)]
-    if spec.group and hit.match is not None and hit.match.start(spec.group) >= 0:
+    if spec.group and _took_part(hit.match, spec.group):
         gs, ge = hit.match.span(spec.group)
         return [m for m in pool if m.start >= gs and m.end <= ge]
     region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause

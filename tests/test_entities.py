@@ -346,6 +346,12 @@ def test_big_brokers_are_speakers_not_subjects(linker):
     assert gs_roles("高盛第三季度营收增长") == [None]
 
 
+def test_bernstein_is_a_research_house_that_speaks(linker):
+    # the held-out probe: 伯恩斯坦重申对台积电的跑赢大市评级 had no source
+    roles = {m.instrument.ticker: m.role_hint for m in linker.find("伯恩斯坦表示，台积电仍具上涨空间")}
+    assert roles == {"AB": "speaker", "2330.TW": None}
+
+
 def test_rbc_is_the_bank_whose_analysts_speak_not_rbc_bearings(linker):
     text = "RBC Capital Markets分析师Matthew Hedberg指出,财报好于预期"
     assert [(m.text, m.instrument.ticker, m.role_hint) for m in linker.find(text)] == [

@@ -399,6 +399,29 @@ def test_range_qualifiers() -> None:
     assert one("12%-17%之间").text == "12%-17%之间"
 
 
+@pytest.mark.parametrize(("text", "low", "high", "unit"), [
+    # the A-share buyback formula: a lower and an upper bound of one unit are one range
+    ("拟以不低于50亿元且不超过100亿元的自有资金回购", D("5e9"), D("1e10"), "CNY"),
+    ("不低于人民币50亿元（含）且不超过人民币100亿元（含）", D("5e9"), D("1e10"), "CNY"),
+    ("回购金额不低于5亿元，不超过10亿元", D("5e8"), D("1e9"), "CNY"),
+    ("不少于1000万股、不超过2000万股", D("1e7"), D("2e7"), "shares"),
+    ("至少3%，最多5%", D(3), D(5), "pct"),
+])
+def test_a_lower_then_an_upper_bound_is_one_range(text: str, low: D, high: D, unit: str) -> None:
+    m = one(text)
+    assert (m.bound, m.value, m.low, m.high, m.unit) == ("range", None, low, high, unit)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("不低于100亿元且不超过50亿元", [("at_least", "CNY"), ("at_most", "CNY")]),  # no range: low > high
+    ("超过5%，不超过10亿元", [("at_least", "pct"), ("at_most", "CNY")]),  # two units
+    ("不超过10亿元，不低于5亿元", [("at_most", "CNY"), ("at_least", "CNY")]),  # upper first: as written
+    ("不低于人民币50亿元", [("at_least", "CNY")]),  # 人民币 between the qualifier and the number
+])
+def test_bounds_that_are_no_range_stay_apart(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(m.bound, m.unit) for m in find_magnitudes(text)] == expected
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     # a move then a level, not a range: the units differ or the level has none
     ("涨1.28%至64.02美元", [(D("1.28"), "pct"), (D("64.02"), "USD")]),

@@ -646,7 +646,20 @@ def _scaled(a: _Atom) -> tuple[Decimal, Decimal]:
         return v, v
 
 
+# 不低于人民币50亿元: the currency may stand between the qualifier and the number
+_CURRENCY_AFTER_QUALIFIER = "人民币"
+
+
 def _qualifier_before(text: str, start: int, floor: int) -> tuple[str | None, int]:
+    found = _qualifier_right_before(text, start, floor)
+    if found[0] is None and text.endswith(_CURRENCY_AFTER_QUALIFIER, floor, start):
+        kind, qs = _qualifier_right_before(text, start - len(_CURRENCY_AFTER_QUALIFIER), floor)
+        if kind is not None:
+            return kind, qs
+    return found
+
+
+def _qualifier_right_before(text: str, start: int, floor: int) -> tuple[str | None, int]:
     if start <= floor:
         return None, start
     for q in _PREFIXES_BY_LAST_CHAR.get(text[start - 1], ()):
@@ -834,7 +847,27 @@ def _find_magnitudes(text: str, *, shortcuts: bool) -> list[Magnitude]:
             continue
         out.append(found)
         pos = floor = found.end
-    return _halves(norm, text, out) if "半" in norm else out
+    out = _halves(norm, text, out) if "半" in norm else out
+    return _bounded_ranges(norm, text, out) if len(out) > 1 else out
+
+
+# 不低于50亿元且不超过100亿元 (the A-share buyback formula), 不少于1000万股、不超过2000万股: a lower bound
+# followed by an upper one of the same unit is one range; (含) says the bound is inclusive.
+_BOUNDS_JOINER = regex.compile(r"\s*(?:\(含\))?\s*(?:且|并且|、|,|，|;|或|但|而)?\s*")
+
+
+def _bounded_ranges(norm: str, text: str, found: list[Magnitude]) -> list[Magnitude]:
+    out: list[Magnitude] = []
+    for m in found:
+        last = out[-1] if out else None
+        if (last is not None and last.bound == "at_least" and m.bound == "at_most" and last.unit == m.unit
+                and last.value is not None and m.value is not None and last.value <= m.value
+                and _BOUNDS_JOINER.fullmatch(norm, last.end, m.start)):
+            out[-1] = Magnitude(None, last.value, m.value, m.unit, "range", last.approximate or m.approximate,
+                                last.start, m.end, text[last.start:m.end])
+        else:
+            out.append(m)
+    return out
 
 
 # 半 adds half a unit: 半个百分点 (50 bp), 一个半百分点 (150 bp), 一倍半 (1.5 times), 三成半 (35%), at

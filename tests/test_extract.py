@@ -66,6 +66,12 @@ def test_rate_cut_direction_and_modality(text: str, direction: int, modality: st
     ("特斯拉因需求疲软计划裁员10%。", "layoffs", "expected"),
     ("特斯拉因需求疲软而计划于明年裁员10%。", "layoffs", "expected"),
     ("欧洲央行由于通胀回落而降息25个基点。", "rate_cut", "fact"),
+    # a time between the trigger's own cue and the trigger keeps the cue the trigger's (these were facts)
+    ("宝马因芯片短缺计划下月暂停生产。", "production_halt", "expected"),
+    ("特斯拉因需求疲软预计明年扩产。", "capacity_expansion", "expected"),
+    ("央行因经济放缓有望在下月降息。", "rate_cut", "expected"),
+    ("美联储因通胀回落可能在9月降息。", "rate_cut", "expected"),
+    ("比亚迪因原材料涨价拟于下月起扩产。", "capacity_expansion", "expected"),
 ])
 def test_a_reasons_cues_are_not_the_events(text: str, type_: str, modality: str) -> None:
     assert one(text, type_).modality == modality

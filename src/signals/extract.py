@@ -921,6 +921,11 @@ _DISPOSAL_OBJECT = regex.compile(r"利率|政策利率|基准利率|目标价|�
 _REASON = regex.compile(r"因为|由于|(?<![原基起诱])因(?![此素而为])")
 _OWN_CUE_SPAN = 3
 
+# a time between the trigger's own cue and the trigger is the trigger's too (因芯片短缺计划下月暂停生产,
+# 因经济放缓有望在下月降息, 因原材料涨价拟于下月起扩产: 计划, 有望, 拟 are the trigger's)
+_TIME_TAIL = regex.compile(
+    r"(?:于|在|从|自)?(?:下个?月|下周|下季度|下半年|明年|今年|年内|年底|年末|本月|本周|本季度|近期|短期内"
+    r"|[0-9]{1,2}月份?|[一二三四五六七八九十]{1,2}月份?|[0-9]{4}年)(?:底|初|中|末)?(?:起|内|前)?$")
 
 def _without_reason(before: str) -> str:
     last = next(iter(reversed(list(_REASON.finditer(before)))), None)
@@ -930,9 +935,11 @@ def _without_reason(before: str) -> str:
     closed = reason.rfind("而")
     if closed >= 0:
         return before[:last.start()] + reason[closed + 1:]
-    if len(reason) <= _OWN_CUE_SPAN:
+    tail = _TIME_TAIL.search(reason)
+    own = _OWN_CUE_SPAN + (len(tail.group()) if tail else 0)
+    if len(reason) <= own:
         return before
-    return before[:last.start()] + reason[-_OWN_CUE_SPAN:]
+    return before[:last.start()] + reason[-own:]
 
 
 def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:

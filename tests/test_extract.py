@@ -1072,6 +1072,22 @@ def test_a_plan_halted_after_its_trigger_is_negated() -> None:
     assert (ev.ticker, ev.direction, ev.modality) == ("NVDA", -1, "negated")
 
 
+@pytest.mark.parametrize(("text", "type_", "ticker"), [
+    # 停止 negates what it governs, not what it causes (these were negated, direction +1)
+    ("供应商停止供货迫使通用汽车停产。", "production_halt", "GM"),
+    ("电力供应停止导致台积电工厂停工。", "production_halt", "2330.TW"),
+])
+def test_a_halt_that_causes_a_halt_is_no_negation(text: str, type_: str, ticker: str) -> None:
+    ev = one(text, type_)
+    assert (ev.ticker, ev.direction, ev.modality) == (ticker, -1, "fact")
+
+
+def test_a_pause_that_is_over_does_not_negate_the_move() -> None:
+    # 降息暂停后再次降息25个基点: the cut after the pause is a fact (it was only a negated event)
+    events = [e for e in run("美联储降息暂停后再次降息25个基点。") if e.type == "rate_cut"]
+    assert any(e.modality == "fact" and e.direction == 1 and e.magnitude == 25 for e in events)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     # 各 before as many amounts as names is 分别: 各投资50亿美元和100亿美元 gave both 50亿
     ("英伟达和微软各投资50亿美元和100亿美元。", {"NVDA": 5e9, "MSFT": 1e10}),

@@ -78,8 +78,9 @@ _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并
                          r"|不急$|不$|没$|无$")
 # 终止/中止/停止/搁置 negate the plan they govern (宣布终止回购, 终止实施本次重组, 停止柏林工厂扩建,
 # 搁置扩产计划), not what follows it: 终止收购后股价大跌, 中止增持计划后再度回购, 进入终止上市整理期首日
-# 暴跌, 停止生产后重启扩产 happened
-_TERMINATED = regex.compile(r"(?:终止|中止|停止|搁置)(?!上市)[^后并再且又而,，;；]{0,12}$")
+# 暴跌, 停止生产后重启扩产 happened; nor what it causes (供应商停止供货迫使通用汽车停产 is a halt)
+_TERMINATED = regex.compile(r"(?:终止|中止|停止|搁置)(?!上市)"
+                            r"(?:(?!导致|迫使|致使|使得|促使|引发|造成|令)[^后并再且又而,，;；]){0,12}$")
 _EXPECTED = regex.compile(
     r"预计|预期|预测|预估|预判|筹划|或将|或许|或会|押注|计划|拟|有望|可能|料将|料|倾向|呼吁|敦促|希望|考虑|准备|"
     r"若|如果|假如|一旦|据悉|传闻|消息人士|威胁|酝酿|寻求|讨论|商谈|洽谈|谈判|适时|择机|"
@@ -87,9 +88,9 @@ _EXPECTED = regex.compile(
     r"或$|会$|要$"
 )
 # The plan the trigger names, halted right after it (柏林工厂扩建暂停, 扩产计划被搁置, 回购计划终止):
-# negated as when the verb comes first
+# negated as when the verb comes first; not a halt that is over (美联储降息暂停后再次降息)
 _HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经|已|被|遭|宣告|宣布)?"
-                              r"(?:暂停|停止|中止|终止|取消|搁置|叫停|暂缓)")
+                              r"(?:暂停|停止|中止|终止|取消|搁置|叫停|暂缓)(?!后|之后|以后)")
 # A hypothetical or conditional clause earlier in the sentence (若反通胀受阻，全年或不降息) states no
 # event: the trigger describes what would happen, not what happened or is planned. 若干 is "several".
 _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是")
@@ -920,12 +921,12 @@ _DISPOSAL_OBJECT = regex.compile(r"利率|政策利率|基准利率|目标价|�
 # 因此, 因素, 原因, 基因 are other words.
 _REASON = regex.compile(r"因为|由于|(?<![原基起诱])因(?![此素而为])")
 _OWN_CUE_SPAN = 3
-
 # a time between the trigger's own cue and the trigger is the trigger's too (因芯片短缺计划下月暂停生产,
 # 因经济放缓有望在下月降息, 因原材料涨价拟于下月起扩产: 计划, 有望, 拟 are the trigger's)
 _TIME_TAIL = regex.compile(
     r"(?:于|在|从|自)?(?:下个?月|下周|下季度|下半年|明年|今年|年内|年底|年末|本月|本周|本季度|近期|短期内"
     r"|[0-9]{1,2}月份?|[一二三四五六七八九十]{1,2}月份?|[0-9]{4}年)(?:底|初|中|末)?(?:起|内|前)?$")
+
 
 def _without_reason(before: str) -> str:
     last = next(iter(reversed(list(_REASON.finditer(before)))), None)

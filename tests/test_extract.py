@@ -386,10 +386,23 @@ def test_a_bet_that_weakens_something_else_keeps_the_event() -> None:
     # the old rate after 由/从 and the new one after 至 are levels, not the size of the change
     ("美国将对日本汽车征收的关税由27.5%降至15%。", "tariff_decrease", None, None),
     ("美方宣布将对华商品加征的关税税率从34%提高到84%。", "tariff_increase", None, None),
+    # a new tariff's rate after 税率为 is its size (the level fix gave none)
+    ("美国宣布对加拿大商品加征税率为25%的关税。", "tariff_increase", 25, "pct"),
 ])
 def test_a_tariff_change_is_sized_in_points_and_its_levels_are_none(text, type_, magnitude, unit) -> None:
     events = [e for e in run(text) if e.topic == "trade"]
     assert [(e.type, e.magnitude, e.unit) for e in events] == [(type_, magnitude, unit)]
+
+
+@pytest.mark.parametrize(("text", "type_", "ticker", "magnitude"), [
+    # 幅度为/降幅为 name the size, not a level (the level fix gave none)
+    ("美联储此次降息幅度为0.5%。", "rate_cut", "@FED", 50),
+    ("欧洲央行降息幅度为0.25%，符合预期。", "rate_cut", "@ECB", 25),
+    ("央行本次降准幅度为0.5%。", "rrr_cut", "@PBOC", 50),
+])
+def test_a_size_named_before_wei_is_no_level(text: str, type_: str, ticker: str, magnitude: float) -> None:
+    ev = one(text, type_)
+    assert (ev.ticker, ev.magnitude, ev.unit) == (ticker, magnitude, "bp")
 
 
 def test_corporate_absence_is_not_an_event_but_a_denial_is() -> None:

@@ -1037,10 +1037,14 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
 # 降至15%, 从4.5%下调), is not the size of a change in it: the size is in bp or 百分点 (降息25个基点), or a
 # bare percent (降息0.25%).
 _LEVEL_BEFORE = ("至", "到", "为", "在", "于", "由", "从")
+# ... unless the words before 为/在 name the size itself: 降息幅度为0.5%, 降幅为0.25%, a new tariff's rate
+# (加征税率为25%的关税)
+_SIZE_BEFORE = regex.compile(r"(?:幅度?|(?:加征|征收|开征)的?税率)(?:为|在)$")
 
 
 def _a_rate_level(doc: _Doc, m: _Mag) -> bool:
-    return m.unit == "pct" and doc.text.endswith(_LEVEL_BEFORE, 0, m.start)
+    return (m.unit == "pct" and doc.text.endswith(_LEVEL_BEFORE, 0, m.start)
+            and not _SIZE_BEFORE.search(doc.text, max(0, m.start - 8), m.start))
 
 
 # A price move stated in money (大涨逾150美元, 大跌了12.5港元) has that amount as its size only when the

@@ -40,8 +40,8 @@ _STRICT_CUE_SETS = {"listed": 6}
 # 中国… names (中国黄金, 中国电影) that are also phrases: ruled out only by the words right after them
 _CN_GENERIC = "cn_generic"
 # 央行 and 联储 alone are the PBOC and the Fed; a place right before them names another country's bank
-# (土耳其央行, 新西兰联储, 泰国央行: any X国 but 中国/我国/美国): no mention unless an alias names that
-# bank (日本央行, 澳洲联储 are longer matches and never get here)
+# (土耳其央行, 新西兰联储, 泰国央行: any X国 but 中国/我国/美国, and not 全国): no mention unless an
+# alias names that bank (日本央行, 澳洲联储 are longer matches and never get here)
 _BANK_PLACE = "bank_place"
 _BANK_PLACE_WINDOW = 8
 _CN_COMPANY_WORDS = ("业绩", "业务", "营业")
@@ -558,7 +558,7 @@ class Linker:
 
     def _another_place(self, text: str, start: int) -> bool:
         """土耳其央行, 新西兰联储, 巴西、墨西哥等国央行: a place other than China or the US written right
-        before the bank's generic name (a positive cue, 中国/我国/美国, keeps it)."""
+        before the bank's generic name (a positive cue, 中国/我国/全国/美国, keeps it)."""
         before = text[max(0, start - _BANK_PLACE_WINDOW):start]
         if before.endswith(self._cues.get((_BANK_PLACE, "positive"), ())):
             return False

@@ -1191,3 +1191,52 @@ def test_a_research_house_own_preannouncement_stays() -> None:
     assert (ev.ticker, ev.magnitude, ev.unit, ev.modality) == ("002670.SZ", 50, "pct", "fact")
     ev = one("宁德时代预计三季度净利润同比增长20%。", "earnings_preannounce_up")
     assert (ev.ticker, ev.magnitude, ev.modality) == ("300750.SZ", 20, "fact")
+
+
+# -- surprises and rumours (the second probe) -------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "挪威央行出人意料地将政策利率上调25个基点至4.5%。",  # 料 inside 意料 read as expected
+    "土耳其央行出乎市场意料地加息500个基点。",
+    "央行意料之外地加息50个基点。",
+    "央行超出市场预料，加息50个基点。",
+    "不出所料，央行加息25个基点。",
+])
+def test_a_surprise_is_a_fact_not_an_expectation(text: str) -> None:
+    ev = one(text, "rate_hike")
+    assert (ev.direction, ev.modality) == (-1, "fact")
+
+
+@pytest.mark.parametrize(("text", "modality"), [
+    ("市场预料美联储将于6月降息。", "expected"),  # 预料 as a verb still expects
+    ("市场料美联储将降息。", "expected"),
+    ("美联储有望超预期降息。", "expected"),  # 有望 still expects
+    ("美联储超预期降息50个基点。", "fact"),
+])
+def test_yuliao_as_a_verb_expects(text: str, modality: str) -> None:
+    assert one(text, "rate_cut").modality == modality
+
+
+def test_liao_in_a_noun_is_no_expectation() -> None:
+    ev = one("美国宣布对中国电池材料加征25%关税。", "tariff_increase")
+    assert (ev.direction, ev.magnitude, ev.unit, ev.modality) == (-1, 25.0, "pct", "fact")
+
+
+@pytest.mark.parametrize(("text", "direction", "modality"), [
+    ("网传比亚迪将大规模裁员。", -1, "expected"),  # a rumour is at most expected (was fact)
+    ("据传比亚迪将大规模裁员。", -1, "expected"),
+    # denied in the sentence: negated, as 否认将裁员 (was a fact, -1)
+    ("网传比亚迪将大规模裁员，公司回应称消息不实。", 1, "negated"),
+    ("市场传言比亚迪将大规模裁员，比亚迪表示纯属谣言。", 1, "negated"),
+    ("比亚迪辟谣：网传大规模裁员消息不实。", 1, "negated"),
+    ("比亚迪否认将大规模裁员。", 1, "negated"),
+    ("比亚迪大规模裁员的消息不实。", 1, "negated"),  # the denial in the trigger's clause
+])
+def test_a_rumour_is_expected_and_a_denied_one_negated(text: str, direction: int, modality: str) -> None:
+    ev = one(text, "layoffs")
+    assert (ev.ticker, ev.direction, ev.modality) == ("002594.SZ", direction, modality)
+
+
+def test_a_denial_of_something_else_leaves_the_event() -> None:
+    ev = one("美联储降息25个基点，白宫否认该报道。", "rate_cut")
+    assert (ev.direction, ev.magnitude, ev.modality) == (1, 25.0, "fact")

@@ -81,9 +81,14 @@ _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并
 # 暴跌, 停止生产后重启扩产 happened; nor what it causes (供应商停止供货迫使通用汽车停产 is a halt)
 _TERMINATED = regex.compile(r"(?:终止|中止|停止|搁置)(?!上市)"
                             r"(?:(?!导致|迫使|致使|使得|促使|引发|造成|令)[^后并再且又而,，;；]){0,12}$")
+# 料 is the verb "expect" (市场料美联储将降息, 料将), not the noun in 材料/原料/资料/燃料… (对电池材料
+# 加征关税) nor 意料/所料; a rumour (网传, 传言, 据传, 盛传) is at most expected.
 _EXPECTED = regex.compile(
-    r"预计|预期|预测|预估|预判|筹划|或将|或许|或会|押注|计划|拟|有望|可能|料将|料|倾向|呼吁|敦促|希望|考虑|准备|"
-    r"若|如果|假如|一旦|据悉|传闻|消息人士|威胁|酝酿|寻求|讨论|商谈|洽谈|谈判|适时|择机|"
+    r"预计|预期|预测|预估|预判|预料|筹划|或将|或许|或会|押注|计划|拟|有望|可能|料将|"
+    r"(?<![材原资饲燃塑涂肥物爆史照布木草香颜辅用备废衣面调佐笑意所配养染石油胶浆粉焦煤钢板加投进下猛主预])"
+    r"料(?!理|子)|"
+    r"倾向|呼吁|敦促|希望|考虑|准备|"
+    r"若|如果|假如|一旦|据悉|传闻|传言|网传|据传|盛传|风传|消息人士|威胁|酝酿|寻求|讨论|商谈|洽谈|谈判|适时|择机|"
     r"将(?=于|在|会|要|再|进一步|继续|逐步|正式|首次|年内|今年|明年|下周|本周|[0-9一二三四五六七八九十]+月|$)|"
     r"或$|会$|要$"
 )
@@ -127,6 +132,23 @@ _QUESTION_AFTER = regex.compile(r"[^，。；！]{0,12}?吗\s*[?？]")
 # ... unless the question is about the event's cause or meaning, which takes it as given
 # (暴跌5%的原因你看懂了吗？); 降息的概率大吗？ still asks whether it happens
 _PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示)")
+# An expectation that was resolved is no expectation cue: a surprise (出人意料地将利率上调, 出乎意料, 意料
+# 之外, 超预期降息) or one met (不出所料, 符合预期) happened. Removed from the text before the trigger
+# before the expectation cues are searched.
+_RESOLVED_EXPECTATION = regex.compile(
+    r"出人意料|出乎(?:市场|外界|投资者|分析师)?(?:意料|预料|预期)|(?:市场|外界)?意料之外"
+    r"|超出(?:市场|外界)?(?:意料|预料|预期)"
+    r"|超(?:市场)?预期|好于(?:市场)?预期|不及(?:市场)?预期|低于(?:市场)?预期|高于(?:市场)?预期|大于(?:市场)?预期"
+    r"|符合(?:市场)?(?:普遍)?预期|不出所料|如(?:市场)?所料|如(?:市场)?预期")
+# A rumour denied in its sentence (网传比亚迪将大规模裁员，公司回应称消息不实; …纯属谣言; 已辟谣) is
+# negated, as a denial before the trigger (否认将裁员) is: the denial after the trigger in its clause
+# (裁员消息不实), or in a later clause when a report or rumour opens the sentence before the trigger (a
+# denial of something else stays out: 美联储降息25个基点，白宫否认该报道).
+_DENIED_AFTER = regex.compile(
+    r"消息不实|不实(?:消息|信息|传言|传闻|报道)|(?:并|均)?不属实|纯属(?:谣言|虚构|捏造|子虚乌有)|(?:系|是|为|属)谣言"
+    r"|辟谣|子虚乌有|否认(?:了)?(?:该|此|这一|上述|相关|这些|有关)?(?:消息|传闻|传言|报道|说法)"
+    r"|(?:消息|传闻|传言|报道|说法)(?:并|均)?(?:不实|不准确|不真实|失实)")
+_REPORTED = regex.compile(r"网传|传言|据传|盛传|风传|传闻|传出|爆料|曝出|消息称|报道称|据报道|市场消息")
 
 # An intraday peak (盘中一度涨5%, 最高涨5%, 一度涨停) is not the day's move when the sentence also
 # states how the instrument closed (…，收跌1%; 尾盘回落; 最终收涨2%): the close wins, and a closing
@@ -943,8 +965,24 @@ def _without_reason(before: str) -> str:
     return before[:last.start()] + reason[-own:]
 
 
-def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> str:
+def _denied(doc: _Doc, hit: _Hit, sentence: tuple[int, int]) -> bool:
+    """The report of the event is denied later in its sentence (…，公司回应称消息不实), or 辟谣 precedes
+    it."""
+    if doc.text.find("辟谣", sentence[0], hit.start) >= 0:
+        return True
+    denial = _DENIED_AFTER.search(doc.text, hit.end, sentence[1])
+    if denial is None:
+        return False
+    return (denial.start() < doc.clause_of(hit.start, sentence)[1]
+            or bool(_REPORTED.search(doc.text, sentence[0], hit.start)))
+
+
+def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
+              sentence: tuple[int, int] | None = None) -> str:
     before = _without_reason(doc.text[clause[0]:hit.start])
+    before = _RESOLVED_EXPECTATION.sub("", before)
+    if sentence is not None and _denied(doc, hit, sentence):
+        return "negated"
     if before.endswith("将") and _DISPOSAL_OBJECT.match(doc.text, hit.start):
         before = before[:-1]
     if _DOUBLE_NEGATIVE.search(before):
@@ -1249,7 +1287,7 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     # first the checks that drop a hit whoever its subject is
     if _hypothetical(doc, hit, sentence, clause):
         return []
-    modality = _modality(doc, hit, clause)
+    modality = _modality(doc, hit, clause, sentence)
     if modality == "negated" and rule.family == "corporate" and _ABSENT.search(doc.text, clause[0],
                                                                                  hit.start):
         return []

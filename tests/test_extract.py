@@ -1193,7 +1193,7 @@ def test_a_research_house_own_preannouncement_stays() -> None:
     assert (ev.ticker, ev.magnitude, ev.modality) == ("300750.SZ", 20, "fact")
 
 
-# -- surprises and rumours (the second probe) -------------------------------------------------
+# -- surprises, rumours and sensitivities (the second probe) -----------------------------------
 
 @pytest.mark.parametrize("text", [
     "挪威央行出人意料地将政策利率上调25个基点至4.5%。",  # 料 inside 意料 read as expected
@@ -1240,3 +1240,17 @@ def test_a_rumour_is_expected_and_a_denied_one_negated(text: str, direction: int
 def test_a_denial_of_something_else_leaves_the_event() -> None:
     ev = one("美联储降息25个基点，白宫否认该报道。", "rate_cut")
     assert (ev.direction, ev.magnitude, ev.modality) == (1, 25.0, "fact")
+
+
+@pytest.mark.parametrize("text", [
+    "经济学家估算，关税每上升10个百分点，将拖累中国出口增速约2个百分点。",  # was tariff_increase 10
+    "美联储每降息25个基点，美股平均上涨3%。",
+    "油价每上涨10%，航空公司成本将增加约5%。",
+])
+def test_a_step_per_unit_is_no_move(text: str) -> None:
+    assert run(text) == []
+
+
+def test_a_price_per_unit_is_still_a_move() -> None:
+    ev = one("国际油价每桶大涨5%。", "price_surge")
+    assert (ev.ticker, ev.magnitude) == ("CL=F", 5.0)

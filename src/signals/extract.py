@@ -140,6 +140,11 @@ _RESOLVED_EXPECTATION = regex.compile(
     r"|超出(?:市场|外界)?(?:意料|预料|预期)"
     r"|超(?:市场)?预期|好于(?:市场)?预期|不及(?:市场)?预期|低于(?:市场)?预期|高于(?:市场)?预期|大于(?:市场)?预期"
     r"|符合(?:市场)?(?:普遍)?预期|不出所料|如(?:市场)?所料|如(?:市场)?预期")
+# A sensitivity (关税每上升10个百分点，将拖累出口…, 每降息25个基点, 油价每上涨10%) is a hypothetical step,
+# not a move; not a price per unit (每桶上涨5美元, 每加仑, 每升, 每股收益增长).
+_PER_STEP = regex.compile(r"每(?:一次|次|轮|一轮)?(?:再|多)?(?:上升|提高|提升|增加|上调|上涨|下降|降低|下调"
+                          r"|下跌|减少"
+                          r"|削减|增长|变动|加息|降息|降准|加征|涨|跌|降(?!价))")
 # A rumour denied in its sentence (网传比亚迪将大规模裁员，公司回应称消息不实; …纯属谣言; 已辟谣) is
 # negated, as a denial before the trigger (否认将裁员) is: the denial after the trigger in its clause
 # (裁员消息不实), or in a later clause when a report or rumour opens the sentence before the trigger (a
@@ -1005,6 +1010,8 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     if _DAMPENED_AFTER.match(doc.text, hit.end):
         return True
     if _QUESTION_BEFORE.search(doc.text, clause[0], hit.start):
+        return True
+    if _PER_STEP.search(doc.text, clause[0], clause[1]):
         return True
     asked = _QUESTION_AFTER.match(doc.text, hit.end)
     if asked and not _PRESUPPOSED.search(doc.text, hit.end, asked.end()):

@@ -1193,7 +1193,7 @@ def test_a_research_house_own_preannouncement_stays() -> None:
     assert (ev.ticker, ev.magnitude, ev.modality) == ("300750.SZ", 20, "fact")
 
 
-# -- surprises, rumours and sensitivities (the second probe) -----------------------------------
+# -- surprises, rumours, sensitivities and topic questions (the second probe) ------------------
 
 @pytest.mark.parametrize("text", [
     "挪威央行出人意料地将政策利率上调25个基点至4.5%。",  # 料 inside 意料 read as expected
@@ -1254,3 +1254,22 @@ def test_a_step_per_unit_is_no_move(text: str) -> None:
 def test_a_price_per_unit_is_still_a_move() -> None:
     ev = one("国际油价每桶大涨5%。", "price_surge")
     assert (ev.ticker, ev.magnitude) == ("CL=F", 5.0)
+
+
+@pytest.mark.parametrize("text", [
+    "降准降息对银行股的影响究竟有多大？",  # was rrr_cut and rate_cut, both facts
+    "美联储降息对A股影响几何？",
+    "加息到底意味着什么？",
+])
+def test_an_event_as_the_topic_of_a_question_is_no_event(text: str) -> None:
+    assert run(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "美联储降息25个基点，美股为何下跌？",  # the question is another clause's
+    "美联储降息后美股为何下跌？",  # what is asked follows the cut
+    "美联储降息50个基点对A股影响几何？",  # a sized move is a concrete one
+])
+def test_a_question_about_what_followed_an_event_leaves_it(text: str) -> None:
+    ev = one(text, "rate_cut")
+    assert (ev.ticker, ev.direction, ev.modality) == ("@FED", 1, "fact")

@@ -154,6 +154,13 @@ _DENIED_AFTER = regex.compile(
     r"|辟谣|子虚乌有|否认(?:了)?(?:该|此|这一|上述|相关|这些|有关)?(?:消息|传闻|传言|报道|说法)"
     r"|(?:消息|传闻|传言|报道|说法)(?:并|均)?(?:不实|不准确|不真实|失实)")
 _REPORTED = regex.compile(r"网传|传言|据传|盛传|风传|传闻|传出|爆料|曝出|消息称|报道称|据报道|市场消息")
+# A question that asks about the event as a topic (降准降息对银行股的影响究竟有多大？): the trigger's clause
+# ends the question and an asking word follows the trigger in it; not when what is asked follows the event
+# in time (美联储降息后美股为何下跌？) or the event is sized (a concrete move), nor another clause's question
+# (美联储降息25个基点，美股为何下跌？).
+_WH_AFTER = regex.compile(r"究竟|到底|多大|多少|多高|多深|多久|如何|怎样|怎么|几何|为何|为什么|何时|哪些|什么"
+                          r"|何在|有多")
+_SEQUEL = regex.compile(r"后|以来|之际|当天|当日|过后|[0-9]")
 
 # An intraday peak (盘中一度涨5%, 最高涨5%, 一度涨停) is not the day's move when the sentence also
 # states how the instrument closed (…，收跌1%; 尾盘回落; 最终收涨2%): the close wins, and a closing
@@ -1013,10 +1020,22 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
         return True
     if _PER_STEP.search(doc.text, clause[0], clause[1]):
         return True
+    if _topic_question(doc, hit, sentence, clause):
+        return True
     asked = _QUESTION_AFTER.match(doc.text, hit.end)
     if asked and not _PRESUPPOSED.search(doc.text, hit.end, asked.end()):
         return True
     return bool(_WORRY.search(doc.text, clause[0], hit.start))
+
+
+def _topic_question(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:
+    """The trigger is the topic of a question its clause ends (降准降息对银行股的影响究竟有多大？)."""
+    if clause[1] != sentence[1] or doc.text[sentence[1] - 1:sentence[1]] not in ("？", "?"):
+        return False
+    asked = _WH_AFTER.search(doc.text, hit.end, clause[1])
+    if asked is None or _PRESUPPOSED.search(doc.text, hit.end, asked.start()):
+        return False
+    return not _SEQUEL.search(doc.text, clause[0], asked.start())
 
 
 def _intraday_peak(doc: _Doc, hit: _Hit, clause: tuple[int, int]) -> bool:

@@ -1193,7 +1193,7 @@ def test_a_research_house_own_preannouncement_stays() -> None:
     assert (ev.ticker, ev.magnitude, ev.modality) == ("300750.SZ", 20, "fact")
 
 
-# -- surprises, rumours, sensitivities and topic questions (the second probe) ------------------
+# -- surprises, rumours, recalls, sensitivities and topic questions (the second probe) -----------
 
 @pytest.mark.parametrize("text", [
     "挪威央行出人意料地将政策利率上调25个基点至4.5%。",  # 料 inside 意料 read as expected
@@ -1240,6 +1240,26 @@ def test_a_rumour_is_expected_and_a_denied_one_negated(text: str, direction: int
 def test_a_denial_of_something_else_leaves_the_event() -> None:
     ev = one("美联储降息25个基点，白宫否认该报道。", "rate_cut")
     assert (ev.direction, ev.magnitude, ev.modality) == (1, 25.0, "fact")
+
+
+@pytest.mark.parametrize("text", [
+    "2023年，英特尔曾宣布在德国马格德堡建设晶圆厂，但项目已被搁置。",
+    "英特尔曾于2023年宣布，将在德国马格德堡建设晶圆厂。",  # 曾 in the clause of the saying verb
+    "回顾2022年，美联储曾连续四次加息75个基点。",
+    "美国曾经对中国商品加征25%关税。",
+])
+def test_ceng_recalls_the_past_and_is_no_event(text: str) -> None:
+    assert run(text) == []
+
+
+def test_ceng_as_a_name_or_a_peak_of_today_stays() -> None:
+    ev = one("宁德时代董事长曾毓群宣布，公司将在欧洲建设第三座工厂。", "capacity_expansion")
+    assert (ev.ticker, ev.modality) == ("300750.SZ", "expected")
+    ev = one("特斯拉股价盘中曾大涨8%。", "price_surge")
+    assert (ev.ticker, ev.magnitude, ev.modality) == ("TSLA", 8.0, "fact")
+    # 曾任 is a past post of the speaker, not a recall of the event
+    ev = one("曾任高盛分析师的张三表示，美联储将于6月降息。", "rate_cut")
+    assert (ev.ticker, ev.modality) == ("@FED", "expected")
 
 
 @pytest.mark.parametrize("text", [

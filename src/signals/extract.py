@@ -154,6 +154,14 @@ _DENIED_AFTER = regex.compile(
     r"|辟谣|子虚乌有|否认(?:了)?(?:该|此|这一|上述|相关|这些|有关)?(?:消息|传闻|传言|报道|说法)"
     r"|(?:消息|传闻|传言|报道|说法)(?:并|均)?(?:不实|不准确|不真实|失实)")
 _REPORTED = regex.compile(r"网传|传言|据传|盛传|风传|传闻|传出|爆料|曝出|消息称|报道称|据报道|市场消息")
+# 曾 recalls the past (2023年，英特尔曾宣布在德国建设晶圆厂; 美联储曾连续四次加息): background, not
+# news; not 未曾/不曾/何曾, 曾一度 or 曾 after a session of today (盘中曾大涨5%: the day's peak), nor the
+# surname (董事长曾毓群; 曾 opening the clause).
+_ONCE = regex.compile(r"(?<=[^，,：:。！？；\s])(?<![未不何])"
+                      r"(?<!(?:盘中|日内|早盘|午盘|午后|尾盘|盘后|盘前|今日|今天|当日|当天)[^。；！？\n]{0,10})"
+                      r"(?<!(?:董事长|总裁|主席|总经理|CEO|首席执行官|创始人|行长|部长|经济学家|分析师))"
+                      r"曾(?:经)?(?!一度|任|担任|毓群|庆洪|芳勤|几何)")
+_SAID = regex.compile(r"(?:宣布|表示|称|指出|透露|披露|公布|提到|强调)[，,：:]$")
 # A question that asks about the event as a topic (降准降息对银行股的影响究竟有多大？): the trigger's clause
 # ends the question and an asking word follows the trigger in it; not when what is asked follows the event
 # in time (美联储降息后美股为何下跌？) or the event is sized (a concrete move), nor another clause's question
@@ -1020,12 +1028,23 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
         return True
     if _PER_STEP.search(doc.text, clause[0], clause[1]):
         return True
-    if _topic_question(doc, hit, sentence, clause):
+    if _recalled(doc, hit, sentence, clause) or _topic_question(doc, hit, sentence, clause):
         return True
     asked = _QUESTION_AFTER.match(doc.text, hit.end)
     if asked and not _PRESUPPOSED.search(doc.text, hit.end, asked.end()):
         return True
     return bool(_WORRY.search(doc.text, clause[0], hit.start))
+
+
+def _recalled(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:
+    """曾 before the trigger in its clause, or in the clause of the verb of saying that introduces it
+    (英特尔曾于2023年宣布，将在德国建厂)."""
+    if _ONCE.search(doc.text, clause[0], hit.start):
+        return True
+    if clause[0] > sentence[0] and _SAID.search(doc.text, sentence[0], clause[0]):
+        said = doc.clause_of(clause[0] - 1, sentence)
+        return bool(_ONCE.search(doc.text, said[0], said[1]))
+    return False
 
 
 def _topic_question(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:

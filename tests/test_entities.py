@@ -285,11 +285,10 @@ def test_a_countrys_stock_market_is_its_benchmark_index(linker, text, expected):
 
 @pytest.mark.parametrize(("text", "expected"), [
     # 央行/联储 alone are the PBOC and the Fed; a place right before them is another country's bank
-    ("土耳其央行意外加息350个基点至46%", set()),  # the probe: was @PBOC
-    ("墨西哥央行宣布降息25个基点", set()),
-    ("巴西央行将基准利率上调100个基点", set()),
-    ("新西兰联储宣布降息50个基点", set()),  # was @FED
-    ("泰国央行维持利率不变", set()),  # any X国 but 中国/我国/美国
+    ("埃及央行意外加息200个基点", set()),  # a bank the table has no line for: was @PBOC
+    ("冰岛央行宣布降息50个基点", set()),
+    ("丹麦央行维持利率不变", set()),
+    ("孟加拉国央行加息", set()),  # any X国 but 中国/我国/美国
     ("巴西、墨西哥等国央行纷纷降息", set()),
     ("该国央行宣布加息", set()),
     ("央行宣布降准", {"@PBOC"}),
@@ -310,7 +309,35 @@ def test_a_countrys_stock_market_is_its_benchmark_index(linker, text, expected):
     ("澳大利亚联储加息", {"@RBA"}),  # was @FED
     ("韩央行降息", {"@BOK"}),  # one-character abbreviations (were @PBOC)
     ("英央行维持利率不变", {"@BOE"}),
-    ("俄央行加息", set()),
+    ("俄央行加息", {"@CBR"}),  # was blocked (no instrument)
+    ("土央行加息", {"@CBRT"}),
+    # other countries' banks are policy bodies without a ticker (were no mention)
+    ("土耳其央行意外加息350个基点至46%", {"@CBRT"}),  # the round-1 probe: was @PBOC
+    ("墨西哥央行宣布降息25个基点", {"@BANXICO"}),
+    ("巴西央行将基准利率上调100个基点", {"@BCB"}),
+    ("新西兰联储宣布降息50个基点", {"@RBNZ"}),  # was @FED
+    ("纽联储宣布降息", {"@RBNZ"}),
+    ("泰国央行维持利率不变", {"@BOT"}),
+    ("瑞典央行周三降息25个基点", {"@RIKSBANK"}),
+    ("俄罗斯央行将关键利率从21%下调至20%", {"@CBR"}),
+    ("挪威央行出人意料地加息", {"@NORGES"}),
+    ("菲律宾央行加息25个基点", {"@BSP"}),
+    ("印尼央行入场干预外汇市场", {"@BI"}),  # not 印央行 (@RBI) inside it
+    ("越南国家银行上调再融资利率50个基点", {"@SBV"}),
+    ("南非储备银行降息", {"@SARB"}),
+    ("大马央行维持隔夜政策利率不变", {"@BNM"}),
+    ("马来西亚国家银行降息", {"@BNM"}),
+    ("智利央行降息", {"@BCCH"}),
+    ("哥伦比亚央行降息", {"@BANREP"}),
+    ("秘鲁央行降息", {"@BCRP"}),
+    ("波兰央行降息", {"@NBP"}),
+    ("以色列央行降息", {"@BOI"}),
+    ("匈牙利央行降息", {"@MNB"}),
+    ("捷克央行降息", {"@CNB"}),
+    ("阿根廷央行降息", {"@BCRA"}),
+    ("新加坡金管局放宽货币政策", {"@MAS"}),  # was @HKMA (金管局 inside it)
+    ("澳门金管局表示", set()),  # was @HKMA
+    ("瑞典银行股价大跌", set()),  # Swedbank, not the Riksbank
     ("今日央行开展逆回购操作", {"@PBOC"}),  # 日 is no abbreviation here
     ("纽约联储主席威廉姆斯表示", {"@FED"}),  # a Federal Reserve bank
 ])

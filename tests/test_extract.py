@@ -78,15 +78,30 @@ def test_a_reasons_cues_are_not_the_events(text: str, type_: str, modality: str)
 
 
 @pytest.mark.parametrize(("text", "type_", "magnitude"), [
-    ("土耳其央行意外加息350个基点至46%。", "rate_hike", 350),  # the probe: was @PBOC
-    ("新西兰联储宣布降息50个基点至2.5%。", "rate_cut", 50),  # was @FED
+    # banks the table has no line for (土耳其央行 was @PBOC before it had one)
+    ("埃及央行意外加息200个基点至27.25%。", "rate_hike", 200),
+    ("冰岛央行宣布降息50个基点至7.5%。", "rate_cut", 50),
     # another bank named elsewhere is not the one that moved (the allow-list's fallbacks)
-    ("土耳其央行意外加息350个基点，此前美联储维持利率不变。", "rate_hike", 350),
-    ("美联储维持利率不变后，土耳其央行意外加息350个基点。", "rate_hike", 350),
+    ("埃及央行意外加息200个基点，此前美联储维持利率不变。", "rate_hike", 200),
+    ("美联储维持利率不变后，埃及央行意外加息200个基点。", "rate_hike", 200),
 ])
 def test_another_countrys_central_bank_gives_a_rate_event_without_subject(text, type_, magnitude) -> None:
     ev = one(text, type_)
     assert (ev.ticker, ev.subject, ev.magnitude, ev.unit) == (None, None, magnitude, "bp")
+
+
+@pytest.mark.parametrize(("text", "type_", "ticker", "subject", "magnitude"), [
+    # central banks without a ticker are policy bodies and rate-rule subjects (all gave no subject)
+    ("土耳其央行意外加息350个基点至46%。", "rate_hike", "@CBRT", "土耳其央行", 350),
+    ("新西兰联储宣布降息50个基点至2.5%。", "rate_cut", "@RBNZ", "新西兰联储", 50),  # was @FED before d6ff596
+    ("瑞典央行周三降息25个基点，将政策利率降至2%。", "rate_cut", "@RIKSBANK", "瑞典央行", 25),
+    ("菲律宾央行加息25个基点，将基准利率提高至6.5%。", "rate_hike", "@BSP", "菲律宾央行", 25),
+    ("俄央行意外加息100个基点。", "rate_hike", "@CBR", "俄央行", 100),
+    ("美联储维持利率不变后，土耳其央行意外加息350个基点。", "rate_hike", "@CBRT", "土耳其央行", 350),
+])
+def test_a_smaller_central_bank_is_the_rate_events_subject(text, type_, ticker, subject, magnitude) -> None:
+    ev = one(text, type_)
+    assert (ev.ticker, ev.subject, ev.magnitude, ev.unit) == (ticker, subject, magnitude, "bp")
 
 
 def test_negated_event_flips_exposures() -> None:

@@ -379,6 +379,29 @@ def test_bernstein_is_a_research_house_that_speaks(linker):
     assert roles == {"AB": "speaker", "2330.TW": None}
 
 
+def test_jefferies_and_daiwa_by_their_hong_kong_and_full_names(linker):
+    # the round-2 probe: 富瑞将美团评级由买入下调至持有 had no source
+    assert linked(linker, "富瑞将美团评级由买入下调至持有") == [("富瑞", "JEF"), ("美团", "3690.HK")]
+    assert linked(linker, "富瑞特装发布公告") == [("富瑞特装", "300228.SZ")]  # the longer name
+    roles = {m.instrument.ticker: m.role_hint for m in linker.find("大和证券表示，索尼集团估值仍偏低")}
+    assert roles == {"8601.T": "speaker", "6758.T": None}
+    assert tickers(linker, "大和资本市场上调丰田汽车目标价") == {"8601.T", "7203.T"}
+    # 大和 alone is no alias: it is inside 扩大和, 最大和, 大和解
+    assert tickers(linker, "扩大和深化双边合作") == set()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the round-2 probe's names that linked nothing
+    ("长江和记拟将港口业务出售给贝莱德牵头的财团", {"0001.HK", "BLK"}),
+    ("长江和记实业公布中期业绩", {"0001.HK"}),
+    ("韩国综合股价指数日内重挫5.6%", {"^KS11"}),
+    ("东方航空预计全年实现盈利", {"600115.SS"}),
+    ("东方航空物流股份有限公司", {"601156.SS"}),  # 东航物流, not 东方航空 inside it
+])
+def test_full_names_of_listed_companies_and_indices(linker, text, expected):
+    assert tickers(linker, text) == expected
+
+
 def test_rbc_is_the_bank_whose_analysts_speak_not_rbc_bearings(linker):
     text = "RBC Capital Markets分析师Matthew Hedberg指出,财报好于预期"
     assert [(m.text, m.instrument.ticker, m.role_hint) for m in linker.find(text)] == [

@@ -265,6 +265,7 @@ def test_us_english_names_skip_common_words_and_share_classes():
     ("ST华微收涨", {"600360.SS"}),
     ("纳思达发布公告", {"002180.SZ"}),  # 奔图科技 now
     ("C丰倍上市首日大涨", set()),  # C is the first days' marker, not part of a name
+    ("纳斯达克中国金龙指数收跌5.3%", set()),  # not the Nasdaq Composite (the third probe: it was ^IXIC)
 ])
 def test_renamed_merged_and_missing_names(linker, text, expected):
     assert tickers(linker, text) == expected

@@ -104,6 +104,14 @@ def test_a_smaller_central_bank_is_the_rate_events_subject(text, type_, ticker, 
     assert (ev.ticker, ev.subject, ev.magnitude, ev.unit) == (ticker, subject, magnitude, "bp")
 
 
+@pytest.mark.parametrize(("text", "modality"), [
+    ("美联储理事沃勒认为，9月降息是合适的。", "expected"),  # the third probe: a fact cut
+    ("美联储宣布降息25个基点，这是合适的。", "fact"),  # the view is of a cut that happened
+])
+def test_an_event_someone_deems_right_is_a_view(text: str, modality: str) -> None:
+    assert one(text, "rate_cut").modality == modality
+
+
 def test_negated_event_flips_exposures() -> None:
     fact = one("美联储宣布降息。", "rate_cut")
     negated = one("美联储不会降息。", "rate_cut")

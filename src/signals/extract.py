@@ -112,6 +112,9 @@ _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
 # an expected cut would give it the opposite sign.
 _EXPECTED_AFTER = regex.compile(r"的?(?:(?:次数|幅度|规模)的?)?(?:预期|押注|期待|憧憬)"
                                 r"(?![^，。；]{0,4}?(?:落地|兑现|成真|应验)|之?内|之中)")
+# What someone deems right (9月降息是合适的, 进一步加息是必要的) is a view of the event, at most expected.
+_ADVOCATED_AFTER = regex.compile(r"[^，。；]{0,6}?(?:是|将是|才是|或是|会是)"
+                                 r"(?:合适|适当|恰当|合理|必要|明智|正确)的")
 _FALLING = (r"(?:降温|减弱|消退|落空|回落|受挫|降低|下降|减少|破灭|弱化|下调|下修|调降|降至|降到|减至|减到|"
             r"缩小|缩减|收窄)")
 # What stands between the expectation and the verb that falls: not a verb that passes the fall to
@@ -1009,7 +1012,8 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
         return "fact" if hit.rule.modality == "fact" else "expected"
     if _NEGATED.search(before) or _TERMINATED.search(before) or _HALTED_AFTER.match(doc.text, hit.end):
         return "negated"
-    if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)):
+    if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)
+                                        or _ADVOCATED_AFTER.match(doc.text, hit.end)):
         return "expected"
     return "fact"
 

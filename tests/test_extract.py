@@ -112,6 +112,13 @@ def test_an_event_someone_deems_right_is_a_view(text: str, modality: str) -> Non
     assert one(text, "rate_cut").modality == modality
 
 
+def test_an_event_named_as_what_is_feared_is_no_event() -> None:
+    # the third probe: 由盈转亏的担忧 was a fact loss_warning
+    assert run("上汽集团前三季度净利润同比下降约38%，由盈转亏的担忧升温。") == []
+    assert run("市场对美联储加息的担忧升温，美股大跌。") == []
+    assert one("美联储降息打消了市场对衰退的担忧。", "rate_cut").modality == "fact"
+
+
 def test_negated_event_flips_exposures() -> None:
     fact = one("美联储宣布降息。", "rate_cut")
     negated = one("美联储不会降息。", "rate_cut")

@@ -103,6 +103,8 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
 _FORECAST_VERBS = ("预计", "预期", "预测", "估计")  # a research house's own forecast (高盛预计…)
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
+# …or named as what is feared (由盈转亏的担忧升温, 减产的忧虑)
+_WORRY_AFTER = regex.compile(r"的?(?:担忧|担心|忧虑|恐慌|疑虑)")
 _WORRY = regex.compile(r"担忧|担心|忧虑|害怕|恐惧|警惕")
 # The event named as what is expected (降息预期升温, 加息的押注, 降息的预期时点推迟至6月), or its count or
 # size (降息次数预期上调至三次, 降息次数的预期增加), is expected, not done, unless the expectation came
@@ -1037,7 +1039,7 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     asked = _QUESTION_AFTER.match(doc.text, hit.end)
     if asked and not _PRESUPPOSED.search(doc.text, hit.end, asked.end()):
         return True
-    return bool(_WORRY.search(doc.text, clause[0], hit.start))
+    return bool(_WORRY.search(doc.text, clause[0], hit.start) or _WORRY_AFTER.match(doc.text, hit.end))
 
 
 def _recalled(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:

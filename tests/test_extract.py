@@ -1261,6 +1261,11 @@ def test_liao_in_a_noun_is_no_expectation() -> None:
     ("比亚迪辟谣：网传大规模裁员消息不实。", 1, "negated"),
     ("比亚迪否认将大规模裁员。", 1, "negated"),
     ("比亚迪大规模裁员的消息不实。", 1, "negated"),  # the denial in the trigger's clause
+    # a bare 否认 ending its clause, a reply's colon (were expected since the rumour fix, fact before)
+    ("网传比亚迪将大规模裁员，比亚迪否认。", 1, "negated"),
+    ("据传比亚迪将大规模裁员，比亚迪予以否认。", 1, "negated"),
+    ("比亚迪回应网传大规模裁员消息：不实。", 1, "negated"),
+    ("网传比亚迪将大规模裁员，公司回应：纯属谣言。", 1, "negated"),
 ])
 def test_a_rumour_is_expected_and_a_denied_one_negated(text: str, direction: int, modality: str) -> None:
     ev = one(text, "layoffs")
@@ -1269,6 +1274,8 @@ def test_a_rumour_is_expected_and_a_denied_one_negated(text: str, direction: int
 
 def test_a_denial_of_something_else_leaves_the_event() -> None:
     ev = one("美联储降息25个基点，白宫否认该报道。", "rate_cut")
+    assert (ev.direction, ev.magnitude, ev.modality) == (1, 25.0, "fact")
+    ev = one("美联储降息25个基点，白宫否认。", "rate_cut")
     assert (ev.direction, ev.magnitude, ev.modality) == (1, 25.0, "fact")
 
 

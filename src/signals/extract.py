@@ -153,10 +153,12 @@ _PER_STEP = regex.compile(r"每(?:一次|次|轮|一轮)?(?:再|多)?(?:上升|�
 # A rumour denied in its sentence (网传比亚迪将大规模裁员，公司回应称消息不实; …纯属谣言; 已辟谣) is
 # negated, as a denial before the trigger (否认将裁员) is: the denial after the trigger in its clause
 # (裁员消息不实), or in a later clause when a report or rumour opens the sentence before the trigger (a
-# denial of something else stays out: 美联储降息25个基点，白宫否认该报道).
+# denial of something else stays out: 美联储降息25个基点，白宫否认该报道). A bare 否认 ending its clause
+# (网传小米集团裁员，小米集团否认) and a reply's colon (回应网传裁员消息：不实) deny too.
 _DENIED_AFTER = regex.compile(
     r"消息不实|不实(?:消息|信息|传言|传闻|报道)|(?:并|均)?不属实|纯属(?:谣言|虚构|捏造|子虚乌有)|(?:系|是|为|属)谣言"
     r"|辟谣|子虚乌有|否认(?:了)?(?:该|此|这一|上述|相关|这些|有关)?(?:消息|传闻|传言|报道|说法)"
+    r"|(?:予以)?否认(?:了)?(?=[。！!；;，,]|$)|[：:]\s*(?:纯属)?(?:不实|不属实|谣言)"
     r"|(?:消息|传闻|传言|报道|说法)(?:并|均)?(?:不实|不准确|不真实|失实)")
 _REPORTED = regex.compile(r"网传|传言|据传|盛传|风传|传闻|传出|爆料|曝出|消息称|报道称|据报道|市场消息")
 # 曾 recalls the past (2023年，英特尔曾宣布在德国建设晶圆厂; 美联储曾连续四次加息): background, not

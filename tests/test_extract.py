@@ -1289,6 +1289,16 @@ def test_ceng_recalls_the_past_and_is_no_event(text: str) -> None:
     assert run(text) == []
 
 
+@pytest.mark.parametrize(("text", "rule", "ticker"), [
+    # what a party once was is no recall of the event (gave nothing since the 曾 fix, a fact before)
+    ("特斯拉曾经的对手比亚迪宣布扩产。", "capacity_expansion", "002594.SZ"),
+    ("曾是苹果最大供应商的富士康宣布裁员10%。", "layoffs", "2317.TW"),
+])
+def test_ceng_describing_a_party_leaves_its_event(text: str, rule: str, ticker: str) -> None:
+    ev = one(text, rule)
+    assert (ev.ticker, ev.modality) == (ticker, "fact")
+
+
 def test_ceng_as_a_name_or_a_peak_of_today_stays() -> None:
     ev = one("宁德时代董事长曾毓群宣布，公司将在欧洲建设第三座工厂。", "capacity_expansion")
     assert (ev.ticker, ev.modality) == ("300750.SZ", "expected")

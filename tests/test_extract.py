@@ -1336,6 +1336,8 @@ def test_an_event_as_the_topic_of_a_question_is_no_event(text: str) -> None:
     "美联储降息25个基点，美股为何下跌？",  # the question is another clause's
     "美联储降息后美股为何下跌？",  # what is asked follows the cut
     "美联储降息50个基点对A股影响几何？",  # a sized move is a concrete one
+    "美联储降息释放了多少流动性？",  # 了: the cut is done (gave nothing since the question fix)
+    "美联储降息到底为了什么？",  # its purpose is asked, the cut given
 ])
 def test_a_question_about_what_followed_an_event_leaves_it(text: str) -> None:
     ev = one(text, "rate_cut")

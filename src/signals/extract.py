@@ -136,7 +136,7 @@ _QUESTION_BEFORE = regex.compile(r"是否|能否|会否|可否|会不会|能不�
 _QUESTION_AFTER = regex.compile(r"[^，。；！]{0,12}?吗\s*[?？]")
 # ... unless the question is about the event's cause or meaning, which takes it as given
 # (暴跌5%的原因你看懂了吗？); 降息的概率大吗？ still asks whether it happens
-_PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示)")
+_PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示|目的|用意|动机)|为了")
 # An expectation that was resolved is no expectation cue: a surprise (出人意料地将利率上调, 出乎意料, 意料
 # 之外, 超预期降息) or one met (不出所料, 符合预期) happened. Removed from the text before the trigger
 # before the expectation cues are searched.
@@ -172,10 +172,11 @@ _SAID = regex.compile(r"(?:宣布|表示|称|指出|透露|披露|公布|提到|
 # A question that asks about the event as a topic (降准降息对银行股的影响究竟有多大？): the trigger's clause
 # ends the question and an asking word follows the trigger in it; not when what is asked follows the event
 # in time (美联储降息后美股为何下跌？) or the event is sized (a concrete move), nor another clause's question
-# (美联储降息25个基点，美股为何下跌？).
+# (美联储降息25个基点，美股为何下跌？), nor a question that takes the event as done (央行降准释放了多少资金？)
+# or asks its purpose (宁德时代扩产到底为了什么？).
 _WH_AFTER = regex.compile(r"究竟|到底|多大|多少|多高|多深|多久|如何|怎样|怎么|几何|为何|为什么|何时|哪些|什么"
                           r"|何在|有多")
-_SEQUEL = regex.compile(r"后|以来|之际|当天|当日|过后|[0-9]")
+_SEQUEL = regex.compile(r"后|以来|之际|当天|当日|过后|了|[0-9]")
 
 # An intraday peak (盘中一度涨5%, 最高涨5%, 一度涨停) is not the day's move when the sentence also
 # states how the instrument closed (…，收跌1%; 尾盘回落; 最终收涨2%): the close wins, and a closing
@@ -1060,7 +1061,7 @@ def _topic_question(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tup
     if clause[1] != sentence[1] or doc.text[sentence[1] - 1:sentence[1]] not in ("？", "?"):
         return False
     asked = _WH_AFTER.search(doc.text, hit.end, clause[1])
-    if asked is None or _PRESUPPOSED.search(doc.text, hit.end, asked.start()):
+    if asked is None or _PRESUPPOSED.search(doc.text, hit.end, clause[1]):
         return False
     return not _SEQUEL.search(doc.text, clause[0], asked.start())
 

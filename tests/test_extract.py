@@ -1300,6 +1300,12 @@ def test_ceng_describing_a_party_leaves_its_event(text: str, rule: str, ticker: 
 
 
 def test_ceng_as_a_name_or_a_peak_of_today_stays() -> None:
+    # after an executive's title (gave nothing since the 曾 fix, stake_increase expected before)
+    ev = one("小米集团高管曾学忠宣布将增持公司股份。", "stake_increase")
+    assert (ev.ticker, ev.modality) == ("1810.HK", "expected")
+    ev = one("比亚迪实控人曾某拟增持公司股份。", "stake_increase")
+    assert (ev.ticker, ev.modality) == ("002594.SZ", "expected")
+    assert run("比亚迪董事曾于2023年增持公司股份。") == []  # 曾于 after the title still recalls
     ev = one("宁德时代董事长曾毓群宣布，公司将在欧洲建设第三座工厂。", "capacity_expansion")
     assert (ev.ticker, ev.modality) == ("300750.SZ", "expected")
     ev = one("特斯拉股价盘中曾大涨8%。", "price_surge")

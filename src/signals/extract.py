@@ -163,11 +163,14 @@ _DENIED_AFTER = regex.compile(
 _REPORTED = regex.compile(r"网传|传言|据传|盛传|风传|传闻|传出|爆料|曝出|消息称|报道称|据报道|市场消息")
 # 曾 recalls the past (2023年，英特尔曾宣布在德国建设晶圆厂; 美联储曾连续四次加息): background, not
 # news; not 未曾/不曾/何曾, 曾一度 or 曾 after a session of today (盘中曾大涨5%: the day's peak), nor the
-# surname (董事长曾毓群; 曾 opening the clause), nor what a party once was (特斯拉曾经的对手比亚迪, 曾是…的).
+# surname (董事长曾毓群, 高管曾学忠, 曾某; 曾 opening the clause; but 董事曾于2023年增持 recalls), nor
+# what a party once was (特斯拉曾经的对手比亚迪, 曾是…的).
 _ONCE = regex.compile(r"(?<=[^，,：:。！？；\s])(?<![未不何])"
                       r"(?<!(?:盘中|日内|早盘|午盘|午后|尾盘|盘后|盘前|今日|今天|当日|当天)[^。；！？\n]{0,10})"
-                      r"(?<!(?:董事长|总裁|主席|总经理|CEO|首席执行官|创始人|行长|部长|经济学家|分析师))"
-                      r"曾(?!经?(?:的|是))(?:经)?(?!一度|任|担任|毓群|庆洪|芳勤|几何)")
+                      r"(?:(?<!(?:董事长|总裁|主席|总经理|CEO|首席执行官|创始人|行长|部长|经济学家|分析师|高管|董事|监事"
+                      r"|董秘|实控人|实际控制人|掌门人|负责人))"
+                      r"曾(?!经?(?:的|是))(?:经)?(?!一度|任|担任|毓群|庆洪|芳勤|学忠|几何|某)"
+                      r"|曾(?=经(?!的|是)|于|多次|连续|先后|两度|三度))")
 _SAID = regex.compile(r"(?:宣布|表示|称|指出|透露|披露|公布|提到|强调)[，,：:]$")
 # A question that asks about the event as a topic (降准降息对银行股的影响究竟有多大？): the trigger's clause
 # ends the question and an asking word follows the trigger in it; not when what is asked follows the event

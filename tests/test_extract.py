@@ -1250,6 +1250,10 @@ def test_yuliao_as_a_verb_expects(text: str, modality: str) -> None:
 def test_liao_in_a_noun_is_no_expectation() -> None:
     ev = one("美国宣布对中国电池材料加征25%关税。", "tariff_increase")
     assert (ev.direction, ev.magnitude, ev.unit, ev.modality) == (-1, 25.0, "pct", "fact")
+    # 硅料, 饮料, 骨料 too (were expected, before and after the 料 fix)
+    ev = one("通威股份硅料减产20%。", "production_cut")
+    assert (ev.ticker, ev.magnitude, ev.modality) == ("600438.SS", 20.0, "fact")
+    assert one("海螺水泥骨料产能扩产。", "capacity_expansion").modality == "fact"
 
 
 @pytest.mark.parametrize(("text", "direction", "modality"), [

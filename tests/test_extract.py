@@ -1352,3 +1352,13 @@ def test_an_event_as_the_topic_of_a_question_is_no_event(text: str) -> None:
 def test_a_question_about_what_followed_an_event_leaves_it(text: str) -> None:
     ev = one(text, "rate_cut")
     assert (ev.ticker, ev.direction, ev.modality) == ("@FED", 1, "fact")
+
+
+@pytest.mark.parametrize("text", [
+    "恒大汽车宣布，其股份将于今日上午9时起在港交所暂停买卖。",
+    "恒大汽车宣布，其股份将于今日上午9时起在港交所停牌。",
+])
+def test_the_exchange_a_halt_is_on_is_no_subject_when_a_company_is_named(text: str) -> None:
+    """在港交所 names the place; the company named in the earlier clause halts (it gave 0388.HK)."""
+    ev = one(text, "trading_halt")
+    assert ev.ticker == "0708.HK"

@@ -609,6 +609,10 @@ def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int,
     return (strong or before or [None])[-1]
 
 
+def _is_weak(doc: _Doc, m: Mention, weak: frozenset[str]) -> bool:
+    return bool(m.start) and doc.text[m.start - 1] in weak
+
+
 def _from_mention(doc: _Doc, m: Mention) -> _Subject:
     return _Subject(doc.raw[m.start:m.end], m.instrument.ticker, m.instrument.kind, m.confidence, m.start)
 
@@ -696,6 +700,11 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         # in the trigger's own clause the agent is the actor (英特尔将由英伟达收购)
         weak = _WEAK_BEFORE if pool is in_clause else _PASSIVE_WEAK_BEFORE
         before = _nearest_before(doc, pool, anchor_s, weak)
+        if before and pool is in_clause and len(pools) > 1 and _is_weak(doc, before, weak) and any(
+                m.end <= clause[0] and not _is_weak(doc, m, weak) for m in pools[1]):
+            # 恒大汽车宣布，其股份将于…在港交所停牌: the clause names only the place; the earlier clause's
+            # name is the subject (it gave 港交所, 0388.HK)
+            continue
         if before:
             return [_from_mention(doc, before)]
         if pool is in_clause and len(pools) > 1 and (

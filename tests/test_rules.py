@@ -387,7 +387,9 @@ def test_regex_timeout_is_reported_and_other_rules_still_run(tmp_path: Path) -> 
         encoding="utf-8")
     seen = []
     book = Rulebook.load(tmp_path, on_warning=seen.append, regex_timeout=1e-7)
-    text = "贵州茅台回购股份" + "x" * 300
+    # the sentence holds the x and the y the slow pattern requires (else the literal prefilter rules it
+    # out before any regex runs), but no x before the y: every x starts a catastrophic backtrack
+    text = "贵州茅台回购股份y" + "x" * 300
     events = extract_text(text, rulebook=book, linker=Linker.from_data(), article_id="a1")
     assert [e.rule_id for e in events] == ["corporate.test_buyback"]
     assert [w.rule_id for w in book.warnings] == ["corporate.slow"] and seen == book.warnings

@@ -439,21 +439,31 @@ def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
     trigger_hits = _trigger_spans(doc, rulebook)
     hits: list[_Hit] = []
     text, timeout, starts = doc.text, rulebook.regex_timeout, doc.sentence_starts
+    sentence_literals: dict[int, set[str]] = {}
     for ri in sorted(trigger_hits):
         rule = rulebook.rules[ri]
         spans = sorted(trigger_hits[ri])
         if not rule.patterns:
             hits.extend(_Hit(rule, s, e, None) for s, e in spans)
             continue
-        any_pattern, last = rule.any_pattern, -1
+        any_pattern, gates, last = rule.any_pattern, rule.gates, -1
         for s, _ in spans:  # in text order: a sentence's spans come together
             si = bisect.bisect_right(starts, s) - 1  # starts[0] == 0 <= s
             if si == last:
                 continue
             last = si
-            if any_pattern is not None and not _may_match(any_pattern, text, doc.sentences[si], timeout):
+            patterns = rule.patterns
+            if gates is not None:  # a pattern whose required literals are missing cannot match
+                present = sentence_literals.get(si)
+                if present is None:
+                    present = sentence_literals[si] = rulebook.gate_literals_in(text, *doc.sentences[si])
+                patterns = rule.admitted(present)
+                if not patterns:
+                    continue
+            if len(patterns) > 1 and any_pattern is not None and not _may_match(
+                    any_pattern, text, doc.sentences[si], timeout):
                 continue  # the common case: the trigger is there, none of the phrasings is
-            hits.extend(_pattern_hits(doc, rule, si, spans, rulebook, article_id))
+            hits.extend(_pattern_hits(doc, rule, si, spans, rulebook, article_id, patterns))
     return [h for h in _drop_overlaps(hits) if not _excluded(doc, h, rulebook, article_id)]
 
 
@@ -465,11 +475,12 @@ def _may_match(any_pattern: Any, text: str, sentence: tuple[int, int], timeout: 
 
 
 def _pattern_hits(doc: _Doc, rule: Rule, si: int, spans: list[tuple[int, int]], rulebook: Rulebook,
-                  article_id: str) -> list[_Hit]:
+                  article_id: str, patterns: tuple[Any, ...]) -> list[_Hit]:
+    """The hits of ``patterns`` (the rule's, or those its prefilter admits) in sentence ``si``."""
     s, e = doc.sentences[si]
     text, timeout = doc.text, rulebook.regex_timeout
     hits = []
-    for pattern in rule.patterns:
+    for pattern in patterns:
         try:
             matches = list(pattern.finditer(text, s, e, timeout=timeout))
         except TimeoutError:
@@ -1556,7 +1567,7 @@ def trigger_sentences(text: str, *, title: str = "", rulebook: Rulebook,
             first_in_sentence.setdefault(doc.sentence_of(span[0]), span)
         for si, (ts, te) in first_in_sentence.items():
             matched = not rule.patterns or any(True for _ in _pattern_hits(doc, rule, si, spans, rulebook,
-                                                                             article_id))
+                                                                             article_id, rule.patterns))
             s, e = doc.sentences[si]
             out.append(TriggerSentence(rule.id, s, e, doc.raw[ts:te], matched))
     return out
@@ -1571,7 +1582,7 @@ def extract_article(article: Article, rulebook: Rulebook, linker: Linker) -> lis
 
 # The modules whose code decides which events an article gives. Feeds only shape the article text,
 # which is stored (`signals extract --stored` extracts from it again).
-_ENGINE_MODULES = ("extract", "entities", "numbers", "rules")
+_ENGINE_MODULES = ("extract", "entities", "numbers", "rules", "prefilter")
 
 
 @functools.cache

@@ -26,6 +26,7 @@ import yaml
 from signals.errors import RuleFileError
 from signals.numbers import MONEY_UNITS
 from signals.numbers import UNITS as NUMBER_UNITS
+from signals.prefilter import required_literals
 
 if TYPE_CHECKING:
     from signals.entities import Linker
@@ -216,6 +217,27 @@ class Rule:
         if any(p.flags != _DEFAULT_FLAGS for p in self.patterns):
             return None  # a pattern's inline flag (?i) would spread to the others: search each alone
         return regex.compile("|".join(f"(?:{p.pattern})" for p in self.patterns))
+
+    @cached_property
+    def gates(self) -> tuple[tuple[frozenset[str], ...], ...] | None:
+        """Per pattern, the literals it cannot match without (prefilter.required_literals): a sentence
+        lacking them skips that pattern's regex. None when no pattern has any."""
+        gates = tuple(required_literals(p.pattern, p.flags) for p in self.patterns)
+        return gates if any(gates) else None
+
+    def admitted(self, present: frozenset[str] | set[str]) -> list[Any]:
+        """The patterns whose required literals are all among ``present`` (the gate literals of one
+        sentence, Rulebook.gate_literals_in): the others cannot match there."""
+        if self.gates is None:
+            return list(self.patterns)
+        out = []
+        for pattern, clauses in zip(self.patterns, self.gates, strict=True):
+            for clause in clauses:
+                if clause.isdisjoint(present):
+                    break
+            else:
+                out.append(pattern)
+        return out
 
     def exposures_for(self, ticker: str | None) -> tuple[tuple[str, int], ...]:
         if ticker and ticker in self.exposures:
@@ -1074,6 +1096,19 @@ class Rulebook:
         self._automaton = (ahocorasick_rs.AhoCorasick(self._triggers,
                                                       matchkind=ahocorasick_rs.MatchKind.Standard)
                            if self._triggers else None)
+        # the prefilter's literals (Rule.gates), found per sentence in one more automaton pass
+        self._gate_literals = sorted({s for r in self.rules for g in (r.gates or ()) for c in g for s in c})
+        self._gate_automaton = (ahocorasick_rs.AhoCorasick(self._gate_literals,
+                                                           matchkind=ahocorasick_rs.MatchKind.Standard)
+                                if self._gate_literals else None)
+
+    def gate_literals_in(self, text: str, start: int, end: int) -> set[str]:
+        """The prefilter literals that occur in ``text[start:end]`` (overlapping ones included)."""
+        if self._gate_automaton is None:
+            return set()
+        lits = self._gate_literals
+        return {lits[i] for i, _, _ in self._gate_automaton.find_matches_as_indexes(text[start:end],
+                                                                                    overlapping=True)}
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *,

@@ -102,11 +102,13 @@ rules:
 """, encoding="utf-8")
     rulebook = Rulebook.load(tmp_path)
     rule = rulebook.rules[0]
+    assert rule.gates == ((frozenset({"下调"}), frozenset({"指引"})),
+                          (frozenset({"低于预期"}), frozenset({"指引"})))
     text = "英伟达下调全年营收指引。"
-    present = rulebook.gate_literals_in(text, 0, len(text))
-    assert present == {"下调", "指引"}
-    assert rule.admitted(present) == [rule.patterns[0]]
-    assert rule.admitted(rulebook.gate_literals_in("指引不变。", 0, 5)) == []
+    assert rulebook.admitted(0, rulebook.gate_mask(text, 0, len(text))) == [rule.patterns[0]]
+    assert rulebook.admitted(0, rulebook.gate_mask("指引低于预期。", 0, 7)) == [rule.patterns[1]]
+    assert rulebook.admitted(0, rulebook.gate_mask("下调指引低于预期。", 0, 9)) == list(rule.patterns)
+    assert rulebook.admitted(0, rulebook.gate_mask("指引不变。", 0, 5)) == []
     events = extract_text(text, rulebook=rulebook, linker=Linker.from_data())
     assert [(e.type, e.ticker, e.direction) for e in events] == [("guidance_cut", "NVDA", -1)]
 

@@ -439,7 +439,7 @@ def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
     trigger_hits = _trigger_spans(doc, rulebook)
     hits: list[_Hit] = []
     text, timeout, starts = doc.text, rulebook.regex_timeout, doc.sentence_starts
-    sentence_literals: dict[int, set[str]] = {}
+    sentence_masks: dict[int, int] = {}  # the prefilter's clauses each trigger sentence holds
     for ri in sorted(trigger_hits):
         rule = rulebook.rules[ri]
         spans = sorted(trigger_hits[ri])
@@ -454,10 +454,10 @@ def _find_hits(doc: _Doc, rulebook: Rulebook, article_id: str) -> list[_Hit]:
             last = si
             patterns = rule.patterns
             if gates is not None:  # a pattern whose required literals are missing cannot match
-                present = sentence_literals.get(si)
-                if present is None:
-                    present = sentence_literals[si] = rulebook.gate_literals_in(text, *doc.sentences[si])
-                patterns = rule.admitted(present)
+                mask = sentence_masks.get(si)
+                if mask is None:
+                    mask = sentence_masks[si] = rulebook.gate_mask(text, *doc.sentences[si])
+                patterns = rulebook.admitted(ri, mask)
                 if not patterns:
                     continue
             if len(patterns) > 1 and any_pattern is not None and not _may_match(

@@ -225,20 +225,6 @@ class Rule:
         gates = tuple(required_literals(p.pattern, p.flags) for p in self.patterns)
         return gates if any(gates) else None
 
-    def admitted(self, present: frozenset[str] | set[str]) -> list[Any]:
-        """The patterns whose required literals are all among ``present`` (the gate literals of one
-        sentence, Rulebook.gate_literals_in): the others cannot match there."""
-        if self.gates is None:
-            return list(self.patterns)
-        out = []
-        for pattern, clauses in zip(self.patterns, self.gates, strict=True):
-            for clause in clauses:
-                if clause.isdisjoint(present):
-                    break
-            else:
-                out.append(pattern)
-        return out
-
     def exposures_for(self, ticker: str | None) -> tuple[tuple[str, int], ...]:
         if ticker and ticker in self.exposures:
             return self.exposures[ticker]
@@ -1096,19 +1082,47 @@ class Rulebook:
         self._automaton = (ahocorasick_rs.AhoCorasick(self._triggers,
                                                       matchkind=ahocorasick_rs.MatchKind.Standard)
                            if self._triggers else None)
-        # the prefilter's literals (Rule.gates), found per sentence in one more automaton pass
-        self._gate_literals = sorted({s for r in self.rules for g in (r.gates or ()) for c in g for s in c})
+        self._init_gates()
+
+    def _init_gates(self) -> None:
+        """The prefilter (Rule.gates) as bits: each distinct clause is one bit, each literal the mask of
+        the clauses it satisfies, each pattern the mask of its clauses. A sentence's mask is the OR of
+        its literals' (one automaton pass), and a pattern may match only where it covers the pattern's."""
+        bits: dict[frozenset[str], int] = {}
+        for rule in self.rules:
+            for clause in (c for g in (rule.gates or ()) for c in g):
+                bits.setdefault(clause, 1 << len(bits))
+        literal_mask: dict[str, int] = {}
+        for clause, bit in bits.items():
+            for lit in clause:
+                literal_mask[lit] = literal_mask.get(lit, 0) | bit
+        self._gate_literals = list(literal_mask)
+        self._gate_masks = list(literal_mask.values())
         self._gate_automaton = (ahocorasick_rs.AhoCorasick(self._gate_literals,
                                                            matchkind=ahocorasick_rs.MatchKind.Standard)
                                 if self._gate_literals else None)
+        self._pattern_masks: list[tuple[tuple[Any, int], ...] | None] = [
+            None if rule.gates is None else tuple(
+                (p, sum(bits[c] for c in set(g))) for p, g in zip(rule.patterns, rule.gates, strict=True))
+            for rule in self.rules]
 
-    def gate_literals_in(self, text: str, start: int, end: int) -> set[str]:
-        """The prefilter literals that occur in ``text[start:end]`` (overlapping ones included)."""
+    def gate_mask(self, text: str, start: int, end: int) -> int:
+        """The prefilter clauses that ``text[start:end]`` satisfies, as bits (see _init_gates)."""
         if self._gate_automaton is None:
-            return set()
-        lits = self._gate_literals
-        return {lits[i] for i, _, _ in self._gate_automaton.find_matches_as_indexes(text[start:end],
-                                                                                    overlapping=True)}
+            return 0
+        masks, mask = self._gate_masks, 0
+        for i in {i for i, _, _ in self._gate_automaton.find_matches_as_indexes(text[start:end],
+                                                                                  overlapping=True)}:
+            mask |= masks[i]
+        return mask
+
+    def admitted(self, rule_index: int, mask: int) -> list[Any]:
+        """The patterns of rule ``rule_index`` whose required literals a sentence with ``mask``
+        (gate_mask) holds: the others cannot match there."""
+        pattern_masks = self._pattern_masks[rule_index]
+        if pattern_masks is None:
+            return list(self.rules[rule_index].patterns)
+        return [p for p, need in pattern_masks if mask & need == need]
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *,

@@ -1362,3 +1362,16 @@ def test_the_exchange_a_halt_is_on_is_no_subject_when_a_company_is_named(text: s
     """在港交所 names the place; the company named in the earlier clause halts (it gave 0388.HK)."""
     ev = one(text, "trading_halt")
     assert ev.ticker == "0708.HK"
+
+
+def test_an_lpr_hold_is_the_pbocs_and_its_按兵不动_no_second_event() -> None:
+    """monetary.lpr_hold: the LPR held is the PBOC's (it had no subject), and 连续…按兵不动 after it in the
+    sentence is the same hold, not a subjectless rate_hold beside it."""
+    events = run("一年期LPR维持3.0%不变，五年期以上LPR维持3.5%不变，连续第五个月按兵不动。")
+    assert [(e.type, e.ticker, e.direction, e.modality) for e in events] == [
+        ("rate_hold", "@PBOC", 0, "fact")]
+
+
+def test_japans_ministry_of_finance_intervenes_for_the_yen() -> None:
+    ev = one("日本财务省出手干预汇市，日元兑美元大涨。", "fx_intervention")
+    assert (ev.ticker, ev.direction, ev.modality, ev.exposures) == ("@MOFJ", 0, "fact", (("JPY=X", -1),))

@@ -58,6 +58,13 @@ def test_what_the_analysis_does_not_read_gives_no_clauses() -> None:
     assert required_literals(r"(?P<x>降息") == ()  # does not parse
 
 
+def test_hostile_patterns_give_no_clauses_rather_than_an_error() -> None:
+    assert required_literals("(?:" * 3000 + "降息" + ")" * 3000) == ()  # deeper than any parser goes
+    assert required_literals("(?:" * 200 + "降息" + ")" * 200) == (frozenset({"降息"}),)
+    # thousands of alternatives: the exact set is not enumerated, the shared prefix still required
+    assert required_literals("|".join(f"词{i}" for i in range(5000))) == (frozenset({"词"}),)
+
+
 def test_regex_module_syntax_is_read() -> None:
     # \p{Han} is read as a class it cannot enumerate; a group name used twice is allowed in `regex`
     assert required_literals(r"入股\p{Han}{2,8}?") == (frozenset({"入股"}),)

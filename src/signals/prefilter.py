@@ -60,7 +60,10 @@ def required_literals(source: str, flags: int = 0) -> tuple[frozenset[str], ...]
         return ()
     if tree.state.flags & re.IGNORECASE:
         return ()
-    info = _sequence(list(tree))
+    try:
+        info = _sequence(list(tree))
+    except RecursionError:  # nesting deeper than the parser's: no clauses, the pattern always runs
+        return ()
     clauses = list(info.clauses)
     if info.exact is not None and "" not in info.exact:
         clauses.append(info.exact)

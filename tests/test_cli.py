@@ -196,6 +196,25 @@ def test_pairs_stored_without_their_market_get_it_back(capsys, db_path: Path) ->
     assert broken > 100 and after == before
 
 
+def test_repairing_pair_markets_reads_the_instrument_table_without_building_a_linker(
+        capsys, db_path: Path) -> None:
+    """Policy bodies (@FED) have no market, so every command that settles days 0 looked them up: it
+    built the whole linker (~0.25–0.5 s of aliases and matcher) for an instrument table read."""
+    from signals import entities
+
+    assert run(capsys, "--db", str(db_path), "extract", str(SAMPLE_FEED), "-f", "jsonl")[0] == 0
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("UPDATE event_instruments SET market = NULL, benchmark = NULL, day0 = NULL, "
+                    "day0_reason = 'no_market' WHERE ticker = 'NVDA'")
+    entities._cached_linker.cache_clear()
+    code, _, err = run(capsys, "--db", str(db_path), "prices", "load", str(SAMPLE_PRICES))
+    assert code == 0, err
+    assert entities._cached_linker.cache_info().currsize == 0
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT market, benchmark FROM event_instruments WHERE ticker = 'NVDA'"
+                           ).fetchall() == [("XNAS", "^GSPC")]
+
+
 def test_a_publication_time_beyond_what_pandas_holds_is_no_time_not_a_crash(capsys, db_path: Path) -> None:
     # an article stored as published in 2300 (feeds now refuse such dates) made every later command
     # exit 3 with OutOfBoundsDatetime where days 0 are settled

@@ -477,9 +477,9 @@ def _repair_pair_markets(con) -> list[str]:
         "SELECT DISTINCT ticker FROM event_instruments WHERE market IS NULL AND day0 IS NULL").fetchall()]
     if not tickers:
         return []
-    from signals.entities import Linker
+    from signals.entities import instruments as reference_instruments
 
-    instruments = Linker.from_data().instruments
+    instruments = reference_instruments()  # the table alone: a linker's matcher takes ~0.5 s to build
     known = [(t, i.market, i.benchmark) for t in tickers
              if (i := instruments.get(t)) is not None and i.market]
     if not known:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -623,10 +623,21 @@ class Linker:
                 for m in mentions]
 
 
+def instruments(path: str | os.PathLike[str] | None = None) -> Mapping[str, Instrument]:
+    """ticker -> Instrument of the reference data (``path`` as in ``Linker.from_data``), without the
+    aliases and the matcher a linker builds: what needs an instrument's market costs a CSV read."""
+    return _cached_instruments(_data_dir(path))  # the very table a linker of the directory uses
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_instruments(directory: Path) -> _Instruments:
+    rows = _read(directory / "instruments.csv", _INSTRUMENT_COLUMNS)
+    return _Instruments({r[0]: r for r in rows})
+
+
 @functools.lru_cache(maxsize=4)
 def _cached_linker(directory: Path) -> Linker:
-    rows = _read(directory / "instruments.csv", _INSTRUMENT_COLUMNS)
-    instruments = _Instruments({r[0]: r for r in rows})
+    instruments = _cached_instruments(directory)
     aliases = _read(directory / "aliases.csv", ("alias", "ticker", "origin", "needs_context"))
     rules = directory / "context_rules.csv"
     cues = _read(rules, ("cue_set", "polarity", "cue")) if rules.is_file() else []

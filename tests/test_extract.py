@@ -1375,3 +1375,18 @@ def test_an_lpr_hold_is_the_pbocs_and_its_按兵不动_no_second_event() -> None
 def test_japans_ministry_of_finance_intervenes_for_the_yen() -> None:
     ev = one("日本财务省出手干预汇市，日元兑美元大涨。", "fx_intervention")
     assert (ev.ticker, ev.direction, ev.modality, ev.exposures) == ("@MOFJ", 0, "fact", (("JPY=X", -1),))
+
+
+@pytest.mark.parametrize("text", [
+    "高盛下调苹果全年营收预期。",
+    "摩根士丹利上调英伟达全年营收预期至2000亿美元。",
+])
+def test_a_brokers_revision_of_its_forecast_is_no_company_guidance(text: str) -> None:
+    """The broker right before 下调/上调 revises its own forecast of the company (it gave an Apple
+    guidance_cut); the company's own revision stays guidance."""
+    assert run(text) == []
+
+
+def test_a_companys_own_revision_stays_guidance_with_a_broker_as_source() -> None:
+    ev = one("高盛：英伟达上调全年营收指引，股价大涨5%。", "guidance_raise")
+    assert (ev.ticker, ev.direction, ev.source) == ("NVDA", 1, "高盛")

@@ -101,7 +101,9 @@ _HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经
 _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
-_FORECAST_VERBS = ("预计", "预期", "预测", "估计")  # a research house's own forecast (高盛预计…)
+# a research house's own forecast (高盛预计…), or its revision of one (高盛下调苹果全年营收预期)
+_FORECAST_VERBS = ("预计", "预期", "预测", "估计",
+                   "下调", "上调", "调降", "调升", "下修", "上修", "调低", "调高")
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 # …or named as what is feared (由盈转亏的担忧升温, 减产的忧虑)
 _WORRY_AFTER = regex.compile(r"的?(?:担忧|担心|忧虑|恐慌|疑虑)")

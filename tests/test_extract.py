@@ -1364,6 +1364,13 @@ def test_the_exchange_a_halt_is_on_is_no_subject_when_a_company_is_named(text: s
     assert ev.ticker == "0708.HK"
 
 
+def test_an_exchange_after_在_is_never_what_halts() -> None:
+    """在港交所 is where the halt is even when nothing else is named (it gave 0388.HK); the exchange as
+    the subject of its own sentence still is one."""
+    assert [e.ticker for e in run("某内房股在港交所暂停买卖。")] == []
+    assert one("港交所股价大涨5%。", "price_surge").ticker == "0388.HK"
+
+
 def test_an_lpr_hold_is_the_pbocs_and_its_按兵不动_no_second_event() -> None:
     """monetary.lpr_hold: the LPR held is the PBOC's (it had no subject), and 连续…按兵不动 after it in the
     sentence is the same hold, not a subjectless rate_hold beside it."""

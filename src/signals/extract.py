@@ -612,9 +612,19 @@ def _after_passive(doc: _Doc, m: Mention) -> bool:
     return doc.text.find("被", start, m.start) >= 0
 
 
+# Listed exchange operators: right after 在/于 (在港交所暂停买卖, 于芝商所上市) the exchange is where
+# something trades or halts, never what does, even when the sentence names nothing else.
+_EXCHANGE_OPERATORS = frozenset({"0388.HK", "ICE", "CME", "NDAQ"})
+
+
+def _a_venue(doc: _Doc, m: Mention) -> bool:
+    return (m.instrument.ticker in _EXCHANGE_OPERATORS and m.start > 0
+            and doc.text[m.start - 1] in "在于")
+
+
 def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int,
                     weak: frozenset[str] = _WEAK_BEFORE) -> Mention | None:
-    before = [m for m in pool if m.end <= anchor]
+    before = [m for m in pool if m.end <= anchor and not _a_venue(doc, m)]
     # a later clause (…，股价大涨5%) is about a passive's topic: what follows 被 in its clause is weak
     passive = weak is _PASSIVE_WEAK_BEFORE
     strong = [m for m in before if not (m.start and doc.text[m.start - 1] in weak)

@@ -1397,3 +1397,18 @@ def test_a_brokers_revision_of_its_forecast_is_no_company_guidance(text: str) ->
 def test_a_companys_own_revision_stays_guidance_with_a_broker_as_source() -> None:
     ev = one("高盛：英伟达上调全年营收指引，股价大涨5%。", "guidance_raise")
     assert (ev.ticker, ev.direction, ev.source) == ("NVDA", 1, "高盛")
+
+
+def test_each_of_the_moves_made_has_its_size() -> None:
+    """每次 right after a count of moves made (已降息三次，) is the size of each, not a step (it lost 25)."""
+    ev = one("美联储今年已降息三次，每次降息25个基点。", "rate_cut")
+    assert (ev.ticker, ev.magnitude, ev.unit) == ("@FED", 25.0, "bp")
+
+
+@pytest.mark.parametrize("text", [
+    "央行每次降准0.5个百分点，释放长期资金约1万亿元。",  # a sensitivity, no count of moves before it
+    "美联储每次降息，美股都会上涨。",
+    "每降息25个基点，美股平均上涨2%。",
+])
+def test_a_per_move_sensitivity_stays_no_event(text: str) -> None:
+    assert run(text) == []

@@ -152,6 +152,9 @@ _RESOLVED_EXPECTATION = regex.compile(
 _PER_STEP = regex.compile(r"每(?:一次|次|轮|一轮)?(?:再|多)?(?:上升|提高|提升|增加|上调|上涨|下降|降低|下调"
                           r"|下跌|减少"
                           r"|削减|增长|变动|加息|降息|降准|加征|涨|跌|降(?!价))")
+# …but 每次/每轮 right after a count of moves made is the size of each
+# (美联储今年已降息三次，每次降息25个基点)
+_EACH_OF_MOVES = regex.compile(r"(?:[一二两三四五六七八九十\d]+|多)(?:次|轮)[，,]$")
 # A rumour denied in its sentence (网传比亚迪将大规模裁员，公司回应称消息不实; …纯属谣言; 已辟谣) is
 # negated, as a denial before the trigger (否认将裁员) is: the denial after the trigger in its clause
 # (裁员消息不实), or in a later clause when a report or rumour opens the sentence before the trigger (a
@@ -1070,7 +1073,9 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
         return True
     if _QUESTION_BEFORE.search(doc.text, clause[0], hit.start):
         return True
-    if _PER_STEP.search(doc.text, clause[0], clause[1]):
+    step = _PER_STEP.search(doc.text, clause[0], clause[1])
+    if step and not (step.group().startswith(("每次", "每一次", "每轮", "每一轮"))
+                     and _EACH_OF_MOVES.search(doc.text, sentence[0], step.start())):
         return True
     if _recalled(doc, hit, sentence, clause) or _topic_question(doc, hit, sentence, clause):
         return True

@@ -1412,3 +1412,26 @@ def test_each_of_the_moves_made_has_its_size() -> None:
 ])
 def test_a_per_move_sensitivity_stays_no_event(text: str) -> None:
     assert run(text) == []
+
+
+@pytest.mark.parametrize(("text", "kind", "size", "unit"), [
+    ("美国宣布将钢铝关税由25%上调至50%。", "tariff_increase", 25.0, "pct"),
+    ("越南与美国达成协议，越南输美商品关税由46%降至20%。", "tariff_decrease", 26.0, "pct"),
+    ("土耳其央行将一周回购利率从50%大幅上调至55%。", "rate_hike", 500.0, "bp"),
+    ("中国人民银行将7天期逆回购操作利率由1.5%调降至1.4%。", "rate_cut", 10.0, "bp"),
+    ("美联储将联邦基金利率目标区间从4.25%-4.5%下调至4%-4.25%。", "rate_cut", 25.0, "bp"),
+    ("印度央行将回购利率从6.5%下调至6.25%，降幅25个基点。", "rate_cut", 25.0, "bp"),
+])
+def test_the_difference_of_the_old_and_new_level_is_the_size(text: str, kind: str, size: float,
+                                                              unit: str) -> None:
+    ev = one(text, kind)
+    assert (ev.magnitude, ev.unit, ev.magnitude_bound) == (size, unit, "exact")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("对华电动汽车的关税税率提高至100%。", "tariff_increase"),  # the new level alone
+    ("某央行将基准利率从5%上调至4.5%。", "rate_hike"),  # levels against the verb: no size, not a wrong one
+    ("美联储将利率目标区间从4.25%-4.5%下调至4%-4.5%。", "rate_cut"),  # ranges of different widths
+])
+def test_levels_that_do_not_give_a_clear_change_give_no_size(text: str, kind: str) -> None:
+    assert one(text, kind).magnitude is None

@@ -1215,9 +1215,52 @@ def _move_not_level(doc: _Doc, m: _Mag) -> _Mag:
     return _shift(left[0], m.start) if len(left) == 1 and left[0].end == sep.start() - m.start else m
 
 
+# The old and the new level of a rate, both stated (关税由25%上调至50%, 将利率从5.25%下调至5%): the size of
+# the change is their difference, in percentage points, when no figure states it.
+_FROM_LEVEL = ("由", "从")
+_TO_LEVEL_BEFORE = ("至", "到", "为")
+
+
+def _level_change(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
+    levels = [m for m in doc.magnitudes(si) if clause[0] <= m.start and m.end <= clause[1]
+              and m.unit == "pct" and (m.value is not None or m.low is not None)]
+    for old, new in itertools.pairwise(levels):
+        if not (doc.text.endswith(_FROM_LEVEL, 0, old.start)
+                and doc.text.endswith(_TO_LEVEL_BEFORE, 0, new.start)):
+            continue
+        change = _level_shift(old, new)
+        if change is None:
+            return None
+        if change == 0 or (hit.rule.direction.value and (change > 0) != _raises(hit)):
+            return None  # the levels contradict the verb: read no size rather than a wrong one
+        bound = "about" if "about" in (old.bound, new.bound) else "exact"
+        return _Mag(round(abs(change), 6), None, None, "pct", bound, old.start, new.end)
+    return None
+
+
+def _level_shift(old: _Mag, new: _Mag) -> float | None:
+    """new - old for two rates, or two ranges of one width (目标区间从4.25%-4.5%下调至4%-4.25%)."""
+    if old.value is not None and new.value is not None:
+        return new.value - old.value
+    if None in (old.low, old.high, new.low, new.high):
+        return None
+    width_old, width_new = old.high - old.low, new.high - new.low  # type: ignore[operator]
+    if abs(width_old - width_new) > 1e-9:
+        return None
+    return new.low - old.low  # type: ignore[operator]
+
+
+def _raises(hit: _Hit) -> bool:
+    """Does the rule's event raise the rate (a hike, a tariff increase) rather than lower it?"""
+    return hit.rule.type in ("rate_hike", "rrr_hike", "tariff_increase")
+
+
 def _magnitude(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
     spec = hit.rule.magnitude
     candidates = _magnitude_candidates(doc, hit, si, clause)
+    if spec is not None and not candidates and spec.as_unit in ("bp", "pct") and not spec.group:
+        change = _level_change(doc, hit, si, clause)
+        candidates = [change] if change is not None else []
     if spec is None or not candidates:
         return None
     mag = candidates[-1] if spec.pick == "last" else candidates[0]

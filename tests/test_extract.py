@@ -1435,3 +1435,23 @@ def test_the_difference_of_the_old_and_new_level_is_the_size(text: str, kind: st
 ])
 def test_levels_that_do_not_give_a_clear_change_give_no_size(text: str, kind: str) -> None:
     assert one(text, kind).magnitude is None
+
+
+@pytest.mark.parametrize(("text", "kind", "ticker", "size", "unit"), [
+    ("复星国际拟出售其持有的一家葡萄牙保险公司股权，作价约8亿欧元。", "divestment", "0656.HK", 8e8, "EUR"),
+    ("小米集团今日回购200万股，耗资约8000万港元。", "buyback", "1810.HK", 8e7, "HKD"),
+    ("英伟达宣布收购一家以色列初创公司，交易对价约7亿美元。", "acquisition", "NVDA", 7e8, "USD"),
+    ("美国宣布对墨西哥商品征收关税，税率为25%。", "tariff_increase", None, 25.0, "pct"),
+])
+def test_a_next_clause_that_opens_with_what_the_amount_is_sizes_the_event(
+        text: str, kind: str, ticker: str | None, size: float, unit: str) -> None:
+    ev = one(text, kind)
+    assert (ev.ticker, ev.magnitude, ev.unit) == (ticker, size, unit)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("美国宣布下调对墨西哥关税，税率为10%。", "tariff_decrease"),  # after a cut: the new level
+    ("贵州茅台宣布回购股份，股价上涨3%。", "buyback"),  # the next clause is another event
+])
+def test_a_next_clause_that_does_not_name_the_amount_gives_none(text: str, kind: str) -> None:
+    assert one(text, kind).magnitude is None

@@ -1154,6 +1154,7 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
         return [m for m in pool if m.start >= gs and m.end <= ge]
     region = (doc.sentences[si][0], doc.sentences[si][1]) if spec.where == "sentence" else clause
     limit = max(region[1], hit.match.end() if hit.match is not None else region[1])
+    named = pool  # a figure the next clause names (，税率为25%) is what it says, level words or not
     if spec.as_unit in ("bp", "pct"):
         pool = [m for m in pool if not _a_rate_level(doc, m)]
     candidates = [m for m in pool if hit.start <= m.start < limit]
@@ -1162,7 +1163,27 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
     if not candidates and spec.where in ("around", "sentence"):
         before = [m for m in pool if region[0] <= m.start and m.end <= hit.start]
         candidates = before[-1:]
+    if not candidates and spec.where != "sentence":
+        candidates = _next_clause_amount(doc, hit, named, si, clause)
     return candidates
+
+
+# A clause that opens with what the amount is (，作价约8亿欧元; ，合计耗资约120亿元; ，税率为43.5%) gives
+# the size of the event of the clause before it.
+_AMOUNT_OPENING = regex.compile(r"\s*(?:交易)?(?:作价|对价|价格|金额|总价|总金额|成交价|耗资|涉资|斥资|税率)"
+                                r"|\s*(?:合计|总计|共计|累计)(?:耗资|斥资|涉资|金额)?")
+
+
+def _next_clause_amount(doc: _Doc, hit: _Hit, pool: list[_Mag], si: int,
+                        clause: tuple[int, int]) -> list[_Mag]:
+    end = doc.sentences[si][1]
+    if clause[1] >= end - 1:
+        return []
+    opening = _AMOUNT_OPENING.match(doc.text, clause[1] + 1, end)
+    if opening is None or (opening.group().endswith("税率") and not _raises(hit)):
+        return []  # after a cut the tax rate named is the new level, not the size
+    following = doc.clause_of(clause[1] + 1, doc.sentences[si])
+    return [m for m in pool if opening.end() <= m.start and m.end <= following[1]][:1]
 
 
 # A rate's new level (降息至3.5%, 将利率目标区间下调到3.50%-3.75%, 维持在4.25%), or its old one (关税由27.5%

@@ -57,6 +57,7 @@ def span(text: str) -> tuple[D | None, D | None, str, str]:
     ("十二万亿五千亿", D(12_500_000_000_000)), ("二〇二六", D(2026)), ("三点五", D("3.5")),
     ("一点二万亿", D(1_200_000_000_000)), ("壹佰贰拾叁", D(123)), ("1万2千", D(12000)), ("-3.5", D("-3.5")),
     ("负三", D(-3)), ("百万", D(1_000_000)), ("万亿", D(10**12)),
+    ("3亿五千", D(350_000_000)), ("三亿五千五百", D(355_000_000)), ("十亿零五千", D(1_000_005_000)),
 ])
 def test_parse_number(text: str, expected: D) -> None:
     assert parse_number(text) == expected
@@ -110,6 +111,12 @@ def test_a_club_spans_its_name() -> None:
                           (D(50_000_000), None, None, "CNY", "exact")]),
     ("1亿2000", [(D(100_000_000), None, None, "count", "exact"), (D(2000), None, None, "count", "exact")]),
     ("3万5亿元", [(D(30_000), None, None, "count", "exact"), (D(500_000_000), None, None, "CNY", "exact")]),
+    # a part in 千s right after 亿 counts 万s, left unwritten (it read 300,005,000); with 零 it is literal
+    ("3亿五千元", [(D(350_000_000), None, None, "CNY", "exact")]),
+    ("3亿五千五百元", [(D(355_000_000), None, None, "CNY", "exact")]),
+    ("2万亿五千元", [(D(2_500_000_000_000), None, None, "CNY", "exact")]),
+    ("3亿零五千元", [(D(300_005_000), None, None, "CNY", "exact")]),
+    ("1万五千元", [(D(15_000), None, None, "CNY", "exact")]),
 ])
 def test_an_amount_written_in_parts_is_one_amount(text: str, expected: list) -> None:
     assert [(m.value, m.low, m.high, m.unit, m.bound) for m in find_magnitudes(text)] == expected

@@ -283,7 +283,16 @@ def _remainder(rest: str, scale: Decimal) -> Decimal:
         return _value(rest.lstrip(_ZEROS)) if rest.lstrip(_ZEROS) else Decimal(0)
     if len(rest) == 1 and rest in _CN_DIGIT:  # 两万五 = 25000 (colloquial: the next lower unit)
         return _CN_DIGIT[rest] * scale / 10
+    if scale >= 10**8 and _THOUSANDS_OF_WAN.match(rest):
+        # 3亿五千 = 3亿5千万, 2万亿五千 = 2万亿5千亿 (colloquial: the next big unit is left out; 3亿零五千
+        # would be the literal 5,000)
+        return _value(rest) * scale / 10**4
     return _value(rest)
+
+
+# after 亿, a remainder of 千 (and 百…) in Chinese numerals without a 万 of its own counts 万s
+_THOUSANDS_OF_WAN = regex.compile(r"[一二两三四五六七八九]千(?:[一二两三四五六七八九]百?)?"
+                                  r"(?:[一二两三四五六七八九]十?)?$")
 
 
 def _section(s: str) -> Decimal:
@@ -774,6 +783,10 @@ def _compound(text: str, a: _Atom) -> _Atom:
         m = _PART.match(text, a.end)
         b = _atom_from(m) if m and m.start() == a.end and text[a.end] not in "+-" else None
         b_mult = _part_multiplier(text, b) if b is not None else None
+        if b is not None and b_mult is not None and _wan_left_out(text, b, b_mult, mult):
+            # 3亿五千元 is 3亿5千万 (the 万 is left out), as parse_number reads 3亿五千
+            b = replace(b, number=b.number * mult / 10**4)  # type: ignore[operator]
+            b_mult = b_mult * mult / 10**4
         if (b is None or b_mult is None or b.number is None or b.pair is not None or b.from_prefix
                 or not b_mult < mult or not 0 < b.number < mult or not _whole(text, b)
                 or (a.kind is not None and b.kind is not None and b.unit != a.unit)):
@@ -785,6 +798,12 @@ def _compound(text: str, a: _Atom) -> _Atom:
         if a.kind is not None and not a.from_prefix:
             return a
         mult = b_mult
+
+
+def _wan_left_out(text: str, b: _Atom, b_mult: Decimal, mult: Decimal) -> bool:
+    """A Chinese part in 千s right after 亿 (or 万亿) counts the next big unit down, left unwritten."""
+    return (mult >= 10**8 and b.chinese_only and b_mult < 10**4 and b.number is not None
+            and 1000 <= b.number < 10**4 and text[b.core_start] not in _ZEROS)
 
 
 def _part_multiplier(text: str, b: _Atom) -> Decimal | None:

@@ -1455,3 +1455,16 @@ def test_a_next_clause_that_opens_with_what_the_amount_is_sizes_the_event(
 ])
 def test_a_next_clause_that_does_not_name_the_amount_gives_none(text: str, kind: str) -> None:
     assert one(text, kind).magnitude is None
+
+
+@pytest.mark.parametrize(("text", "ticker"), [
+    ("供应商暂停供货迫使通用汽车停产。", "GM"),  # it was negated: 暂停 governs 供货
+    ("客户取消订单导致比亚迪工厂停产。", "002594.SZ"),
+])
+def test_a_negation_before_a_causal_verb_governs_the_cause_not_the_event(text: str, ticker: str) -> None:
+    ev = one(text, "production_halt")
+    assert (ev.ticker, ev.direction, ev.modality) == (ticker, -1, "fact")
+
+
+def test_a_negation_of_the_event_itself_still_negates() -> None:
+    assert one("通用汽车暂停停产计划。", "production_halt").modality == "negated"

@@ -81,6 +81,9 @@ _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并
 # 暴跌, 停止生产后重启扩产 happened; nor what it causes (供应商停止供货迫使通用汽车停产 is a halt)
 _TERMINATED = regex.compile(r"(?:终止|中止|停止|搁置)(?!上市)"
                             r"(?:(?!导致|迫使|致使|使得|促使|引发|造成|令)[^后并再且又而,，;；]){0,12}$")
+# What a negation governs ends at a causal verb: the event after it is what the negated thing caused
+# (供应商暂停供货迫使通用汽车停产 is a halt; 取消订单导致工厂停产 too)
+_CAUSED = regex.compile(r"导致|迫使|致使|使得|促使|引发|造成")
 # 料 is the verb "expect" (市场料美联储将降息, 料将), not the noun in 材料/原料/资料/燃料… (对电池材料
 # 加征关税) nor 意料/所料; a rumour (网传, 传言, 据传, 盛传) is at most expected.
 _EXPECTED = regex.compile(
@@ -1053,7 +1056,8 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
         before = before[:-1]
     if _DOUBLE_NEGATIVE.search(before):
         return "fact" if hit.rule.modality == "fact" else "expected"
-    if _NEGATED.search(before) or _TERMINATED.search(before) or _HALTED_AFTER.match(doc.text, hit.end):
+    if (_NEGATED.search(_CAUSED.split(before)[-1]) or _TERMINATED.search(before)
+            or _HALTED_AFTER.match(doc.text, hit.end)):
         return "negated"
     if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)
                                         or _ADVOCATED_AFTER.match(doc.text, hit.end)):

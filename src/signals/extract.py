@@ -1174,7 +1174,7 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
 
 # A clause that opens with what the amount is (，作价约8亿欧元; ，合计耗资约120亿元; ，税率为43.5%) gives
 # the size of the event of the clause before it.
-_AMOUNT_OPENING = regex.compile(r"\s*(?:交易)?(?:作价|对价|价格|金额|总价|总金额|成交价|耗资|涉资|斥资|税率)"
+_AMOUNT_OPENING = regex.compile(r"\s*(?:交易|合同|订单|中标|成交)?总?(?:作价|对价|价格|金额|价|耗资|涉资|斥资|税率)"
                                 r"|\s*(?:合计|总计|共计|累计)(?:耗资|斥资|涉资|金额)?")
 
 

@@ -1468,3 +1468,18 @@ def test_a_negation_before_a_causal_verb_governs_the_cause_not_the_event(text: s
 
 def test_a_negation_of_the_event_itself_still_negates() -> None:
     assert one("通用汽车暂停停产计划。", "production_halt").modality == "negated"
+
+
+@pytest.mark.parametrize(("text", "kind", "ticker"), [
+    ("中国海油公告，拟以自有资金20亿元至30亿元回购公司H股。", "buyback", "0883.HK"),  # it was 600938.SS
+    ("中国平安宣布回购A股股份，金额为50亿元。", "buyback", "601318.SS"),
+    ("中国平安宣布回购股份。", "buyback", "601318.SS"),  # no listing named: the A share, as linked
+])
+def test_the_listing_a_clause_names_is_the_events(text: str, kind: str, ticker: str) -> None:
+    assert one(text, kind).ticker == ticker
+
+
+def test_港股_inside_a_name_names_no_listing() -> None:
+    # 秦港股份 (601326.SS, also 3369.HK) holds 港股 in its name
+    text = "秦港股份计划通过新建矿山，力争将年度铜产量提升至160万吨。"
+    assert one(text, "capacity_expansion").ticker == "601326.SS"

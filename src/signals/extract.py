@@ -1174,7 +1174,8 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
 
 # A clause that opens with what the amount is (，作价约8亿欧元; ，合计耗资约120亿元; ，税率为43.5%) gives
 # the size of the event of the clause before it.
-_AMOUNT_OPENING = regex.compile(r"\s*(?:交易|合同|订单|中标|成交)?总?(?:作价|对价|价格|金额|价|耗资|涉资|斥资|税率)"
+_AMOUNT_OPENING = regex.compile(r"\s*(?:交易|合同|订单|中标|成交)?总?"
+                                r"(?:作价|对价|价格|金额|价|耗资|涉资|斥资|税率)"
                                 r"|\s*(?:合计|总计|共计|累计)(?:耗资|斥资|涉资|金额)?")
 
 
@@ -1472,6 +1473,7 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
         mags = [None] * len(subjects)
     else:
         mags = [mag] * len(subjects)
+    subjects = [_listing_named(doc, clause, sub, linker) for sub in subjects]
     base = _direction(hit)
     direction = -base if modality == "negated" else base
     sign = -1 if modality == "negated" else 1
@@ -1497,6 +1499,32 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
             event_key=f"{rule.type}|{subject.ticker or subject.text or ''}|{direction}", exposures=exposures,
         ), subject.guessed))
     return events
+
+
+_H_SHARES = regex.compile(r"H股|港股")
+_A_SHARES = regex.compile(r"A股")
+
+
+def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker: Linker) -> _Subject:
+    """A company listed in Shanghai/Shenzhen and Hong Kong whose event's clause names one listing
+    (中国海油…回购公司H股) is that listing's: the name links the A share first (600938.SS, not 0883.HK)."""
+    if subject.ticker is None or subject.ticker not in linker.instruments:
+        return subject
+    h, a = _names_listing(doc, _H_SHARES, clause), _names_listing(doc, _A_SHARES, clause)
+    if h == a:
+        return subject  # neither listing named, or both (A股和H股)
+    want = ".HK" if h else (".SS", ".SZ")
+    if subject.ticker.endswith(want):
+        return subject
+    other = [t for t in linker.instruments[subject.ticker].alt_tickers if t.endswith(want)]
+    return replace(subject, ticker=other[0]) if len(other) == 1 else subject
+
+
+def _names_listing(doc: _Doc, pattern: Any, clause: tuple[int, int]) -> bool:
+    """The clause names the listing outside any name (秦港股份 is a company, not 港股)."""
+    names = doc.mentions_in(clause[0], clause[1])
+    return any(all(not (x.start < m.end() and m.start() < x.end) for x in names)
+               for m in pattern.finditer(doc.text, clause[0], clause[1]))
 
 
 def _broker_forecast(doc: _Doc, hit: _Hit, sentence: tuple[int, int], subject: _Subject) -> bool:

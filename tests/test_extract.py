@@ -413,9 +413,11 @@ def test_a_bet_that_weakens_something_else_keeps_the_event() -> None:
     ("中美双方同意将互相加征的关税下调115个百分点。", "tariff_decrease", 115, "pct"),
     ("美国将对华关税上调10个百分点至30%。", "tariff_increase", 10, "pct"),
     ("美国宣布对从中国进口的电动汽车加征100%关税。", "tariff_increase", 100, "pct"),
-    # the old rate after 由/从 and the new one after 至 are levels, not the size of the change
-    ("美国将对日本汽车征收的关税由27.5%降至15%。", "tariff_decrease", None, None),
-    ("美方宣布将对华商品加征的关税税率从34%提高到84%。", "tariff_increase", None, None),
+    # the old rate after 由/从 and the new one after 至 are levels, not the size; both stated, their
+    # difference is (extract._level_change: these gave no size before it)
+    ("美国将对日本汽车征收的关税由27.5%降至15%。", "tariff_decrease", 12.5, "pct"),
+    ("美方宣布将对华商品加征的关税税率从34%提高到84%。", "tariff_increase", 50, "pct"),
+    ("美国将对华电动汽车的关税提高至100%。", "tariff_increase", None, None),  # the new level alone
     # a new tariff's rate after 税率为 is its size (the level fix gave none)
     ("美国宣布对加拿大商品加征税率为25%的关税。", "tariff_increase", 25, "pct"),
 ])

@@ -1485,3 +1485,30 @@ def test_港股_inside_a_name_names_no_listing() -> None:
     # 秦港股份 (601326.SS, also 3369.HK) holds 港股 in its name
     text = "秦港股份计划通过新建矿山，力争将年度铜产量提升至160万吨。"
     assert one(text, "capacity_expansion").ticker == "601326.SS"
+
+
+@pytest.mark.parametrize(("text", "kind", "ticker", "field", "value"), [
+    # probe 4 (held-out sentences, 2026-11-28): each gave no event or no size before
+    ("特斯拉上海超级工厂扩建计划已被搁置。", "capacity_expansion", "TSLA", "modality", "negated"),
+    ("拼多多第三季度营收低于预期，美股盘前跌超10%。", "price_plunge", "PDD", "magnitude", 10.0),
+    ("印度下调了部分进口商品的关税，由150%降至100%。", "tariff_decrease", None, "magnitude", 50.0),
+    ("东方航空预计前三季度扭亏为盈，归母净利润约12亿元至15亿元。", "turnaround_profit", "600115.SS",
+     "magnitude_high", 1.5e9),
+    ("英特尔本周开始裁员，涉及约2.4万名员工。", "layoffs", "INTC", "magnitude", 24000.0),
+    ("三菱日联金融集团将年度股息上调至每股64日元。", "dividend", "8306.T", "magnitude", 64.0),
+])
+def test_probe4_misses(text: str, kind: str, ticker: str | None, field: str, value: object) -> None:
+    ev = one(text, kind)
+    assert (ev.ticker, getattr(ev, field)) == (ticker, value)
+
+
+@pytest.mark.parametrize("text", [
+    "飞天茅台批发价格大跌至每瓶1800元。",  # the product's price, not the share price (gave 600519.SS)
+    "苹果已于去年停产iPhone 13 mini机型。",  # a model discontinued last year is history
+])
+def test_probe4_non_events(text: str) -> None:
+    assert run(text) == []
+
+
+def test_a_company_named_before_its_share_price_still_moves() -> None:
+    assert one("比亚迪价格战升级，股价大跌5%。", "price_plunge").ticker == "002594.SZ"

@@ -97,7 +97,7 @@ _EXPECTED = regex.compile(
 )
 # The plan the trigger names, halted right after it (柏林工厂扩建暂停, 扩产计划被搁置, 回购计划终止):
 # negated as when the verb comes first; not a halt that is over (美联储降息暂停后再次降息)
-_HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经|已|被|遭|宣告|宣布)?"
+_HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经|已|均|或|将|或将)?(?:被|遭|宣告|宣布)?"
                               r"(?:暂停|停止|中止|终止|取消|搁置|叫停|暂缓)(?!后|之后|以后)")
 # A hypothetical or conditional clause earlier in the sentence (若反通胀受阻，全年或不降息) states no
 # event: the trigger describes what would happen, not what happened or is planned. 若干 is "several".
@@ -601,6 +601,15 @@ _FRAME_BEFORE = frozenset("在于向")
 _CAUSE_BEFORE = ("受益于", "得益于", "受益", "得益")
 
 
+# A company's name before a price that is not its share price names its product's (飞天茅台批发价格大跌,
+# 特斯拉Model Y售价下调): its stock did not move. Commodities' prices are their own.
+_GOODS_PRICE = regex.compile(r"的?(?:批发|零售|出厂|终端|市场|成交|一批)?(?:价格(?!战)|售价|价(?![格值差]))")
+
+
+def _product_price(doc: _Doc, m: Mention) -> bool:
+    return m.instrument.kind == "equity" and bool(_GOODS_PRICE.match(doc.text, m.end))
+
+
 def _not_the_subject(doc: _Doc, m: Mention, clause: tuple[int, int]) -> bool:
     """A mention right after 兑 is the currency the subject is quoted against (印尼盾兑美元下跌: the
     rupiah fell, not the dollar). Right after 受 it is the cause in 受X推动/影响: not the subject of
@@ -712,9 +721,12 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
                 return [named]
     anchor_s, anchor_e = hit.start, hit.end
 
+    product_price = hit.rule.type in _PRICE_MOVES
+
     def candidates(start: int, end: int) -> list[Mention]:
         return [m for m in doc.mentions_in(start, end) if _eligible(m, spec, family)
-                and not (m.start < anchor_e and anchor_s < m.end) and not _not_the_subject(doc, m, clause)]
+                and not (m.start < anchor_e and anchor_s < m.end) and not _not_the_subject(doc, m, clause)
+                and not (product_price and _product_price(doc, m))]
 
     in_clause = candidates(*clause)
     if spec.each:
@@ -848,6 +860,9 @@ def _names_a_group(doc: _Doc, clause: tuple[int, int], anchor: int) -> bool:
 # (该科技股, 这只芯片股, 该美国科技股: the exceptions of _GENERIC_GROUP) is that company as 该股 is:
 # 该科技股盘后大涨10% gave no event, its clause named neither the company nor 该股.
 _ANAPHOR = regex.compile(r"股价|该股|该公司|公司股价|其股价|个股|市值"
+                         # its listing opening the clause with a session or a move (…，美股盘前跌超10%)
+                         r"|(?<=[，,]\s?)(?:美股|港股|A股|H股|ADR)(?=盘前|盘后|盘中|早盘|午盘|尾盘|收盘|开盘|一度|"
+                         r"股价|大涨|大跌|暴涨|暴跌|跳水|飙升|收涨|收跌|高开|低开|涨|跌)"
                          r"|" + _ONE_STOCK + _GROUP_PLACES + "?" + _GROUP_SECTORS
                          + r"类?股(?![份东票本权息利市指民])")
 
@@ -1172,11 +1187,17 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
     return candidates
 
 
-# A clause that opens with what the amount is (，作价约8亿欧元; ，合计耗资约120亿元; ，税率为43.5%) gives
-# the size of the event of the clause before it.
+# A clause that opens with what the amount is (，作价约8亿欧元; ，合计耗资约120亿元; ，税率为43.5%;
+# ，规模约5.5万亿日元; ，涉及约2.4万名员工) gives the size of the event of the clause before it.
 _AMOUNT_OPENING = regex.compile(r"\s*(?:交易|合同|订单|中标|成交)?总?"
                                 r"(?:作价|对价|价格|金额|价|耗资|涉资|斥资|税率)"
-                                r"|\s*(?:合计|总计|共计|累计)(?:耗资|斥资|涉资|金额)?")
+                                r"|\s*(?:合计|总计|共计|累计)(?:耗资|斥资|涉资|金额)?"
+                                r"|\s*(?:规模|涉及|波及)")
+
+
+# …and for a result, the profit it is (扭亏为盈，归母净利润约12亿元至15亿元)
+_PROFIT_OPENING = regex.compile(r"\s*(?:实现)?(?:归母|归属于上市公司股东的|归属于母公司股东的)?"
+                                r"(?:净利润|净利|盈利)")
 
 
 def _next_clause_amount(doc: _Doc, hit: _Hit, pool: list[_Mag], si: int,
@@ -1185,6 +1206,8 @@ def _next_clause_amount(doc: _Doc, hit: _Hit, pool: list[_Mag], si: int,
     if clause[1] >= end - 1:
         return []
     opening = _AMOUNT_OPENING.match(doc.text, clause[1] + 1, end)
+    if opening is None and hit.rule.family == "earnings":
+        opening = _PROFIT_OPENING.match(doc.text, clause[1] + 1, end)
     if opening is None or (opening.group().endswith("税率") and not _raises(hit)):
         return []  # after a cut the tax rate named is the new level, not the size
     following = doc.clause_of(clause[1] + 1, doc.sentences[si])
@@ -1248,6 +1271,19 @@ _TO_LEVEL_BEFORE = ("至", "到", "为")
 
 
 def _level_change(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
+    """The change between two levels stated in the clause, or in the next one when it opens with them
+    (印度下调了部分进口商品的关税，由150%降至100%)."""
+    change = _levels_in(doc, hit, si, clause)
+    end = doc.sentences[si][1]
+    if change is None and clause[1] < end - 1 and _LEVELS_OPENING.match(doc.text, clause[1] + 1, end):
+        change = _levels_in(doc, hit, si, doc.clause_of(clause[1] + 1, doc.sentences[si]))
+    return change
+
+
+_LEVELS_OPENING = regex.compile(r"\s*(?:税率|利率|关税)?(?:由|从)")
+
+
+def _levels_in(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
     levels = [m for m in doc.magnitudes(si) if clause[0] <= m.start and m.end <= clause[1]
               and m.unit == "pct" and (m.value is not None or m.low is not None)]
     for old, new in itertools.pairwise(levels):

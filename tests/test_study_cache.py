@@ -237,3 +237,75 @@ def test_an_error_in_a_callers_transaction_is_reported_as_itself(con, monkeypatc
     with pytest.raises(study.StudyError) as err, store.transaction(con):
         run_study(con, **SMALL)
     assert "Conversion Error" in str(err.value) and "aborted" not in str(err.value)
+
+
+def _same_result(got, want):
+    for name in ("pairs", "summary", "daily", "dropped"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), check_exact=False, rtol=1e-12)
+    assert got.notes == want.notes
+
+
+# price writes an analyst may make with SQL, by hand: each must make the next study rebuild the
+# cache (and its per-ticker price summary) from the current prices
+_PRICE_WRITES = {
+    "insert": "INSERT INTO prices SELECT ticker, date + 1, open, high, low, close * 1.03, adj_close, volume, "
+              "source, fetched_at FROM prices WHERE ticker = 'A' AND date = $friday",
+    "update_one_close": "UPDATE prices SET close = close * 1.2 WHERE ticker = 'A' AND date = $d45",
+    "update_benchmark": "UPDATE prices SET close = close * 0.9 WHERE ticker = 'BM' AND date = $d61",
+    "swap_two_closes": "UPDATE prices SET close = CASE WHEN date = $d45 "
+                       "THEN (SELECT close FROM prices WHERE ticker = 'A' AND date = $d46) "
+                       "ELSE (SELECT close FROM prices WHERE ticker = 'A' AND date = $d45) END "
+                       "WHERE ticker = 'A' AND date IN ($d45, $d46)",
+    "delete": "DELETE FROM prices WHERE ticker = 'A' AND date = $d45",
+    "close_to_zero": "UPDATE prices SET close = 0 WHERE ticker = 'B' AND date = $d40",
+    "ticker_renamed": "UPDATE prices SET ticker = 'C' WHERE ticker = 'B'",
+}
+
+
+@pytest.mark.parametrize("write", sorted(_PRICE_WRITES))
+def test_any_price_write_by_sql_makes_the_next_study_equal_a_fresh_cold_one(con, write):
+    rng = np.random.default_rng(21)
+    dates, _ = _panel(con, rng, tickers=("A", "B"))
+    insert_events(con, [{"event_id": f"e{t}{k}", "ticker": t, "day0": dates[k]}
+                        for t in "AB" for k in (50, 60)])
+    assert run_study(con, **SMALL).series_cache == "cold"
+    assert run_study(con, **SMALL).series_cache == "warm"
+    friday = next(d for d in dates[40:50] if d.weekday() == 4)
+    params = {"friday": friday.date(), "d40": dates[40].date(), "d45": dates[45].date(),
+              "d46": dates[46].date(), "d61": dates[61].date()}
+    before = prices_fingerprint(con)
+    sql = _PRICE_WRITES[write]
+    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    assert prices_fingerprint(con) != before
+    got = run_study(con, **SMALL)
+    assert got.series_cache == "cold"
+    off = run_study(con, cache_series=False, **SMALL)
+    con.execute("DELETE FROM study_series_state")
+    fresh = run_study(con, **SMALL)
+    assert fresh.series_cache == "cold"
+    warm = run_study(con, **SMALL)
+    assert warm.series_cache == "warm"
+    for other in (off, fresh, warm):
+        _same_result(got, other)
+
+
+def test_warm_studies_report_left_out_prices_and_priceless_tickers_as_cold_ones_do(con):
+    # the per-ticker counts behind these notes and drops come from study_series_prices when warm
+    rng = np.random.default_rng(22)
+    dates, _ = _panel(con, rng, tickers=("A", "B"))
+    insert_prices(con, "Z", dates, np.zeros(len(dates)))  # every price <= 0: no_prices
+    con.execute("UPDATE prices SET close = -1 WHERE ticker = 'A' AND date IN (?, ?)",
+                [dates[10].date(), dates[20].date()])
+    insert_events(con, [{"event_id": f"e{t}", "ticker": t, "day0": dates[60]} for t in "ABZ"]
+                  + [{"event_id": "eQ", "ticker": "Q", "day0": dates[60]}])  # no price rows at all
+    cold = run_study(con, **SMALL)
+    warm = run_study(con, **SMALL)
+    assert (cold.series_cache, warm.series_cache) == ("cold", "warm")
+    _same_result(warm, cold)
+    left_out = "left out 82 price rows whose price is not positive: A 2 (first 2024-01-15), Z 80"
+    assert any(n.startswith(left_out) for n in warm.notes)
+    details = dict(zip(warm.dropped["ticker"], warm.dropped["detail"], strict=True))
+    assert details == {"Z": f"all {len(dates)} price rows of Z have a price <= 0", "Q": "no price rows for Q"}
+    saved = con.execute("SELECT ticker, usable, skipped FROM study_series_prices ORDER BY ticker").fetchall()
+    n = len(dates)
+    assert saved == [("A", n - 2, 2), ("B", n, 0), ("BM", n, 0), ("Z", 0, n)]

@@ -274,8 +274,11 @@ def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
     """)
 
 
-def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool) -> None:
-    """Pick each pair's model and the benchmark whose prices exist (following BENCHMARK_FALLBACKS)."""
+def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool,
+                        prices_cached: bool = False) -> None:
+    """Pick each pair's model and the benchmark whose prices exist (following BENCHMARK_FALLBACKS).
+    ``prices_cached``: the series cache is current (_current_fingerprint), so the per-ticker price
+    counts come from its study_series_prices, not from grouping every price row."""
     benchmarks = [r[0] for r in con.execute(
         "SELECT DISTINCT benchmark FROM _st_cand WHERE benchmark IS NOT NULL").fetchall()]
     chain = [(b, rank, cand) for b in benchmarks
@@ -284,15 +287,12 @@ def _resolve_benchmarks(con: duckdb.DuckDBPyConnection, model: str, dedupe: bool
         {"benchmark": "string", "rank": "int64", "candidate": "string"})
     with store.registered(con, _st_fb_df=fb):
         con.execute("CREATE OR REPLACE TEMP TABLE _st_fb AS SELECT * FROM _st_fb_df")
-    # one scan of prices: which tickers have usable rows, the rows the series will leave out
-    # (price <= 0) for the run's notes, and the parts of the prices fingerprint (the series cache's
-    # check, another scan of every row otherwise)
-    con.execute("""
+    # which tickers have usable rows and the rows the series will leave out (price <= 0), for the
+    # run's notes: saved with a current series cache; otherwise one scan of prices, which also
+    # gives the parts of the prices fingerprint (_run_fingerprint)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _st_pxcount AS {_CACHED_PXCOUNT}" if prices_cached else f"""
         CREATE OR REPLACE TEMP TABLE _st_pxcount AS
-        SELECT ticker, count(*) AS n, sum(hash(ticker, date, adj_close, close)) AS h,
-               count(*) FILTER (WHERE coalesce(adj_close, close) > 0) AS usable,
-               count(*) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS skipped,
-               min(date) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS first_skipped
+        SELECT ticker, count(*) AS n, sum(hash(ticker, date, adj_close, close)) AS h, {_PXCOUNT_COLUMNS}
         FROM prices
         GROUP BY ticker
     """)
@@ -335,6 +335,14 @@ def _drop(con: duckdb.DuckDBPyConnection, reason: str, detail: str, where: str,
     """)
 
 
+_PXCOUNT_COLUMNS = """
+    count(*) FILTER (WHERE coalesce(adj_close, close) > 0) AS usable,
+    count(*) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS skipped,
+    min(date) FILTER (WHERE NOT coalesce(adj_close, close) > 0) AS first_skipped
+"""
+_CACHED_PXCOUNT = "SELECT ticker, usable, skipped, first_skipped FROM study_series_prices"
+
+
 # The series cache (sql/030_study_cache.sql): _st_series / _st_bounds / _st_rows become views of
 # these persistent tables when they were built from the current prices and hold every series needed.
 _ROW_COLUMNS = "g, sid, idx, date, r, m, gap, valid, cn, cr, cm, crr, cmm, crm"
@@ -344,13 +352,14 @@ _CACHE_VIEWS = {
                   "FROM study_series",
     "_st_rows": f"SELECT {_ROW_COLUMNS} FROM study_series_rows",
 }
-_CACHE_TABLES = ("study_series_state", "study_series", "study_series_rows")
+_CACHE_TABLES = ("study_series_state", "study_series", "study_series_rows", "study_series_prices")
 
 
 # Bumped whenever _build_series makes other values from the same prices (2: a return never mixes
 # adjusted and unadjusted closes; 3: rows stored in g order, so reads need no sort): a cache an
-# older signals built is then stale like one of old prices.
-SERIES_METHOD = 3
+# older signals built is then stale like one of old prices; 4: study_series_prices saved with them,
+# which a cache built before it lacks).
+SERIES_METHOD = 4
 
 
 def prices_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -369,6 +378,17 @@ def _run_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return f"{n}:{h}:s{SERIES_METHOD}"
 
 
+def _current_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The series cache's fingerprint when the prices still match it, else None: the row count
+    first (DuckDB keeps it, no scan), then prices_fingerprint, one ungrouped scan of the four
+    columns it hashes (the grouped scan of _resolve_benchmarks cost ~1.8x as much)."""
+    state = con.execute("SELECT prices_fingerprint, price_rows FROM study_series_state").fetchall()
+    if len(state) != 1 or con.execute("SELECT count(*) FROM prices").fetchone()[0] != state[0][1]:
+        return None
+    current = prices_fingerprint(con)
+    return current if current == state[0][0] else None
+
+
 def _cache_mode(con: duckdb.DuckDBPyConnection) -> tuple[bool, bool]:
     """(cache tables exist, file writable): a bare connection without the signals schema has no
     cache; a read-only one may read a current cache but not write one."""
@@ -380,22 +400,25 @@ def _cache_mode(con: duckdb.DuckDBPyConnection) -> tuple[bool, bool]:
     return have, not (read_only and read_only[0])
 
 
-def _series(con: duckdb.DuckDBPyConnection, use_cache: bool) -> str:
+def _series(con: duckdb.DuckDBPyConnection, mode: tuple[bool, bool], fingerprint: str | None = None) -> str:
     """Make _st_series / _st_bounds / _st_rows hold every series the live pairs need.
 
-    Returns ``"warm"`` (read from the cache), ``"cold"`` (built, and saved to the cache when the
-    file is writable) or ``"off"`` (built for this run only: no cache tables or ``use_cache=False``).
+    ``mode`` is _cache_mode's (cache tables exist, writable), (False, False) for no cache;
+    ``fingerprint`` the current prices' when _current_fingerprint found it (else it comes from
+    _st_pxcount). Returns ``"warm"`` (read from the cache), ``"cold"`` (built, and saved to the
+    cache when the file is writable) or ``"off"`` (built for this run only: no cache tables or
+    ``cache_series=False``).
     """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_need AS
         SELECT DISTINCT ticker, benchmark_used AS bench FROM _st_live
         WHERE pid NOT IN (SELECT pid FROM _st_dropped)
     """)
-    have, writable = _cache_mode(con) if use_cache else (False, False)
+    have, writable = mode
     if not have:
         _build_series(con)
         return "off"
-    fingerprint = _run_fingerprint(con)
+    fingerprint = fingerprint or _run_fingerprint(con)
     state = con.execute("SELECT prices_fingerprint FROM study_series_state").fetchall()
     if state == [(fingerprint,)]:
         missing = con.execute("""
@@ -423,6 +446,8 @@ def _series(con: duckdb.DuckDBPyConnection, use_cache: bool) -> str:
             SELECT s.sid, s.ticker, s.bench, b.g_first, b.g_last, b.mu_r, b.mu_m, b.mu_rr, b.mu_mm, b.mu_rm
             FROM _st_series s JOIN _st_bounds b USING (sid)
         """)
+        con.execute("INSERT INTO study_series_prices "
+                    "SELECT ticker, usable, skipped, first_skipped FROM _st_pxcount")
         con.execute("""
             INSERT INTO study_series_state
             SELECT ?, ?, now(), (SELECT count(*) FROM study_series), (SELECT count(*) FROM study_series_rows)
@@ -1397,9 +1422,11 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
     series_cache = ""
     try:
         _candidates(con, cols)
-        _resolve_benchmarks(con, model, dedupe)
+        mode = _cache_mode(con) if cache_series else (False, False)
+        fingerprint = _current_fingerprint(con) if mode[0] else None
+        _resolve_benchmarks(con, model, dedupe, prices_cached=fingerprint is not None)
         with _setting(con, "preserve_insertion_order", "true"):  # _series relies on table order
-            series_cache = _series(con, cache_series)
+            series_cache = _series(con, mode, fingerprint)
         _locate_day0(con, max_day0_shift)
         rows = _pick_rows(con, est, win)
         _fit(con, est, min_estimation, rows)

@@ -75,3 +75,15 @@ COMMENT ON COLUMN study_series_rows.cm IS 'Running sum of (m - mu_m) over valid 
 COMMENT ON COLUMN study_series_rows.crr IS 'Running sum of (r*r - mu_rr) over valid rows up to g';
 COMMENT ON COLUMN study_series_rows.cmm IS 'Running sum of (m*m - mu_mm) over valid rows up to g';
 COMMENT ON COLUMN study_series_rows.crm IS 'Running sum of (r*m - mu_rm) over valid rows up to g';
+
+CREATE TABLE IF NOT EXISTS study_series_prices (
+    ticker        VARCHAR NOT NULL,
+    usable        BIGINT NOT NULL,
+    skipped       BIGINT NOT NULL,
+    first_skipped DATE
+);
+COMMENT ON TABLE study_series_prices IS 'Event-study series cache: per ticker of prices when the cache was built, its rows a series can use and leaves out (price <= 0); a warm study reads it instead of grouping every price row';
+COMMENT ON COLUMN study_series_prices.ticker IS 'Instrument (prices.ticker)';
+COMMENT ON COLUMN study_series_prices.usable IS 'Price rows with a positive price (adj_close, else close)';
+COMMENT ON COLUMN study_series_prices.skipped IS 'Price rows the series leave out for a price (adj_close, else close) <= 0';
+COMMENT ON COLUMN study_series_prices.first_skipped IS 'Date of the first left-out row (NULL: none)';

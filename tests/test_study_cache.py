@@ -309,3 +309,50 @@ def test_warm_studies_report_left_out_prices_and_priceless_tickers_as_cold_ones_
     saved = con.execute("SELECT ticker, usable, skipped FROM study_series_prices ORDER BY ticker").fetchall()
     n = len(dates)
     assert saved == [("A", n - 2, 2), ("B", n, 0), ("BM", n, 0), ("Z", 0, n)]
+
+
+def test_day0_found_through_the_benchmark_days_equals_the_join_with_the_series_rows(con):
+    """A warm study finds day 0 of a series whose rows are every benchmark day over its span by
+    arithmetic on study_series_days / study_series_spans; the others (suspended, extra days, no
+    benchmark) and day0s that are no price date take the joins. Both ways give the same rows."""
+    rng = np.random.default_rng(23)
+    days = 120
+    dates = business_days(days)
+    prices = {"BM": 100 * np.cumprod(1 + rng.normal(0.0005, 0.01, days))}
+    for t in ("A", "LATE", "SUSP", "EXTRA", "BEFORE"):
+        prices[t] = 50 * np.cumprod(1 + rng.normal(0.0005, 0.02, days))
+    for t, c in prices.items():
+        keep = np.ones(days, dtype=bool)
+        if t == "LATE":
+            keep[:30] = False  # listed after the benchmark's first day: still every day of its span
+        if t == "SUSP":
+            keep[[70, 71]] = False  # suspended: not every benchmark day
+        if t == "BEFORE":
+            keep[100:] = False  # its last row comes before the other series' last day
+        insert_prices(con, t, dates[keep], c[keep])
+    saturday = dates[80] + pd.Timedelta(days=(5 - dates[80].weekday()) % 7)
+    insert_prices(con, "EXTRA", [saturday], [prices["EXTRA"][80] * 1.01])  # a day the benchmark is closed
+    rows = [{"event_id": f"{t}{k}", "ticker": t, "day0": dates[k]}
+            for t in ("A", "LATE", "SUSP", "EXTRA", "BEFORE") for k in (29, 30, 31, 60, 70, 72, 81, 99, 110)]
+    rows += [{"event_id": "Asat", "ticker": "A", "day0": saturday},  # no price date: the next row
+             {"event_id": "EXTRAsat", "ticker": "EXTRA", "day0": saturday},
+             {"event_id": "Araw", "ticker": "A", "day0": dates[60], "benchmark": None}]
+    insert_events(con, rows)
+    params = {"estimation": EST, "min_estimation": 10, "window": "-2:+3", "dedupe": False}
+    cold = run_study(con, **params)
+    warm = run_study(con, **params)
+    off = run_study(con, cache_series=False, **params)
+    assert (cold.series_cache, warm.series_cache, off.series_cache) == ("cold", "warm", "off")
+    spans = dict(con.execute("SELECT s.ticker, p.bidx_first FROM study_series_spans p JOIN study_series s "
+                             "USING (sid)").fetchall())
+    # SUSP lacks two days, EXTRA has one more, the series (A, no benchmark) has no benchmark days
+    assert spans == {"A": 1, "LATE": 31, "BEFORE": 1}
+    for got in (cold, warm):
+        _same_result(got, off)
+    pairs = warm.pairs.set_index("event_id")
+    assert pairs.loc["Asat", "day0_shift_days"] == 2 and pairs.loc["SUSP70", "day0_shift_days"] == 2
+    assert (pairs.loc["LATE60", "n_est"], pairs.loc["EXTRA99", "n_est"]) == (24, 24)
+    reasons = dict(zip(warm.dropped["event_id"], warm.dropped["reason"], strict=True))
+    assert reasons == {"BEFORE110": "day0_after_last_price", "BEFORE99": "incomplete_event_window",
+                       "EXTRAsat": "incomplete_event_window", "LATE29": "short_estimation",
+                       "LATE30": "short_estimation", "LATE31": "short_estimation"}

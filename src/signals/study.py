@@ -352,14 +352,15 @@ _CACHE_VIEWS = {
                   "FROM study_series",
     "_st_rows": f"SELECT {_ROW_COLUMNS} FROM study_series_rows",
 }
-_CACHE_TABLES = ("study_series_state", "study_series", "study_series_rows", "study_series_prices")
+_CACHE_TABLES = ("study_series_state", "study_series", "study_series_rows", "study_series_prices",
+                 "study_series_days", "study_series_spans")
 
 
 # Bumped whenever _build_series makes other values from the same prices (2: a return never mixes
 # adjusted and unadjusted closes; 3: rows stored in g order, so reads need no sort): a cache an
 # older signals built is then stale like one of old prices; 4: study_series_prices saved with them,
-# which a cache built before it lacks).
-SERIES_METHOD = 4
+# 5: study_series_days and study_series_spans, which a cache built before them lacks).
+SERIES_METHOD = 5
 
 
 def prices_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -400,14 +401,16 @@ def _cache_mode(con: duckdb.DuckDBPyConnection) -> tuple[bool, bool]:
     return have, not (read_only and read_only[0])
 
 
-def _series(con: duckdb.DuckDBPyConnection, mode: tuple[bool, bool], fingerprint: str | None = None) -> str:
+def _series(con: duckdb.DuckDBPyConnection, mode: tuple[bool, bool],
+            fingerprint: str | None = None) -> tuple[str, bool]:
     """Make _st_series / _st_bounds / _st_rows hold every series the live pairs need.
 
     ``mode`` is _cache_mode's (cache tables exist, writable), (False, False) for no cache;
     ``fingerprint`` the current prices' when _current_fingerprint found it (else it comes from
     _st_pxcount). Returns ``"warm"`` (read from the cache), ``"cold"`` (built, and saved to the
     cache when the file is writable) or ``"off"`` (built for this run only: no cache tables or
-    ``cache_series=False``).
+    ``cache_series=False``), and whether the cache tables now hold these series (warm, or cold
+    and saved: study_series_spans / study_series_days describe them).
     """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_need AS
@@ -417,7 +420,7 @@ def _series(con: duckdb.DuckDBPyConnection, mode: tuple[bool, bool], fingerprint
     have, writable = mode
     if not have:
         _build_series(con)
-        return "off"
+        return "off", False
     fingerprint = fingerprint or _run_fingerprint(con)
     state = con.execute("SELECT prices_fingerprint FROM study_series_state").fetchall()
     if state == [(fingerprint,)]:
@@ -428,13 +431,13 @@ def _series(con: duckdb.DuckDBPyConnection, mode: tuple[bool, bool], fingerprint
         if not missing:
             for name, sql in _CACHE_VIEWS.items():
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
-            return "warm"
+            return "warm", True
         # same prices, new series: rebuild for the union so earlier studies stay warm
         con.execute("INSERT INTO _st_need SELECT ticker, bench FROM study_series "
                     "EXCEPT SELECT ticker, bench FROM _st_need")
     if not writable:
         _build_series(con)
-        return "cold"
+        return "cold", False
     # replace the cache with the series built from the current prices, recording which prices; the
     # rows go straight into the cache (a temp copy of 5 M rows first cost ~0.5 s) and are read from it
     with store.transaction(con, join=True):
@@ -448,12 +451,20 @@ def _series(con: duckdb.DuckDBPyConnection, mode: tuple[bool, bool], fingerprint
         """)
         con.execute("INSERT INTO study_series_prices "
                     "SELECT ticker, usable, skipped, first_skipped FROM _st_pxcount")
+        # the benchmarks' trading days, and the series that have a row on each of them between
+        # their first row and their last (consecutive benchmark rows, all on the series' dates)
+        con.execute("INSERT INTO study_series_days SELECT ticker, date, bidx FROM _st_bx")
+        con.execute("""
+            INSERT INTO study_series_spans
+            SELECT sid, min(bidx) FROM _st_px WHERE has_bench GROUP BY sid
+            HAVING bool_and(coalesce(b_today, false)) AND max(bidx) - min(bidx) + 1 = count(*)
+        """)
         con.execute("""
             INSERT INTO study_series_state
             SELECT ?, ?, now(), (SELECT count(*) FROM study_series), (SELECT count(*) FROM study_series_rows)
         """, [fingerprint, int(fingerprint.split(":")[0])])
     con.execute(f"CREATE OR REPLACE TEMP VIEW _st_rows AS {_CACHE_VIEWS['_st_rows']}")
-    return "cold"
+    return "cold", True
 
 
 def _build_series(con: duckdb.DuckDBPyConnection, rows_into: str | None = None) -> None:
@@ -615,9 +626,13 @@ def _row_order_error() -> StudyError:
                       hint="please report this with your DuckDB version")
 
 
-def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int) -> None:
-    """Day 0 = the series' first row on or after day0: a hash join when day0 is a price date (the
-    common case), an as-of join over only the series of the other pairs."""
+def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int, cached: bool = False) -> None:
+    """Day 0 = the series' first row on or after day0. With the series cache (``cached``), a
+    series whose rows are every day of its benchmark over its span (study_series_spans) has its
+    day0 row at g_first + (day0's number among the benchmark's days - the first row's): a join of
+    the pairs with two small tables. The other pairs (and all without the cache) take a hash join
+    with the series rows when day0 is a price date (the common case), then an as-of join over
+    only the series of the pairs still not found."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _st_loc0 AS
         SELECT l.pid, s.sid, l.ticker, l.model_used, l.benchmark_used, l.day0
@@ -625,21 +640,36 @@ def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int) -> None:
         JOIN _st_series s ON s.ticker = l.ticker AND s.bench IS NOT DISTINCT FROM l.benchmark_used
         WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _st_loc AS
+    rest = "(SELECT * FROM _st_loc0 WHERE pid NOT IN (SELECT pid FROM _st_loc))"
+    by_date = """
         SELECT l.pid, l.sid, l.ticker, l.model_used, l.benchmark_used, r.g AS g0, r.idx AS idx0,
                r.date AS day0_used, 0 AS shift
-        FROM _st_loc0 l JOIN _st_rows r ON r.sid = l.sid AND r.date = l.day0
-    """)
-    con.execute("""
-        INSERT INTO _st_loc
-        WITH rest AS (SELECT * FROM _st_loc0 WHERE pid NOT IN (SELECT pid FROM _st_loc))
-        SELECT l.pid, l.sid, l.ticker, l.model_used, l.benchmark_used, r.g AS g0, r.idx AS idx0,
-               r.date AS day0_used, date_diff('day', l.day0, r.date)::INTEGER AS shift
-        FROM rest l
-        ASOF LEFT JOIN (SELECT sid, date, g, idx FROM _st_rows WHERE sid IN (SELECT sid FROM rest)) r
-            ON r.sid = l.sid AND l.day0 <= r.date
-    """)
+        FROM {pairs} l JOIN _st_rows r ON r.sid = l.sid AND r.date = l.day0
+    """
+    if cached:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _st_loc AS
+            SELECT l.pid, l.sid, l.ticker, l.model_used, l.benchmark_used,
+                   b.g_first + (d.bidx - p.bidx_first) AS g0, (d.bidx - p.bidx_first + 1)::INTEGER AS idx0,
+                   l.day0 AS day0_used, 0 AS shift
+            FROM _st_loc0 l JOIN study_series_spans p USING (sid) JOIN _st_bounds b USING (sid)
+            JOIN study_series_days d ON d.bench = l.benchmark_used AND d.date = l.day0
+            WHERE d.bidx >= p.bidx_first AND d.bidx - p.bidx_first <= b.g_last - b.g_first
+        """)
+        if con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
+            con.execute("INSERT INTO _st_loc " + by_date.format(pairs=rest))
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_loc AS " + by_date.format(pairs="_st_loc0"))
+    if con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
+        con.execute(f"""
+            INSERT INTO _st_loc
+            WITH rest AS {rest}
+            SELECT l.pid, l.sid, l.ticker, l.model_used, l.benchmark_used, r.g AS g0, r.idx AS idx0,
+                   r.date AS day0_used, date_diff('day', l.day0, r.date)::INTEGER AS shift
+            FROM rest l
+            ASOF LEFT JOIN (SELECT sid, date, g, idx FROM _st_rows WHERE sid IN (SELECT sid FROM rest)) r
+                ON r.sid = l.sid AND l.day0 <= r.date
+        """)
     _drop(con, "day0_after_last_price", "'last price row is before day0 ' || strftime(c.day0, '%Y-%m-%d')",
           "l.g0 IS NULL", table="_st_loc")
     _drop(con, "day0_shift_too_long",
@@ -1426,8 +1456,8 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         fingerprint = _current_fingerprint(con) if mode[0] else None
         _resolve_benchmarks(con, model, dedupe, prices_cached=fingerprint is not None)
         with _setting(con, "preserve_insertion_order", "true"):  # _series relies on table order
-            series_cache = _series(con, mode, fingerprint)
-        _locate_day0(con, max_day0_shift)
+            series_cache, cached = _series(con, mode, fingerprint)
+        _locate_day0(con, max_day0_shift, cached)
         rows = _pick_rows(con, est, win)
         _fit(con, est, min_estimation, rows)
         window = _event_window(con, win, est, rows, with_cells=store_results)

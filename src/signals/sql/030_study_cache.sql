@@ -87,3 +87,21 @@ COMMENT ON COLUMN study_series_prices.ticker IS 'Instrument (prices.ticker)';
 COMMENT ON COLUMN study_series_prices.usable IS 'Price rows with a positive price (adj_close, else close)';
 COMMENT ON COLUMN study_series_prices.skipped IS 'Price rows the series leave out for a price (adj_close, else close) <= 0';
 COMMENT ON COLUMN study_series_prices.first_skipped IS 'Date of the first left-out row (NULL: none)';
+
+CREATE TABLE IF NOT EXISTS study_series_days (
+    bench VARCHAR NOT NULL,
+    date  DATE NOT NULL,
+    bidx  BIGINT NOT NULL
+);
+COMMENT ON TABLE study_series_days IS 'Event-study series cache: the trading days of each benchmark of the cached series (its price rows with a positive price), numbered';
+COMMENT ON COLUMN study_series_days.bench IS 'Benchmark (study_series.bench)';
+COMMENT ON COLUMN study_series_days.date IS 'A date with a benchmark price';
+COMMENT ON COLUMN study_series_days.bidx IS 'Its number among the benchmark''s dates (1 = first)';
+
+CREATE TABLE IF NOT EXISTS study_series_spans (
+    sid        INTEGER NOT NULL,
+    bidx_first BIGINT NOT NULL
+);
+COMMENT ON TABLE study_series_spans IS 'Event-study series cache: the series whose rows are every trading day of their benchmark from their first row to their last (no suspension, no extra day), so a day''s row is found by arithmetic on study_series_days, not by a join with study_series_rows';
+COMMENT ON COLUMN study_series_spans.sid IS 'study_series.sid';
+COMMENT ON COLUMN study_series_spans.bidx_first IS 'study_series_days.bidx of the series'' first row: the row of bidx b is g_first + b - bidx_first';

@@ -1512,3 +1512,29 @@ def test_probe4_non_events(text: str) -> None:
 
 def test_a_company_named_before_its_share_price_still_moves() -> None:
     assert one("比亚迪价格战升级，股价大跌5%。", "price_plunge").ticker == "002594.SZ"
+
+
+@pytest.mark.parametrize(("text", "kind", "ticker"), [
+    # probe 5 (held-out sentences, 2026-11-28): each gave no event before
+    ("摩根大通将阿里巴巴美股评级降至“中性”。", "rating_downgrade", "BABA"),
+    ("英国央行以5比4的投票结果意外降息25个基点至3.75%。", "rate_cut", "@BOE"),
+    ("澳洲联储维持现金利率3.6%不变，符合市场预期。", "rate_hold", "@RBA"),
+    ("日本财务省确认在汇市进行干预，规模约5.5万亿日元。", "fx_intervention", "@MOFJ"),
+    ("香港金管局在7.85水平承接63亿港元沽盘，以维护联系汇率。", "fx_intervention", "@HKMA"),
+    ("理想汽车港股收跌9.4%，公司下调四季度交付指引。", "guidance_cut", "2015.HK"),
+    ("长江电力股价刷新上市以来新高。", "record_high", "600900.SS"),
+    ("马斯克出售了约50亿美元的特斯拉股票。", "stake_decrease", "TSLA"),
+    ("1年期LPR为3.0%，5年期以上LPR为3.5%，均与上月持平。", "rate_hold", "@PBOC"),
+    ("中国中车中标一项价值约21亿元的城际列车采购订单。", "contract_win", "601766.SS"),
+])
+def test_probe5_misses(text: str, kind: str, ticker: str) -> None:
+    assert one(text, kind).ticker == ticker
+
+
+def test_a_definition_is_no_event() -> None:
+    assert run("所谓降准，是指央行降低金融机构缴存的存款准备金比例。") == []
+
+
+def test_约为_is_about() -> None:
+    ev = one("英伟达预计下季度营收约为650亿美元，高于分析师平均预期的620亿美元。", "guidance_raise")
+    assert (ev.magnitude, ev.magnitude_bound) == (6.5e10, "about")

@@ -791,3 +791,14 @@ def test_translator_rejects_tables_it_cannot_serve() -> None:
         one_to_one_translator({0x1F600: 0x20})
     with pytest.raises(ValueError, match="lower-case"):
         one_to_one_translator({ord("a"): ord("b")}, lower_ascii=True)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("营收约为650亿美元", (D(65_000_000_000), "about")),
+    ("营收约达650亿美元", (D(65_000_000_000), "about")),
+    ("违约为5亿元", (D(500_000_000), "exact")),  # 违约: the guard of 约 holds for 约为 too
+    ("合约为100手", (D(100), "exact")),
+])
+def test_约为_and_约达_are_about(text: str, expected: tuple) -> None:
+    m = one(text)
+    assert (m.value, m.bound) == expected

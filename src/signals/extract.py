@@ -101,7 +101,8 @@ _HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经
                               r"(?:暂停|停止|中止|终止|取消|搁置|叫停|暂缓)(?!后|之后|以后)")
 # A hypothetical or conditional clause earlier in the sentence (若反通胀受阻，全年或不降息) states no
 # event: the trigger describes what would happen, not what happened or is planned. 若干 is "several".
-_CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是")
+# A definition (所谓降准，是指…) describes the tool, not a move.
+_CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是|所谓")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
 # a research house's own forecast (高盛预计…), or its revision of one (高盛下调苹果全年营收预期)

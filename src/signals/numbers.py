@@ -127,14 +127,16 @@ _INDEX_PREFIXES = ("标普", "日经", "富时", "斯托克", "沪深", "中证"
                    "纳斯达克", "纳指", "罗素", "恒生", "道琼斯", "国证")
 
 _PREFIX_QUALIFIERS = {
-    "约": "about", "大约": "about", "约合": "about", "大概": "about", "近": "about", "将近": "about",
+    "约": "about", "大约": "about", "约合": "about", "约为": "about", "约达": "about", "大约为": "about",
+    "大概": "about", "近": "about", "将近": "about",
     "接近": "about", "超": "at_least", "超过": "at_least", "逾": "at_least", "逾越": "at_least",
     "超逾": "at_least", "不低于": "at_least", "不少于": "at_least", "至少": "at_least", "最少": "at_least",
     "不超过": "at_most", "不高于": "at_most", "不多于": "at_most", "至多": "at_most", "最多": "at_most",
     "不足": "at_most", "不到": "at_most",
 }
 # A one-character qualifier that is the tail of an unrelated word: 违约 (default), 最近, 附近.
-_PREFIX_GUARDS = {"约": "合公条签预节制契违邀履特", "近": "最附临亲靠邻就远", "超": "赶高"}
+_PREFIX_GUARDS = {"约": "合公条签预节制契违邀履特", "约为": "合公条签预节制契违邀履特",
+                  "约达": "合公条签预节制契违邀履特", "近": "最附临亲靠邻就远", "超": "赶高"}
 _SUFFIX_QUALIFIERS = {"以上": "at_least", "开外": "at_least", "以下": "at_most", "以内": "at_most",
                       "之内": "at_most", "左右": "about", "上下": "about", "多": "at_least", "之间": None}
 
@@ -675,7 +677,7 @@ def _qualifier_right_before(text: str, start: int, floor: int) -> tuple[str | No
         qs = start - len(q)
         if qs >= floor and text.startswith(q, qs):
             guard = _PREFIX_GUARDS.get(q, "")
-            if len(q) == 1 and qs > 0 and text[qs - 1] in guard:
+            if guard and qs > 0 and text[qs - 1] in guard:  # 违约, 合约为: no qualifier
                 continue
             return _PREFIX_QUALIFIERS[q], qs
     return None, start

@@ -1538,3 +1538,12 @@ def test_a_definition_is_no_event() -> None:
 def test_约为_is_about() -> None:
     ev = one("英伟达预计下季度营收约为650亿美元，高于分析师平均预期的620亿美元。", "guidance_raise")
     assert (ev.magnitude, ev.magnitude_bound) == (6.5e10, "about")
+
+
+def test_an_unlinked_futures_contract_moves_itself_not_the_earlier_clauses_company() -> None:
+    """碳酸锂期货应声涨停 gave limit_up 300750.SZ (宁德时代, the earlier clause's name); the contract has
+    no instrument, so no limit_up comes out, while the halt and the disruption stay."""
+    events = run("宁德时代枧下窝锂矿停产，碳酸锂期货应声涨停。")
+    assert sorted((e.type, e.ticker) for e in events) == [
+        ("production_halt", "300750.SZ"), ("supply_disruption", None)]
+    assert one("宁德时代停产消息传出后，公司股价涨停。", "limit_up").ticker == "300750.SZ"

@@ -809,7 +809,10 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
 # does not reach into an earlier clause for another instrument. Not after a number: 600亿卢比 is an amount.
 _UNLINKED_CURRENCY = regex.compile(
     r"(?<![0-9.万亿千百十几数多余])(?:卢比|比索|里拉|卢布|雷亚尔|兰特|林吉特|泰铢|印尼盾|越南盾|克朗|"
-    r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)")
+    r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)"
+    # …or a futures contract the table has no instrument for (宁德时代枧下窝锂矿停产，碳酸锂期货应声涨停: the
+    # limit-up is the contract's, not the company's of the earlier clause)
+    r"|\p{Han}{1,5}(?:期货|主力合约|期指)")
 
 # A central bank's generic name that the linker left unlinked (土耳其央行, 新西兰联储, 南非储备银行,
 # 各国央行: another country's bank, or many): an allow-listed actor's rule takes no other bank for it.

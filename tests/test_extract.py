@@ -1547,3 +1547,7 @@ def test_an_unlinked_futures_contract_moves_itself_not_the_earlier_clauses_compa
     assert sorted((e.type, e.ticker) for e in events) == [
         ("production_halt", "300750.SZ"), ("supply_disruption", None)]
     assert one("宁德时代停产消息传出后，公司股价涨停。", "limit_up").ticker == "300750.SZ"
+
+
+def test_a_next_clauses_turnover_is_no_price_move_size() -> None:
+    assert one("贵州茅台大涨，成交金额约100亿元。", "price_surge").magnitude is None

@@ -1207,8 +1207,8 @@ _PROFIT_OPENING = regex.compile(r"\s*(?:实现)?(?:归母|归属于上市公司�
 def _next_clause_amount(doc: _Doc, hit: _Hit, pool: list[_Mag], si: int,
                         clause: tuple[int, int]) -> list[_Mag]:
     end = doc.sentences[si][1]
-    if clause[1] >= end - 1:
-        return []
+    if clause[1] >= end - 1 or hit.rule.type in _PRICE_MOVES:
+        return []  # a price move's size is its own clause's (大涨，成交金额约100亿元: the turnover)
     opening = _AMOUNT_OPENING.match(doc.text, clause[1] + 1, end)
     if opening is None and hit.rule.family == "earnings":
         opening = _PROFIT_OPENING.match(doc.text, clause[1] + 1, end)

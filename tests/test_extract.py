@@ -1551,3 +1551,43 @@ def test_an_unlinked_futures_contract_moves_itself_not_the_earlier_clauses_compa
 
 def test_a_next_clauses_turnover_is_no_price_move_size() -> None:
     assert one("贵州茅台大涨，成交金额约100亿元。", "price_surge").magnitude is None
+
+
+# The review of the tenth session's changes (R1-R15): each of these went wrong in a first version.
+@pytest.mark.parametrize(("text", "kind", "field", "value"), [
+    ("宁德时代表示，火灾不会导致工厂停产。", "production_halt", "modality", "negated"),  # R1
+    ("分析师认为关税不会迫使美联储降息。", "rate_cut", "modality", "negated"),
+    ("印度上调黄金进口关税，税率由10%升至15%。", "tariff_increase", "magnitude", 5.0),  # R2
+    ("美国上调钢铁进口关税，税率从10%提高至25%。", "tariff_increase", "magnitude", 15.0),
+    ("美联储降息后房贷利率从7%降至6.5%。", "rate_cut", "magnitude", None),  # R3
+    ("美联储在通胀率从3%降至2.5%后宣布降息。", "rate_cut", "magnitude", None),
+    ("美国将对进口汽车加征的关税从25%提高到50%。", "tariff_increase", "magnitude", 25.0),
+    ("日本央行将利率从-0.1%上调至0.25%。", "rate_hike", "magnitude", None),  # R4
+    ("小米集团宣布回购股份，价格不超过每股50港元。", "buyback", "magnitude", None),  # R5
+    ("中国平安增持汇丰控股，累计持股比例达9%。", "stake_increase", "magnitude", None),
+    ("特斯拉售价下调，股价大跌5%。", "price_plunge", "ticker", "TSLA"),  # R6
+    ("宁德时代价量齐升，股价大涨5%。", "price_surge", "ticker", "300750.SZ"),
+    ("由于港交所上半年净利润大增，股价大涨5%。", "price_surge", "ticker", "0388.HK"),  # R7
+    ("摩根大通上调苹果目标价，苹果同日下调全年营收指引。", "guidance_cut", "ticker", "AAPL"),  # R8
+    ("在所谓的解放日，美国宣布对全球加征关税。", "tariff_increase", "direction", -1),  # R9
+    ("宁德时代发布公告，碳酸锂期货大涨带动股价涨停。", "limit_up", "ticker", "300750.SZ"),  # R11
+    ("美联储下次会议或降息或暂停缩表。", "rate_cut", "modality", "expected"),  # R15
+])
+def test_review_regressions_stay_fixed(text: str, kind: str, field: str, value: object) -> None:
+    assert getattr(one(text, kind), field) == value
+
+
+@pytest.mark.parametrize("text", [
+    "台积电称地震未造成生产线停产。",  # R1: the negated cause, then the absence drop
+    "高盛将摩根大通股息预期上调。",  # R10: a house's payout forecast is a view
+    "比亚迪宣布向匈牙利投资40亿欧元建厂。",  # R13: a country and a plant, not a stake
+    "摩根士丹利预计亚马逊今年资本支出约1000亿美元。",  # R14: a broker's forecast
+    "亚马逊预计今年资本支出约800亿美元，同比下降10%。",  # R14: falling spending
+])
+def test_review_non_events_stay_non_events(text: str) -> None:
+    assert run(text) == []
+
+
+def test_a_rating_rule_does_not_read_a_target_price_move() -> None:  # R12
+    events = run("瑞银维持小米评级为买入并将目标价升至60港元。")
+    assert [(e.type, e.ticker) for e in events] == [("target_price_raise", "1810.HK")]

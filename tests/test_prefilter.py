@@ -155,3 +155,11 @@ def test_clauses_hold_in_every_match_of_a_random_pattern(source: str, texts: lis
     for text in texts:
         for m in pattern.finditer(text):
             assert holds(clauses, m.group()), (source, text, clauses)
+
+
+def test_syntax_the_renaming_or_the_parser_would_misread_gives_no_clauses() -> None:
+    # a POSIX class after other items of a set: `regex` reads [:digit:], re._parser a literal "]"
+    assert required_literals(r"[0-9[:digit:]]个基点") == ()
+    # an escaped paren before ?P<x>: renaming groups would invent a required ":"
+    assert required_literals(r"\(?P<x>降息)") == ()
+    assert regex.search(r"[0-9[:digit:]]个基点", "5个基点") and regex.search(r"\(?P<x>降息)", "P<x>降息)")

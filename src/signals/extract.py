@@ -84,6 +84,15 @@ _TERMINATED = regex.compile(r"(?:终止|中止|停止|搁置)(?!上市)"
 # What a negation governs ends at a causal verb: the event after it is what the negated thing caused
 # (供应商暂停供货迫使通用汽车停产 is a halt; 取消订单导致工厂停产 too)
 _CAUSED = regex.compile(r"导致|迫使|致使|使得|促使|引发|造成")
+# …unless the causal verb is itself negated (火灾不会导致工厂停产, 地震未造成生产线停产)
+_NEGATOR_END = regex.compile(r"(?:不会|不至于|不致|不|未能|并未|未|没有|没|无法|难以)$")
+
+
+def _negation_scope(before: str) -> str:
+    parts = _CAUSED.split(before)
+    if len(parts) > 1 and not _NEGATOR_END.search(parts[-2]):
+        return parts[-1]
+    return before
 # 料 is the verb "expect" (市场料美联储将降息, 料将), not the noun in 材料/原料/资料/燃料… (对电池材料
 # 加征关税) nor 意料/所料; a rumour (网传, 传言, 据传, 盛传) is at most expected.
 _EXPECTED = regex.compile(
@@ -97,17 +106,21 @@ _EXPECTED = regex.compile(
 )
 # The plan the trigger names, halted right after it (柏林工厂扩建暂停, 扩产计划被搁置, 回购计划终止):
 # negated as when the verb comes first; not a halt that is over (美联储降息暂停后再次降息)
-_HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:已经|已|均|或|将|或将)?(?:被|遭|宣告|宣布)?"
+_HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:均|都)?(?:已经|已|或将|将)?"
+                              r"(?:被|遭|宣告|宣布)?"
                               r"(?:暂停|停止|中止|终止|取消|搁置|叫停|暂缓)(?!后|之后|以后)")
 # A hypothetical or conditional clause earlier in the sentence (若反通胀受阻，全年或不降息) states no
 # event: the trigger describes what would happen, not what happened or is planned. 若干 is "several".
-# A definition (所谓降准，是指…) describes the tool, not a move.
-_CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是|所谓")
+_CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万一|要是")
+# A definition (所谓降准，是指…) describes the tool, not a move; 所谓 alone scare-quotes (在所谓的解放日，
+# 美国宣布…加征关税) and the sentence stays news.
+_DEFINITION = regex.compile(r"所谓[^。；]{0,16}?(?:是指|指的是|就是|即是)")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
-# a research house's own forecast (高盛预计…), or its revision of one (高盛下调苹果全年营收预期)
-_FORECAST_VERBS = ("预计", "预期", "预测", "估计",
-                   "下调", "上调", "调降", "调升", "下修", "上修", "调低", "调高")
+# a research house's own forecast (高盛预计…), or its revision of one in the same clause (高盛下调苹果全年
+# 营收预期)
+_FORECAST_VERBS = ("预计", "预期", "预测", "估计")
+_REVISION_VERBS = ("下调", "上调", "调降", "调升", "下修", "上修", "调低", "调高")
 # A worry or fear (担忧今年可能不再降息) is sentiment about an event, not the event itself.
 # …or named as what is feared (由盈转亏的担忧升温, 减产的忧虑)
 _WORRY_AFTER = regex.compile(r"的?(?:担忧|担心|忧虑|恐慌|疑虑)")
@@ -604,11 +617,13 @@ _CAUSE_BEFORE = ("受益于", "得益于", "受益", "得益")
 
 # A company's name before a price that is not its share price names its product's (飞天茅台批发价格大跌,
 # 特斯拉Model Y售价下调): its stock did not move. Commodities' prices are their own.
-_GOODS_PRICE = regex.compile(r"的?(?:批发|零售|出厂|终端|市场|成交|一批)?(?:价格(?!战)|售价|价(?![格值差]))")
+_GOODS_PRICE = regex.compile(r"的?(?:(?:批发|零售|出厂|终端|市场|成交|一批)价格?|价格(?!战)|售价)")
 
 
-def _product_price(doc: _Doc, m: Mention) -> bool:
-    return m.instrument.kind == "equity" and bool(_GOODS_PRICE.match(doc.text, m.end))
+def _product_price(doc: _Doc, m: Mention, clause: tuple[int, int]) -> bool:
+    """Only in the move's own clause: 特斯拉售价下调，股价大跌5% is the stock's move."""
+    return (m.instrument.kind == "equity" and clause[0] <= m.start < clause[1]
+            and bool(_GOODS_PRICE.match(doc.text, m.end)))
 
 
 def _not_the_subject(doc: _Doc, m: Mention, clause: tuple[int, int]) -> bool:
@@ -635,7 +650,11 @@ _EXCHANGE_OPERATORS = frozenset({"0388.HK", "ICE", "CME", "NDAQ"})
 
 def _a_venue(doc: _Doc, m: Mention) -> bool:
     return (m.instrument.ticker in _EXCHANGE_OPERATORS and m.start > 0
-            and doc.text[m.start - 1] in "在于")
+            and doc.text[m.start - 1] in "在于"
+            and not doc.text.endswith(_CAUSE_YU, 0, m.start))  # 由于港交所…: a cause, not a place
+
+
+_CAUSE_YU = ("由于", "对于", "关于", "鉴于", "基于", "至于", "益于", "出于", "源于")
 
 
 def _nearest_before(doc: _Doc, pool: list[Mention], anchor: int,
@@ -731,7 +750,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
     def candidates(start: int, end: int) -> list[Mention]:
         return [m for m in doc.mentions_in(start, end) if _eligible(m, spec, family)
                 and not (m.start < anchor_e and anchor_s < m.end) and not _not_the_subject(doc, m, clause)
-                and not (product_price and _product_price(doc, m))]
+                and not (product_price and _product_price(doc, m, clause))]
 
     if spec.each or spec.scope == "clause":
         in_clause = candidates(*clause)
@@ -759,7 +778,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         if before:
             return [_from_mention(doc, before)]
         if pool is in_clause and len(pools) > 1 and (
-                _UNLINKED_CURRENCY.search(doc.text, clause[0], anchor_s)
+                _unlinked_mover(doc, clause[0], anchor_s)
                 or (spec.tickers and _unlinked_bank(doc, clause[0], anchor_s))):
             # 印度股市外资流出，印度卢比大跌2%: the move is the rupee's, which has no instrument; it is not
             # the earlier clause's market. 美联储按兵不动后，土耳其央行意外加息: the hike is the Turkish
@@ -822,6 +841,13 @@ _UNLINKED_CURRENCY = regex.compile(
     # …or a futures contract the table has no instrument for (宁德时代枧下窝锂矿停产，碳酸锂期货应声涨停: the
     # limit-up is the contract's, not the company's of the earlier clause)
     r"|\p{Han}{1,5}(?:期货|主力合约|期指)")
+
+
+def _unlinked_mover(doc: _Doc, start: int, anchor: int) -> bool:
+    """Something without an instrument moves in the clause (_UNLINKED_CURRENCY), and no word after it
+    turns the clause back to the stock (碳酸锂期货大涨带动股价涨停: 股价 is the company's)."""
+    found = _UNLINKED_CURRENCY.search(doc.text, start, anchor)
+    return found is not None and not _ANAPHOR.search(doc.text, found.end(), anchor)
 
 # A central bank's generic name that the linker left unlinked (土耳其央行, 新西兰联储, 南非储备银行,
 # 各国央行: another country's bank, or many): an allow-listed actor's rule takes no other bank for it.
@@ -1087,7 +1113,7 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
         before = before[:-1]
     if "不" in before and _DOUBLE_NEGATIVE.search(before):  # 不排除|不能排除|并非不
         return "fact" if hit.rule.modality == "fact" else "expected"
-    if (_NEGATED.search(_CAUSED.split(before)[-1]) or _TERMINATED.search(before)
+    if (_NEGATED.search(_negation_scope(before)) or _TERMINATED.search(before)
             or _HALTED_AFTER.match(doc.text, hit.end)):
         return "negated"
     if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)
@@ -1100,6 +1126,8 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     """A condition (若/如果/一旦 …) before the trigger in its sentence, a worry governing its clause, or
     a bet on it that weakens (削弱市场对…加息的押注, 降息预期降温)."""
     if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
+        return True
+    if doc.text.find("所谓", sentence[0], sentence[1]) >= 0 and _DEFINITION.search(doc.text, *sentence):
         return True
     # a bet or hope that weakens names what it is 对 (on): no 对 in the clause, no _DAMPENED search
     dampened = (_DAMPENED.search(doc.text, clause[0], clause[1])
@@ -1234,8 +1262,18 @@ def _next_clause_amount(doc: _Doc, hit: _Hit, pool: list[_Mag], si: int,
         opening = _PROFIT_OPENING.match(doc.text, clause[1] + 1, end)
     if opening is None or (opening.group().endswith("税率") and not _raises(hit)):
         return []  # after a cut the tax rate named is the new level, not the size
+    if (_LEVELS_OPENING.match(doc.text, opening.end(), end)
+            or _LEVELS_OPENING.match(doc.text, clause[1] + 1, end)):
+        return []  # ，税率由10%升至15%: two levels, _level_change's
     following = doc.clause_of(clause[1] + 1, doc.sentences[si])
-    return [m for m in pool if opening.end() <= m.start and m.end <= following[1]][:1]
+    found = [m for m in pool if opening.end() <= m.start and m.end <= following[1]][:1]
+    # a price per share or a holding reached (，价格不超过每股50港元; ，累计持股比例达9%) is no size
+    if found and _NOT_AN_AMOUNT.search(doc.text, opening.start(), found[0].start):
+        return []
+    return found
+
+
+_NOT_AN_AMOUNT = regex.compile(r"每股|持股|比例|占比|股权比例")
 
 
 # A rate's new level (降息至3.5%, 将利率目标区间下调到3.50%-3.75%, 维持在4.25%), or its old one (关税由27.5%
@@ -1297,23 +1335,37 @@ _TO_LEVEL_BEFORE = ("至", "到", "为")
 def _level_change(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
     """The change between two levels stated in the clause, or in the next one when it opens with them
     (印度下调了部分进口商品的关税，由150%降至100%)."""
-    change = _levels_in(doc, hit, si, clause)
+    change = _levels_in(doc, hit, si, clause, framing=True)
     end = doc.sentences[si][1]
     if change is None and clause[1] < end - 1 and _LEVELS_OPENING.match(doc.text, clause[1] + 1, end):
-        change = _levels_in(doc, hit, si, doc.clause_of(clause[1] + 1, doc.sentences[si]))
+        change = _levels_in(doc, hit, si, doc.clause_of(clause[1] + 1, doc.sentences[si]), framing=False)
     return change
 
 
 _LEVELS_OPENING = regex.compile(r"\s*(?:税率|利率|关税)?(?:由|从)")
 
 
-def _levels_in(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]) -> _Mag | None:
+# between the trigger and the old level: another rate, or what the move led to
+_OTHER_LEVEL = regex.compile(r"通胀|物价|CPI|PCE|房贷|按揭|存款|贷款|收益率|增速|增长率|失业率|汇率"
+                             r"|利润率|毛利率|占比|比例|GDP|后|导致|使得|推动|带动|促使|引发")
+
+
+def _levels_in(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int], framing: bool) -> _Mag | None:
+    """In the hit's own clause the levels frame the trigger (由X下调至Y): levels of another rate in the
+    clause (在通胀率从3%降至2.5%后宣布降息) are not the move's."""
     levels = [m for m in doc.magnitudes(si) if clause[0] <= m.start and m.end <= clause[1]
               and m.unit == "pct" and (m.value is not None or m.low is not None)]
     for old, new in itertools.pairwise(levels):
         if not (doc.text.endswith(_FROM_LEVEL, 0, old.start)
                 and doc.text.endswith(_TO_LEVEL_BEFORE, 0, new.start)):
             continue
+        framed = old.end <= hit.start and hit.end <= new.start
+        follows = hit.end <= old.start and not _OTHER_LEVEL.search(doc.text, hit.end, old.start)
+        if framing and not (framed or follows):
+            continue  # the levels of something else (降息后房贷利率从7%降至6.5%, 导致通胀率从2%升至3%)
+        if any(doc.text[m.start - 1:m.start] in ("-", "负", "−") or doc.text[m.start:m.start + 1] == "-"
+               for m in (old, new)):
+            return None  # a negative rate: _shift keeps sizes unsigned, so no difference is read
         change = _level_shift(old, new)
         if change is None:
             return None
@@ -1544,7 +1596,9 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     for subject, mag in zip(subjects, mags, strict=True):
         if subject.text is None and rule.family not in SUBJECT_OPTIONAL:
             continue
-        if rule.family == "earnings" and _broker_forecast(doc, hit, sentence, subject):
+        # a research house's forecast of a company's figures or spending is not the company's
+        if (rule.family == "earnings" or rule.type == "capex_increase") and _broker_forecast(
+                doc, hit, sentence, subject):
             continue
         # the expected sign of each exposed instrument, final: not to be multiplied by the direction
         exposures = tuple((t, s * sign) for t, s in rule.exposures_for(subject.ticker))
@@ -1596,8 +1650,12 @@ def _broker_forecast(doc: _Doc, hit: _Hit, sentence: tuple[int, int], subject: _
     (a speaking instrument) right before 预计/预期/预测/估计, earlier in the sentence than the trigger, is
     who forecasts; a broker's forecast of its own results (国盛证券预计2025年归母净利润…) is its own
     pre-announcement and stays."""
+    clause_start = doc.clause_of(hit.start, sentence)[0]
     return any(m.instrument.speaker and m.start != subject.start and m.end <= hit.start
-               and doc.text.startswith(_FORECAST_VERBS, m.end)
+               and (doc.text.startswith(_FORECAST_VERBS, m.end)
+                    # a revision verb only in the hit's clause (摩根大通上调苹果目标价，苹果同日下调全年营收
+                    # 指引: the company's own cut stays)
+                    or (m.start >= clause_start and doc.text.startswith(_REVISION_VERBS, m.end)))
                for m in doc.mentions_in(sentence[0], hit.start))
 
 

@@ -1591,3 +1591,25 @@ def test_review_non_events_stay_non_events(text: str) -> None:
 def test_a_rating_rule_does_not_read_a_target_price_move() -> None:  # R12
     events = run("瑞银维持小米评级为买入并将目标价升至60港元。")
     assert [(e.type, e.ticker) for e in events] == [("target_price_raise", "1810.HK")]
+
+
+@pytest.mark.parametrize(("text", "kind", "field", "value"), [
+    # probe 6 (held-out sentences, 2026-11-28)
+    ("澳洲联储主席布洛克表示，目前没有降息的必要。", "rate_cut", "modality", "negated"),
+    ("中芯国际三季度营收超市场预期。", "earnings_beat", "direction", 1),
+])
+def test_probe6_misses(text: str, kind: str, field: str, value: object) -> None:
+    assert getattr(one(text, kind), field) == value
+
+
+@pytest.mark.parametrize("text", [
+    "英国央行行长贝利表示，降息与否取决于未来几个月的数据。",  # an open question (gave a fact)
+    "加征关税会不会推高美国通胀？",  # the topic of a question (gave a fact)
+])
+def test_probe6_non_events(text: str) -> None:
+    assert run(text) == []
+
+
+def test_a_tariff_cancelled_is_one_decrease_not_also_a_negated_increase() -> None:
+    events = run("加拿大宣布取消对美国部分商品征收的报复性关税。")
+    assert [(e.type, e.direction) for e in events] == [("tariff_decrease", 1)]

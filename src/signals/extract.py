@@ -200,7 +200,7 @@ _SAID = regex.compile(r"(?:宣布|表示|称|指出|透露|披露|公布|提到|
 # (美联储降息25个基点，美股为何下跌？), nor a question that takes the event as done (央行降准释放了多少资金？)
 # or asks its purpose (宁德时代扩产到底为了什么？).
 _WH_AFTER = regex.compile(r"究竟|到底|多大|多少|多高|多深|多久|如何|怎样|怎么|几何|为何|为什么|何时|哪些|什么"
-                          r"|何在|有多")
+                          r"|何在|有多|会不会|能不能|是否|可不可以|有没有")  # 加征关税会不会推高美国通胀？
 _SEQUEL = regex.compile(r"后|以来|之际|当天|当日|过后|了|[0-9]")
 
 # An intraday peak (盘中一度涨5%, 最高涨5%, 一度涨停) is not the day's move when the sentence also

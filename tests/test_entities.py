@@ -266,6 +266,7 @@ def test_us_english_names_skip_common_words_and_share_classes():
     ("纳思达发布公告", {"002180.SZ"}),  # 奔图科技 now
     ("C丰倍上市首日大涨", set()),  # C is the first days' marker, not part of a name
     ("纳斯达克中国金龙指数收跌5.3%", set()),  # not the Nasdaq Composite (the third probe: it was ^IXIC)
+    ("纳指中国金龙指数收跌3.1%", set()),  # written with 纳指 too (probe 6: it was ^IXIC)
     ("伦敦金现价格暴涨5%", {"GC=F"}),  # the third probe: no mention
     ("伦敦金属交易所铜价上涨4%", {"HG=F"}),  # 伦敦金 is no alias: 伦敦金属, 伦敦金融
     ("淡水河谷股价大跌6%", {"VALE"}),

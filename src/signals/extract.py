@@ -1626,13 +1626,16 @@ def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker
     (中国海油…回购公司H股) is that listing's: the name links the A share first (600938.SS, not 0883.HK)."""
     if subject.ticker is None or subject.ticker not in linker.instruments:
         return subject
+    alternatives = linker.instruments[subject.ticker].alt_tickers
+    if not alternatives:
+        return subject  # listed once, as most are: no clause search on every event
     h, a = _names_listing(doc, _H_SHARES, clause), _names_listing(doc, _A_SHARES, clause)
     if h == a:
         return subject  # neither listing named, or both (A股和H股)
     want = ".HK" if h else (".SS", ".SZ")
     if subject.ticker.endswith(want):
         return subject
-    other = [t for t in linker.instruments[subject.ticker].alt_tickers if t.endswith(want)]
+    other = [t for t in alternatives if t.endswith(want)]
     return replace(subject, ticker=other[0]) if len(other) == 1 else subject
 
 

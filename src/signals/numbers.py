@@ -280,7 +280,10 @@ def _value(s: str) -> Decimal:
             scale *= _CN_BIG[rest[0]]
             rest = rest[1:]
         high = (_value(head) if head else Decimal(1)) * scale
-        return high + _remainder(rest, scale)
+        # 2万亿五千 is split at 亿 with head 2万: its unit is 万亿, and a colloquial remainder counts
+        # the unit below that (五千亿), as find_magnitudes reads 2万亿五千元
+        unit = scale * _CN_BIG[head[-1]] if head and head[-1] in _CN_BIG else scale
+        return high + _remainder(rest, unit)
     return _section(s)
 
 

@@ -1597,6 +1597,7 @@ def test_a_rating_rule_does_not_read_a_target_price_move() -> None:  # R12
     # probe 6 (held-out sentences, 2026-11-28)
     ("澳洲联储主席布洛克表示，目前没有降息的必要。", "rate_cut", "modality", "negated"),
     ("中芯国际三季度营收超市场预期。", "earnings_beat", "direction", 1),
+    ("欧盟委员会对比亚迪加征最高达17%的反补贴税。", "tariff_increase", "magnitude_bound", "at_most"),
 ])
 def test_probe6_misses(text: str, kind: str, field: str, value: object) -> None:
     assert getattr(one(text, kind), field) == value

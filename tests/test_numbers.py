@@ -453,6 +453,7 @@ def test_not_ranges(text: str, expected: list[tuple[D, str]]) -> None:
     ("不少于5%", "at_least", False), ("至少5%", "at_least", False), ("5%以上", "at_least", False),
     ("不超过5%", "at_most", False), ("不高于5%", "at_most", False), ("至多5%", "at_most", False),
     ("5%以下", "at_most", False), ("5%", "exact", False),
+    ("最高5%", "at_most", False), ("最高达5%", "at_most", False), ("最高可达5%", "at_most", False),
 ])
 def test_qualifiers(text: str, bound: str, approximate: bool) -> None:
     m = one(text)
@@ -474,6 +475,9 @@ def test_qualifier_tails_of_other_words_are_ignored() -> None:
     # 违约 (default) ends in 约, 最近 in 近: neither makes the amount approximate.
     assert point("违约30亿元") == (D(3 * 10**9), "CNY", "exact")
     assert point("最近5%") == (D(5), "pct", "exact")
+    # 最高 names a court or a price, not a bound, unless right before the figure
+    assert point("最高法院判决罚款5亿美元") == (D(5 * 10**8), "USD", "exact")
+    assert point("最高价10元") == (D(10), "CNY", "exact")
 
 
 # --------------------------------------------------------------------------------------------

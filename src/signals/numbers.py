@@ -133,6 +133,8 @@ _PREFIX_QUALIFIERS = {
     "超逾": "at_least", "不低于": "at_least", "不少于": "at_least", "至少": "at_least", "最少": "at_least",
     "不超过": "at_most", "不高于": "at_most", "不多于": "at_most", "至多": "at_most", "最多": "at_most",
     "不足": "at_most", "不到": "at_most",
+    # 加征最高35.3%的关税, 罚款最高可达10亿美元: up to the figure
+    "最高": "at_most", "最高达": "at_most", "最高可达": "at_most", "最多可达": "at_most",
 }
 # A one-character qualifier that is the tail of an unrelated word: 违约 (default), 最近, 附近.
 _PREFIX_GUARDS = {"约": "合公条签预节制契违邀履特", "约为": "合公条签预节制契违邀履特",

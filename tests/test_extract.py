@@ -1611,6 +1611,17 @@ def test_probe6_non_events(text: str) -> None:
     assert run(text) == []
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # a listing named in each clause: each move is that listing's (the US one was lost, merged into HK)
+    ("百度港股收涨3%，美股盘前涨4%。", [("price_surge", "9888.HK", 3.0), ("price_surge", "BIDU", 4.0)]),
+    ("小鹏汽车美股收涨6%，港股今日跟涨4%。", [("price_surge", "XPEV", 6.0), ("price_surge", "9868.HK", 4.0)]),
+    ("中国海油A股大涨5%，H股跌4%。", [("price_surge", "600938.SS", 5.0), ("price_plunge", "0883.HK", 4.0)]),
+    ("蔚来美股收跌6%。", [("price_plunge", "NIO", 6.0)]),
+])
+def test_a_clause_naming_a_listing_gives_the_move_to_that_listing(text: str, expected: list) -> None:
+    assert sorted((e.type, e.ticker, e.magnitude) for e in run(text)) == sorted(expected)
+
+
 def test_a_tariff_cancelled_is_one_decrease_not_also_a_negated_increase() -> None:
     events = run("加拿大宣布取消对美国部分商品征收的报复性关税。")
     assert [(e.type, e.direction) for e in events] == [("tariff_decrease", 1)]

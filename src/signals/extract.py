@@ -1617,25 +1617,28 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     return events
 
 
-_H_SHARES = regex.compile(r"H股|港股")
-_A_SHARES = regex.compile(r"A股")
+# The listing a clause names, and how its ticker ends (a US listing has no exchange suffix)
+_LISTINGS: tuple[tuple[Any, Callable[[str], bool]], ...] = (
+    (regex.compile(r"H股|港股"), lambda t: t.endswith(".HK")),
+    (regex.compile(r"A股"), lambda t: t.endswith((".SS", ".SZ"))),
+    (regex.compile(r"美股|美国存托股|ADR"), lambda t: "." not in t),
+)
 
 
 def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker: Linker) -> _Subject:
-    """A company listed in Shanghai/Shenzhen and Hong Kong whose event's clause names one listing
-    (中国海油…回购公司H股) is that listing's: the name links the A share first (600938.SS, not 0883.HK)."""
+    """A company listed twice whose event's clause names one listing (中国海油…回购公司H股, 百度港股收涨3%，
+    美股盘前涨2%) is that listing's: the name links one listing first (600938.SS, not 0883.HK)."""
     if subject.ticker is None or subject.ticker not in linker.instruments:
         return subject
     alternatives = linker.instruments[subject.ticker].alt_tickers
     if not alternatives:
         return subject  # listed once, as most are: no clause search on every event
-    h, a = _names_listing(doc, _H_SHARES, clause), _names_listing(doc, _A_SHARES, clause)
-    if h == a:
-        return subject  # neither listing named, or both (A股和H股)
-    want = ".HK" if h else (".SS", ".SZ")
-    if subject.ticker.endswith(want):
+    named = [is_it for pattern, is_it in _LISTINGS if _names_listing(doc, pattern, clause)]
+    if len(named) != 1:
+        return subject  # no listing named, or two (A股和H股)
+    if named[0](subject.ticker):
         return subject
-    other = [t for t in alternatives if t.endswith(want)]
+    other = [t for t in alternatives if named[0](t)]
     return replace(subject, ticker=other[0]) if len(other) == 1 else subject
 
 

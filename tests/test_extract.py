@@ -1622,6 +1622,12 @@ def test_a_clause_naming_a_listing_gives_the_move_to_that_listing(text: str, exp
     assert sorted((e.type, e.ticker, e.magnitude) for e in run(text)) == sorted(expected)
 
 
+def test_a_move_in_points_has_its_size_and_a_level_in_points_none() -> None:
+    assert [(e.ticker, e.magnitude, e.unit, e.magnitude_bound) for e in run("道指大涨500点。")] == [
+        ("^DJI", 500.0, "points", "exact")]
+    assert [(e.ticker, e.magnitude) for e in run("道指大涨，收报45000点。")] == [("^DJI", None)]
+
+
 def test_a_tariff_cancelled_is_one_decrease_not_also_a_negated_increase() -> None:
     events = run("加拿大宣布取消对美国部分商品征收的报复性关税。")
     assert [(e.type, e.direction) for e in events] == [("tariff_decrease", 1)]

@@ -1622,6 +1622,15 @@ def test_a_clause_naming_a_listing_gives_the_move_to_that_listing(text: str, exp
     assert sorted((e.type, e.ticker, e.magnitude) for e in run(text)) == sorted(expected)
 
 
+@pytest.mark.parametrize("text", [
+    "英伟达发布财报，港股大涨。",  # the Hong Kong market, where Nvidia is not listed (gave NVDA)
+    "苹果发布新品，A股大涨。",
+    "美联储宣布维持利率不变，两市大跌。",
+])
+def test_a_whole_market_moving_is_not_the_earlier_company(text: str) -> None:
+    assert [e for e in run(text) if e.type in ("price_surge", "price_plunge")] == []
+
+
 def test_a_move_in_points_has_its_size_and_a_level_in_points_none() -> None:
     assert [(e.ticker, e.magnitude, e.unit, e.magnitude_bound) for e in run("道指大涨500点。")] == [
         ("^DJI", 500.0, "points", "exact")]

@@ -778,7 +778,7 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         if before:
             return [_from_mention(doc, before)]
         if pool is in_clause and len(pools) > 1 and (
-                _unlinked_mover(doc, clause[0], anchor_s)
+                _unlinked_mover(doc, clause[0], anchor_s, _nearest_before(doc, pools[1], anchor_s, weak))
                 or (spec.tickers and _unlinked_bank(doc, clause[0], anchor_s))):
             # 印度股市外资流出，印度卢比大跌2%: the move is the rupee's, which has no instrument; it is not
             # the earlier clause's market. 美联储按兵不动后，土耳其央行意外加息: the hike is the Turkish
@@ -840,14 +840,24 @@ _UNLINKED_CURRENCY = regex.compile(
     r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)"
     # …or a futures contract the table has no instrument for (宁德时代枧下窝锂矿停产，碳酸锂期货应声涨停: the
     # limit-up is the contract's, not the company's of the earlier clause)
-    r"|\p{Han}{1,5}(?:期货|主力合约|期指)")
+    r"|\p{Han}{1,5}(?:期货|主力合约|期指)"
+    # …or a whole market (英伟达发布财报，港股大涨: not Nvidia's move; not 港股通, the Stock Connect), unless
+    # the earlier company is listed there (百度港股收涨3%，美股盘前涨4%: Baidu's US listing, _listing_named)
+    r"|(?P<market>港股(?!通)|美股|A股|两市|沪深两市|大盘|三大股指|欧股|日股|韩股|台股)")
 
 
-def _unlinked_mover(doc: _Doc, start: int, anchor: int) -> bool:
+def _unlinked_mover(doc: _Doc, start: int, anchor: int, earlier: Mention | None) -> bool:
     """Something without an instrument moves in the clause (_UNLINKED_CURRENCY), and no word after it
-    turns the clause back to the stock (碳酸锂期货大涨带动股价涨停: 股价 is the company's)."""
+    turns the clause back to the stock (碳酸锂期货大涨带动股价涨停: 股价 is the company's); a market word
+    that names a listing of ``earlier`` (the subject an earlier clause offers) is that listing."""
     found = _UNLINKED_CURRENCY.search(doc.text, start, anchor)
-    return found is not None and not _ANAPHOR.search(doc.text, found.end(), anchor)
+    if found is None or _ANAPHOR.search(doc.text, found.end(), anchor):
+        return False
+    if found.group("market") is None or earlier is None:
+        return True
+    listed = (earlier.instrument.ticker, *earlier.instrument.alt_tickers)
+    return not any(is_it(t) for pattern, is_it in _LISTINGS if pattern.fullmatch(found.group("market"))
+                   for t in listed)
 
 # A central bank's generic name that the linker left unlinked (土耳其央行, 新西兰联储, 南非储备银行,
 # 各国央行: another country's bank, or many): an allow-listed actor's rule takes no other bank for it.

@@ -1637,6 +1637,21 @@ def test_a_whole_market_moving_is_not_the_earlier_company(text: str) -> None:
     assert [e for e in run(text) if e.type in ("price_surge", "price_plunge")] == []
 
 
+@pytest.mark.parametrize(("text", "kind", "ticker"), [
+    # a house's own results and outlook (it spoke, so it was no subject: both gave nothing)
+    ("高盛上调全年业绩指引。", "guidance_raise", "GS"),
+    ("摩根大通第三季度业绩超预期。", "earnings_beat", "JPM"),
+])
+def test_a_research_house_reporting_its_own_results_is_the_subject(text: str, kind: str, ticker: str) -> None:
+    assert one(text, kind).ticker == ticker
+
+
+def test_a_research_house_saying_another_company_beat_is_the_source() -> None:
+    ev = one("摩根大通表示，英伟达业绩超预期。", "earnings_beat")
+    assert (ev.ticker, ev.source) == ("NVDA", "摩根大通")
+
+
+
 def test_a_move_in_points_has_its_size_and_a_level_in_points_none() -> None:
     assert [(e.ticker, e.magnitude, e.unit, e.magnitude_bound) for e in run("道指大涨500点。")] == [
         ("^DJI", 500.0, "points", "exact")]

@@ -53,9 +53,14 @@ _OWN_RESULTS = re.compile(
     r"(?:交出|发布|公布|披露|晒出)?(?:\d{4}年?度?)?[”“\"]?(?:成绩单|业绩预告|业绩快报|年报|年度报告|季报|财报)"
     r"|(?:预计|预期)?(?:\d{4}年度?)?(?:全年|上半年|前三季度|[一二三四]季度)?(?:实现)?"
     r"(?:归母|扣非|归属于(?:母公司|上市公司)|营业收入|营收|净利润)(?!率)"
-    # …or its own payout or outlook moved (三菱日联金融集团将年度股息上调至每股64日元: not a house's view)
-    r"|(?:宣布|决定|计划|拟)?将?(?:其|公司)?(?:\d{4}(?:财)?年度?|本财年|全年|年度|中期|末期|季度|特别)?"
-    r"(?:股息|分红|派息|业绩指引)(?!预期|预测|预估|目标)")  # 高盛将摩根大通股息预期上调: a view
+    # …or its own payout or outlook moved (三菱日联金融集团将年度股息上调至每股64日元, 高盛上调全年业绩指引:
+    # not a house's view)
+    r"|(?:宣布|决定|计划|拟)?将?(?:上调|下调|提高|调高|调低|上修|下修)?(?:其|公司)?"
+    r"(?:\d{4}(?:财)?年度?|本财年|全年|年度|中期|末期|季度|特别)?"
+    r"(?:股息|分红|派息|业绩指引)(?!预期|预测|预估|目标)"  # 高盛将摩根大通股息预期上调: a view
+    # …or a period's results of its own (摩根大通第三季度业绩超预期)
+    r"|(?:\d{4}年)?(?:第?[一二三四1-4]季度|上半年|下半年|前三季度|全年|年度)的?(?:业绩|利润|盈利)"
+    r"(?!预期|预测|预估|目标)")
 _FORECAST = ("预计", "预期")  # the own-results words that are also a forecast's (see _forecasting)
 # 高盛：… / 大摩、高盛：… heads a house's view (news write the speaker before a colon), unless what
 # follows is the house's own stock (高盛、摩根大通：股价均大涨5%)

@@ -427,6 +427,25 @@ def test_any_pattern_matches_exactly_when_one_pattern_does() -> None:
     assert hits > 100  # the texts do exercise the patterns
 
 
+def test_any_exclude_matches_exactly_when_one_exclusion_does() -> None:
+    # _excluded searches the rule's exclusions as one alternation: it must exclude exactly the clauses
+    # one of them would, checked as above on every rule's example texts
+    book = Rulebook.load()
+    multi = [r for r in book.rules if len(r.exclude) > 1]
+    assert multi and all(r.any_exclude is not None for r in multi)
+    texts = {c for r in book.rules for ex in r.examples for c in _every_clause(ex.text)}
+    texts |= {t for r in book.rules for ex in r.examples if ex.kind == "no_match" for t in [ex.text]}
+    agree = hits = 0
+    for rule in multi:
+        for text in texts:
+            combined = rule.any_exclude.search(text) is not None
+            one_by_one = any(p.search(text) is not None for p in rule.exclude)
+            agree += combined == one_by_one
+            hits += one_by_one
+    assert agree == len(multi) * len(texts)
+    assert hits > 100
+
+
 def test_any_pattern_is_none_when_a_pattern_sets_a_global_flag(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(
         "rules:\n  - id: corporate.flagged\n    version: 1\n    title: t\n    status: test\n"

@@ -541,6 +541,12 @@ def _excluded(doc: _Doc, hit: _Hit, rulebook: Rulebook, article_id: str) -> bool
         return False
     sentence = doc.sentences[doc.sentence_of(hit.start)]
     cs, ce = doc.clause_of(hit.start, sentence)
+    union = hit.rule.any_exclude
+    if union is not None:
+        try:
+            return union.search(doc.text, cs, ce, timeout=rulebook.regex_timeout) is not None
+        except TimeoutError:
+            pass  # each exclusion on its own then says which one is slow
     for pattern in hit.rule.exclude:
         try:
             if pattern.search(doc.text, cs, ce, timeout=rulebook.regex_timeout):

@@ -1613,3 +1613,21 @@ def test_probe6_non_events(text: str) -> None:
 def test_a_tariff_cancelled_is_one_decrease_not_also_a_negated_increase() -> None:
     events = run("加拿大宣布取消对美国部分商品征收的报复性关税。")
     assert [(e.type, e.direction) for e in events] == [("tariff_decrease", 1)]
+
+
+def _fields(events: list[Event]) -> list[tuple]:
+    return [(e.type, e.ticker, e.direction, e.magnitude, e.unit, e.modality) for e in events]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # probe 7: a move stated as its size (跌幅超过7%) or as an opening gap (高开近30%) gave nothing
+    ("比特币一度跌破8万美元关口，24小时内跌幅超过7%。", ("price_plunge", "BTC-USD", -1, 7.0, "pct", "fact")),
+    ("蜜雪集团上市首日高开近30%。", ("price_surge", "2097.HK", 1, 30.0, "pct", "fact")),
+])
+def test_probe7_move_size_and_opening_gap(text: str, expected: tuple) -> None:
+    assert _fields(run(text)) == [expected]
+
+
+def test_probe7_drawdown_from_a_peak_is_no_move() -> None:
+    # probe 7: a fall measured from the year's high is trailing, not the day's move (gave a 30% plunge)
+    assert run("小米集团股价较年内高点已回落逾30%。") == []

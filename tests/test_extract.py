@@ -1308,7 +1308,8 @@ def test_ceng_describing_a_party_leaves_its_event(text: str, rule: str, ticker: 
 def test_ceng_as_a_name_or_a_peak_of_today_stays() -> None:
     # after an executive's title (gave nothing since the 曾 fix, stake_increase expected before)
     ev = one("小米集团高管曾学忠宣布将增持公司股份。", "stake_increase")
-    assert (ev.ticker, ev.modality) == ("1810.HK", "expected")
+    # 宣布将 is announced, a fact as data/gold/README.md records it (probe 7; it was expected before)
+    assert (ev.ticker, ev.modality) == ("1810.HK", "fact")
     ev = one("比亚迪实控人曾某拟增持公司股份。", "stake_increase")
     assert (ev.ticker, ev.modality) == ("002594.SZ", "expected")
     assert run("比亚迪董事曾于2023年增持公司股份。") == []  # 曾于 after the title still recalls
@@ -1631,3 +1632,19 @@ def test_probe7_move_size_and_opening_gap(text: str, expected: tuple) -> None:
 def test_probe7_drawdown_from_a_peak_is_no_move() -> None:
     # probe 7: a fall measured from the year's high is trailing, not the day's move (gave a 30% plunge)
     assert run("小米集团股价较年内高点已回落逾30%。") == []
+
+
+@pytest.mark.parametrize(("text", "type_", "modality"), [
+    # probe 7: 宣布将 is an announcement (fact, as data/gold/README.md records 特斯拉"宣布将停产");
+    # 将 + a time that dates the object of a revision (将今年资本支出上调至) is the disposal
+    # construction: both read expected
+    ("零跑汽车宣布将在杭州新建年产能50万辆的整车工厂。", "capacity_expansion", "fact"),
+    ("日产汽车宣布将关闭两座工厂并裁员2万人。", "production_halt", "fact"),
+    ("台积电将今年资本支出上调至420亿美元。", "capex_increase", "fact"),
+    # still plans: a time right after 将, or a cue after 宣布将
+    ("台积电将于今年上调资本支出至420亿美元。", "capex_increase", "expected"),
+    ("Meta将2026年全年资本支出预期上调至1250亿美元。", "capex_increase", "expected"),
+    ("日产汽车预计将于明年关闭两座工厂。", "production_halt", "expected"),
+])
+def test_probe7_announced_will_and_dated_disposal(text: str, type_: str, modality: str) -> None:
+    assert one(text, type_).modality == modality

@@ -1058,6 +1058,15 @@ def _direction(hit: _Hit) -> int:
 
 # 将 right before a trigger that starts with its object (将|利率下调) is the disposal construction too.
 _DISPOSAL_OBJECT = regex.compile(r"利率|政策利率|基准利率|目标价|评级|关税|存款准备金率|准备金率|LPR")
+# …and so is 将 with a time that dates its object, before a revision to a level (台积电将今年资本支出
+# 上调至420亿美元: 今年 dates the spending, not the act; 将于今年上调至 stays a plan)
+_DISPOSAL_DATED = regex.compile(r"将(?:今年|明年|年内|全年|本财年|[0-9]{4}年"
+                                r"|[0-9一二三四五六七八九十]{1,2}月)(?:全年|度)?的?(?:(?!于|在|会|要|将)[^，。；\d]){2,10}$")
+_REVISED_TO = regex.compile(r"(?:上调|下调|调高|调低|调升|调降|上修|下修|提高|降低|提升|削减)(?:至|到)")
+# 将 right after the subject announces or decides (宣布将停产, 公告称将, 确认将, 决定将) is what it has
+# decided, a fact as data/gold/README.md records it (特斯拉"宣布将停产 Model S/X", "宣布将建设"), not a
+# forecast; the cues after it keep theirs (宣布将考虑回购, 宣布计划裁员 stay expected)
+_ANNOUNCED_WILL = regex.compile(r"(?<=(?:宣布|公告称?|确认|决定)[，,]?)将")
 
 
 # A reason between 因/由于 and the trigger has its own cues (因筹划重大资产重组事项停牌: 筹划 is the reason's;
@@ -1111,6 +1120,10 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
         return "negated"
     if before.endswith("将") and _DISPOSAL_OBJECT.match(doc.text, hit.start):
         before = before[:-1]
+    elif "将" in before:
+        if _REVISED_TO.match(doc.text, hit.start) and (dated := _DISPOSAL_DATED.search(before)):
+            before = before[:dated.start()] + before[dated.start() + 1:]
+        before = _ANNOUNCED_WILL.sub("", before)
     if "不" in before and _DOUBLE_NEGATIVE.search(before):  # 不排除|不能排除|并非不
         return "fact" if hit.rule.modality == "fact" else "expected"
     if (_NEGATED.search(_negation_scope(before)) or _TERMINATED.search(before)

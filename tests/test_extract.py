@@ -1648,3 +1648,11 @@ def test_probe7_drawdown_from_a_peak_is_no_move() -> None:
 ])
 def test_probe7_announced_will_and_dated_disposal(text: str, type_: str, modality: str) -> None:
     assert one(text, type_).modality == modality
+
+
+def test_probe7_none_planned_is_an_absence() -> None:
+    # probe 7: 暂无…计划 gave a fact capacity_expansion; like 没有 it is an absence for corporate rules,
+    # and a negated move for monetary ones
+    assert run("宁德时代董事长曾毓群表示，公司暂无在欧洲新建工厂的计划。") == []
+    assert run("比亚迪表示暂无回购计划。") == []
+    assert one("美联储暂无降息计划。", "rate_cut").modality == "negated"

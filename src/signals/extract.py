@@ -73,8 +73,9 @@ SUBJECT_OPTIONAL = frozenset({"monetary", "trade"})
 # a time or an auxiliary, because `将X下调至Y` is the disposal construction (= 把), not a forecast.
 _DOUBLE_NEGATIVE = regex.compile(r"不排除|不能排除|并非不")
 # 不急于/不着急/无需急于 say the move is not coming now (鲍威尔表示，目前不急于降息), as 无意 does
+# 暂无/尚无/并无 (公司暂无在欧洲新建工厂的计划) say there is none, as 没有 does
 _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并未|尚未|未(?!来|知|经)|暂停|暂缓|否认|没有"
-                         r"|无意|拒绝|难以|叫停|取消|不急于|不急着|不着急|(?:无需|无须|不必|没必要|无必要)急于"
+                         r"|暂无|尚无|并无|无意|拒绝|难以|叫停|取消|不急于|不急着|不着急|(?:无需|无须|不必|没必要|无必要)急于"
                          r"|不急$|不$|没$|无$")
 # 终止/中止/停止/搁置 negate the plan they govern (宣布终止回购, 终止实施本次重组, 停止柏林工厂扩建,
 # 搁置扩产计划), not what follows it: 终止收购后股价大跌, 中止增持计划后再度回购, 进入终止上市整理期首日
@@ -116,7 +117,7 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 # 美国宣布…加征关税) and the sentence stays news.
 _DEFINITION = regex.compile(r"所谓[^。；]{0,16}?(?:是指|指的是|就是|即是)")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
-_ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
+_ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未|暂无|尚无|并无")
 # a research house's own forecast (高盛预计…), or its revision of one in the same clause (高盛下调苹果全年
 # 营收预期)
 _FORECAST_VERBS = ("预计", "预期", "预测", "估计")

@@ -1656,3 +1656,9 @@ def test_probe7_none_planned_is_an_absence() -> None:
     assert run("宁德时代董事长曾毓群表示，公司暂无在欧洲新建工厂的计划。") == []
     assert run("比亚迪表示暂无回购计划。") == []
     assert one("美联储暂无降息计划。", "rate_cut").modality == "negated"
+
+
+def test_probe7_hong_kong_halt_of_a_named_stock() -> None:
+    # probe 7: the stock named without 股份 before 短暂停止买卖 (the exchange a clause before) gave none
+    events = run("港交所公告，碧桂园自今日上午9时起短暂停止买卖，以待刊发内幕消息公告。")
+    assert _fields(events) == [("trading_halt", "2007.HK", 0, None, None, "fact")]

@@ -1662,3 +1662,16 @@ def test_probe7_hong_kong_halt_of_a_named_stock() -> None:
     # probe 7: the stock named without 股份 before 短暂停止买卖 (the exchange a clause before) gave none
     events = run("港交所公告，碧桂园自今日上午9时起短暂停止买卖，以待刊发内幕消息公告。")
     assert _fields(events) == [("trading_halt", "2007.HK", 0, None, None, "fact")]
+
+
+@pytest.mark.parametrize(("text", "type_", "ticker", "direction"), [
+    # probe 7: EBITA as a profit measure, an outlook for a growth rate (将全年销售增长预期上调至), a forecast
+    # below the company's own earlier guidance (低于此前指引): all gave nothing
+    ("阿里巴巴上财季调整后EBITA不及预期，同比下降78%。", "earnings_miss", "9988.HK", -1),
+    ("沃尔玛将全年销售增长预期上调至4.8%至5.1%。", "guidance_raise", "WMT", 1),
+    ("星巴克预计本财年同店销售额将持平，低于此前指引。", "guidance_cut", "SBUX", -1),
+])
+def test_probe7_earnings_wordings(text: str, type_: str, ticker: str, direction: int) -> None:
+    events = run(text)
+    got = [(e.type, e.ticker, e.direction, e.modality) for e in events]
+    assert got == [(type_, ticker, direction, "fact")]

@@ -1675,3 +1675,9 @@ def test_probe7_earnings_wordings(text: str, type_: str, ticker: str, direction:
     events = run(text)
     got = [(e.type, e.ticker, e.direction, e.modality) for e in events]
     assert got == [(type_, ticker, direction, "fact")]
+
+
+def test_probe7_probe_with_its_kind_named() -> None:
+    # probe 7: 展开刑事调查 (a kind of probe between the verb and 调查) gave nothing
+    assert _fields(run("美国司法部对联合健康展开刑事调查。")) == [
+        ("regulatory_probe", "UNH", -1, None, None, "fact")]

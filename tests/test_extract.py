@@ -1681,3 +1681,10 @@ def test_probe7_probe_with_its_kind_named() -> None:
     # probe 7: 展开刑事调查 (a kind of probe between the verb and 调查) gave nothing
     assert _fields(run("美国司法部对联合健康展开刑事调查。")) == [
         ("regulatory_probe", "UNH", -1, None, None, "fact")]
+
+
+def test_probe7_first_of_a_kind_is_a_product() -> None:
+    # probe 7: 首款折叠屏iPhone (a product word without a model number) gave nothing
+    assert _fields(run("苹果计划明年推出首款折叠屏iPhone。")) == [
+        ("product_launch", "AAPL", 1, None, None, "expected")]
+    assert run("苹果推出首款以旧换新补贴计划。") == []

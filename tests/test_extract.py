@@ -1688,3 +1688,12 @@ def test_probe7_first_of_a_kind_is_a_product() -> None:
     assert _fields(run("苹果计划明年推出首款折叠屏iPhone。")) == [
         ("product_launch", "AAPL", 1, None, None, "expected")]
     assert run("苹果推出首款以旧换新补贴计划。") == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # probe 7: mines named between 暂停 and 生产, and 压减 as a capacity cut, gave nothing
+    ("铜陵有色因安全检查暂停部分矿山生产。", ("production_halt", "000630.SZ", -1, None, None, "fact")),
+    ("中国宏桥表示将压减电解铝产能约10%。", ("production_cut", "1378.HK", -1, 10.0, "pct", "expected")),
+])
+def test_probe7_mine_halt_and_capacity_cut(text: str, expected: tuple) -> None:
+    assert _fields(run(text)) == [expected]

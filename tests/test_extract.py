@@ -1697,3 +1697,14 @@ def test_probe7_first_of_a_kind_is_a_product() -> None:
 ])
 def test_probe7_mine_halt_and_capacity_cut(text: str, expected: tuple) -> None:
     assert _fields(run(text)) == [expected]
+
+
+def test_probe7_investor_buying_shares_is_a_stake() -> None:
+    # probe 7: 买入…股票 of a named company gave nothing, a list after 增持 only its first name
+    assert _fields(run("伯克希尔·哈撒韦第三季度买入谷歌母公司Alphabet股票约43亿美元。")) == [
+        ("stake_increase", "GOOGL", 1, 4.3e9, "USD", "fact")]
+    events = run("中央汇金公司增持工商银行、中国银行等四大行股份。")
+    assert sorted(e.ticker for e in events if e.type == "stake_increase") == ["601398.SS", "601988.SS"]
+    # flows of unnamed buyers and ratings are no stake
+    assert run("南向资金今日净买入腾讯控股股票超20亿港元。") == []
+    assert run("高盛给予贵州茅台股票买入评级。") == []

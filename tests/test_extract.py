@@ -1708,3 +1708,9 @@ def test_probe7_investor_buying_shares_is_a_stake() -> None:
     # flows of unnamed buyers and ratings are no stake
     assert run("南向资金今日净买入腾讯控股股票超20亿港元。") == []
     assert run("高盛给予贵州茅台股票买入评级。") == []
+
+
+def test_probe7_intervention_with_the_money_between() -> None:
+    # probe 7: 在汇市投入5.5万亿日元进行干预 (the amount between the market and the verb) gave nothing
+    assert _fields(run("日本财务省数据显示，日本当局上月在汇市投入5.5万亿日元进行干预，以支撑日元。")) == [
+        ("fx_intervention", "@MOFJ", 0, 5.5e12, "JPY", "fact")]

@@ -1714,3 +1714,10 @@ def test_probe7_intervention_with_the_money_between() -> None:
     # probe 7: 在汇市投入5.5万亿日元进行干预 (the amount between the market and the verb) gave nothing
     assert _fields(run("日本财务省数据显示，日本当局上月在汇市投入5.5万亿日元进行干预，以支撑日元。")) == [
         ("fx_intervention", "@MOFJ", 0, 5.5e12, "JPY", "fact")]
+
+
+def test_probe7_bilibili_is_hong_kong_first() -> None:
+    # probe 7: 哔哩哔哩 in a Hang Seng Tech wrap linked the US ADR BILI; Hong Kong first, as 百度/京东/网易
+    events = run("恒生科技指数收涨4.1%，快手、哔哩哔哩涨超8%。")
+    assert sorted(e.ticker for e in events) == ["1024.HK", "9626.HK", "HSTECH.HK"]
+    assert one("哔哩哔哩美股盘前大涨12%。", "price_surge").ticker == "BILI"

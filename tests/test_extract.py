@@ -1721,3 +1721,15 @@ def test_probe7_bilibili_is_hong_kong_first() -> None:
     events = run("恒生科技指数收涨4.1%，快手、哔哩哔哩涨超8%。")
     assert sorted(e.ticker for e in events) == ["1024.HK", "9626.HK", "HSTECH.HK"]
     assert one("哔哩哔哩美股盘前大涨12%。", "price_surge").ticker == "BILI"
+
+
+@pytest.mark.parametrize(("text", "tickers"), [
+    # probe 7: a later clause naming the US listing (，美股盘前跌逾6%) gave its move to the HK line, where
+    # it merged: the ADR's, when the company has one
+    ("百济神州港股大跌8%，美股盘前跌逾6%。", [("6160.HK", 8.0), ("ONC", 6.0)]),
+    ("阿里巴巴公布财报，美股盘前跌超10%。", [("BABA", 10.0)]),
+    # the H or A share named in the clause still decides
+    ("受美股大跌拖累，阿里巴巴港股跌5%。", [("9988.HK", 5.0)]),
+])
+def test_probe7_us_listing_named_in_the_clause(text: str, tickers: list[tuple]) -> None:
+    assert [(e.ticker, e.magnitude) for e in run(text) if e.type == "price_plunge"] == tickers

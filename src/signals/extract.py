@@ -1633,11 +1633,18 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
 
 _H_SHARES = regex.compile(r"H股|港股")
 _A_SHARES = regex.compile(r"A股")
+_US_SHARES = regex.compile(r"美股|ADR|美国存托")
+
+
+def _us_listing(ticker: str) -> bool:
+    return "." not in ticker and not ticker.startswith(("^", "@"))
 
 
 def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker: Linker) -> _Subject:
     """A company listed in Shanghai/Shenzhen and Hong Kong whose event's clause names one listing
-    (中国海油…回购公司H股) is that listing's: the name links the A share first (600938.SS, not 0883.HK)."""
+    (中国海油…回购公司H股) is that listing's: the name links the A share first (600938.SS, not 0883.HK).
+    With neither named, a clause that names the US listing (百济神州港股大跌8%，美股盘前跌逾6%) is the
+    ADR's, when the company has one."""
     if subject.ticker is None or subject.ticker not in linker.instruments:
         return subject
     alternatives = linker.instruments[subject.ticker].alt_tickers
@@ -1645,7 +1652,11 @@ def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker
         return subject  # listed once, as most are: no clause search on every event
     h, a = _names_listing(doc, _H_SHARES, clause), _names_listing(doc, _A_SHARES, clause)
     if h == a:
-        return subject  # neither listing named, or both (A股和H股)
+        # neither listing named, or both (A股和H股); the US listing only when neither
+        if h or _us_listing(subject.ticker) or not _names_listing(doc, _US_SHARES, clause):
+            return subject
+        us = [t for t in alternatives if _us_listing(t)]
+        return replace(subject, ticker=us[0]) if len(us) == 1 else subject
     want = ".HK" if h else (".SS", ".SZ")
     if subject.ticker.endswith(want):
         return subject

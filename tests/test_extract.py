@@ -1733,3 +1733,13 @@ def test_probe7_bilibili_is_hong_kong_first() -> None:
 ])
 def test_probe7_us_listing_named_in_the_clause(text: str, tickers: list[tuple]) -> None:
     assert [(e.ticker, e.magnitude) for e in run(text) if e.type == "price_plunge"] == tickers
+
+
+def test_probe7_generic_oil_beside_brent_is_brent() -> None:
+    # probe 7: 国际油价 (WTI by default) gave an unsized WTI plunge beside Brent's 4%; the sentence names
+    # Brent only, so it is one move of Brent
+    events = run("国际油价周一跳水，布伦特原油期货跌超4%，至每桶61美元附近。")
+    assert [(e.type, e.ticker, e.magnitude) for e in events] == [("price_plunge", "BZ=F", 4.0)]
+    # with WTI named too, or alone, the generic name stays WTI
+    events = run("国际油价大涨，布伦特原油涨超5%，WTI原油涨超6%。")
+    assert sorted((e.ticker, e.magnitude) for e in events) == [("BZ=F", 5.0), ("CL=F", 6.0)]

@@ -1602,6 +1602,7 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     else:
         mags = [mag] * len(subjects)
     subjects = [_listing_named(doc, clause, sub, linker) for sub in subjects]
+    subjects = [_generic_oil(doc, sentence, sub) for sub in subjects]
     base = _direction(hit)
     direction = -base if modality == "negated" else base
     sign = -1 if modality == "negated" else 1
@@ -1662,6 +1663,22 @@ def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker
         return subject
     other = [t for t in alternatives if t.endswith(want)]
     return replace(subject, ticker=other[0]) if len(other) == 1 else subject
+
+
+# Oil named without its benchmark (原油, 国际油价) links WTI; in a sentence that names Brent and not WTI
+# it is Brent (国际油价周一跳水，布伦特原油期货跌超4%: one move, not an unsized WTI one beside Brent's), as
+# docs/taxonomy.md reads an oilfield shut.
+_GENERIC_OIL = frozenset({"原油", "国际油价"})
+
+
+def _generic_oil(doc: _Doc, sentence: tuple[int, int], subject: _Subject) -> _Subject:
+    if subject.ticker != "CL=F" or subject.text not in _GENERIC_OIL:
+        return subject
+    named = {m.instrument.ticker for m in doc.mentions_in(sentence[0], sentence[1])
+             if m.text not in _GENERIC_OIL}
+    if "BZ=F" in named and "CL=F" not in named:
+        return replace(subject, ticker="BZ=F")
+    return subject
 
 
 def _names_listing(doc: _Doc, pattern: Any, clause: tuple[int, int]) -> bool:

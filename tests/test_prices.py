@@ -769,7 +769,7 @@ def test_every_yahoo_symbol_of_the_reference_data_is_one():
     for name in ("instruments.csv", "curated_instruments.csv"):
         with open(Path(__file__).parents[1] / "data" / "instruments" / name, encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                tickers |= {row["ticker"], *(row.get("alt_tickers") or "").split()}
+                tickers |= {row["ticker"], *filter(None, (row.get("alt_tickers") or "").split(";"))}
     assert len(tickers) > 5000
     check_tickers(sorted(tickers))  # none refused
     assert check_tickers(["M&M.NS", "DX-Y.NYB", "^gspc", "cl=f", "EURUSD=X", "BRK/B", "@FED", "700.HK"]) == [

@@ -73,8 +73,9 @@ SUBJECT_OPTIONAL = frozenset({"monetary", "trade"})
 # a time or an auxiliary, because `将X下调至Y` is the disposal construction (= 把), not a forecast.
 _DOUBLE_NEGATIVE = regex.compile(r"不排除|不能排除|并非不")
 # 不急于/不着急/无需急于 say the move is not coming now (鲍威尔表示，目前不急于降息), as 无意 does
+# 暂无/尚无/并无 (公司暂无在欧洲新建工厂的计划) say there is none, as 没有 does
 _NEGATED = regex.compile(r"不会|不再|不太可能|不大可能|不打算|并未|尚未|未(?!来|知|经)|暂停|暂缓|否认|没有"
-                         r"|无意|拒绝|难以|叫停|取消|不急于|不急着|不着急|(?:无需|无须|不必|没必要|无必要)急于"
+                         r"|暂无|尚无|并无|无意|拒绝|难以|叫停|取消|不急于|不急着|不着急|(?:无需|无须|不必|没必要|无必要)急于"
                          r"|不急$|不$|没$|无$")
 # 终止/中止/停止/搁置 negate the plan they govern (宣布终止回购, 终止实施本次重组, 停止柏林工厂扩建,
 # 搁置扩产计划), not what follows it: 终止收购后股价大跌, 中止增持计划后再度回购, 进入终止上市整理期首日
@@ -116,7 +117,7 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 # 美国宣布…加征关税) and the sentence stays news.
 _DEFINITION = regex.compile(r"所谓[^。；]{0,16}?(?:是指|指的是|就是|即是)")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
-_ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未")
+_ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未|暂无|尚无|并无")
 # a research house's own forecast (高盛预计…), or its revision of one in the same clause (高盛下调苹果全年
 # 营收预期)
 _FORECAST_VERBS = ("预计", "预期", "预测", "估计")
@@ -1074,6 +1075,15 @@ def _direction(hit: _Hit) -> int:
 
 # 将 right before a trigger that starts with its object (将|利率下调) is the disposal construction too.
 _DISPOSAL_OBJECT = regex.compile(r"利率|政策利率|基准利率|目标价|评级|关税|存款准备金率|准备金率|LPR")
+# …and so is 将 with a time that dates its object, before a revision to a level (台积电将今年资本支出
+# 上调至420亿美元: 今年 dates the spending, not the act; 将于今年上调至 stays a plan)
+_DISPOSAL_DATED = regex.compile(r"将(?:今年|明年|年内|全年|本财年|[0-9]{4}年"
+                                r"|[0-9一二三四五六七八九十]{1,2}月)(?:全年|度)?的?(?:(?!于|在|会|要|将)[^，。；\d]){2,10}$")
+_REVISED_TO = regex.compile(r"(?:上调|下调|调高|调低|调升|调降|上修|下修|提高|降低|提升|削减)(?:至|到)")
+# 将 right after the subject announces or decides (宣布将停产, 公告称将, 确认将, 决定将) is what it has
+# decided, a fact as data/gold/README.md records it (特斯拉"宣布将停产 Model S/X", "宣布将建设"), not a
+# forecast; the cues after it keep theirs (宣布将考虑回购, 宣布计划裁员 stay expected)
+_ANNOUNCED_WILL = regex.compile(r"(?<=(?:宣布|公告称?|确认|决定)[，,]?)将")
 
 
 # A reason between 因/由于 and the trigger has its own cues (因筹划重大资产重组事项停牌: 筹划 is the reason's;
@@ -1127,6 +1137,10 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
         return "negated"
     if before.endswith("将") and _DISPOSAL_OBJECT.match(doc.text, hit.start):
         before = before[:-1]
+    elif "将" in before:
+        if _REVISED_TO.match(doc.text, hit.start) and (dated := _DISPOSAL_DATED.search(before)):
+            before = before[:dated.start()] + before[dated.start() + 1:]
+        before = _ANNOUNCED_WILL.sub("", before)
     if "不" in before and _DOUBLE_NEGATIVE.search(before):  # 不排除|不能排除|并非不
         return "fact" if hit.rule.modality == "fact" else "expected"
     if (_NEGATED.search(_negation_scope(before)) or _TERMINATED.search(before)
@@ -1604,6 +1618,7 @@ def _events_for_hit(doc: _Doc, hit: _Hit, linker: Linker, article_id: str) -> li
     else:
         mags = [mag] * len(subjects)
     subjects = [_listing_named(doc, clause, sub, linker) for sub in subjects]
+    subjects = [_generic_oil(doc, sentence, sub) for sub in subjects]
     base = _direction(hit)
     direction = -base if modality == "negated" else base
     sign = -1 if modality == "negated" else 1
@@ -1656,6 +1671,22 @@ def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker
         return subject
     other = [t for t in alternatives if named[0](t)]
     return replace(subject, ticker=other[0]) if len(other) == 1 else subject
+
+
+# Oil named without its benchmark (原油, 国际油价) links WTI; in a sentence that names Brent and not WTI
+# it is Brent (国际油价周一跳水，布伦特原油期货跌超4%: one move, not an unsized WTI one beside Brent's), as
+# docs/taxonomy.md reads an oilfield shut.
+_GENERIC_OIL = frozenset({"原油", "国际油价"})
+
+
+def _generic_oil(doc: _Doc, sentence: tuple[int, int], subject: _Subject) -> _Subject:
+    if subject.ticker != "CL=F" or subject.text not in _GENERIC_OIL:
+        return subject
+    named = {m.instrument.ticker for m in doc.mentions_in(sentence[0], sentence[1])
+             if m.text not in _GENERIC_OIL}
+    if "BZ=F" in named and "CL=F" not in named:
+        return replace(subject, ticker="BZ=F")
+    return subject
 
 
 def _names_listing(doc: _Doc, pattern: Any, clause: tuple[int, int]) -> bool:

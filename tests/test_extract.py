@@ -1791,3 +1791,65 @@ def test_probe7_generic_oil_beside_brent_is_brent() -> None:
     # with WTI named too, or alone, the generic name stays WTI
     events = run("国际油价大涨，布伦特原油涨超5%，WTI原油涨超6%。")
     assert sorted((e.ticker, e.magnitude) for e in events) == [("BZ=F", 5.0), ("CL=F", 6.0)]
+
+
+# --- review of the twelfth session's fixes (held-out sentences around each change) ------------------
+
+
+@pytest.mark.parametrize("text", [
+    "沪指大涨站上3400点。", "恒指大涨收复25000点。", "道指暴跌失守40000点。", "恒指暴跌至20000点以下。",
+])
+def test_review2_a_level_in_points_is_no_size(text: str) -> None:
+    assert [e.magnitude for e in run(text) if e.type in ("price_surge", "price_plunge")] == [None]
+
+
+def test_review2_a_move_in_points_then_its_level_is_the_move() -> None:
+    assert [(e.magnitude, e.unit) for e in run("道指大涨500点至45000点。")] == [(500.0, "points")]
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("印度央行已连续两次降息，今日再度降息50个基点。", 50.0),  # the count is background, the decision not
+    ("美联储今年已降息两次，周三再度宣布降息25个基点。", 25.0),
+    ("继今年已累计降息75个基点后，美联储周三再度降息25个基点。", 25.0),
+])
+def test_review2_a_decision_after_the_count_of_cuts_stays(text: str, size: float) -> None:
+    assert one(text, "rate_cut").magnitude == size
+
+
+def test_review2_a_forecast_total_of_cuts_stays_expected() -> None:
+    assert one("市场预计欧洲央行年内累计降息100个基点后停止。", "rate_cut").modality == "expected"
+
+
+@pytest.mark.parametrize(("text", "ticker"), [
+    ("贵州茅台发布年报，逆大盘大涨5%。", "600519.SS"),  # the market as the yardstick: the move is its
+    ("比亚迪公布销量，在两市普跌中逆势大涨6%。", "002594.SZ"),
+    ("宁德时代发布财报，次日股价大涨5%。", "300750.SZ"),  # 次日股价 holds no 日股 (Japan)
+    ("隔夜美股中概股大涨带动阿里巴巴今日大涨5%。", "9988.HK"),  # 美股 before the name is the context
+])
+def test_review2_the_company_moves_against_a_market_named_around_it(text: str, ticker: str) -> None:
+    assert [e.ticker for e in run(text) if e.type == "price_surge"] == [ticker]
+
+
+@pytest.mark.parametrize("text", ["英伟达发布财报，隔夜美股大涨。", "英伟达发布财报，美股大涨。"])
+def test_review2_a_market_moving_after_a_company_listed_once_is_the_market(text: str) -> None:
+    assert [e for e in run(text) if e.type == "price_surge"] == []
+
+
+def test_review2_a_session_of_its_only_market_is_the_company() -> None:
+    assert one("拼多多第三季度营收低于预期，美股盘前跌超10%。", "price_plunge").ticker == "PDD"
+
+
+def test_review2_each_of_the_cuts_made_so_far_is_background_too() -> None:
+    assert run("美联储今年已降息三次，每次降息25个基点。") == []
+
+
+@pytest.mark.parametrize("text", [
+    "北向资金今日净买入贵州茅台股票5.2亿元。", "融资客大举买入中芯国际股票。",
+    "华尔街分析师推荐买入英伟达股票。", "现在是买入英伟达股票的好时机。",
+    "软银将买入OpenAI股份。",  # nothing listed bought: not the buyer's stake
+    "阿里巴巴拟出售所持小鹏股份，并买入其他公司股票。",
+    "日本央行官员警告，日元大幅贬值将损害经济。", "美联储主席表示，不希望美元大幅贬值。",
+    "欧元区通胀涨幅回落至3.2%。",
+])
+def test_review2_non_events(text: str) -> None:
+    assert [e for e in run(text) if e.type in ("stake_increase", "price_surge", "price_plunge")] == []

@@ -265,6 +265,7 @@ NOT_A_GROUP = "is not a named group of any pattern (named groups: n, v)"
     ('exposures: {"^GSPC": true}', "26: `exposures`: the sign of '^GSPC' must be -1, 0 or 1, not True"),
     ('exposures: {"@FED": {"^GSPC": 2}}', "35: `exposures`: the sign of '^GSPC' must be -1, 0 or 1, not 2"),
     ("subject: {title: 'false'}", "22: `subject.title` must be true or false, not 'false'"),
+    ("subject: {fallback: false}", "25: `subject.fallback` needs `from: group`"),
     ("confidence: true", "17: `confidence` must be a number in (0, 1]"),
 ])
 def test_a_bad_rule_field_is_a_lint_problem_and_a_rule_file_error(tmp_path: Path, field: str,

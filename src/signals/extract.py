@@ -194,6 +194,29 @@ _ONCE = regex.compile(r"(?<=[^，,：:。！？；\s])(?<![未不何])"
                       r"|董秘|实控人|实际控制人|掌门人|负责人))"
                       r"曾(?!经?(?:的|是))(?:经)?(?!一度|任|担任|毓群|庆洪|芳勤|学忠|几何|某)"
                       r"|曾(?=经(?!的|是)|于|多次|连续|先后|两度|三度))")
+# The moves a bank has made so far, counted (今年已累计降息三次, 已连续两次加息, 今年已降息两次,
+# 已累计降息150个基点) are background, not a decision; read at the trigger only, so a decision in a
+# later clause of the same sentence (美联储已连续两次降息，本周再次降息25个基点) stays. A forecast total
+# has no 已 (预计将累计降息).
+_SO_FAR_BEFORE = regex.compile(r"(?:已|已经)(?:(?:累计|连续|先后|共|合计)(?:[一二两三四五六七八九十\d]+次)?"
+                               r"|[一二两三四五六七八九十\d]+次)$")
+_SO_FAR_AFTER = regex.compile(r"[一二两三四五六七八九十\d]+次")
+
+
+# …and the size of each of them (美联储今年已降息三次，每次降息25个基点)
+_SO_FAR_EACH = regex.compile(
+    r"(?:已|已经)[^，。；]{0,6}?(?:[一二两三四五六七八九十\d]+|多)(?:次|轮)[，,]\s*$")
+
+
+def _made_so_far(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple[int, int]) -> bool:
+    text, start = doc.text, max(clause[0], hit.start - 8)
+    if text.startswith(("每次", "每一次", "每轮", "每一轮"), clause[0]) and _SO_FAR_EACH.search(
+            text, sentence[0], clause[0]):
+        return True
+    return bool(_SO_FAR_BEFORE.search(text, start, hit.start)
+                or (text.endswith(("已", "已经"), start, hit.start) and _SO_FAR_AFTER.match(text, hit.end)))
+
+
 _SAID = regex.compile(r"(?:宣布|表示|称|指出|透露|披露|公布|提到|强调)[，,：:]$")
 # A question that asks about the event as a topic (降准降息对银行股的影响究竟有多大？): the trigger's clause
 # ends the question and an asking word follows the trigger in it; not when what is asked follows the event
@@ -750,6 +773,8 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
             named = _unlinked_name(doc, hit.match, spec.group)
             if named:
                 return [named]
+        if not spec.fallback:
+            return [_Subject(None, None, None, None, None)]
     anchor_s, anchor_e = hit.start, hit.end
 
     product_price = hit.rule.type in _PRICE_MOVES
@@ -847,10 +872,15 @@ _UNLINKED_CURRENCY = regex.compile(
     r"兹罗提|第纳尔|里亚尔|迪拉姆|谢克尔|坚戈|新加坡元|新西兰元|纽元|新台币)"
     # …or a futures contract the table has no instrument for (宁德时代枧下窝锂矿停产，碳酸锂期货应声涨停: the
     # limit-up is the contract's, not the company's of the earlier clause)
-    r"|\p{Han}{1,5}(?:期货|主力合约|期指)"
-    # …or a whole market (英伟达发布财报，港股大涨: not Nvidia's move; not 港股通, the Stock Connect), unless
-    # the earlier company is listed there (百度港股收涨3%，美股盘前涨4%: Baidu's US listing, _listing_named)
-    r"|(?P<market>港股(?!通)|美股|A股|两市|沪深两市|大盘|三大股指|欧股|日股|韩股|台股)")
+    r"|\p{Han}{1,5}(?:期货|主力合约|期指)")
+# …or a whole market opening the clause (英伟达发布财报，港股大涨: not Nvidia's move; not 港股通, the Stock
+# Connect), unless the earlier company is listed there: once of two (百度港股收涨3%，美股盘前涨4%: Baidu's
+# US listing, _listing_named), or only there with a session named (拼多多…，美股盘前跌超10%). Only at the
+# clause's start: a market named as the yardstick (逆大盘大涨5%, 跑赢大盘, 在两市普跌中逆势大涨) leaves the
+# move the company's, and 次日股价, 平台股价 hold no 日股/台股.
+_MARKET_MOVER = regex.compile(
+    r"\s*(?:隔夜|今日|今天|周[一二三四五六日]|早盘|午盘|午后|尾盘|盘中|盘前|盘后|随后|同日|当日|此后"
+    r"|受此影响|受此消息影响)?[，,]?\s*(?P<market>港股(?!通)|美股|A股|两市|沪深两市|大盘|三大股指|欧股|日股|韩股|台股)")
 
 
 def _unlinked_mover(doc: _Doc, start: int, anchor: int, earlier: Mention | None) -> bool:
@@ -858,13 +888,23 @@ def _unlinked_mover(doc: _Doc, start: int, anchor: int, earlier: Mention | None)
     turns the clause back to the stock (碳酸锂期货大涨带动股价涨停: 股价 is the company's); a market word
     that names a listing of ``earlier`` (the subject an earlier clause offers) is that listing."""
     found = _UNLINKED_CURRENCY.search(doc.text, start, anchor)
-    if found is None or _ANAPHOR.search(doc.text, found.end(), anchor):
+    if found is not None:
+        return not _ANAPHOR.search(doc.text, found.end(), anchor)
+    market = _MARKET_MOVER.match(doc.text, start, anchor)
+    if market is None or _ANAPHOR.search(doc.text, market.end(), anchor):
         return False
-    if found.group("market") is None or earlier is None:
+    if earlier is None:
         return True
     listed = (earlier.instrument.ticker, *earlier.instrument.alt_tickers)
-    return not any(is_it(t) for pattern, is_it in _LISTINGS if pattern.fullmatch(found.group("market"))
-                   for t in listed)
+    if not any(is_it(t) for pattern, is_it in _LISTINGS if pattern.fullmatch(market.group("market"))
+               for t in listed):
+        return True  # not listed there: the market's move
+    # listed there and elsewhere, the word names that listing; listed there only, a session after it does
+    # (拼多多…，美股盘前跌超10%), while 英伟达发布财报，隔夜美股大涨 is the market's move
+    return not (earlier.instrument.alt_tickers or _SESSION.match(doc.text, market.end(), anchor))
+
+
+_SESSION = regex.compile(r"盘前|盘后|盘中|早盘|午盘|尾盘|夜盘")
 
 # A central bank's generic name that the linker left unlinked (土耳其央行, 新西兰联储, 南非储备银行,
 # 各国央行: another country's bank, or many): an allow-listed actor's rule takes no other bank for it.
@@ -1176,6 +1216,8 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
         return True
     if _recalled(doc, hit, sentence, clause) or _topic_question(doc, hit, sentence, clause):
         return True
+    if hit.rule.family == "monetary" and _made_so_far(doc, hit, sentence, clause):
+        return True
     # a 吗 question ends within 13 characters of the trigger (_QUESTION_AFTER): most have no 吗 there
     asked = (_QUESTION_AFTER.match(doc.text, hit.end) if doc.text.find("吗", hit.end, hit.end + 13) >= 0
              else None)
@@ -1332,9 +1374,10 @@ _TOTAL_AFTER = regex.compile(r"的?(?:市值|估值|身家|财富|资金|总值)
 
 
 def _move_sizes(doc: _Doc, hit: _Hit, candidates: list[_Mag], clause: tuple[int, int]) -> list[_Mag]:
-    """The figures that size a price move: a rate in the clause (大涨150美元或2.7%: 2.7%), else money
-    right after the trigger, unless that money is a total or a target that moved (市值暴跌5890亿美元)."""
-    rates = [m for m in candidates if m.unit not in MONEY_UNITS]
+    """The figures that size a price move: a rate in the clause (大涨150美元或2.7%: 2.7%), else money or
+    points right after the trigger (大涨500点; 站上3400点, 涨至45000点 are levels), unless that money is a
+    total or a target that moved (市值暴跌5890亿美元)."""
+    rates = [m for m in candidates if m.unit not in MONEY_UNITS and m.unit != "points"]
     if rates:
         return rates
     if _TOTAL_BEFORE.search(doc.text, clause[0], hit.start):
@@ -1664,7 +1707,12 @@ def _listing_named(doc: _Doc, clause: tuple[int, int], subject: _Subject, linker
     alternatives = linker.instruments[subject.ticker].alt_tickers
     if not alternatives:
         return subject  # listed once, as most are: no clause search on every event
-    named = [is_it for pattern, is_it in _LISTINGS if _names_listing(doc, pattern, clause)]
+    # from the subject on, when it stands in the clause: a market named before it is another's context
+    # (隔夜美股中概股大涨带动阿里巴巴今日大涨5%: the Hong Kong move)
+    start = clause[0]
+    if subject.start is not None and clause[0] <= subject.start < clause[1]:
+        start = subject.start + len(subject.text or "")
+    named = [is_it for pattern, is_it in _LISTINGS if _names_listing(doc, pattern, (start, clause[1]))]
     if len(named) != 1:
         return subject  # no listing named, or two (A股和H股)
     if named[0](subject.ticker):

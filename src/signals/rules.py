@@ -152,6 +152,9 @@ class SubjectSpec:
     scope: str = "article"
     after: bool = True  # may the subject follow the trigger (涨停的有五粮液)? False: only before
     unlinked: bool = False  # `from: group`: an unlinked name in the group is the subject (xAI)
+    # `from: group`: a group that took part but names no entity falls back to `nearest`; False: no subject
+    # (软银将买入OpenAI股份: the buyer before the verb is not what was bought)
+    fallback: bool = True
     each: bool = False  # one event per entity of a list (五粮液、山西汾酒等涨停)
     tickers: tuple[str, ...] = ()  # allow-list: only these instruments (central banks for rate rules)
 
@@ -366,7 +369,7 @@ RULE_FIELDS = {
 }
 REQUIRED_RULE_FIELDS = ("id", "version", "title", "status", "type", "triggers", "examples")
 SUBJECT_FIELDS = {"from", "kinds", "group", "ticker", "name", "title", "each", "tickers", "scope", "after",
-                  "unlinked"}
+                  "unlinked", "fallback"}
 SUBJECT_SCOPES = ("clause", "sentence", "article")
 DIRECTION_FIELDS = {"group", "map", "default"}
 MAGNITUDE_FIELDS = {"group", "units", "where", "pick", "as", "required", "min"}
@@ -689,10 +692,14 @@ def _parse_subject(raw: Any, family: str, groups: set[str], rid: str, out: _Coll
     unlinked = _flag(raw, "unlinked", False, "subject", rid, out)
     if unlinked and mode != "group":
         out.add(raw, "unlinked", rid, "`subject.unlinked` needs `from: group`")
+    fallback = _flag(raw, "fallback", True, "subject", rid, out)
+    if not fallback and mode != "group":
+        out.add(raw, "fallback", rid, "`subject.fallback` needs `from: group`")
     return SubjectSpec(mode=mode, kinds=tuple(kinds), group=group, ticker=ticker, name=name,
                        title=_flag(raw, "title", True, "subject", rid, out),
                        each=_flag(raw, "each", False, "subject", rid, out), tickers=tuple(tickers or ()),
-                       scope=scope, after=_flag(raw, "after", True, "subject", rid, out), unlinked=unlinked)
+                       scope=scope, after=_flag(raw, "after", True, "subject", rid, out), unlinked=unlinked,
+                       fallback=fallback)
 
 
 def _subject_text(raw: dict, key: str, rid: str, out: _Collector) -> str | None:

@@ -410,41 +410,24 @@ def _every_clause(text: str) -> list[str]:
     return [c for c in regex.split(r"[。！？；!?;\n，,]", text) if c] + [text]
 
 
-def test_any_pattern_matches_exactly_when_one_pattern_does() -> None:
-    # the combined filter may only skip sentences where no pattern matches: checked on every rule's
-    # example texts, whole and clause by clause, against every rule with several patterns
+@pytest.mark.parametrize(("parts", "union"), [("patterns", "any_pattern"), ("exclude", "any_exclude")])
+def test_the_union_matches_exactly_when_one_of_its_parts_does(parts: str, union: str) -> None:
+    # the combined pattern may only skip sentences where no pattern matches, and the combined exclusion
+    # (_excluded) must exclude exactly the clauses one exclusion would: checked on every rule's example
+    # texts, whole and clause by clause, against every rule with several of them
     book = Rulebook.load()
-    multi = [r for r in book.rules if len(r.patterns) > 1]
-    assert multi and all(r.any_pattern is not None for r in multi)
+    multi = [r for r in book.rules if len(getattr(r, parts)) > 1]
+    assert multi and all(getattr(r, union) is not None for r in multi)
     texts = {c for r in book.rules for ex in r.examples for c in _every_clause(ex.text)}
     agree = hits = 0
     for rule in multi:
         for text in texts:
-            combined = rule.any_pattern.search(text) is not None
-            one_by_one = any(p.search(text) is not None for p in rule.patterns)
+            combined = getattr(rule, union).search(text) is not None
+            one_by_one = any(p.search(text) is not None for p in getattr(rule, parts))
             agree += combined == one_by_one
             hits += one_by_one
     assert agree == len(multi) * len(texts)
-    assert hits > 100  # the texts do exercise the patterns
-
-
-def test_any_exclude_matches_exactly_when_one_exclusion_does() -> None:
-    # _excluded searches the rule's exclusions as one alternation: it must exclude exactly the clauses
-    # one of them would, checked as above on every rule's example texts
-    book = Rulebook.load()
-    multi = [r for r in book.rules if len(r.exclude) > 1]
-    assert multi and all(r.any_exclude is not None for r in multi)
-    texts = {c for r in book.rules for ex in r.examples for c in _every_clause(ex.text)}
-    texts |= {t for r in book.rules for ex in r.examples if ex.kind == "no_match" for t in [ex.text]}
-    agree = hits = 0
-    for rule in multi:
-        for text in texts:
-            combined = rule.any_exclude.search(text) is not None
-            one_by_one = any(p.search(text) is not None for p in rule.exclude)
-            agree += combined == one_by_one
-            hits += one_by_one
-    assert agree == len(multi) * len(texts)
-    assert hits > 100
+    assert hits > 100  # the texts do exercise them
 
 
 def test_any_pattern_is_none_when_a_pattern_sets_a_global_flag(tmp_path: Path) -> None:

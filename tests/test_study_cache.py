@@ -356,3 +356,17 @@ def test_day0_found_through_the_benchmark_days_equals_the_join_with_the_series_r
     assert reasons == {"BEFORE110": "day0_after_last_price", "BEFORE99": "incomplete_event_window",
                        "EXTRAsat": "incomplete_event_window", "LATE29": "short_estimation",
                        "LATE30": "short_estimation", "LATE31": "short_estimation"}
+
+
+def test_the_cache_stores_its_double_columns_uncompressed(con):
+    # a warm study reads scattered rows of study_series_rows; ALPRD decompresses whole vectors for them
+    rng = np.random.default_rng(12)
+    dates, _ = _panel(con, rng, tickers=tuple(f"T{i:02d}" for i in range(10)), days=3000)
+    insert_events(con, [{"event_id": f"e{i}", "ticker": f"T{i:02d}", "day0": dates[2000]} for i in range(10)])
+    run_study(con, **SMALL)
+    con.execute("CHECKPOINT")
+    kinds = dict(con.execute("""
+        SELECT column_name, list(DISTINCT compression) FROM pragma_storage_info('study_series_rows')
+        WHERE segment_type = 'DOUBLE' GROUP BY column_name
+    """).fetchall())
+    assert kinds == {c: ["Uncompressed"] for c in ("r", "m", "cr", "cm", "crr", "cmm", "crm")}

@@ -370,3 +370,98 @@ def test_the_cache_stores_its_double_columns_uncompressed(con):
         WHERE segment_type = 'DOUBLE' GROUP BY column_name
     """).fetchall())
     assert kinds == {c: ["Uncompressed"] for c in ("r", "m", "cr", "cm", "crr", "cmm", "crm")}
+
+
+# _fit before the picked rows were read into arrays: two joins of the pairs with the series rows
+_FIT_BY_JOINS = """
+    CREATE OR REPLACE TEMP TABLE _old_fit AS
+    WITH w AS (
+        SELECT l.*, b.g_first, b.mu_r, b.mu_m, b.mu_rr, b.mu_mm, b.mu_rm,
+               greatest(l.g0 + ({lo}), b.g_first) AS lo, least(l.g0 + ({hi}), b.g_last) AS hi
+        FROM _st_loc l JOIN _st_bounds b USING (sid) WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
+    ), s AS (
+        SELECT w.*, CASE WHEN w.hi >= w.lo THEN h.cn - coalesce(z.cn, 0) ELSE 0 END AS n,
+               h.cr - coalesce(z.cr, 0) + w.mu_r * (h.cn - coalesce(z.cn, 0)) AS sy,
+               h.cm - coalesce(z.cm, 0) + w.mu_m * (h.cn - coalesce(z.cn, 0)) AS sx,
+               h.crr - coalesce(z.crr, 0) + w.mu_rr * (h.cn - coalesce(z.cn, 0)) AS syy,
+               h.cmm - coalesce(z.cmm, 0) + w.mu_mm * (h.cn - coalesce(z.cn, 0)) AS sxx,
+               h.crm - coalesce(z.crm, 0) + w.mu_rm * (h.cn - coalesce(z.cn, 0)) AS sxy
+        FROM w LEFT JOIN _st_rows h ON h.g = w.hi AND w.hi >= w.lo LEFT JOIN _st_rows z ON z.g = w.lo - 1
+    ), c AS (
+        SELECT *, sxx - sx * sx / n AS cxx, sxy - sx * sy / n AS cxy, syy - sy * sy / n AS cyy,
+               (syy + sxx - 2 * sxy) - (sy - sx) * (sy - sx) / n AS cdd
+        FROM s WHERE n > 0
+    ), m AS (SELECT *, CASE WHEN model_used = 'market' AND cxx > 0 THEN cxy / cxx END AS b_ols FROM c)
+    SELECT pid, sid, ticker, model_used, benchmark_used, g0, idx0, day0_used, shift, n, mu_r, mu_m,
+           sx / n AS mx, cxx,
+           CASE model_used WHEN 'market' THEN sy / n - b_ols * sx / n WHEN 'mean' THEN sy / n
+                ELSE 0 END AS ka,
+           CASE model_used WHEN 'market' THEN b_ols WHEN 'market-adjusted' THEN 1 ELSE 0 END AS kb,
+           CASE model_used WHEN 'raw' THEN sy / n WHEN 'market-adjusted' THEN (sy - sx) / n
+                ELSE 0 END AS abar,
+           CASE model_used WHEN 'market' THEN n - 2 ELSE n - 1 END AS df,
+           CASE model_used WHEN 'market' THEN (cyy - b_ols * cxy) / (n - 2)
+                           WHEN 'market-adjusted' THEN cdd / (n - 1) ELSE cyy / (n - 1) END AS s2
+    FROM m
+"""
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, float("inf")])
+@pytest.mark.parametrize("cache", [True, False])
+def test_picked_rows_are_exactly_the_rows_the_joins_read(con, monkeypatch, share, cache):
+    """_pick_rows reads the fit's two rows per pair and the event window's rows by row number into
+    arrays (whole columns or a semi-join): the fit gives bit for bit what joining the pairs with every
+    series row gave, and every window cell is the series row of that g (NULLs included). Tickers with
+    suspensions, a series starting after its neighbour's end, pairs of several models (no benchmark:
+    NULL benchmark returns and sums), spans clamped to the series start, windows past the last row."""
+    rng = np.random.default_rng(31)
+    days = 160
+    dates = business_days(days)
+    closes = {"BM": 100 * np.cumprod(1 + rng.normal(0.0005, 0.01, days))}
+    for i, t in enumerate(("A", "B", "C", "D")):
+        c = 50 * np.cumprod(1 + rng.normal(0.0005, 0.02, days))
+        keep = np.ones(days, dtype=bool)
+        keep[[40 + i, 41 + i, 90]] = False  # suspensions
+        if t == "C":
+            keep[:50] = False  # listed late
+        closes[t] = c
+        insert_prices(con, t, dates[keep], c[keep])
+    insert_prices(con, "BM", dates, closes["BM"])
+    rows = [{"event_id": f"{t}{k}", "ticker": t, "day0": dates[k]}
+            for t in "ABCD" for k in (3, 8, 25, 60, 100, 157, 159)]
+    rows += [{"event_id": f"raw{t}", "ticker": t, "day0": dates[70], "benchmark": None} for t in "AB"]
+    insert_events(con, rows)
+    monkeypatch.setattr(study, "_PICK_MAX_SHARE", share)
+    seen = {}
+    real = study._event_window
+
+    real_fit = study._fit_sql
+
+    def check_fit(c, est):
+        real_fit(c, est)
+        c.execute(_FIT_BY_JOINS.format(lo=est[0], hi=est[1]))
+        seen["fit"] = c.execute("SELECT count(*) FROM _st_fit").fetchone()[0]
+        for a, b in (("_st_fit", "_old_fit"), ("_old_fit", "_st_fit")):
+            diff = c.execute(f"FROM {a} EXCEPT ALL FROM {b}").df()
+            assert diff.empty, diff.to_string()
+
+    def check(c, win, est, series_rows, with_cells=True):
+        g0 = c.execute("SELECT g0 FROM _st_fit WHERE pid NOT IN (SELECT pid FROM _st_dropped)"
+                       ).fetchnumpy()["g0"]
+        full = c.execute("SELECT g, r, m, gap::DOUBLE AS gap, valid FROM _st_rows ORDER BY g").fetchnumpy()
+        want = (np.asarray(g0)[:, None] + np.arange(win[0], win[1] + 1)[None, :]).ravel()
+        pos, found = series_rows.positions(want)
+        g = np.asarray(full["g"])
+        exists = np.isin(want, g)
+        assert (found == exists).all()
+        at = np.searchsorted(g, want[found])
+        for name in ("r", "m", "gap", "valid"):
+            old = np.ma.filled(full[name].astype(float), np.nan)[at]
+            np.testing.assert_array_equal(series_rows.cols[name][pos[found]].astype(float), old)
+        return real(c, win, est, series_rows, with_cells)
+
+    monkeypatch.setattr(study, "_event_window", check)
+    monkeypatch.setattr(study, "_fit_sql", check_fit)
+    res = run_study(con, cache_series=cache, dedupe=False, **SMALL)
+    run_study(con, model="mean", dedupe=False, cache_series=cache, **SMALL)
+    assert seen["fit"] > 20 and len(res.pairs) > 10

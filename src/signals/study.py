@@ -1151,15 +1151,13 @@ def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win:
     estimation residuals, e event-window days).
     ``enabled=False`` leaves them empty so those three statistics come out NaN.
     """
-    sign = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "pos": pd.Series([], dtype="float64"),
-                         "pairs": pd.Series([], dtype="int64")})
-    u_acc = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "rel": pd.Series([], dtype="int16"),
-                          "u": pd.Series([], dtype="float64"), "k": pd.Series([], dtype="int64")})
-    kp = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "date": pd.Series([], dtype="datetime64[s]"),
-                       "s": pd.Series([], dtype="float64"), "q": pd.Series([], dtype="float64"),
-                       "m": pd.Series([], dtype="int64"), "e": pd.Series([], dtype="int64")})
-    if enabled:
-        sign, u_acc, kp = _rank_sign_sums(con, est, win)
+    if not enabled:  # empty, typed as the sums would be (no DataFrames to build and register)
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_sign (gid INTEGER, pos DOUBLE, pairs BIGINT)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_u (gid INTEGER, rel SMALLINT, u DOUBLE, k BIGINT)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_kp "
+                    "(gid INTEGER, date DATE, s DOUBLE, q DOUBLE, m BIGINT, e BIGINT)")
+        return
+    sign, u_acc, kp = _rank_sign_sums(con, est, win)
     with store.registered(con, _st_sign_df=sign, _st_u_df=u_acc, _st_kp_df=kp):
         con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_sign AS "
                     "SELECT gid::INTEGER AS gid, pos, pairs FROM _st_sign_df")

@@ -465,3 +465,20 @@ def test_picked_rows_are_exactly_the_rows_the_joins_read(con, monkeypatch, share
     res = run_study(con, cache_series=cache, dedupe=False, **SMALL)
     run_study(con, model="mean", dedupe=False, cache_series=cache, **SMALL)
     assert seen["fit"] > 20 and len(res.pairs) > 10
+
+
+def test_without_rank_tests_only_the_rank_statistics_are_missing(con):
+    rng = np.random.default_rng(41)
+    dates, _ = _panel(con, rng, tickers=("A", "B", "C"))
+    insert_events(con, [{"event_id": f"e{t}{k}", "ticker": t, "day0": dates[k], "type": f"t{k % 2}"}
+                        for t in "ABC" for k in (40, 47, 60, 71)])
+    full = run_study(con, **SMALL)
+    bare = run_study(con, rank_tests=False, **SMALL)
+    rank = ["kp_r_bar", "kp_t", "p_kp", "corrado_z", "p_corrado", "p_hat", "gsign_z", "p_gsign"]
+    assert full.summary[rank].notna().all().all()
+    # no r_bar estimate: KP falls back to BMP; the Corrado and sign statistics are NaN
+    assert bare.summary[rank[3:]].isna().all().all() and (bare.summary["kp_r_bar"] == 0).all()
+    assert bare.summary["kp_t"].equals(bare.summary["bmp_t"])
+    pd.testing.assert_frame_equal(full.summary.drop(columns=rank), bare.summary.drop(columns=rank))
+    for got in ("pairs", "daily", "dropped"):
+        pd.testing.assert_frame_equal(getattr(full, got), getattr(bare, got))

@@ -694,11 +694,12 @@ class _Picked:
     ends: pa.Table
 
 
-def _fetch_rows(con: duckdb.DuckDBPyConnection, columns: str, keys: np.ndarray, n_rows: int,
-                top: int, with_nulls: Sequence[str] = ()) -> _Rows:
-    """``columns`` (g first) of the rows of _st_rows whose g is in ``keys`` (sorted, in 1..top), as
-    numpy arrays (NULL is NaN) found by g through _Rows, and the NULL masks of ``with_nulls``."""
-    if len(keys) > _PICK_MAX_SHARE * n_rows:
+def _fetch_rows(con: duckdb.DuckDBPyConnection, columns: str, keys: np.ndarray | None,
+                with_nulls: Sequence[str] = ()) -> _Rows:
+    """``columns`` (g first) of the rows of _st_rows whose g is in ``keys`` (sorted; None: every
+    row), as numpy arrays (NULL is NaN) found by g through _Rows, and the NULL masks of
+    ``with_nulls``."""
+    if keys is None:
         con.complete()
         table = con.sql(f"SELECT {columns} FROM _st_rows").to_arrow_table()
     else:
@@ -709,9 +710,11 @@ def _fetch_rows(con: duckdb.DuckDBPyConnection, columns: str, keys: np.ndarray, 
     nulls = {name: table.column(name).is_null().to_numpy(zero_copy_only=False)
              for name in with_nulls if table.column(name).null_count}
     g = np.asarray(cols.pop("g"), dtype=np.int64)
-    if len(keys) > _PICK_MAX_SHARE * n_rows and len(g) and g[-1] - g[0] == len(g) - 1 \
-            and (g[1:] > g[:-1]).all():
+    if keys is None and len(g) and g[-1] - g[0] == len(g) - 1 and (g[1:] > g[:-1]).all():
         at = _RowIndex(first=int(g[0]), count=len(g))  # the whole table in g order: g - first g
+    elif keys is None:  # the whole table out of order (never seen): its own sorted g
+        order = np.argsort(g, kind="stable")
+        at = _RowIndex(keys=g[order], order=order)
     else:
         # the rows come in any order (a parallel scan): by the position of their g among the keys
         # (a whole table read out of order holds rows that are no key: left out)
@@ -735,21 +738,24 @@ def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[
     rows g0 + rel. Only those rows are read, by row number (see _PICK_MAX_SHARE)."""
     p = _arrays(con, """
         SELECT l.pid, l.g0, b.g_first, b.g_last FROM _st_loc l JOIN _st_bounds b USING (sid)
-        WHERE l.pid NOT IN (SELECT pid FROM _st_dropped) ORDER BY l.pid
+        WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
     """)
     [(n_rows, top)] = con.execute("SELECT (SELECT count(*) FROM _st_rows), "
                                   "(SELECT coalesce(max(g_last), 0) FROM _st_bounds)").fetchall()
     pid, g0, g_first, g_last = (np.asarray(p[k], dtype=np.int64) for k in ("pid", "g0", "g_first", "g_last"))
     lo, hi = np.maximum(g0 + est[0], g_first), np.minimum(g0 + est[1], g_last)
 
-    def wanted(*gs: np.ndarray) -> np.ndarray:  # the distinct row numbers of 1..top among gs, sorted
+    def wanted(*gs: np.ndarray) -> np.ndarray | None:
+        """The distinct row numbers of 1..top among gs, sorted; None (read every row) when even
+        their count with repeats is beyond _PICK_MAX_SHARE of the rows."""
+        if sum(x.size for x in gs) > _PICK_MAX_SHARE * n_rows:
+            return None
         mask = np.zeros(top + 1, dtype=bool)
         for x in gs:
             mask[x[(x >= 1) & (x <= top)]] = True
         return np.flatnonzero(mask)
 
-    fit = _fetch_rows(con, "g, " + ", ".join(_FIT_SUMS), wanted(lo - 1, hi[hi >= lo]), n_rows, top,
-                      with_nulls=_FIT_SUMS)
+    fit = _fetch_rows(con, "g, " + ", ".join(_FIT_SUMS), wanted(lo - 1, hi[hi >= lo]), with_nulls=_FIT_SUMS)
     ends: dict[str, Any] = {"pid": pid}
     # as _fit's joins had it: row hi only when hi >= lo, and NULL where there is no row (lo - 1 = 0)
     for end, want, ok in (("z", lo - 1, True), ("h", hi, hi >= lo)):
@@ -760,8 +766,9 @@ def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[
             ends[f"{end}_{c}"] = pa.array(fit.cols[c][pos], mask=null)
     rels = np.arange(win[0], win[1] + 1)
     date = ", date" if with_dates else ""
+    few = len(g0) * len(rels) <= _PICK_MAX_SHARE * n_rows  # else wanted() reads every row anyway
     rows = _fetch_rows(con, f"g, r, m, gap::DOUBLE AS gap, valid{date}",
-                       wanted((g0[:, None] + rels[None, :]).ravel()), n_rows, top)
+                       wanted((g0[:, None] + rels[None, :]).ravel()) if few else None)
     if with_dates:
         rows.cols["day"] = rows.cols.pop("date").astype("datetime64[D]").astype(np.int32)
     return _Picked(window=rows, ends=pa.table(ends))

@@ -482,3 +482,55 @@ def test_without_rank_tests_only_the_rank_statistics_are_missing(con):
     pd.testing.assert_frame_equal(full.summary.drop(columns=rank), bare.summary.drop(columns=rank))
     for got in ("pairs", "daily", "dropped"):
         pd.testing.assert_frame_equal(getattr(full, got), getattr(bare, got))
+
+
+_CANDIDATES_BY_ONE_WINDOW = """
+    CREATE OR REPLACE TEMP TABLE _old_cand AS
+    WITH c AS (
+        SELECT row_number() OVER (ORDER BY ei.event_id, ei.ticker)::INTEGER AS pid,
+               ei.event_id, ei.ticker, ei.role, ei.expected_sign, ei.market, ei.benchmark, ei.day0,
+               ei.day0_reason, e.type, e.direction, e.rule_id, e.source, e.modality, e.topic,
+               e.relevance, {key} AS group_key, a.published_utc
+        FROM event_instruments ei JOIN events e ON e.id = ei.event_id
+        LEFT JOIN articles a ON a.id = e.article_id
+    )
+    SELECT * EXCLUDE (published_utc), row_number() OVER dup AS dup_rank,
+           first_value(event_id) OVER dup AS dup_keep
+    FROM c
+    WINDOW dup AS (PARTITION BY group_key, ticker, day0 ORDER BY relevance DESC, published_utc ASC NULLS LAST,
+                   event_id)
+"""
+
+
+@pytest.mark.parametrize("by", ["type", "", "role,type"])
+def test_candidates_rank_only_shared_days_as_one_window_over_all_did(con, monkeypatch, by):
+    """_candidates ranks the pairs of a (group, ticker, day 0) shared by several; the rest keep rank 1
+    and themselves: the same table as one window over every pair. Ties of relevance, NULL
+    publication times, NULL day 0s (several of one ticker), other groups on the same day."""
+    rng = np.random.default_rng(3)
+    dates, _ = _panel(con, rng, tickers=("A", "B"))
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    rows = []
+    for i in range(60):
+        rows.append({"event_id": f"e{i:02d}", "ticker": "AB"[i % 2], "day0": None if i % 11 == 0 else
+                     dates[40 + i % 7], "relevance": [40, 90, 90][i % 3], "type": ["x", "y"][i % 5 == 0],
+                     "published": t0 + pd.Timedelta(hours=i % 4), "day0_reason": "no_session"})
+    rows.append({"event_id": "solo", "ticker": "A", "day0": dates[70]})
+    insert_events(con, rows)
+    con.execute("UPDATE articles SET published_utc = NULL WHERE id IN ('a-e03', 'a-e17', 'a-e24')")
+    cols = study.group_columns(by)
+    real = study._resolve_benchmarks
+
+    def check(c, *args, **kwargs):
+        qualified = {k: ("ei." if k in ("market", "role") else "e.") + k for k in cols}
+        parts = ", ".join(f"coalesce(CAST({qualified[k]} AS VARCHAR), '-')" for k in cols)
+        key = f"concat_ws(' | ', {parts})" if cols else "'all'"
+        c.execute(_CANDIDATES_BY_ONE_WINDOW.format(key=key))
+        for a, b in (("_st_cand", "_old_cand"), ("_old_cand", "_st_cand")):
+            diff = c.execute(f"FROM {a} EXCEPT ALL FROM {b}").df()
+            assert diff.empty, diff.to_string()
+        assert c.execute("SELECT count(*) FROM _st_cand WHERE dup_rank > 1").fetchone()[0] > 5
+        return real(c, *args, **kwargs)
+
+    monkeypatch.setattr(study, "_resolve_benchmarks", check)
+    run_study(con, by=by, **SMALL)

@@ -248,7 +248,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
            + ")") if cols else "'all'"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_cand AS
-        WITH c AS (
+        WITH c AS MATERIALIZED (
             SELECT row_number() OVER (ORDER BY ei.event_id, ei.ticker)::INTEGER AS pid,
                    ei.event_id, ei.ticker, ei.role, ei.expected_sign, ei.market, ei.benchmark, ei.day0,
                    ei.day0_reason, e.type, e.direction, e.rule_id, e.source, e.modality, e.topic,
@@ -256,16 +256,23 @@ def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
             FROM event_instruments ei
             JOIN events e ON e.id = ei.event_id
             LEFT JOIN articles a ON a.id = e.article_id
+        ), shared AS (
+            -- the (group, ticker, day 0) that more than one pair has: only those need ranking (a
+            -- window over every pair sorted them all, ~60 ms at 100 k pairs)
+            SELECT group_key, ticker, day0 FROM c GROUP BY ALL HAVING count(*) > 1
+        ), d AS (
+            -- same news in several articles counts once per group: highest relevance, then
+            -- earliest; other groups keep their own pair (an earnings beat stays in its group
+            -- even when a price surge of the same ticker and day is reported too)
+            SELECT c.pid, row_number() OVER dup AS dup_rank, first_value(c.event_id) OVER dup AS dup_keep
+            FROM c SEMI JOIN shared k ON c.group_key IS NOT DISTINCT FROM k.group_key
+                AND c.ticker IS NOT DISTINCT FROM k.ticker AND c.day0 IS NOT DISTINCT FROM k.day0
+            WINDOW dup AS (PARTITION BY c.group_key, c.ticker, c.day0
+                           ORDER BY c.relevance DESC, c.published_utc ASC NULLS LAST, c.event_id)
         )
-        SELECT * EXCLUDE (published_utc),
-               -- same news in several articles counts once per group: highest relevance, then
-               -- earliest; other groups keep their own pair (an earnings beat stays in its group
-               -- even when a price surge of the same ticker and day is reported too)
-               row_number() OVER dup AS dup_rank,
-               first_value(event_id) OVER dup AS dup_keep
-        FROM c
-        WINDOW dup AS (PARTITION BY group_key, ticker, day0
-                       ORDER BY relevance DESC, published_utc ASC NULLS LAST, event_id)
+        SELECT c.* EXCLUDE (published_utc), coalesce(d.dup_rank, 1) AS dup_rank,
+               coalesce(d.dup_keep, c.event_id) AS dup_keep
+        FROM c LEFT JOIN d USING (pid)
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _st_dropped (pid INTEGER, reason VARCHAR, detail VARCHAR)")
     con.execute("""

@@ -663,11 +663,14 @@ def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int, cached: bool = 
             JOIN study_series_days d ON d.bench = l.benchmark_used AND d.date = l.day0
             WHERE d.bidx >= p.bidx_first AND d.bidx - p.bidx_first <= b.g_last - b.g_first
         """)
-        if con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
+        # usually every pair is found: then neither join below has anything to do
+        left = con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]
+        if left:
             con.execute("INSERT INTO _st_loc " + by_date.format(pairs=rest))
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE _st_loc AS " + by_date.format(pairs="_st_loc0"))
-    if con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
+        left = 1
+    if left and con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
         con.execute(f"""
             INSERT INTO _st_loc
             WITH rest AS {rest}

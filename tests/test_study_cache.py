@@ -356,3 +356,181 @@ def test_day0_found_through_the_benchmark_days_equals_the_join_with_the_series_r
     assert reasons == {"BEFORE110": "day0_after_last_price", "BEFORE99": "incomplete_event_window",
                        "EXTRAsat": "incomplete_event_window", "LATE29": "short_estimation",
                        "LATE30": "short_estimation", "LATE31": "short_estimation"}
+
+
+def test_the_cache_stores_its_double_columns_uncompressed(con):
+    # a warm study reads scattered rows of study_series_rows; ALPRD decompresses whole vectors for them
+    rng = np.random.default_rng(12)
+    dates, _ = _panel(con, rng, tickers=tuple(f"T{i:02d}" for i in range(10)), days=3000)
+    insert_events(con, [{"event_id": f"e{i}", "ticker": f"T{i:02d}", "day0": dates[2000]} for i in range(10)])
+    run_study(con, **SMALL)
+    con.execute("CHECKPOINT")
+    kinds = dict(con.execute("""
+        SELECT column_name, list(DISTINCT compression) FROM pragma_storage_info('study_series_rows')
+        WHERE segment_type = 'DOUBLE' GROUP BY column_name
+    """).fetchall())
+    assert kinds == {c: ["Uncompressed"] for c in ("r", "m", "cr", "cm", "crr", "cmm", "crm")}
+
+
+# _fit before the picked rows were read into arrays: two joins of the pairs with the series rows
+_FIT_BY_JOINS = """
+    CREATE OR REPLACE TEMP TABLE _old_fit AS
+    WITH w AS (
+        SELECT l.*, b.g_first, b.mu_r, b.mu_m, b.mu_rr, b.mu_mm, b.mu_rm,
+               greatest(l.g0 + ({lo}), b.g_first) AS lo, least(l.g0 + ({hi}), b.g_last) AS hi
+        FROM _st_loc l JOIN _st_bounds b USING (sid) WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
+    ), s AS (
+        SELECT w.*, CASE WHEN w.hi >= w.lo THEN h.cn - coalesce(z.cn, 0) ELSE 0 END AS n,
+               h.cr - coalesce(z.cr, 0) + w.mu_r * (h.cn - coalesce(z.cn, 0)) AS sy,
+               h.cm - coalesce(z.cm, 0) + w.mu_m * (h.cn - coalesce(z.cn, 0)) AS sx,
+               h.crr - coalesce(z.crr, 0) + w.mu_rr * (h.cn - coalesce(z.cn, 0)) AS syy,
+               h.cmm - coalesce(z.cmm, 0) + w.mu_mm * (h.cn - coalesce(z.cn, 0)) AS sxx,
+               h.crm - coalesce(z.crm, 0) + w.mu_rm * (h.cn - coalesce(z.cn, 0)) AS sxy
+        FROM w LEFT JOIN _st_rows h ON h.g = w.hi AND w.hi >= w.lo LEFT JOIN _st_rows z ON z.g = w.lo - 1
+    ), c AS (
+        SELECT *, sxx - sx * sx / n AS cxx, sxy - sx * sy / n AS cxy, syy - sy * sy / n AS cyy,
+               (syy + sxx - 2 * sxy) - (sy - sx) * (sy - sx) / n AS cdd
+        FROM s WHERE n > 0
+    ), m AS (SELECT *, CASE WHEN model_used = 'market' AND cxx > 0 THEN cxy / cxx END AS b_ols FROM c)
+    SELECT pid, sid, ticker, model_used, benchmark_used, g0, idx0, day0_used, shift, n, mu_r, mu_m,
+           sx / n AS mx, cxx,
+           CASE model_used WHEN 'market' THEN sy / n - b_ols * sx / n WHEN 'mean' THEN sy / n
+                ELSE 0 END AS ka,
+           CASE model_used WHEN 'market' THEN b_ols WHEN 'market-adjusted' THEN 1 ELSE 0 END AS kb,
+           CASE model_used WHEN 'raw' THEN sy / n WHEN 'market-adjusted' THEN (sy - sx) / n
+                ELSE 0 END AS abar,
+           CASE model_used WHEN 'market' THEN n - 2 ELSE n - 1 END AS df,
+           CASE model_used WHEN 'market' THEN (cyy - b_ols * cxy) / (n - 2)
+                           WHEN 'market-adjusted' THEN cdd / (n - 1) ELSE cyy / (n - 1) END AS s2
+    FROM m
+"""
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, float("inf")])
+@pytest.mark.parametrize("cache", [True, False])
+def test_picked_rows_are_exactly_the_rows_the_joins_read(con, monkeypatch, share, cache):
+    """_pick_rows reads the fit's two rows per pair and the event window's rows by row number into
+    arrays (whole columns or a semi-join): the fit gives bit for bit what joining the pairs with every
+    series row gave, and every window cell is the series row of that g (NULLs included). Tickers with
+    suspensions, a series starting after its neighbour's end, pairs of several models (no benchmark:
+    NULL benchmark returns and sums), spans clamped to the series start, windows past the last row."""
+    rng = np.random.default_rng(31)
+    days = 160
+    dates = business_days(days)
+    closes = {"BM": 100 * np.cumprod(1 + rng.normal(0.0005, 0.01, days))}
+    for i, t in enumerate(("A", "B", "C", "D")):
+        c = 50 * np.cumprod(1 + rng.normal(0.0005, 0.02, days))
+        keep = np.ones(days, dtype=bool)
+        keep[[40 + i, 41 + i, 90]] = False  # suspensions
+        if t == "C":
+            keep[:50] = False  # listed late
+        closes[t] = c
+        insert_prices(con, t, dates[keep], c[keep])
+    insert_prices(con, "BM", dates, closes["BM"])
+    rows = [{"event_id": f"{t}{k}", "ticker": t, "day0": dates[k]}
+            for t in "ABCD" for k in (3, 8, 25, 60, 100, 157, 159)]
+    rows += [{"event_id": f"raw{t}", "ticker": t, "day0": dates[70], "benchmark": None} for t in "AB"]
+    insert_events(con, rows)
+    monkeypatch.setattr(study, "_PICK_MAX_SHARE", share)
+    seen = {}
+    real = study._event_window
+
+    real_fit = study._fit_sql
+
+    def check_fit(c, est):
+        real_fit(c, est)
+        c.execute(_FIT_BY_JOINS.format(lo=est[0], hi=est[1]))
+        seen["fit"] = c.execute("SELECT count(*) FROM _st_fit").fetchone()[0]
+        for a, b in (("_st_fit", "_old_fit"), ("_old_fit", "_st_fit")):
+            diff = c.execute(f"FROM {a} EXCEPT ALL FROM {b}").df()
+            assert diff.empty, diff.to_string()
+
+    def check(c, win, est, series_rows, with_cells=True):
+        g0 = c.execute("SELECT g0 FROM _st_fit WHERE pid NOT IN (SELECT pid FROM _st_dropped)"
+                       ).fetchnumpy()["g0"]
+        full = c.execute("SELECT g, r, m, gap::DOUBLE AS gap, valid FROM _st_rows ORDER BY g").fetchnumpy()
+        want = (np.asarray(g0)[:, None] + np.arange(win[0], win[1] + 1)[None, :]).ravel()
+        pos, found = series_rows.positions(want)
+        g = np.asarray(full["g"])
+        exists = np.isin(want, g)
+        assert (found == exists).all()
+        at = np.searchsorted(g, want[found])
+        for name in ("r", "m", "gap", "valid"):
+            old = np.ma.filled(full[name].astype(float), np.nan)[at]
+            np.testing.assert_array_equal(series_rows.cols[name][pos[found]].astype(float), old)
+        return real(c, win, est, series_rows, with_cells)
+
+    monkeypatch.setattr(study, "_event_window", check)
+    monkeypatch.setattr(study, "_fit_sql", check_fit)
+    res = run_study(con, cache_series=cache, dedupe=False, **SMALL)
+    run_study(con, model="mean", dedupe=False, cache_series=cache, **SMALL)
+    assert seen["fit"] > 20 and len(res.pairs) > 10
+
+
+def test_without_rank_tests_only_the_rank_statistics_are_missing(con):
+    rng = np.random.default_rng(41)
+    dates, _ = _panel(con, rng, tickers=("A", "B", "C"))
+    insert_events(con, [{"event_id": f"e{t}{k}", "ticker": t, "day0": dates[k], "type": f"t{k % 2}"}
+                        for t in "ABC" for k in (40, 47, 60, 71)])
+    full = run_study(con, **SMALL)
+    bare = run_study(con, rank_tests=False, **SMALL)
+    rank = ["kp_r_bar", "kp_t", "p_kp", "corrado_z", "p_corrado", "p_hat", "gsign_z", "p_gsign"]
+    assert full.summary[rank].notna().all().all()
+    # no r_bar estimate: KP falls back to BMP; the Corrado and sign statistics are NaN
+    assert bare.summary[rank[3:]].isna().all().all() and (bare.summary["kp_r_bar"] == 0).all()
+    assert bare.summary["kp_t"].equals(bare.summary["bmp_t"])
+    pd.testing.assert_frame_equal(full.summary.drop(columns=rank), bare.summary.drop(columns=rank))
+    for got in ("pairs", "daily", "dropped"):
+        pd.testing.assert_frame_equal(getattr(full, got), getattr(bare, got))
+
+
+_CANDIDATES_BY_ONE_WINDOW = """
+    CREATE OR REPLACE TEMP TABLE _old_cand AS
+    WITH c AS (
+        SELECT row_number() OVER (ORDER BY ei.event_id, ei.ticker)::INTEGER AS pid,
+               ei.event_id, ei.ticker, ei.role, ei.expected_sign, ei.market, ei.benchmark, ei.day0,
+               ei.day0_reason, e.type, e.direction, e.rule_id, e.source, e.modality, e.topic,
+               e.relevance, {key} AS group_key, a.published_utc
+        FROM event_instruments ei JOIN events e ON e.id = ei.event_id
+        LEFT JOIN articles a ON a.id = e.article_id
+    )
+    SELECT * EXCLUDE (published_utc), row_number() OVER dup AS dup_rank,
+           first_value(event_id) OVER dup AS dup_keep
+    FROM c
+    WINDOW dup AS (PARTITION BY group_key, ticker, day0 ORDER BY relevance DESC, published_utc ASC NULLS LAST,
+                   event_id)
+"""
+
+
+@pytest.mark.parametrize("by", ["type", "", "role,type"])
+def test_candidates_rank_only_shared_days_as_one_window_over_all_did(con, monkeypatch, by):
+    """_candidates ranks the pairs of a (group, ticker, day 0) shared by several; the rest keep rank 1
+    and themselves: the same table as one window over every pair. Ties of relevance, NULL
+    publication times, NULL day 0s (several of one ticker), other groups on the same day."""
+    rng = np.random.default_rng(3)
+    dates, _ = _panel(con, rng, tickers=("A", "B"))
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    rows = []
+    for i in range(60):
+        rows.append({"event_id": f"e{i:02d}", "ticker": "AB"[i % 2], "day0": None if i % 11 == 0 else
+                     dates[40 + i % 7], "relevance": [40, 90, 90][i % 3], "type": ["x", "y"][i % 5 == 0],
+                     "published": t0 + pd.Timedelta(hours=i % 4), "day0_reason": "no_session"})
+    rows.append({"event_id": "solo", "ticker": "A", "day0": dates[70]})
+    insert_events(con, rows)
+    con.execute("UPDATE articles SET published_utc = NULL WHERE id IN ('a-e03', 'a-e17', 'a-e24')")
+    cols = study.group_columns(by)
+    real = study._resolve_benchmarks
+
+    def check(c, *args, **kwargs):
+        qualified = {k: ("ei." if k in ("market", "role") else "e.") + k for k in cols}
+        parts = ", ".join(f"coalesce(CAST({qualified[k]} AS VARCHAR), '-')" for k in cols)
+        key = f"concat_ws(' | ', {parts})" if cols else "'all'"
+        c.execute(_CANDIDATES_BY_ONE_WINDOW.format(key=key))
+        for a, b in (("_st_cand", "_old_cand"), ("_old_cand", "_st_cand")):
+            diff = c.execute(f"FROM {a} EXCEPT ALL FROM {b}").df()
+            assert diff.empty, diff.to_string()
+        assert c.execute("SELECT count(*) FROM _st_cand WHERE dup_rank > 1").fetchone()[0] > 5
+        return real(c, *args, **kwargs)
+
+    monkeypatch.setattr(study, "_resolve_benchmarks", check)
+    run_study(con, by=by, **SMALL)

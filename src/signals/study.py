@@ -226,7 +226,7 @@ def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[
 
 _TEMP = ("_st_cand", "_st_fb", "_st_pxcount", "_st_have", "_st_bmap", "_st_live", "_st_dropped", "_st_need",
          "_st_series", "_st_px", "_st_bx", "_st_bdates", "_st_rows0", "_st_rows", "_st_bounds", "_st_loc0",
-         "_st_loc", "_st_pick", "_st_fit", "_st_res", "_st_acc_sign", "_st_acc_u", "_st_acc_kp",
+         "_st_loc", "_st_fit", "_st_res", "_st_acc_sign", "_st_acc_u", "_st_acc_kp",
          "_st_grp")
 
 
@@ -248,7 +248,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
            + ")") if cols else "'all'"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_cand AS
-        WITH c AS (
+        WITH c AS MATERIALIZED (
             SELECT row_number() OVER (ORDER BY ei.event_id, ei.ticker)::INTEGER AS pid,
                    ei.event_id, ei.ticker, ei.role, ei.expected_sign, ei.market, ei.benchmark, ei.day0,
                    ei.day0_reason, e.type, e.direction, e.rule_id, e.source, e.modality, e.topic,
@@ -256,16 +256,23 @@ def _candidates(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
             FROM event_instruments ei
             JOIN events e ON e.id = ei.event_id
             LEFT JOIN articles a ON a.id = e.article_id
+        ), shared AS (
+            -- the (group, ticker, day 0) that more than one pair has: only those need ranking (a
+            -- window over every pair sorted them all, ~60 ms at 100 k pairs)
+            SELECT group_key, ticker, day0 FROM c GROUP BY ALL HAVING count(*) > 1
+        ), d AS (
+            -- same news in several articles counts once per group: highest relevance, then
+            -- earliest; other groups keep their own pair (an earnings beat stays in its group
+            -- even when a price surge of the same ticker and day is reported too)
+            SELECT c.pid, row_number() OVER dup AS dup_rank, first_value(c.event_id) OVER dup AS dup_keep
+            FROM c SEMI JOIN shared k ON c.group_key IS NOT DISTINCT FROM k.group_key
+                AND c.ticker IS NOT DISTINCT FROM k.ticker AND c.day0 IS NOT DISTINCT FROM k.day0
+            WINDOW dup AS (PARTITION BY c.group_key, c.ticker, c.day0
+                           ORDER BY c.relevance DESC, c.published_utc ASC NULLS LAST, c.event_id)
         )
-        SELECT * EXCLUDE (published_utc),
-               -- same news in several articles counts once per group: highest relevance, then
-               -- earliest; other groups keep their own pair (an earnings beat stays in its group
-               -- even when a price surge of the same ticker and day is reported too)
-               row_number() OVER dup AS dup_rank,
-               first_value(event_id) OVER dup AS dup_keep
-        FROM c
-        WINDOW dup AS (PARTITION BY group_key, ticker, day0
-                       ORDER BY relevance DESC, published_utc ASC NULLS LAST, event_id)
+        SELECT c.* EXCLUDE (published_utc), coalesce(d.dup_rank, 1) AS dup_rank,
+               coalesce(d.dup_keep, c.event_id) AS dup_keep
+        FROM c LEFT JOIN d USING (pid)
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _st_dropped (pid INTEGER, reason VARCHAR, detail VARCHAR)")
     con.execute("""
@@ -656,11 +663,14 @@ def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int, cached: bool = 
             JOIN study_series_days d ON d.bench = l.benchmark_used AND d.date = l.day0
             WHERE d.bidx >= p.bidx_first AND d.bidx - p.bidx_first <= b.g_last - b.g_first
         """)
-        if con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
+        # usually every pair is found: then neither join below has anything to do
+        left = con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]
+        if left:
             con.execute("INSERT INTO _st_loc " + by_date.format(pairs=rest))
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE _st_loc AS " + by_date.format(pairs="_st_loc0"))
-    if con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
+        left = 1
+    if left and con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
         con.execute(f"""
             INSERT INTO _st_loc
             WITH rest AS {rest}
@@ -677,55 +687,137 @@ def _locate_day0(con: duckdb.DuckDBPyConnection, max_shift: int, cached: bool = 
           f"l.shift > {max_shift}", table="_st_loc")
 
 
-# _pick_rows copies the rows the fit and the event window read out of _st_rows when they are at
-# most this share of it: each join of a few thousand pairs with the whole table scans and probes
-# every row (~0.1 s per join at 5 M rows), while dense picks would copy most of the table for nothing.
-_PICK_MAX_SHARE = 0.25
+# _pick_rows reads the rows of _st_rows that the fit and the event window need (the fit: two rows per
+# pair, the window: its days) by a semi-join with their row numbers when they are at most this share of
+# it, else the columns whole: the scan of the 5 M cached rows is the same either way, but a few
+# thousand pairs then leave most of it behind.
+_PICK_MAX_SHARE = 0.1
+_FIT_SUMS = ("cn", "cr", "cm", "crr", "cmm", "crm")
 
 
-def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int]) -> str:
-    """The table _fit and _event_window read rows from: _st_pick, a copy of the rows of _st_rows
-    they read (the ends of each pair's estimation span and its event window), or _st_rows itself
-    when those are a large share of it."""
-    n_rows = con.execute("SELECT count(*) FROM _st_rows").fetchone()[0]
-    n_pairs = con.execute("SELECT count(*) FROM _st_loc").fetchone()[0]
-    keys_per_pair = 4 + (win[1] - win[0] + 1)
-    if n_pairs * keys_per_pair > _PICK_MAX_SHARE * n_rows:
-        return "_st_rows"
-    # candidate ends of lo - 1 and hi in _fit (clamped to the series bounds), then the window rows
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _st_pick AS
-        SELECT g, date, r, m, gap, valid, cn, cr, cm, crr, cmm, crm FROM _st_rows WHERE g IN (
-            SELECT unnest([l.g0 + ({est[0]}) - 1, b.g_first - 1, l.g0 + ({est[1]}), b.g_last])
-            FROM _st_loc l JOIN _st_bounds b USING (sid)
-            UNION ALL
-            SELECT l.g0 + t.rel FROM _st_loc l CROSS JOIN range({win[0]}, {win[1] + 1}) t(rel)
-        )
+@dataclass(frozen=True)
+class _Picked:
+    """What _pick_rows read: the event window's rows, and per pair (pid) the running sums of the rows
+    the fit subtracts (``z_*``: row lo - 1, ``h_*``: row hi; NULL where _fit's joins found no row)."""
+
+    window: _Rows
+    ends: pa.Table
+
+
+def _fetch_rows(con: duckdb.DuckDBPyConnection, columns: str, keys: np.ndarray | None,
+                with_nulls: Sequence[str] = ()) -> _Rows:
+    """``columns`` (g first) of the rows of _st_rows whose g is in ``keys`` (sorted; None: every
+    row), as numpy arrays (NULL is NaN) found by g through _Rows, and the NULL masks of
+    ``with_nulls``."""
+    if keys is None:
+        con.complete()
+        table = con.sql(f"SELECT {columns} FROM _st_rows").to_arrow_table()
+    else:
+        with store.registered(con, _st_keys=pa.table({"g": keys})):
+            query = f"SELECT {columns} FROM _st_rows WHERE g IN (SELECT g FROM _st_keys)"
+            table = con.sql(query).to_arrow_table()
+    cols = {name: table.column(name).to_numpy() for name in table.column_names}
+    nulls = {name: table.column(name).is_null().to_numpy(zero_copy_only=False)
+             for name in with_nulls if table.column(name).null_count}
+    g = np.asarray(cols.pop("g"), dtype=np.int64)
+    if keys is None and len(g) and g[-1] - g[0] == len(g) - 1 and (g[1:] > g[:-1]).all():
+        at = _RowIndex(first=int(g[0]), count=len(g))  # the whole table in g order: g - first g
+    elif keys is None:  # the whole table out of order (never seen): its own sorted g
+        order = np.argsort(g, kind="stable")
+        at = _RowIndex(keys=g[order], order=order)
+    else:
+        # the rows come in any order (a parallel scan): by the position of their g among the keys
+        # (a whole table read out of order holds rows that are no key: left out)
+        i = np.searchsorted(keys, g)
+        mine = i < len(keys)
+        mine[mine] = keys[i[mine]] == g[mine]
+        order = np.full(len(keys), -1, dtype=np.int64)
+        order[i[mine]] = np.flatnonzero(mine)
+        at = _RowIndex(keys=keys, order=order)
+    if not len(g):  # nothing to read: one invalid row keeps the gathers well-formed
+        cols = {name: np.zeros(1, dtype=values.dtype) for name, values in cols.items()}
+        if "valid" in cols:
+            cols["valid"] = np.zeros(1, dtype=bool)
+    return _Rows(cols=cols, at=at, nulls=nulls)
+
+
+def _pick_rows(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win: tuple[int, int],
+               with_dates: bool) -> _Picked:
+    """The rows of _st_rows that _fit and _event_window read, as arrays: each pair's running sums at
+    lo - 1 and hi (the ends of its estimation span, clamped to its series) and its event-window
+    rows g0 + rel. Only those rows are read, by row number (see _PICK_MAX_SHARE)."""
+    p = _arrays(con, """
+        SELECT l.pid, l.g0, b.g_first, b.g_last FROM _st_loc l JOIN _st_bounds b USING (sid)
+        WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
     """)
-    return "_st_pick"
+    [(n_rows, top)] = con.execute("SELECT (SELECT count(*) FROM _st_rows), "
+                                  "(SELECT coalesce(max(g_last), 0) FROM _st_bounds)").fetchall()
+    pid, g0, g_first, g_last = (np.asarray(p[k], dtype=np.int64) for k in ("pid", "g0", "g_first", "g_last"))
+    lo, hi = np.maximum(g0 + est[0], g_first), np.minimum(g0 + est[1], g_last)
+
+    def wanted(*gs: np.ndarray) -> np.ndarray | None:
+        """The distinct row numbers of 1..top among gs, sorted; None (read every row) when even
+        their count with repeats is beyond _PICK_MAX_SHARE of the rows."""
+        if sum(x.size for x in gs) > _PICK_MAX_SHARE * n_rows:
+            return None
+        mask = np.zeros(top + 1, dtype=bool)
+        for x in gs:
+            mask[x[(x >= 1) & (x <= top)]] = True
+        return np.flatnonzero(mask)
+
+    fit = _fetch_rows(con, "g, " + ", ".join(_FIT_SUMS), wanted(lo - 1, hi[hi >= lo]), with_nulls=_FIT_SUMS)
+    ends: dict[str, Any] = {"pid": pid}
+    # as _fit's joins had it: row hi only when hi >= lo, and NULL where there is no row (lo - 1 = 0)
+    for end, want, ok in (("z", lo - 1, True), ("h", hi, hi >= lo)):
+        pos, found = fit.positions(want)
+        found &= ok
+        for c in _FIT_SUMS:
+            null = ~found | (fit.nulls[c][pos] if c in fit.nulls else False)
+            ends[f"{end}_{c}"] = pa.array(fit.cols[c][pos], mask=null)
+    rels = np.arange(win[0], win[1] + 1)
+    date = ", date" if with_dates else ""
+    few = len(g0) * len(rels) <= _PICK_MAX_SHARE * n_rows  # else wanted() reads every row anyway
+    rows = _fetch_rows(con, f"g, r, m, gap::DOUBLE AS gap, valid{date}",
+                       wanted((g0[:, None] + rels[None, :]).ravel()) if few else None)
+    if with_dates:
+        rows.cols["day"] = rows.cols.pop("date").astype("datetime64[D]").astype(np.int32)
+    return _Picked(window=rows, ends=pa.table(ends))
 
 
-def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int, rows: str = "_st_rows") -> None:
-    """Per-pair estimation-window model from differences of the series' running sums."""
+def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int, ends: pa.Table) -> None:
+    """Per-pair estimation-window model from differences of the series' running sums (``ends``:
+    _pick_rows' sums at rows lo - 1 and hi of each pair)."""
+    with store.registered(con, _st_ends=ends):
+        _fit_sql(con, est)
+    con.execute("""
+        INSERT INTO _st_dropped SELECT pid, 'short_estimation', 'no valid estimation days'
+        FROM _st_loc WHERE pid NOT IN (SELECT pid FROM _st_dropped) AND pid NOT IN (SELECT pid FROM _st_fit)
+    """)
+    _drop(con, "short_estimation", f"'n_est=' || l.n || ' < {min_est}'", f"l.n < {min_est}", table="_st_fit")
+    _drop(con, "degenerate_estimation", "'zero variance of returns or benchmark in the estimation window'",
+          "NOT (l.s2 > 0) OR (l.model_used = 'market' AND l.kb IS NULL)", table="_st_fit")
+
+
+def _fit_sql(con: duckdb.DuckDBPyConnection, est: tuple[int, int]) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _st_fit AS
         WITH w AS (
             SELECT l.*, b.g_first, b.mu_r, b.mu_m, b.mu_rr, b.mu_mm, b.mu_rm,
                    greatest(l.g0 + ({est[0]}), b.g_first) AS lo,
-                   least(l.g0 + ({est[1]}), b.g_last) AS hi
-            FROM _st_loc l JOIN _st_bounds b USING (sid)
+                   least(l.g0 + ({est[1]}), b.g_last) AS hi,
+                   e.* EXCLUDE (pid)
+            FROM _st_loc l JOIN _st_bounds b USING (sid) JOIN _st_ends e USING (pid)
             WHERE l.pid NOT IN (SELECT pid FROM _st_dropped)
         ), s AS (
-            -- sums over rows lo..hi of the series (see _series for the centred running sums)
-            SELECT w.*, CASE WHEN w.hi >= w.lo THEN h.cn - coalesce(z.cn, 0) ELSE 0 END AS n,
-                   h.cr - coalesce(z.cr, 0) + w.mu_r * (h.cn - coalesce(z.cn, 0)) AS sy,
-                   h.cm - coalesce(z.cm, 0) + w.mu_m * (h.cn - coalesce(z.cn, 0)) AS sx,
-                   h.crr - coalesce(z.crr, 0) + w.mu_rr * (h.cn - coalesce(z.cn, 0)) AS syy,
-                   h.cmm - coalesce(z.cmm, 0) + w.mu_mm * (h.cn - coalesce(z.cn, 0)) AS sxx,
-                   h.crm - coalesce(z.crm, 0) + w.mu_rm * (h.cn - coalesce(z.cn, 0)) AS sxy
+            -- sums over rows lo..hi of the series (see _series for the centred running sums): h_* is
+            -- row hi (NULL when hi < lo), z_* row lo - 1 (NULL before the first row)
+            SELECT w.*, CASE WHEN w.hi >= w.lo THEN h_cn - coalesce(z_cn, 0) ELSE 0 END AS n,
+                   h_cr - coalesce(z_cr, 0) + w.mu_r * (h_cn - coalesce(z_cn, 0)) AS sy,
+                   h_cm - coalesce(z_cm, 0) + w.mu_m * (h_cn - coalesce(z_cn, 0)) AS sx,
+                   h_crr - coalesce(z_crr, 0) + w.mu_rr * (h_cn - coalesce(z_cn, 0)) AS syy,
+                   h_cmm - coalesce(z_cmm, 0) + w.mu_mm * (h_cn - coalesce(z_cn, 0)) AS sxx,
+                   h_crm - coalesce(z_crm, 0) + w.mu_rm * (h_cn - coalesce(z_cn, 0)) AS sxy
             FROM w
-            LEFT JOIN {rows} h ON h.g = w.hi AND w.hi >= w.lo
-            LEFT JOIN {rows} z ON z.g = w.lo - 1
         ), c AS (
             -- centred sums; d = r - m for the market-adjusted model
             SELECT *, sxx - sx * sx / n AS cxx, sxy - sx * sy / n AS cxy, syy - sy * sy / n AS cyy,
@@ -748,13 +840,6 @@ def _fit(con: duckdb.DuckDBPyConnection, est: tuple[int, int], min_est: int, row
                                ELSE cyy / (n - 1) END AS s2
         FROM m
     """)
-    con.execute("""
-        INSERT INTO _st_dropped SELECT pid, 'short_estimation', 'no valid estimation days'
-        FROM _st_loc WHERE pid NOT IN (SELECT pid FROM _st_dropped) AND pid NOT IN (SELECT pid FROM _st_fit)
-    """)
-    _drop(con, "short_estimation", f"'n_est=' || l.n || ' < {min_est}'", f"l.n < {min_est}", table="_st_fit")
-    _drop(con, "degenerate_estimation", "'zero variance of returns or benchmark in the estimation window'",
-          "NOT (l.s2 > 0) OR (l.model_used = 'market' AND l.kb IS NULL)", table="_st_fit")
 
 
 # Size of a chunk of the event-window step: ~360 k (pair, day) cells keep numpy's temporaries in
@@ -782,39 +867,36 @@ class _Window:
 
 @dataclass(frozen=True)
 class _Rows:
-    """The series rows the event window reads, as arrays in g order: one run of g (the series
-    cache, read whole) is indexed by g - first g; a sparse pick (_st_pick) is searched."""
+    """Rows of _st_rows read by row number g, in any order: ``at[g]`` is the row's position in the
+    column arrays (-1: not read); ``nulls`` the NULL mask of the columns that have NULLs (their
+    arrays hold NaN there)."""
 
     cols: dict[str, np.ndarray]
-    g: np.ndarray
-    dense: bool
+    at: _RowIndex
+    nulls: dict[str, np.ndarray] = field(default_factory=dict)
 
     def positions(self, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(position of each wanted g, clipped into the arrays; whether that row is the one wanted)."""
-        last = len(self.g) - 1
-        if self.dense:
-            pos = want - (self.g[0] if len(self.g) else 0)
-            return np.clip(pos, 0, max(last, 0)), (pos >= 0) & (pos <= last)
-        pos = np.clip(np.searchsorted(self.g, want), 0, max(last, 0))
-        return pos, self.g[pos] == want if len(self.g) else np.zeros(want.shape, dtype=bool)
+        """(position of each wanted g, 0 where it was not read; whether it was read)."""
+        at = self.at
+        if at.keys is None:  # g - first g
+            pos = want - at.first
+            found = (pos >= 0) & (pos < at.count)
+        else:
+            i = np.clip(np.searchsorted(at.keys, want), 0, max(len(at.keys) - 1, 0))
+            pos = at.order[i] if len(at.keys) else np.full(want.shape, -1)
+            found = (at.keys[i] == want if len(at.keys) else False) & (pos >= 0)
+        return np.where(found, pos, 0), found
 
 
-def _window_rows(con: duckdb.DuckDBPyConnection, rows: str, with_dates: bool) -> _Rows:
-    """The columns of ``rows`` the event window reads (``rows`` is _st_rows or the pick of it)."""
-    date = ", date" if with_dates else ""
-    cols = _arrays(con, f"SELECT g, r, m, gap::DOUBLE AS gap, valid{date} FROM {rows}")
-    if with_dates:
-        cols["day"] = cols.pop("date").astype("datetime64[D]").astype(np.int32)
-    g = np.asarray(cols.pop("g"), dtype=np.int64)
-    if len(g) and not (np.diff(g) > 0).all():  # a pick need not come in g order
-        order = np.argsort(g, kind="stable")
-        g, cols = g[order], {name: values[order] for name, values in cols.items()}
-    dense = bool(len(g)) and g[-1] - g[0] == len(g) - 1
-    if not len(g):  # nothing to read: one invalid row keeps the gathers well-formed
-        g = np.zeros(1, dtype=np.int64)
-        cols = {name: np.zeros(1, dtype=values.dtype) for name, values in cols.items()}
-        cols["valid"] = np.zeros(1, dtype=bool)
-    return _Rows(cols=cols, g=g, dense=dense)
+@dataclass(frozen=True)
+class _RowIndex:
+    """Where a row of g is among rows read: the whole table in g order (``first`` g, ``count``
+    rows), or the sorted ``keys`` asked for and ``order``, each key's row position (-1: no row)."""
+
+    first: int = 0
+    count: int = 0
+    keys: np.ndarray | None = None
+    order: np.ndarray | None = None
 
 
 def _window_pairs(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
@@ -945,7 +1027,7 @@ def _add_daily(w: _Window, gid: np.ndarray, ar: np.ndarray, car: np.ndarray) -> 
 
 
 def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], est: tuple[int, int],
-                  rows: str = "_st_rows", with_cells: bool = True) -> _Window:
+                  series_rows: _Rows, with_cells: bool = True) -> _Window:
     """Each pair's window days are the consecutive rows g0 + rel of its series, so its cells are a
     (pairs x days) gather by row number (numpy, in chunks of pairs), not a join of pairs x days
     against every series row. Pairs missing a valid day are dropped; the others' CAR, BHAR, SCAR
@@ -953,7 +1035,6 @@ def _event_window(con: duckdb.DuckDBPyConnection, win: tuple[int, int], est: tup
     length = win[1] - win[0] + 1
     rels = np.arange(win[0], win[1] + 1)
     p = _window_pairs(con)
-    series_rows = _window_rows(con, rows, with_cells)
     labels = con.execute("SELECT gid, group_key FROM _st_grp ORDER BY gid").fetchnumpy()
     size = (int(labels["gid"].max()) + 1 if len(labels["gid"]) else 1) * length
     names = np.empty(size // length, dtype=object)
@@ -1087,15 +1168,13 @@ def _rank_sign_tables(con: duckdb.DuckDBPyConnection, est: tuple[int, int], win:
     estimation residuals, e event-window days).
     ``enabled=False`` leaves them empty so those three statistics come out NaN.
     """
-    sign = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "pos": pd.Series([], dtype="float64"),
-                         "pairs": pd.Series([], dtype="int64")})
-    u_acc = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "rel": pd.Series([], dtype="int16"),
-                          "u": pd.Series([], dtype="float64"), "k": pd.Series([], dtype="int64")})
-    kp = pd.DataFrame({"gid": pd.Series([], dtype="int32"), "date": pd.Series([], dtype="datetime64[s]"),
-                       "s": pd.Series([], dtype="float64"), "q": pd.Series([], dtype="float64"),
-                       "m": pd.Series([], dtype="int64"), "e": pd.Series([], dtype="int64")})
-    if enabled:
-        sign, u_acc, kp = _rank_sign_sums(con, est, win)
+    if not enabled:  # empty, typed as the sums would be (no DataFrames to build and register)
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_sign (gid INTEGER, pos DOUBLE, pairs BIGINT)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_u (gid INTEGER, rel SMALLINT, u DOUBLE, k BIGINT)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_kp "
+                    "(gid INTEGER, date DATE, s DOUBLE, q DOUBLE, m BIGINT, e BIGINT)")
+        return
+    sign, u_acc, kp = _rank_sign_sums(con, est, win)
     with store.registered(con, _st_sign_df=sign, _st_u_df=u_acc, _st_kp_df=kp):
         con.execute("CREATE OR REPLACE TEMP TABLE _st_acc_sign AS "
                     "SELECT gid::INTEGER AS gid, pos, pairs FROM _st_sign_df")
@@ -1458,9 +1537,9 @@ def run_study(con: duckdb.DuckDBPyConnection, *, window: str | tuple[int, int] =
         with _setting(con, "preserve_insertion_order", "true"):  # _series relies on table order
             series_cache, cached = _series(con, mode, fingerprint)
         _locate_day0(con, max_day0_shift, cached)
-        rows = _pick_rows(con, est, win)
-        _fit(con, est, min_estimation, rows)
-        window = _event_window(con, win, est, rows, with_cells=store_results)
+        picked = _pick_rows(con, est, win, with_dates=store_results)
+        _fit(con, est, min_estimation, picked.ends)
+        window = _event_window(con, win, est, picked.window, with_cells=store_results)
         pairs, dropped = _pairs(con), _dropped(con)
         n_candidates = con.execute("SELECT count(*) FROM _st_cand").fetchone()[0]
         if not n_candidates:

@@ -1791,3 +1791,24 @@ def test_probe7_generic_oil_beside_brent_is_brent() -> None:
     # with WTI named too, or alone, the generic name stays WTI
     events = run("国际油价大涨，布伦特原油涨超5%，WTI原油涨超6%。")
     assert sorted((e.ticker, e.magnitude) for e in events) == [("BZ=F", 5.0), ("CL=F", 6.0)]
+
+
+# -- probe 8 (held-out sentences) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "贵州茅台股价创历史新高？答案是否定的，距高点仍有约40%的距离。",
+    "科大讯飞20cm涨停？不，公司股价当日仅上涨1.2%。",
+    "美国对华芯片出口管制被视为变相提高关税？专家对此存在分歧。",
+    "美联储降息？",
+])
+def test_probe8_bare_question_mark_states_no_event(text: str) -> None:
+    assert run(text) == []
+
+
+@pytest.mark.parametrize(("text", "type_"), [
+    ("英伟达为何暴跌10%？", "price_plunge"),  # a wh-question takes the plunge as given
+    ("英伟达暴跌10%，原因何在？", "price_plunge"),
+    ("美联储降息25个基点，美股为何下跌？", "rate_cut"),
+])
+def test_probe8_wh_question_keeps_the_event(text: str, type_: str) -> None:
+    assert one(text, type_).modality == "fact"

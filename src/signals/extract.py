@@ -157,6 +157,11 @@ _QUESTION_AFTER = regex.compile(r"[^，。；！]{0,12}?吗\s*[?？]")
 # ... unless the question is about the event's cause or meaning, which takes it as given
 # (暴跌5%的原因你看懂了吗？); 降息的概率大吗？ still asks whether it happens
 _PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示|目的|用意|动机)|为了")
+# A bare question mark ending the trigger's clause (茅台股价创历史新高？答案是否定的; 被视为变相提高关税？)
+# asks whether it happened, as 吗 does; not a wh-question, which takes the event as given
+# (英伟达为何暴跌10%？, 降息后美股怎么走？)
+_WH_QUESTION = regex.compile(r"为何|为什么|为啥|怎么|怎样|如何|什么|哪|谁|多少|多大|几何|何时|何以|何在"
+                             r"|原因|意味|影响")
 # An expectation that was resolved is no expectation cue: a surprise (出人意料地将利率上调, 出乎意料, 意料
 # 之外, 超预期降息) or one met (不出所料, 符合预期) happened. Removed from the text before the trigger
 # before the expectation cues are searched.
@@ -1180,6 +1185,9 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     asked = (_QUESTION_AFTER.match(doc.text, hit.end) if doc.text.find("吗", hit.end, hit.end + 13) >= 0
              else None)
     if asked and not _PRESUPPOSED.search(doc.text, hit.end, asked.end()):
+        return True
+    if (clause[1] == sentence[1] and doc.text[sentence[1] - 1:sentence[1]] in ("？", "?")
+            and not _WH_QUESTION.search(doc.text, sentence[0], sentence[1])):
         return True
     return bool(_WORRY.search(doc.text, clause[0], hit.start) or _WORRY_AFTER.match(doc.text, hit.end))
 

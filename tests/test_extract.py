@@ -1812,3 +1812,9 @@ def test_probe8_bare_question_mark_states_no_event(text: str) -> None:
 ])
 def test_probe8_wh_question_keeps_the_event(text: str, type_: str) -> None:
     assert one(text, type_).modality == "fact"
+
+
+def test_probe8_nil_odds_negate_the_move() -> None:
+    cut = one("欧洲央行管委称，12月降息的可能性为零。", "rate_cut")
+    assert (cut.ticker, cut.direction, cut.modality) == ("@ECB", -1, "negated")
+    assert one("欧洲央行管委称，12月降息的可能性很小。", "rate_cut").modality == "negated"

@@ -105,6 +105,9 @@ _EXPECTED = regex.compile(
     r"将(?=于|在|会|要|再(?!融资|贴现|贷款)|进一步|继续|逐步|正式|首次|年内|今年|明年|下周|本周|[0-9一二三四五六七八九十]+月|$)|"
     r"或$|会$|要$"
 )
+# Odds stated as nil or slim (12月降息的可能性为零, 加征关税的可能性微乎其微) say it will not happen
+_NIL_ODDS_AFTER = regex.compile(r"的?(?:可能性?|概率|几率|机会)(?:已经?|几乎|基本)?"
+                                r"(?:为零|是零|为0|等于零|接近于?零|微乎其微|极低|极小|很低|很小|不大|较低|较小|渺茫)")
 # The plan the trigger names, halted right after it (柏林工厂扩建暂停, 扩产计划被搁置, 回购计划终止):
 # negated as when the verb comes first; not a halt that is over (美联储降息暂停后再次降息)
 _HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:均|都)?(?:已经|已|或将|将)?"
@@ -1149,7 +1152,7 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
     if "不" in before and _DOUBLE_NEGATIVE.search(before):  # 不排除|不能排除|并非不
         return "fact" if hit.rule.modality == "fact" else "expected"
     if (_NEGATED.search(_negation_scope(before)) or _TERMINATED.search(before)
-            or _HALTED_AFTER.match(doc.text, hit.end)):
+            or _HALTED_AFTER.match(doc.text, hit.end) or _NIL_ODDS_AFTER.match(doc.text, hit.end)):
         return "negated"
     if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)
                                         or _ADVOCATED_AFTER.match(doc.text, hit.end)):

@@ -1818,3 +1818,13 @@ def test_probe8_nil_odds_negate_the_move() -> None:
     cut = one("欧洲央行管委称，12月降息的可能性为零。", "rate_cut")
     assert (cut.ticker, cut.direction, cut.modality) == ("@ECB", -1, "negated")
     assert one("欧洲央行管委称，12月降息的可能性很小。", "rate_cut").modality == "negated"
+
+
+@pytest.mark.parametrize(("text", "ticker", "price"), [
+    ("高盛将金价预测上调至每盎司5000美元。", "GC=F", 5000),
+    ("高盛将2026年LME铜价预测提升7%至12200美元/吨。", "HG=F", 12200),
+])
+def test_probe8_revised_price_forecast_is_a_fact(text: str, ticker: str, price: float) -> None:
+    event = one(text, "target_price_raise")
+    assert (event.ticker, event.magnitude, event.unit, event.modality) == (ticker, price, "price", "fact")
+    assert one("高盛预计将把金价预测上调至每盎司5000美元。", "target_price_raise").modality == "expected"

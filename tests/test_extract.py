@@ -1314,7 +1314,8 @@ def test_ceng_as_a_name_or_a_peak_of_today_stays() -> None:
     assert (ev.ticker, ev.modality) == ("002594.SZ", "expected")
     assert run("比亚迪董事曾于2023年增持公司股份。") == []  # 曾于 after the title still recalls
     ev = one("宁德时代董事长曾毓群宣布，公司将在欧洲建设第三座工厂。", "capacity_expansion")
-    assert (ev.ticker, ev.modality) == ("300750.SZ", "expected")
+    # the 将 of the clause 宣布 introduces is announced, a fact as 宣布将 is (probe 8; it was expected)
+    assert (ev.ticker, ev.modality) == ("300750.SZ", "fact")
     ev = one("特斯拉股价盘中曾大涨8%。", "price_surge")
     assert (ev.ticker, ev.magnitude, ev.modality) == ("TSLA", 8.0, "fact")
     # 曾任 is a past post of the speaker, not a recall of the event
@@ -1828,3 +1829,12 @@ def test_probe8_revised_price_forecast_is_a_fact(text: str, ticker: str, price: 
     event = one(text, "target_price_raise")
     assert (event.ticker, event.magnitude, event.unit, event.modality) == (ticker, price, "price", "fact")
     assert one("高盛预计将把金价预测上调至每盎司5000美元。", "target_price_raise").modality == "expected"
+
+
+@pytest.mark.parametrize(("text", "type_", "modality"), [
+    ("碧桂园在港交所公告，公司股份将于今日上午9时起暂停买卖。", "trading_halt", "fact"),
+    ("特斯拉宣布，将于明年停产Model S。", "production_halt", "fact"),
+    ("特斯拉表示，将于明年停产Model S。", "production_halt", "expected"),  # 表示 is no announcement
+])
+def test_probe8_will_in_an_announced_clause_is_a_fact(text: str, type_: str, modality: str) -> None:
+    assert one(text, type_).modality == modality

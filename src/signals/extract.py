@@ -1092,6 +1092,10 @@ _REVISED_TO = regex.compile(r"(?:上调|下调|调高|调低|调升|调降|上�
 # decided, a fact as data/gold/README.md records it (特斯拉"宣布将停产 Model S/X", "宣布将建设"), not a
 # forecast; the cues after it keep theirs (宣布将考虑回购, 宣布计划裁员 stay expected)
 _ANNOUNCED_WILL = regex.compile(r"(?<=(?:宣布|公告称?|确认|决定)[，,]?)将")
+# …and so is the 将 of the clause the announcement introduces (碧桂园在港交所公告，公司股份将于今日上午9时起
+# 暂停买卖)
+_ANNOUNCING_CLAUSE = regex.compile(r"(?:宣布|公告称?|确认|决定)[，,：:]$")
+_ANNOUNCED_CLAUSE_WILL = regex.compile(r"^([^，。；将]{0,12})将")
 # a broker's price forecast as the object of its revision (高盛将金价预测上调至5000美元) is the
 # number revised, not a forecast cue: the revision is done
 _FORECAST_OBJECT = regex.compile(r"(?<=价|价格|均价|点位)预测$")
@@ -1152,6 +1156,9 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
         if _REVISED_TO.match(doc.text, hit.start) and (dated := _DISPOSAL_DATED.search(before)):
             before = before[:dated.start()] + before[dated.start() + 1:]
         before = _ANNOUNCED_WILL.sub("", before)
+        if (sentence is not None and clause[0] > sentence[0]
+                and _ANNOUNCING_CLAUSE.search(doc.text, sentence[0], clause[0])):
+            before = _ANNOUNCED_CLAUSE_WILL.sub(r"\1", before)
     if before.endswith("预测") and hit.rule.family == "analyst":
         before = _FORECAST_OBJECT.sub("", before)
     if "不" in before and _DOUBLE_NEGATIVE.search(before):  # 不排除|不能排除|并非不

@@ -1838,3 +1838,9 @@ def test_probe8_revised_price_forecast_is_a_fact(text: str, ticker: str, price: 
 ])
 def test_probe8_will_in_an_announced_clause_is_a_fact(text: str, type_: str, modality: str) -> None:
     assert one(text, type_).modality == modality
+
+
+def test_probe8_product_suffix_is_no_ticker() -> None:
+    # MAX (MediaAlpha) took the halt from 波音 in 737 MAX
+    event = one("波音737 MAX工厂因工人罢工停产。", "production_halt")
+    assert (event.ticker, event.direction) == ("BA", -1)

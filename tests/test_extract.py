@@ -1844,3 +1844,8 @@ def test_probe8_product_suffix_is_no_ticker() -> None:
     # MAX (MediaAlpha) took the halt from 波音 in 737 MAX
     event = one("波音737 MAX工厂因工人罢工停产。", "production_halt")
     assert (event.ticker, event.direction) == ("BA", -1)
+
+
+def test_probe8_size_of_each_move_in_the_next_clause() -> None:
+    cut = one("市场预计美联储今年将再降息两次，每次25个基点。", "rate_cut")
+    assert (cut.ticker, cut.magnitude, cut.unit, cut.modality) == ("@FED", 25, "bp", "expected")

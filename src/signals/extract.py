@@ -1293,11 +1293,15 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
 
 
 # A clause that opens with what the amount is (，作价约8亿欧元; ，合计耗资约120亿元; ，税率为43.5%;
-# ，规模约5.5万亿日元; ，涉及约2.4万名员工) gives the size of the event of the clause before it.
+# ，规模约5.5万亿日元; ，涉及约2.4万名员工; ，每次25个基点)
+# gives the size of the event of the clause before it.
 _AMOUNT_OPENING = regex.compile(r"\s*(?:交易|合同|订单|中标|成交)?总?"
                                 r"(?:作价|对价|价格|金额|价|耗资|涉资|斥资|税率)"
                                 r"|\s*(?:合计|总计|共计|累计)(?:耗资|斥资|涉资|金额)?"
-                                r"|\s*(?:规模|涉及|波及)")
+                                r"|\s*(?:规模|涉及|波及)"
+                                # a count of moves, then the size of each (再降息两次，每次25个基点)
+                                r"|\s*(?:每次|每一次|每轮|每一轮)(?:降息|加息|降准|下调|上调|减息)?(?:幅度)?"
+                                r"(?:均为|均|为|约)?")
 
 
 # …and for a result, the profit it is (扭亏为盈，归母净利润约12亿元至15亿元)

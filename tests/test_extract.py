@@ -1849,3 +1849,15 @@ def test_probe8_product_suffix_is_no_ticker() -> None:
 def test_probe8_size_of_each_move_in_the_next_clause() -> None:
     cut = one("市场预计美联储今年将再降息两次，每次25个基点。", "rate_cut")
     assert (cut.ticker, cut.magnitude, cut.unit, cut.modality) == ("@FED", 25, "bp", "expected")
+
+
+@pytest.mark.parametrize("text", [
+    "什么是降准？降准即央行下调金融机构的存款准备金率。",
+    "降准是指央行下调金融机构的存款准备金率。",
+])
+def test_probe8_definition_states_no_event(text: str) -> None:
+    assert run(text) == []
+
+
+def test_probe8_ji_as_at_once_is_no_definition() -> None:
+    assert one("中国船舶开盘即一字涨停，封单超过30万手。", "limit_up").ticker == "600150.SS"

@@ -119,6 +119,14 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 # A definition (所谓降准，是指…) describes the tool, not a move; 所谓 alone scare-quotes (在所谓的解放日，
 # 美国宣布…加征关税) and the sentence stays news.
 _DEFINITION = regex.compile(r"所谓[^。；]{0,16}?(?:是指|指的是|就是|即是)")
+# …and so does the term defined right after it (降息是指…, 降准即央行下调存款准备金率; not 即将/即可/即使 …),
+# or asked for (什么是降准？); a sentence opening with the rule's own term defined (降准即央行下调…) is
+# a definition for its other triggers too, but 即 after any other opening is "at once" (开盘即一字涨停)
+_DEFINED_AFTER = regex.compile(r"[”\"’」]?(?:即(?!将|可|时|便|使|日|刻|期|为)|是指|指的是|就是指|的定义是"
+                               r"|的意思是)")
+_DEFINITION_OPENING = regex.compile(r"\s*[“\"‘「]?(?P<term>[\p{Han}A-Za-z]{1,8})[”\"’」]?"
+                                    r"(?:即(?!将|可|时|便|使|日|刻|期|为)|是指|指的是|就是指)")
+_WHAT_IS = regex.compile(r"(?:什么是|何为|何谓)[“\"‘「]?$")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未|暂无|尚无|并无")
 # a research house's own forecast (高盛预计…), or its revision of one in the same clause (高盛下调苹果全年
@@ -1178,6 +1186,10 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
         return True
     if doc.text.find("所谓", sentence[0], sentence[1]) >= 0 and _DEFINITION.search(doc.text, *sentence):
+        return True
+    if (_DEFINED_AFTER.match(doc.text, hit.end) or _WHAT_IS.search(doc.text, clause[0], hit.start)
+            or ((opening := _DEFINITION_OPENING.match(doc.text, sentence[0], sentence[1]))
+                and opening.group("term").endswith(hit.rule.triggers))):
         return True
     # a bet or hope that weakens names what it is 对 (on): no 对 in the clause, no _DAMPENED search
     dampened = (_DAMPENED.search(doc.text, clause[0], clause[1])

@@ -1861,3 +1861,8 @@ def test_probe8_definition_states_no_event(text: str) -> None:
 
 def test_probe8_ji_as_at_once_is_no_definition() -> None:
     assert one("中国船舶开盘即一字涨停，封单超过30万手。", "limit_up").ticker == "600150.SS"
+
+
+def test_probe8_likely_odds_make_the_move_expected() -> None:
+    cut = one("市场认为美联储3月降息的可能性较大。", "rate_cut")
+    assert (cut.ticker, cut.direction, cut.modality) == ("@FED", 1, "expected")

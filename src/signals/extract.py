@@ -108,6 +108,9 @@ _EXPECTED = regex.compile(
 # Odds stated as nil or slim (12月降息的可能性为零, 加征关税的可能性微乎其微) say it will not happen
 _NIL_ODDS_AFTER = regex.compile(r"的?(?:可能性?|概率|几率|机会)(?:已经?|几乎|基本)?"
                                 r"(?:为零|是零|为0|等于零|接近于?零|微乎其微|极低|极小|很低|很小|不大|较低|较小|渺茫)")
+# …and odds stated as high or rising (3月降息的可能性较大, 降息的可能性正在上升) make it expected
+_LIKELY_ODDS_AFTER = regex.compile(r"的?(?:可能性?|几率)(?:已经?|正在|进一步)?"
+                                   r"(?:较大|很大|极大|大增|上升|增加|增大|提高|升高|升温|加大)")
 # The plan the trigger names, halted right after it (柏林工厂扩建暂停, 扩产计划被搁置, 回购计划终止):
 # negated as when the verb comes first; not a halt that is over (美联储降息暂停后再次降息)
 _HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:均|都)?(?:已经|已|或将|将)?"
@@ -1175,7 +1178,8 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
             or _HALTED_AFTER.match(doc.text, hit.end) or _NIL_ODDS_AFTER.match(doc.text, hit.end)):
         return "negated"
     if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)
-                                        or _ADVOCATED_AFTER.match(doc.text, hit.end)):
+                                        or _ADVOCATED_AFTER.match(doc.text, hit.end)
+                                        or _LIKELY_ODDS_AFTER.match(doc.text, hit.end)):
         return "expected"
     return "fact"
 

@@ -1314,7 +1314,8 @@ def test_ceng_as_a_name_or_a_peak_of_today_stays() -> None:
     assert (ev.ticker, ev.modality) == ("002594.SZ", "expected")
     assert run("比亚迪董事曾于2023年增持公司股份。") == []  # 曾于 after the title still recalls
     ev = one("宁德时代董事长曾毓群宣布，公司将在欧洲建设第三座工厂。", "capacity_expansion")
-    assert (ev.ticker, ev.modality) == ("300750.SZ", "expected")
+    # the 将 of the clause 宣布 introduces is announced, a fact as 宣布将 is (probe 8; it was expected)
+    assert (ev.ticker, ev.modality) == ("300750.SZ", "fact")
     ev = one("特斯拉股价盘中曾大涨8%。", "price_surge")
     assert (ev.ticker, ev.magnitude, ev.modality) == ("TSLA", 8.0, "fact")
     # 曾任 is a past post of the speaker, not a recall of the event
@@ -1853,3 +1854,77 @@ def test_review2_each_of_the_cuts_made_so_far_is_background_too() -> None:
 ])
 def test_review2_non_events(text: str) -> None:
     assert [e for e in run(text) if e.type in ("stake_increase", "price_surge", "price_plunge")] == []
+
+
+# -- probe 8 (held-out sentences) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "贵州茅台股价创历史新高？答案是否定的，距高点仍有约40%的距离。",
+    "科大讯飞20cm涨停？不，公司股价当日仅上涨1.2%。",
+    "美国对华芯片出口管制被视为变相提高关税？专家对此存在分歧。",
+    "美联储降息？",
+])
+def test_probe8_bare_question_mark_states_no_event(text: str) -> None:
+    assert run(text) == []
+
+
+@pytest.mark.parametrize(("text", "type_"), [
+    ("英伟达为何暴跌10%？", "price_plunge"),  # a wh-question takes the plunge as given
+    ("英伟达暴跌10%，原因何在？", "price_plunge"),
+    ("美联储降息25个基点，美股为何下跌？", "rate_cut"),
+])
+def test_probe8_wh_question_keeps_the_event(text: str, type_: str) -> None:
+    assert one(text, type_).modality == "fact"
+
+
+def test_probe8_nil_odds_negate_the_move() -> None:
+    cut = one("欧洲央行管委称，12月降息的可能性为零。", "rate_cut")
+    assert (cut.ticker, cut.direction, cut.modality) == ("@ECB", -1, "negated")
+    assert one("欧洲央行管委称，12月降息的可能性很小。", "rate_cut").modality == "negated"
+
+
+@pytest.mark.parametrize(("text", "ticker", "price"), [
+    ("高盛将金价预测上调至每盎司5000美元。", "GC=F", 5000),
+    ("高盛将2026年LME铜价预测提升7%至12200美元/吨。", "HG=F", 12200),
+])
+def test_probe8_revised_price_forecast_is_a_fact(text: str, ticker: str, price: float) -> None:
+    event = one(text, "target_price_raise")
+    assert (event.ticker, event.magnitude, event.unit, event.modality) == (ticker, price, "price", "fact")
+    assert one("高盛预计将把金价预测上调至每盎司5000美元。", "target_price_raise").modality == "expected"
+
+
+@pytest.mark.parametrize(("text", "type_", "modality"), [
+    ("碧桂园在港交所公告，公司股份将于今日上午9时起暂停买卖。", "trading_halt", "fact"),
+    ("特斯拉宣布，将于明年停产Model S。", "production_halt", "fact"),
+    ("特斯拉表示，将于明年停产Model S。", "production_halt", "expected"),  # 表示 is no announcement
+])
+def test_probe8_will_in_an_announced_clause_is_a_fact(text: str, type_: str, modality: str) -> None:
+    assert one(text, type_).modality == modality
+
+
+def test_probe8_product_suffix_is_no_ticker() -> None:
+    # MAX (MediaAlpha) took the halt from 波音 in 737 MAX
+    event = one("波音737 MAX工厂因工人罢工停产。", "production_halt")
+    assert (event.ticker, event.direction) == ("BA", -1)
+
+
+def test_probe8_size_of_each_move_in_the_next_clause() -> None:
+    cut = one("市场预计美联储今年将再降息两次，每次25个基点。", "rate_cut")
+    assert (cut.ticker, cut.magnitude, cut.unit, cut.modality) == ("@FED", 25, "bp", "expected")
+
+
+@pytest.mark.parametrize("text", [
+    "什么是降准？降准即央行下调金融机构的存款准备金率。",
+    "降准是指央行下调金融机构的存款准备金率。",
+])
+def test_probe8_definition_states_no_event(text: str) -> None:
+    assert run(text) == []
+
+
+def test_probe8_ji_as_at_once_is_no_definition() -> None:
+    assert one("中国船舶开盘即一字涨停，封单超过30万手。", "limit_up").ticker == "600150.SS"
+
+
+def test_probe8_likely_odds_make_the_move_expected() -> None:
+    cut = one("市场认为美联储3月降息的可能性较大。", "rate_cut")
+    assert (cut.ticker, cut.direction, cut.modality) == ("@FED", 1, "expected")

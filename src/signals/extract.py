@@ -105,6 +105,12 @@ _EXPECTED = regex.compile(
     r"将(?=于|在|会|要|再(?!融资|贴现|贷款)|进一步|继续|逐步|正式|首次|年内|今年|明年|下周|本周|[0-9一二三四五六七八九十]+月|$)|"
     r"或$|会$|要$"
 )
+# Odds stated as nil or slim (12月降息的可能性为零, 加征关税的可能性微乎其微) say it will not happen
+_NIL_ODDS_AFTER = regex.compile(r"的?(?:可能性?|概率|几率|机会)(?:已经?|几乎|基本)?"
+                                r"(?:为零|是零|为0|等于零|接近于?零|微乎其微|极低|极小|很低|很小|不大|较低|较小|渺茫)")
+# …and odds stated as high or rising (3月降息的可能性较大, 降息的可能性正在上升) make it expected
+_LIKELY_ODDS_AFTER = regex.compile(r"的?(?:可能性?|几率)(?:已经?|正在|进一步)?"
+                                   r"(?:较大|很大|极大|大增|上升|增加|增大|提高|升高|升温|加大)")
 # The plan the trigger names, halted right after it (柏林工厂扩建暂停, 扩产计划被搁置, 回购计划终止):
 # negated as when the verb comes first; not a halt that is over (美联储降息暂停后再次降息)
 _HALTED_AFTER = regex.compile(r"(?:计划|项目|工程|工作|进程)?(?:均|都)?(?:已经|已|或将|将)?"
@@ -116,6 +122,14 @@ _CONDITIONAL = regex.compile(r"若(?!干)|如果|假如|假若|倘若|一旦|万
 # A definition (所谓降准，是指…) describes the tool, not a move; 所谓 alone scare-quotes (在所谓的解放日，
 # 美国宣布…加征关税) and the sentence stays news.
 _DEFINITION = regex.compile(r"所谓[^。；]{0,16}?(?:是指|指的是|就是|即是)")
+# …and so does the term defined right after it (降息是指…, 降准即央行下调存款准备金率; not 即将/即可/即使 …),
+# or asked for (什么是降准？); a sentence opening with the rule's own term defined (降准即央行下调…) is
+# a definition for its other triggers too, but 即 after any other opening is "at once" (开盘即一字涨停)
+_DEFINED_AFTER = regex.compile(r"[”\"’」]?(?:即(?!将|可|时|便|使|日|刻|期|为)|是指|指的是|就是指|的定义是"
+                               r"|的意思是)")
+_DEFINITION_OPENING = regex.compile(r"\s*[“\"‘「]?(?P<term>[\p{Han}A-Za-z]{1,8})[”\"’」]?"
+                                    r"(?:即(?!将|可|时|便|使|日|刻|期|为)|是指|指的是|就是指)")
+_WHAT_IS = regex.compile(r"(?:什么是|何为|何谓)[“\"‘「]?$")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未|暂无|尚无|并无")
 # a research house's own forecast (高盛预计…), or its revision of one in the same clause (高盛下调苹果全年
@@ -157,6 +171,11 @@ _QUESTION_AFTER = regex.compile(r"[^，。；！]{0,12}?吗\s*[?？]")
 # ... unless the question is about the event's cause or meaning, which takes it as given
 # (暴跌5%的原因你看懂了吗？); 降息的概率大吗？ still asks whether it happens
 _PRESUPPOSED = regex.compile(r"的?(?:原因|背后|真相|逻辑|秘密|启示|目的|用意|动机)|为了")
+# A bare question mark ending the trigger's clause (茅台股价创历史新高？答案是否定的; 被视为变相提高关税？)
+# asks whether it happened, as 吗 does; not a wh-question, which takes the event as given
+# (英伟达为何暴跌10%？, 降息后美股怎么走？)
+_WH_QUESTION = regex.compile(r"为何|为什么|为啥|怎么|怎样|如何|什么|哪|谁|多少|多大|几何|何时|何以|何在"
+                             r"|原因|意味|影响")
 # An expectation that was resolved is no expectation cue: a surprise (出人意料地将利率上调, 出乎意料, 意料
 # 之外, 超预期降息) or one met (不出所料, 符合预期) happened. Removed from the text before the trigger
 # before the expectation cues are searched.
@@ -1124,6 +1143,13 @@ _REVISED_TO = regex.compile(r"(?:上调|下调|调高|调低|调升|调降|上�
 # decided, a fact as data/gold/README.md records it (特斯拉"宣布将停产 Model S/X", "宣布将建设"), not a
 # forecast; the cues after it keep theirs (宣布将考虑回购, 宣布计划裁员 stay expected)
 _ANNOUNCED_WILL = regex.compile(r"(?<=(?:宣布|公告称?|确认|决定)[，,]?)将")
+# …and so is the 将 of the clause the announcement introduces (碧桂园在港交所公告，公司股份将于今日上午9时起
+# 暂停买卖)
+_ANNOUNCING_CLAUSE = regex.compile(r"(?:宣布|公告称?|确认|决定)[，,：:]$")
+_ANNOUNCED_CLAUSE_WILL = regex.compile(r"^([^，。；将]{0,12})将")
+# a broker's price forecast as the object of its revision (高盛将金价预测上调至5000美元) is the
+# number revised, not a forecast cue: the revision is done
+_FORECAST_OBJECT = regex.compile(r"(?<=价|价格|均价|点位)预测$")
 
 
 # A reason between 因/由于 and the trigger has its own cues (因筹划重大资产重组事项停牌: 筹划 is the reason's;
@@ -1181,13 +1207,19 @@ def _modality(doc: _Doc, hit: _Hit, clause: tuple[int, int],
         if _REVISED_TO.match(doc.text, hit.start) and (dated := _DISPOSAL_DATED.search(before)):
             before = before[:dated.start()] + before[dated.start() + 1:]
         before = _ANNOUNCED_WILL.sub("", before)
+        if (sentence is not None and clause[0] > sentence[0]
+                and _ANNOUNCING_CLAUSE.search(doc.text, sentence[0], clause[0])):
+            before = _ANNOUNCED_CLAUSE_WILL.sub(r"\1", before)
+    if before.endswith("预测") and hit.rule.family == "analyst":
+        before = _FORECAST_OBJECT.sub("", before)
     if "不" in before and _DOUBLE_NEGATIVE.search(before):  # 不排除|不能排除|并非不
         return "fact" if hit.rule.modality == "fact" else "expected"
     if (_NEGATED.search(_negation_scope(before)) or _TERMINATED.search(before)
-            or _HALTED_AFTER.match(doc.text, hit.end)):
+            or _HALTED_AFTER.match(doc.text, hit.end) or _NIL_ODDS_AFTER.match(doc.text, hit.end)):
         return "negated"
     if hit.rule.modality != "fact" and (_EXPECTED.search(before) or _EXPECTED_AFTER.match(doc.text, hit.end)
-                                        or _ADVOCATED_AFTER.match(doc.text, hit.end)):
+                                        or _ADVOCATED_AFTER.match(doc.text, hit.end)
+                                        or _LIKELY_ODDS_AFTER.match(doc.text, hit.end)):
         return "expected"
     return "fact"
 
@@ -1198,6 +1230,10 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     if _CONDITIONAL.search(doc.text, sentence[0], hit.start):
         return True
     if doc.text.find("所谓", sentence[0], sentence[1]) >= 0 and _DEFINITION.search(doc.text, *sentence):
+        return True
+    if (_DEFINED_AFTER.match(doc.text, hit.end) or _WHAT_IS.search(doc.text, clause[0], hit.start)
+            or ((opening := _DEFINITION_OPENING.match(doc.text, sentence[0], sentence[1]))
+                and opening.group("term").endswith(hit.rule.triggers))):
         return True
     # a bet or hope that weakens names what it is 对 (on): no 对 in the clause, no _DAMPENED search
     dampened = (_DAMPENED.search(doc.text, clause[0], clause[1])
@@ -1222,6 +1258,9 @@ def _hypothetical(doc: _Doc, hit: _Hit, sentence: tuple[int, int], clause: tuple
     asked = (_QUESTION_AFTER.match(doc.text, hit.end) if doc.text.find("吗", hit.end, hit.end + 13) >= 0
              else None)
     if asked and not _PRESUPPOSED.search(doc.text, hit.end, asked.end()):
+        return True
+    if (clause[1] == sentence[1] and doc.text[sentence[1] - 1:sentence[1]] in ("？", "?")
+            and not _WH_QUESTION.search(doc.text, sentence[0], sentence[1])):
         return True
     return bool(_WORRY.search(doc.text, clause[0], hit.start) or _WORRY_AFTER.match(doc.text, hit.end))
 
@@ -1312,11 +1351,15 @@ def _magnitude_candidates(doc: _Doc, hit: _Hit, si: int, clause: tuple[int, int]
 
 
 # A clause that opens with what the amount is (，作价约8亿欧元; ，合计耗资约120亿元; ，税率为43.5%;
-# ，规模约5.5万亿日元; ，涉及约2.4万名员工) gives the size of the event of the clause before it.
+# ，规模约5.5万亿日元; ，涉及约2.4万名员工; ，每次25个基点)
+# gives the size of the event of the clause before it.
 _AMOUNT_OPENING = regex.compile(r"\s*(?:交易|合同|订单|中标|成交)?总?"
                                 r"(?:作价|对价|价格|金额|价|耗资|涉资|斥资|税率)"
                                 r"|\s*(?:合计|总计|共计|累计)(?:耗资|斥资|涉资|金额)?"
-                                r"|\s*(?:规模|涉及|波及)")
+                                r"|\s*(?:规模|涉及|波及)"
+                                # a count of moves, then the size of each (再降息两次，每次25个基点)
+                                r"|\s*(?:每次|每一次|每轮|每一轮)(?:降息|加息|降准|下调|上调|减息)?(?:幅度)?"
+                                r"(?:均为|均|为|约)?")
 
 
 # …and for a result, the profit it is (扭亏为盈，归母净利润约12亿元至15亿元)

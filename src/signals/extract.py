@@ -125,10 +125,10 @@ _DEFINITION = regex.compile(r"所谓[^。；]{0,16}?(?:是指|指的是|就是|�
 # …and so does the term defined right after it (降息是指…, 降准即央行下调存款准备金率; not 即将/即可/即使 …),
 # or asked for (什么是降准？); a sentence opening with the rule's own term defined (降准即央行下调…) is
 # a definition for its other triggers too, but 即 after any other opening is "at once" (开盘即一字涨停)
-_DEFINED_AFTER = regex.compile(r"[”\"’」]?(?:即(?!将|可|时|便|使|日|刻|期|为)|是指|指的是|就是指|的定义是"
-                               r"|的意思是)")
+_DEFINES = r"即(?!将|可|时|便|使|日|刻|期|为)|是指|指的是|就是指"
+_DEFINED_AFTER = regex.compile(r"[”\"’」]?(?:" + _DEFINES + r"|的定义是|的意思是)")
 _DEFINITION_OPENING = regex.compile(r"\s*[“\"‘「]?(?P<term>[\p{Han}A-Za-z]{1,8})[”\"’」]?"
-                                    r"(?:即(?!将|可|时|便|使|日|刻|期|为)|是指|指的是|就是指)")
+                                    r"(?:" + _DEFINES + ")")
 _WHAT_IS = regex.compile(r"(?:什么是|何为|何谓)[“\"‘「]?$")
 # Absence (本季度未回购, 未参与该芯片) is no corporate event; only a denial (否认收购) is news.
 _ABSENT = regex.compile(r"并未|尚未|未(?!来|知|经)|没有|从未|暂无|尚无|并无")

@@ -829,7 +829,8 @@ def _subjects(doc: _Doc, hit: _Hit, linker: Linker, sentence: tuple[int, int],
         if before:
             return [_from_mention(doc, before)]
         if pool is in_clause and len(pools) > 1 and (
-                _unlinked_mover(doc, clause[0], anchor_s, _nearest_before(doc, pools[1], anchor_s, weak))
+                _unlinked_mover(doc, clause[0], anchor_s,
+                                lambda weak=weak: _nearest_before(doc, pools[1], anchor_s, weak))
                 or (spec.tickers and _unlinked_bank(doc, clause[0], anchor_s))):
             # 印度股市外资流出，印度卢比大跌2%: the move is the rupee's, which has no instrument; it is not
             # the earlier clause's market. 美联储按兵不动后，土耳其央行意外加息: the hike is the Turkish
@@ -902,16 +903,18 @@ _MARKET_MOVER = regex.compile(
     r"|受此影响|受此消息影响)?[，,]?\s*(?P<market>港股(?!通)|美股|A股|两市|沪深两市|大盘|三大股指|欧股|日股|韩股|台股)")
 
 
-def _unlinked_mover(doc: _Doc, start: int, anchor: int, earlier: Mention | None) -> bool:
+def _unlinked_mover(doc: _Doc, start: int, anchor: int, earlier_of: Callable[[], Mention | None]) -> bool:
     """Something without an instrument moves in the clause (_UNLINKED_CURRENCY), and no word after it
     turns the clause back to the stock (碳酸锂期货大涨带动股价涨停: 股价 is the company's); a market word
-    that names a listing of ``earlier`` (the subject an earlier clause offers) is that listing."""
+    that names a listing of the subject an earlier clause offers (``earlier_of``, found only for a market
+    word) is that listing."""
     found = _UNLINKED_CURRENCY.search(doc.text, start, anchor)
     if found is not None:
         return not _ANAPHOR.search(doc.text, found.end(), anchor)
     market = _MARKET_MOVER.match(doc.text, start, anchor)
     if market is None or _ANAPHOR.search(doc.text, market.end(), anchor):
         return False
+    earlier = earlier_of()
     if earlier is None:
         return True
     listed = (earlier.instrument.ticker, *earlier.instrument.alt_tickers)
